@@ -1,0 +1,48 @@
+"""95 % intervals for metric values: Wilson for proportions, a seeded percentile bootstrap otherwise.
+
+Wilson (1927) "Probable inference, the law of succession, and statistical inference": the score
+interval, well behaved at p = 0 or 1 and small n, unlike the normal (Wald) interval. It equals
+`scipy.stats.binomtest(k, n).proportion_ci(method="wilson")` (checked in tests/test_metrics_oracle.py).
+
+The bootstrap (Efron & Tibshirani 1993, percentile method) resamples images with replacement using
+a local `numpy.random.Generator(seed)`: never the global RNG, so the interval is reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from scipy.stats import norm
+
+from musebench.errors import MusebenchError
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion successes / n."""
+    if n <= 0 or not 0 <= successes <= n:
+        raise MusebenchError(f"wilson_interval: need 0 <= successes <= n and n > 0, got {successes}/{n}")
+    z = float(norm.ppf(0.5 + confidence / 2))  # 1.959964 for 95 %
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def bootstrap_interval(
+    n: int,
+    statistic: Callable[[np.ndarray], float],
+    seed: int,
+    rounds: int = 200,
+    confidence: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile bootstrap: `statistic(indices)` on `rounds` resamples of range(n) with replacement."""
+    if n < 2:
+        raise MusebenchError(f"bootstrap_interval: need at least 2 samples, got {n}")
+    rng = np.random.default_rng(seed)
+    values = np.array([statistic(rng.integers(0, n, size=n)) for _ in range(rounds)])  # (rounds,)
+    alpha = (1.0 - confidence) / 2
+    low, high = np.quantile(values, [alpha, 1.0 - alpha])
+    return float(low), float(high)

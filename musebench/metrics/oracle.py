@@ -1,0 +1,98 @@
+"""Oracle accuracy on the shapes world, per GenEval-style category and per attribute.
+
+GenEval (Ghosh et al. 2023, "GenEval: An Object-Focused Framework for Evaluating Text-to-Image
+Alignment") scores an image as correct only if every requirement of its prompt holds, and reports
+accuracy per task tag (single_object, two_object, counting, colors, position, color_attr). Here the
+detector is exact: `musebench.shapes.score_image` reads the rendered scene back from the pixels.
+
+Rows: `oracle/all_correct` over every image; `oracle/<category>` (the fraction of all-correct images
+among prompts with that tag, for each tag present); `oracle/<attribute>` (the fraction of images
+where that attribute is right, over images whose prompt constrains it: `None` = not applicable).
+Every row carries n and a 95 % Wilson score interval (musebench.metrics.intervals).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from musebench.errors import MusebenchError
+from musebench.metrics.base import EvalContext, MetricValue
+from musebench.metrics.intervals import wilson_interval
+
+PREFIX = "oracle"
+
+
+@dataclass(frozen=True)
+class Options:
+    """The oracle has one protocol choice: the interval's confidence level (0.95 = ci95)."""
+
+    confidence: float = 0.95  # results.jsonl calls the field ci95; change only for analysis
+
+
+class OracleMetric:
+    name = PREFIX
+
+    def __init__(self, options: Options) -> None:
+        if not 0.0 < options.confidence < 1.0:
+            raise MusebenchError(f"oracle: confidence must be in (0, 1), got {options.confidence}")
+        self.options = options
+
+    def compute(self, ctx: EvalContext) -> list[MetricValue]:
+        _check_context(ctx)
+        from musebench.shapes import score_image  # the shapes world is only needed here
+
+        verdicts = [score_image(ctx.images[i], rec.scene) for i, rec in enumerate(ctx.prompts)]
+        rows = [self._row("all_correct", [v.all_correct for v in verdicts], {})]
+        rows += self._category_rows(ctx, verdicts)
+        rows += self._attribute_rows(verdicts)
+        return rows
+
+    def _category_rows(self, ctx: EvalContext, verdicts: list) -> list[MetricValue]:
+        by_tag: dict[str, list[bool]] = {}
+        for rec, verdict in zip(ctx.prompts, verdicts):
+            if rec.tag is not None:
+                by_tag.setdefault(rec.tag, []).append(bool(verdict.all_correct))
+        return [self._row(tag, hits, {"kind": "category"}) for tag, hits in sorted(by_tag.items())]
+
+    def _attribute_rows(self, verdicts: list) -> list[MetricValue]:
+        by_attr: dict[str, list[bool]] = {}
+        for verdict in verdicts:
+            for attr, ok in verdict.attributes.items():
+                if ok is not None:  # None: this prompt does not constrain the attribute
+                    by_attr.setdefault(attr, []).append(bool(ok))
+        return [self._row(attr, hits, {"kind": "attribute"}) for attr, hits in sorted(by_attr.items())]
+
+    def _row(self, key: str, hits: list[bool], extra: dict) -> MetricValue:
+        k, n = int(sum(bool(h) for h in hits)), len(hits)
+        ci = wilson_interval(k, n, self.options.confidence)
+        return MetricValue(
+            metric=f"{PREFIX}/{key}",
+            value=k / n,
+            n=n,
+            higher_is_better=True,
+            ci95=ci,
+            extra={**extra, "correct": k, "interval": "wilson"},
+        )
+
+
+def _check_context(ctx: EvalContext) -> None:
+    if ctx.images.ndim != 4 or ctx.images.shape[1] != 3 or ctx.images.dtype.is_floating_point:
+        raise MusebenchError(
+            f"oracle: images must be uint8 (N, 3, H, W), got {ctx.images.dtype} {tuple(ctx.images.shape)}"
+        )
+    if len(ctx.prompts) != ctx.images.shape[0]:
+        raise MusebenchError(
+            f"oracle: {ctx.images.shape[0]} images but {len(ctx.prompts)} prompts; they must align one to one"
+        )
+    if not ctx.prompts:
+        raise MusebenchError("oracle: no images to score; the prompt source produced 0 prompts")
+    for rec in ctx.prompts:
+        if rec.scene is None:
+            raise MusebenchError(
+                f"oracle: prompt {rec.index} of source '{rec.source}' has no shapes-world scene; "
+                "the oracle metric needs a 'shapes' prompt source (remove 'oracle' from this suite's metrics)"
+            )
+
+
+def build(options: Options) -> OracleMetric:
+    return OracleMetric(options)
