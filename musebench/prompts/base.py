@@ -13,3 +13,4 @@ class PromptRecord:
     tag: str | None = None  # category: GenEval tag for shapes, Parti category, ...
     scene: dict | None = None  # shapes world scene (musebench.shapes scene_to_dict) for the oracle
     reference: str | None = None  # path to the real image for this prompt (COCO), if any
+    meta: dict | None = None  # source fields an evaluator reads: GenEval include/exclude, Parti challenge, COCO ids
