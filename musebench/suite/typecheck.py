@@ -1,0 +1,150 @@
+"""Check a YAML value against a dataclass field's type annotation, and build dataclasses strictly.
+
+Used for the suite's own sections and for each metric's `Options`: unknown keys are errors with
+"did you mean ...", values must match the field's type (int, float, str, bool, Literal, Optional,
+tuple[...], list[...], dict). Nothing is silently coerced except int -> float and list -> tuple.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+
+from musebench.errors import MusebenchError
+from musebench.suite.source import Loc, LocDict, fail
+
+
+class Override(str):
+    """A `--set key=value` value: the raw text, and `parsed` (its YAML reading: 8, true, null, ...).
+
+    The field's type decides which one is used, so `--set name=123` is the string "123" while
+    `--set prompts.limit=123` is the int 123.
+    """
+
+    parsed: object
+
+    def __new__(cls, raw: str, parsed: object):
+        obj = super().__new__(cls, raw)
+        obj.parsed = parsed
+        return obj
+
+
+def plain(value: object) -> object:
+    """Overrides -> their parsed value, recursively; LocDict/LocList -> dict/list."""
+    if isinstance(value, Override):
+        return value.parsed
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def did_you_mean(name: str, choices) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _describe(value: object) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _type_name(annotation) -> str:
+    if annotation is type(None):
+        return "null"
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+class TypeMismatch(Exception):
+    pass
+
+
+def convert(value: object, annotation) -> object:
+    """value -> value typed as `annotation`, or raise TypeMismatch with what was expected."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is typing.Any:
+        return plain(value)
+    if origin in (typing.Union, types.UnionType):
+        # An override is read as YAML first (`--set x=true` is a bool where bool is allowed), then
+        # as its raw text where str is allowed.
+        candidates = [value.parsed, str(value)] if isinstance(value, Override) else [value]
+        for candidate in candidates:
+            for option in args:
+                try:
+                    return convert(candidate, option)
+                except TypeMismatch:
+                    continue
+        raise TypeMismatch(f"expected {' or '.join(_type_name(a) for a in args)}, got {_describe(plain(value))}")
+    if origin is typing.Literal:
+        raw = str(value) if isinstance(value, Override) else value
+        if raw in args:
+            return raw
+        raise TypeMismatch(f"expected one of {', '.join(repr(a) for a in args)}, got {raw!r}{did_you_mean(str(raw), [str(a) for a in args])}")
+    if annotation is str:
+        if isinstance(value, str):
+            return str(value)
+        raise TypeMismatch(f"expected a string, got {_describe(value)}; quote it")
+    if isinstance(value, Override):
+        value = value.parsed
+    if annotation is type(None):
+        if value is None:
+            return None
+        raise TypeMismatch(f"expected null, got {_describe(value)}")
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        raise TypeMismatch(f"expected true or false, got {_describe(value)}")
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise TypeMismatch(f"expected an integer, got {_describe(value)}")
+    if annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise TypeMismatch(f"expected a number, got {_describe(value)}")
+    if origin in (tuple, list) or annotation in (tuple, list):
+        if not isinstance(value, list):
+            raise TypeMismatch(f"expected a list, got {_describe(plain(value))}")
+        item_type = args[0] if args else typing.Any
+        items = [convert(v, item_type) for v in value]
+        return tuple(items) if (origin is tuple or annotation is tuple) else items
+    if origin in (dict, Mapping) or annotation is dict:
+        if not isinstance(value, Mapping):
+            raise TypeMismatch(f"expected a mapping, got {_describe(plain(value))}")
+        return plain(value)
+    raise TypeMismatch(f"unsupported field type {_type_name(annotation)}")
+
+
+def build_dataclass(cls, data: object, loc: Loc, where: str):
+    """A mapping from the suite -> `cls(...)`, checking keys and types; errors name file:line."""
+    if data is None:
+        data = LocDict(loc)
+    if not isinstance(data, Mapping):
+        raise fail(loc, f"{where}: expected a mapping of options, got {_describe(plain(data))}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    values = {}
+    for key, value in data.items():
+        key_loc = data.where(key) if isinstance(data, LocDict) else loc
+        if key not in fields:
+            raise fail(key_loc, f"{where}: unknown key '{key}'{did_you_mean(key, fields)}; known: {', '.join(fields)}")
+        try:
+            values[key] = convert(value, hints[key])
+        except TypeMismatch as exc:
+            raise fail(key_loc, f"{where}.{key}: {exc}") from None
+    missing = [
+        name for name, f in fields.items()
+        if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise fail(loc, f"{where}: missing required key '{missing[0]}'")
+    try:
+        return cls(**values)
+    except (ValueError, TypeError, MusebenchError) as exc:  # the dataclass' own __post_init__ checks
+        raise fail(loc, f"{where}: {' '.join(str(exc).split())}") from None
