@@ -1,0 +1,29 @@
+"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from musebench.errors import MusebenchError
+
+
+def write_atomic(path: Path, data: bytes, flag: str) -> Path:
+    """Write `data` to a temp file in `path`'s folder, then os.replace it onto `path`.
+
+    `flag` names the command-line option that chose the path, for the error message.
+    """
+    if path.is_dir():
+        raise MusebenchError(f"{flag} {path}: is a directory; give a file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
