@@ -101,11 +101,18 @@ def _model(name: str, data: object, loc: Loc) -> ModelSpec:
     batch_size = _typed(data, "batch_size", int | None, where)
     if batch_size is not None and batch_size < 1:
         raise fail(data.where("batch_size"), f"{where}batch_size: must be >= 1, got {batch_size}")
-    fixed = _params(_mapping(data, "params", where), f"{where}params.")
+    params = _mapping(data, "params", where)
+    fixed = _params(params, f"{where}params.")
+    sweep_data = _mapping(data, "sweep", where)
+    sweep = _sweep(sweep_data, fixed, f"{where}sweep.")
+    param_locs = {k: str(params.where(k)) for k in params}
+    for kind in SWEEP_KEYS:
+        section = sweep_data.get(kind)
+        if isinstance(section, LocDict):
+            param_locs.update({k: str(section.where(k)) for k in section})
     return ModelSpec(
         name=name, adapter=adapter, checkpoint=_typed(data, "checkpoint", str | None, where),
-        params=fixed, sweep=_sweep(_mapping(data, "sweep", where), fixed, f"{where}sweep."),
-        batch_size=batch_size,
+        params=fixed, sweep=sweep, batch_size=batch_size, loc=str(loc), param_locs=param_locs,
     )
 
 

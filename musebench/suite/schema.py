@@ -53,6 +53,8 @@ class ModelSpec:
     params: dict[str, ParamValue]  # fixed sampler params, on every sweep point
     sweep: SweepSpec
     batch_size: int | None = None  # overrides the suite's batch_size for this model
+    loc: str = field(default="", compare=False)  # "file:line" of the model, for errors at load time
+    param_locs: dict[str, str] = field(default_factory=dict, compare=False)  # param -> "file:line"
 
 
 @dataclass(frozen=True)

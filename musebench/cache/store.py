@@ -1,0 +1,158 @@
+"""The generation cache: PNG files under images/ab/<key>.png plus an SQLite index.
+
+Write order makes it safe under `kill -9` and under several runs sharing it:
+1. encode the PNG, write it to a temp file in the same directory, fsync;
+2. os.replace it onto images/ab/<key>.png (atomic on POSIX: readers see all of it or none);
+3. only then insert the index row (sha256 and size of the file) in a transaction.
+A kill between 2 and 3 leaves a complete file without a row: a miss next time, rewritten with the
+same bytes. A kill before 2 leaves a temp file, which is never an entry (`cache prune` removes it).
+SQLite in WAL mode with a busy timeout serialises the index writes of concurrent runs.
+(Atomic temp-then-rename writes follow torch-fidelity's cache; the index is lm-evaluation-harness'
+SqliteDict idea made multi-process safe.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from musebench.errors import MusebenchError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS images (
+    key TEXT PRIMARY KEY,
+    relpath TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    adapter TEXT NOT NULL,
+    adapter_version TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    params TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    resolution INTEGER NOT NULL,
+    created REAL NOT NULL
+)
+"""
+BUSY_TIMEOUT_S = 120.0  # another run may hold the write lock for one batch's insert
+TMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    """What produced an entry (the key's inputs), kept in the index for stats and prune."""
+
+    adapter: str
+    adapter_version: str
+    fingerprint: str
+    params: str  # canonical JSON
+    prompt: str
+    seed: int
+    resolution: int
+
+
+def encode_png(image: torch.Tensor) -> bytes:
+    """uint8 (3, H, W) -> PNG bytes (deterministic: same pixels, same bytes)."""
+    array = image.permute(1, 2, 0).contiguous().numpy()  # (H, W, 3)
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def decode_png(data: bytes) -> torch.Tensor:
+    """PNG bytes -> uint8 (3, H, W)."""
+    with Image.open(io.BytesIO(data)) as img:
+        array = np.asarray(img.convert("RGB"), dtype=np.uint8)  # (H, W, 3)
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temp file in the same directory, fsync, os.replace: the file is whole or absent."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f"{TMP_PREFIX}{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class ImageCache:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        try:
+            (self.root / "images").mkdir(parents=True, exist_ok=True)
+            (self.root / "features").mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.root / "index.sqlite", timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across process kills
+            self.db.execute(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise MusebenchError(f"cache {self.root}: cannot open ({exc}); give a writable directory with --cache") from None
+
+    @property
+    def features_dir(self) -> Path:
+        return self.root / "features"
+
+    def path_for(self, key: str) -> Path:
+        return self.root / "images" / key[:2] / f"{key}.png"
+
+    def lookup(self, keys: list[str]) -> set[str]:
+        """The keys that are entries: an index row whose file is in place with the indexed size."""
+        found = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT key, relpath, bytes FROM images WHERE key IN ({marks})", chunk)
+            for key, relpath, size in rows:
+                try:
+                    if (self.root / relpath).stat().st_size == size:
+                        found.add(key)
+                except FileNotFoundError:
+                    pass
+        return found
+
+    def put_many(self, items: list[tuple[str, torch.Tensor, ImageMeta]]) -> None:
+        """Write each image's file, then index them all in one transaction."""
+        rows = []
+        for key, image, meta in items:
+            data = encode_png(image)
+            path = self.path_for(key)
+            write_atomic(path, data)
+            rows.append((
+                key, str(path.relative_to(self.root)), hashlib.sha256(data).hexdigest(), len(data),
+                meta.adapter, meta.adapter_version, meta.fingerprint, meta.params, meta.prompt,
+                meta.seed, meta.resolution, time.time(),
+            ))
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany("INSERT OR REPLACE INTO images VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def load(self, key: str) -> torch.Tensor:
+        path = self.path_for(key)
+        try:
+            return decode_png(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise MusebenchError(f"cache entry {path} is unreadable ({exc}); run `musebench cache prune` and rerun") from None
+
+    def close(self) -> None:
+        self.db.close()

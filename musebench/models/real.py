@@ -1,0 +1,106 @@
+"""Adapter `real`: the data's own images, the ceiling every model is compared with.
+
+For shapes-world prompts the image is the prompt's own scene rendered by the shapes renderer
+(`render(scene_from_dict(rec.scene), size)`), so the oracle's score on `real` is the best any
+model can get. For COCO prompts it is the caption's image file (`reference`), centre-cropped to a
+square and resized with PIL's bicubic filter (the ADM / guided-diffusion reference-batch recipe).
+
+These images come from the prompt records, not from a sampler: the runner asks for them with
+`images_for_records` and does not cache them (they are already on disk or a pure function of the
+scene). `generate(prompts, seeds, params)` still works from text alone for shapes captions,
+through `parse_caption`, for callers that only have prompt strings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from musebench.errors import MusebenchError
+from musebench.models.base import ParamValue
+from musebench.prompts.base import PromptRecord
+
+DEFAULT_SIZE = 32  # the shapes world's and the shipped models' resolution
+
+
+class RealAdapter:
+    name = "real"
+    version = "1"
+    cacheable = False  # images come from the records themselves (see module doc)
+
+    def __init__(self, device: str = "cpu"):
+        self.device = device
+
+    @classmethod
+    def from_spec(cls, checkpoint: str | None, device: str) -> RealAdapter:
+        if checkpoint is not None:
+            raise MusebenchError(f"adapter real takes no checkpoint, got '{checkpoint}'; remove `checkpoint:` from this model")
+        return cls(device)
+
+    def defaults(self) -> Mapping[str, ParamValue]:
+        return {"size": DEFAULT_SIZE}
+
+    def resolution(self) -> int:
+        return DEFAULT_SIZE
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(f"real:{self.version}".encode()).hexdigest()
+
+    def describe(self, params: Mapping[str, ParamValue]) -> dict:
+        return {"parameters": 0, "resolution": int(params.get("size", DEFAULT_SIZE)), "flops_per_image": 0.0}
+
+    def check_records(self, records: Sequence[PromptRecord]) -> None:
+        """Fail before any work if some prompt has no image of its own."""
+        for rec in records:
+            if rec.scene is None and rec.reference is None:
+                raise MusebenchError(
+                    f"adapter real: prompt {rec.index} of '{rec.source}' has no image of its own; "
+                    "use prompts.source shapes, or coco with prompts.images_dir"
+                )
+
+    def images_for_records(self, records: Sequence[PromptRecord], params: Mapping[str, ParamValue]) -> torch.Tensor:
+        """uint8 (N, 3, size, size): each record's own image."""
+        size = _size(params)
+        self.check_records(records)
+        return torch.stack([_record_image(rec, size) for rec in records])
+
+    def generate(self, prompts: Sequence[str], seeds: Sequence[int], params: Mapping[str, ParamValue]) -> torch.Tensor:
+        """Shapes captions only: the scene the caption describes (seeds are not used)."""
+        from musebench.shapes import parse_caption, render
+
+        size = _size(params)
+        images = [torch.from_numpy(render(parse_caption(p), size)).permute(2, 0, 1) for p in prompts]  # (3, H, W)
+        return torch.stack(images).contiguous()
+
+
+def _size(params: Mapping[str, ParamValue]) -> int:
+    size = params.get("size", DEFAULT_SIZE)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 8:
+        raise MusebenchError(f"adapter real: size must be an integer >= 8 px, got {size!r}")
+    return size
+
+
+def _record_image(rec: PromptRecord, size: int) -> torch.Tensor:
+    if rec.scene is not None:
+        from musebench.shapes import render, scene_from_dict
+
+        array = render(scene_from_dict(rec.scene), size)  # (H, W, 3) uint8
+    else:
+        array = _load_reference(rec.reference, size)
+    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).contiguous()  # (3, H, W)
+
+
+def _load_reference(path: str, size: int) -> np.ndarray:
+    try:
+        with Image.open(path) as img:
+            img = img.convert("RGB")
+    except (OSError, ValueError) as exc:
+        raise MusebenchError(f"adapter real: cannot read reference image {path} ({exc}); check prompts.images_dir") from None
+    side = min(img.size)
+    left, top = (img.width - side) // 2, (img.height - side) // 2
+    img = img.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)
+    return np.asarray(img, dtype=np.uint8)  # (size, size, 3)
