@@ -1,0 +1,254 @@
+"""Does `musebench gate` catch real regressions and ignore machine noise? Measured, not assumed.
+
+Runs the quickstart suite (real `musebench run` subprocesses, real shipped muse-shapes model) and
+gates each run against a baseline recorded from the unchanged model:
+
+  sensitivity (each must FAIL the gate):
+    steps_2         sampler steps 12 -> 2                      (--set models.M.params.steps=2)
+    guidance_off    classifier-free guidance 0                  (--set models.M.params.guidance=0)
+    noised_weights  Gaussian noise on the transformer weights   (--set models.M.checkpoint=<copy>)
+    slowed          an extra transformer forward pass per step  (MaskedTransformer.forward runs twice)
+  specificity (each must PASS): the unchanged model, --repeats runs without and --repeats runs
+    while another process keeps one core busy with matrix multiplies.
+
+Writes benchmarks/results/gate_sensitivity.json: per run the exit code of `musebench gate`, the
+failed checks, the gated values against the baseline, and the false-alarm rate with its exact
+(Clopper-Pearson) 95 % upper bound.
+
+    python benchmarks/gate_sensitivity.py                      # full experiment
+    python benchmarks/gate_sensitivity.py --repeats 3 --limit 16   # a quicker look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "gate_sensitivity.json"
+SLOWED_FLAG = "--as-slowed-musebench"  # child mode: run `musebench ...` with the extra forward pass
+
+# One core busy with float32 matmuls, single-threaded: the kind of load a shared CI runner sees.
+CPU_LOAD = (
+    "import torch\n"
+    "torch.set_num_threads(1)\n"
+    "g = torch.Generator().manual_seed(0)\n"
+    "a = torch.randn(384, 384, generator=g)\n"
+    "while True:\n"
+    "    a = torch.tanh(a @ a)\n"
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    expect: str  # "fail" (a regression the gate must catch) or "pass" (noise it must ignore)
+    overrides: tuple[str, ...] = ()  # --set items for `musebench run`
+    slowed: bool = False  # run through the extra-forward-pass child mode
+    cpu_load: bool = False  # a competing CPU-bound process during the run
+
+
+def slowed_main(argv: list[str]) -> int:
+    """`musebench ARGV` with MaskedTransformer.forward doing one wasted forward pass per call.
+
+    This is the regression under test ("an extra forward pass per step"): outputs are unchanged,
+    only the time per sampling step grows, so only the latency gate can catch it.
+    """
+    from reference_model.transformer import MaskedTransformer
+
+    original = MaskedTransformer.forward
+
+    def forward_twice(self, ids, context):
+        original(self, ids, context)  # the wasted pass
+        return original(self, ids, context)
+
+    MaskedTransformer.forward = forward_twice
+    from musebench.cli.main import main
+
+    return main(argv)
+
+
+def muse_model_name(suite: Path) -> tuple[str, str]:
+    """(model name, checkpoint) of the suite's muse-adapter model."""
+    from musebench.suite import load_suite
+
+    loaded = load_suite(suite)
+    for model in loaded.models:
+        if model.adapter == "muse":
+            return model.name, model.checkpoint
+    raise SystemExit(f"{suite}: no model with adapter 'muse'; this experiment needs one")
+
+
+def noised_checkpoint(checkpoint: str, out_dir: Path, relative_std: float, seed: int) -> Path:
+    """Copy a checkpoint and add N(0, (relative_std * std(w))^2) to every float transformer tensor."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from musebench.models.checkpoints import resolve_checkpoint
+
+    source = resolve_checkpoint(checkpoint)
+    target = out_dir / f"{source.name}-noised"
+    shutil.copytree(source, target)
+    generator = torch.Generator().manual_seed(seed)
+    files = sorted(target.glob("*.safetensors"))
+    by_name = [f for f in files if "transformer" in f.name]  # a file per component, or one file
+    touched = 0
+    for path in by_name or files:
+        tensors = load_file(str(path))
+        for key, tensor in tensors.items():
+            if not tensor.is_floating_point() or tensor.numel() < 2 or not (by_name or "transformer" in key):
+                continue
+            noise = torch.randn(tensor.shape, generator=generator)  # same shape as the weight
+            tensors[key] = (tensor.float() + relative_std * tensor.float().std() * noise).to(tensor.dtype)
+            touched += 1
+        save_file(tensors, str(path))
+    if touched == 0:
+        raise SystemExit(f"{source}: found no transformer tensors to add noise to")
+    return target
+
+
+def musebench(argv: list[str], slowed: bool = False, log=None) -> int:
+    if slowed:
+        command = [sys.executable, str(Path(__file__).resolve()), SLOWED_FLAG, *argv]
+    else:
+        command = [sys.executable, "-m", "musebench", *argv]
+    return subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT if log else None).returncode
+
+
+def run_suite(suite: Path, out: Path, scenario: Scenario, limit: int | None, log) -> float:
+    argv = ["run", str(suite), "--out", str(out)]
+    for item in scenario.overrides:
+        argv += ["--set", item]
+    if limit is not None:
+        argv += ["--limit", str(limit)]
+    load = subprocess.Popen([sys.executable, "-c", CPU_LOAD]) if scenario.cpu_load else None
+    start = time.perf_counter()
+    try:
+        code = musebench(argv, slowed=scenario.slowed, log=log)
+    finally:
+        if load is not None:
+            load.terminate()
+            load.wait()
+    if code != 0:
+        raise SystemExit(f"`musebench {' '.join(argv)}` exited {code}; see {log.name}")
+    return time.perf_counter() - start
+
+
+def gate_outcome(run_dir: Path, baseline: Path, log) -> dict:
+    """Exit code of the real CLI, plus the checks (values, deltas, verdicts) from the gate API."""
+    from musebench.gate import evaluate, load_baseline, load_run
+
+    code = musebench(["gate", str(run_dir), "--baseline", str(baseline)], log=log)
+    report = evaluate(load_run(run_dir), load_baseline(baseline))
+    checks = [
+        {
+            "metric": c.row.metric,
+            "model": c.row.model,
+            "params": c.row.params,
+            "baseline": c.base.value if c.base else None,
+            "current": c.row.value,
+            "ci95": list(c.row.ci95) if c.row.ci95 else None,
+            "verdict": c.verdict,
+            "reasons": [o.reason for o in c.outcomes],
+        }
+        for c in report.checks
+    ]
+    return {"exit_code": code, "failed": [f"{c['metric']} ({c['model']})" for c in checks if c["verdict"] == "fail"], "checks": checks}
+
+
+def scenarios(model: str, noised: Path, repeats: int) -> list[Scenario]:
+    return [
+        Scenario("steps_2", "fail", (f"models.{model}.params.steps=2",)),
+        Scenario("guidance_off", "fail", (f"models.{model}.params.guidance=0",)),
+        Scenario("noised_weights", "fail", (f"models.{model}.checkpoint={noised}",)),
+        Scenario("slowed", "fail", slowed=True),
+        *[Scenario(f"unchanged_{i}", "pass") for i in range(repeats)],
+        *[Scenario(f"unchanged_loaded_{i}", "pass", cpu_load=True) for i in range(repeats)],
+    ]
+
+
+def false_alarm_summary(results: list[dict]) -> dict:
+    from scipy.stats import binomtest
+
+    unchanged = [r for r in results if r["expect"] == "pass"]
+    alarms = sum(r["exit_code"] != 0 for r in unchanged)
+    summary = {"runs": len(unchanged), "false_alarms": alarms, "rate": alarms / max(1, len(unchanged))}
+    if unchanged:
+        summary["rate_upper95"] = binomtest(alarms, len(unchanged)).proportion_ci(method="exact").high
+    for label, loaded in (("unloaded", False), ("loaded", True)):
+        group = [r for r in unchanged if r["cpu_load"] == loaded]
+        summary[f"passed_{label}"] = f"{sum(r['exit_code'] == 0 for r in group)}/{len(group)}"
+    return summary
+
+
+def write_atomic(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suite", type=Path, default=ROOT / "suites" / "quickstart.yaml")
+    parser.add_argument("--repeats", type=int, default=10, help="unchanged runs without, and again with, CPU load")
+    parser.add_argument("--limit", type=int, default=None, help="prompts per run (default: the suite's)")
+    parser.add_argument("--noise", type=float, default=0.5, help="weight noise std, relative to each tensor's std")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep runs here (default: a temp dir)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    from tqdm import tqdm
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="gate_sensitivity_"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = (workdir / "log.txt").open("a")
+    model, checkpoint = muse_model_name(args.suite)
+    noised = noised_checkpoint(checkpoint, workdir, args.noise, seed=0)
+    baseline = workdir / "baseline.jsonl"
+    run_suite(args.suite, workdir / "baseline_run", Scenario("baseline", "pass"), args.limit, log)
+    if musebench(["gate", str(workdir / "baseline_run"), "--write-baseline", str(baseline)], log=log) != 0:
+        raise SystemExit(f"could not write the baseline; see {log.name}")
+
+    results = []
+    for scenario in tqdm(scenarios(model, noised, args.repeats), desc="gate runs", unit="run"):
+        run_dir = workdir / scenario.name
+        seconds = run_suite(args.suite, run_dir, scenario, args.limit, log)
+        outcome = gate_outcome(run_dir, baseline, log)
+        caught = (outcome["exit_code"] == 1) if scenario.expect == "fail" else (outcome["exit_code"] == 0)
+        results.append({"scenario": scenario.name, "expect": scenario.expect, "overrides": list(scenario.overrides),
+                        "slowed": scenario.slowed, "cpu_load": scenario.cpu_load, "run_seconds": round(seconds, 1),
+                        "as_expected": caught, **outcome})
+        write_atomic(args.out, {"partial": True, "runs": results})
+
+    degraded = [r for r in results if r["expect"] == "fail"]
+    report = {
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "suite": str(args.suite.relative_to(ROOT) if args.suite.is_relative_to(ROOT) else args.suite),
+        "model": model,
+        "limit": args.limit,
+        "weight_noise_relative_std": args.noise,
+        "machine": {"cpu_count": os.cpu_count(), "platform": sys.platform},
+        "sensitivity": {r["scenario"]: {"caught": r["as_expected"], "failed": r["failed"]} for r in degraded},
+        "specificity": false_alarm_summary(results),
+        "runs": results,
+    }
+    write_atomic(args.out, report)
+    print(json.dumps({"sensitivity": report["sensitivity"], "specificity": report["specificity"]}, indent=2))
+    print(f"wrote {args.out}; runs kept in {workdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == SLOWED_FLAG:
+        sys.exit(slowed_main(sys.argv[2:]))
+    sys.exit(main())
