@@ -1,0 +1,51 @@
+"""Export prompt sets in GenEval's metadata form (geneval/prompts/evaluation_metadata.jsonl).
+
+GenEval's lines look like {"tag": "color_attr", "include": [{"class": "car", "count": 1, "color":
+"red"}, ...], "prompt": "a photo of a red car and a blue bench"}; position lines add
+"position": [relation, index of the other object] to the first object ("left of", 1). We write the
+same keys (shape names stand in for COCO classes) plus "scene", our exact scene dict, which GenEval
+ignores and `musebench shapes score` / the prompt file source read back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from musebench.errors import MusebenchError
+from musebench.prompts.base import PromptRecord
+from musebench.shapes.scene import scene_from_dict
+
+
+def geneval_line(record: PromptRecord) -> dict:
+    """One GenEval metadata object for a shapes-world prompt record."""
+    if record.scene is None:
+        raise MusebenchError(f"prompt {record.index} of '{record.source}' has no shapes scene; GenEval export needs one")
+    scene = scene_from_dict(record.scene)
+    include = []
+    for obj in scene.objects:
+        entry: dict = {"class": obj.shape, "count": scene.count}
+        if obj.colour is not None:
+            entry["color"] = obj.colour
+        include.append(entry)
+    if scene.relation is not None:
+        include[0]["position"] = [scene.relation, 1]
+    return {"tag": scene.category, "include": include, "prompt": record.prompt, "scene": record.scene}
+
+
+def export_geneval_jsonl(records: list[PromptRecord], path: str | os.PathLike) -> Path:
+    """Write GenEval metadata JSONL atomically (temp file, then rename); returns the path."""
+    path = Path(path)
+    lines = [json.dumps(geneval_line(r), sort_keys=True) for r in records]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in lines))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
