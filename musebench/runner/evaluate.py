@@ -1,0 +1,74 @@
+"""Compute the suite's metrics for every (model, sweep point), from the cache (or the records).
+
+Each metric gets an EvalContext with the point's images (uint8 (N, 3, H, W), prompt-major:
+prompt 0 image 0..k-1, prompt 1 ...), the matching prompt records, the cache's features dir,
+the adapter (for latency), the full sampler params and the suite seed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+from tqdm import tqdm
+
+from musebench.cache import ImageCache
+from musebench.metrics.base import EvalContext, MetricValue
+from musebench.metrics.registry import metric_module
+from musebench.plan import Plan, SweepPoint
+from musebench.runner.generate import request_key
+from musebench.runner.models import LoadedModel
+from musebench.suite import MetricSpec, Suite
+
+
+@dataclass(frozen=True)
+class BuiltMetric:
+    spec: MetricSpec
+    metric: object  # musebench.metrics.base.Metric
+
+
+def build_metrics(suite: Suite) -> list[BuiltMetric]:
+    """Every metric built before generation starts, so a bad option fails before any work."""
+    return [BuiltMetric(spec, metric_module(spec.metric).build(spec.options)) for spec in suite.metrics]
+
+
+def point_images(cache: ImageCache, model: LoadedModel, point: SweepPoint, plan: Plan) -> torch.Tensor:
+    requests = plan.for_point(point)
+    if not model.cacheable:
+        return model.adapter.images_for_records([r.record for r in requests], model.full_params(point.params))
+    return torch.stack([cache.load(request_key(model, point, r)) for r in requests])  # (N, 3, H, W)
+
+
+def row(suite: Suite, point: SweepPoint, value: MetricValue) -> dict:
+    """One results.jsonl row (docs/architecture.md, Results)."""
+    return {
+        "suite": suite.name,
+        "model": point.model,
+        "params": dict(point.params),
+        "metric": value.metric,
+        "value": float(value.value),
+        "n": int(value.n),
+        "ci95": [float(value.ci95[0]), float(value.ci95[1])] if value.ci95 is not None else None,
+        "higher_is_better": bool(value.higher_is_better),
+        "extra": dict(value.extra),
+    }
+
+
+def evaluate(suite: Suite, plan: Plan, models: dict[str, LoadedModel], metrics: list[BuiltMetric],
+             cache: ImageCache, timings: dict[str, float]) -> list[dict]:
+    rows = []
+    for point in tqdm(plan.points, unit="point", desc="metrics"):
+        model = models[point.model]
+        images = point_images(cache, model, point, plan)
+        ctx = EvalContext(
+            images=images, prompts=tuple(r.record for r in plan.for_point(point)),
+            feature_cache_dir=cache.features_dir, adapter=model.adapter,
+            params=model.full_params(point.params), seed=suite.seed,
+        )
+        for built in metrics:
+            start = time.perf_counter()
+            values = built.metric.compute(ctx)
+            timings[f"metric/{built.spec.key}"] = timings.get(f"metric/{built.spec.key}", 0.0) + time.perf_counter() - start
+            rows += [row(suite, point, v) for v in values]
+    return rows

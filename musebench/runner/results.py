@@ -1,0 +1,103 @@
+"""RUN_DIR/results.jsonl and RUN_DIR/run.json (docs/architecture.md, Results), written atomically.
+
+Both files are written only at the end of a successful run, each to a temp file then
+os.replace'd, so a reader sees the previous complete file or the new complete file, never a part.
+run.json carries the provenance lm-evaluation-harness records (config, git hash, versions) plus
+timings, cache hits/misses and the image paths report grids use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from musebench.cache import ImageCache, encode_png
+from musebench.cache.store import write_atomic
+from musebench.errors import MusebenchError
+from musebench.plan import Plan
+from musebench.runner.generate import request_key
+from musebench.runner.models import LoadedModel
+from musebench.suite import Suite
+
+VERSIONED = ("torch", "torchvision", "numpy", "pillow", "torchmetrics", "open-clip-torch", "torch-fidelity",
+             "transformers", "diffusers", "safetensors", "scipy")
+
+
+def prepare_out_dir(path: Path) -> Path:
+    """Create --out (and check it is writable) before any work, so a bad path fails early."""
+    path = path.expanduser()
+    if path.exists() and not path.is_dir():
+        raise MusebenchError(f"--out {path}: exists and is not a directory; give a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise MusebenchError(f"--out {path}: cannot write there ({exc.strerror or exc}); choose a writable directory") from None
+    return path
+
+
+def git_commit() -> str | None:
+    repo = Path(__file__).resolve().parent.parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def versions() -> dict[str, str | None]:
+    from musebench import __version__
+
+    found: dict[str, str | None] = {"python": platform.python_version(), "musebench": __version__}
+    for name in VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def device_info(device: str) -> dict:
+    import torch
+
+    info = {"name": device, "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads()}
+    if device.startswith("cuda") and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info
+
+
+def grid_images(suite: Suite, plan: Plan, models: dict[str, LoadedModel], cache: ImageCache, out_dir: Path) -> list[dict]:
+    """The first `report.grid_prompts` prompts' image 0 of every point: cache paths, or RUN_DIR/images for `real`."""
+    entries = []
+    for point in plan.points:
+        model = models[point.model]
+        chosen = [r for r in plan.for_point(point) if r.image_index == 0 and r.prompt_pos < suite.report.grid_prompts]
+        if not chosen:
+            continue
+        if model.cacheable:
+            paths = [str(cache.path_for(request_key(model, point, r))) for r in chosen]
+        else:
+            images = model.adapter.images_for_records([r.record for r in chosen], model.full_params(point.params))
+            paths = []
+            for r, image in zip(chosen, images):
+                path = out_dir / "images" / point.model / f"{point.index}-{r.prompt_pos}.png"
+                write_atomic(path, encode_png(image))
+                paths.append(str(path))
+        entries += [
+            {"model": point.model, "params": dict(point.params), "prompt": r.record.prompt, "seed": r.seed, "path": p}
+            for r, p in zip(chosen, paths)
+        ]
+    return entries
+
+
+def write_results(out_dir: Path, rows: list[dict], run_info: dict) -> None:
+    text = "".join(json.dumps(r, sort_keys=False, allow_nan=True) + "\n" for r in rows)
+    write_atomic(out_dir / "results.jsonl", text.encode("utf-8"))
+    write_atomic(out_dir / "run.json", (json.dumps(run_info, indent=2, default=str) + "\n").encode("utf-8"))

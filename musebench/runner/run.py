@@ -1,0 +1,111 @@
+"""`musebench run`: suite -> plan -> generate misses -> metrics -> results.jsonl + run.json.
+
+Everything that can be wrong with the input is checked before the first image is generated:
+the suite (keys, types, names), the prompts, each adapter (checkpoint, sampler params), each
+metric's options, the output directory and the cache. A bad suite therefore writes nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from musebench import distributed
+from musebench.cache import ImageCache, resolve_cache_dir
+from musebench.errors import MusebenchError
+from musebench.plan import build_plan
+from musebench.prompts.registry import load_prompts
+from musebench.runner.evaluate import build_metrics, evaluate
+from musebench.runner.generate import generate_misses
+from musebench.runner.models import canonical_params, load_models
+from musebench.runner.results import device_info, git_commit, grid_images, prepare_out_dir, versions, write_results
+from musebench.suite import load_suite, suite_hash, suite_to_dict
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    suite_path: str
+    out: str | None = None  # default runs/<suite name>
+    cache: str | None = None  # --cache; else $MUSEBENCH_CACHE; else ~/.cache/musebench
+    overrides: tuple[str, ...] = ()  # --set key=value
+    limit: int | None = None  # --limit N: prompts.limit
+    shard: str | None = None  # --shard I/N
+
+
+@dataclass
+class RunOutcome:
+    out_dir: Path | None  # None: this process only generated (a shard / a non-zero rank)
+    hits: int = 0
+    misses: int = 0
+    rows: list[dict] = field(default_factory=list)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class _Clock:
+    def __init__(self):
+        self.timings: dict[str, float] = {}
+        self._start = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round(now - self._start, 4)
+        self._start = now
+
+
+def run_suite(options: RunOptions) -> RunOutcome:
+    shard = distributed.resolve_shard(options.shard)
+    started, clock = _now(), _Clock()
+    suite = load_suite(options.suite_path, options.overrides, options.limit)
+    records = load_prompts(suite.prompts, suite.seed)
+    clock.lap("load_suite_and_prompts")
+    models = load_models(suite, records)
+    plan = build_plan(suite, records, canonical_params(models))
+    metrics = build_metrics(suite) if shard.computes_metrics else []
+    clock.lap("load_models_and_metrics")
+    out_dir = None
+    if shard.computes_metrics:
+        out_dir = prepare_out_dir(Path(options.out) if options.out else Path("runs") / suite.name)
+    cache = ImageCache(resolve_cache_dir(options.cache))
+    distributed.init(shard)
+    try:
+        stats, failed = None, True
+        try:
+            stats = generate_misses(cache, models, plan, shard)
+            failed = False
+        finally:  # the barrier: every rank reports, so none waits forever on a failed one
+            any_failed, hits, misses = distributed.gather_counts(
+                shard, failed, stats.hits if stats else 0, stats.misses if stats else 0)
+        if any_failed:
+            raise MusebenchError(f"another rank of this {shard.count}-process run failed while generating; see its error")
+        clock.lap("generate")
+        if not shard.computes_metrics:
+            return RunOutcome(out_dir=None, hits=hits, misses=misses)
+        rows = evaluate(suite, plan, models, metrics, cache, clock.timings)
+        clock.lap("metrics")
+        run_info = {
+            "suite_name": suite.name,
+            "suite_path": str(Path(options.suite_path).resolve()),
+            "suite_hash": suite_hash(suite),
+            "suite": suite_to_dict(suite),
+            "git_commit": git_commit(),
+            "versions": versions(),
+            "device": device_info(suite.device),
+            "timings": clock.timings,
+            "cache": {"hits": hits, "misses": misses, "dir": str(cache.root)},
+            "shards": shard.count,
+            "started": started,
+            "finished": _now(),
+            "argv": list(sys.argv),
+            "images": grid_images(suite, plan, models, cache, out_dir),
+        }
+        write_results(out_dir, rows, run_info)
+        return RunOutcome(out_dir=out_dir, hits=hits, misses=misses, rows=rows)
+    finally:
+        cache.close()
+        distributed.finish(shard)
