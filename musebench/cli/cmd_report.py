@@ -1,0 +1,44 @@
+"""`musebench report RUN_DIR [RUN_DIR ...] [--out DIR]`: tables, plots and an HTML page."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DESCRIPTION = (
+    "Build a report from finished runs: index.md and index.html with tables (Markdown, LaTeX "
+    "booktabs, CSV; 95 % intervals, best per column in bold), plots as PNG and vector PDF (metric "
+    "vs steps, FID-CLIP trade-off over guidance, latency vs quality Pareto fronts, per-category "
+    "accuracy) and image grids (prompt x steps, prompt x guidance). A plot appears only when the "
+    "results hold its data. Several RUN_DIRs are compared side by side. Reads only results.jsonl, "
+    "run.json and the images run.json lists."
+)
+
+EPILOG = """examples:
+  musebench report runs/quickstart                      # writes runs/quickstart/report/index.html
+  musebench report runs/steps_sweep --out /tmp/steps    # choose where the report goes
+  musebench report runs/before runs/after --out reports/compare   # side-by-side comparison
+
+exit codes: 0 written, 2 bad input (a missing or invalid results.jsonl / run.json, one line on stderr)
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR",
+                        help="run directories written by `musebench run` (results.jsonl + run.json)")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="report directory (default: RUN_DIR/report for one run; required for several)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from musebench.errors import MusebenchError
+    from musebench.report import build_report
+
+    out = args.out
+    if out is None:
+        if len(args.run_dirs) > 1:
+            raise MusebenchError("several RUN_DIRs need --out DIR (where the comparison report goes)")
+        out = args.run_dirs[0] / "report"
+    index = build_report(list(args.run_dirs), out, progress=True)
+    print(index)
+    return 0

@@ -1,0 +1,146 @@
+"""`build_report(run_dirs, out_dir) -> index.html path`: tables, plots, grids and the index pages.
+
+Reads only each run's results.jsonl, run.json and the images run.json lists (all checked before
+anything is written), builds the report in a staging folder next to `out_dir`, then swaps it in,
+so a failed build never leaves a half-written report. An existing `out_dir` is replaced only if it
+is empty or a previous report (it holds the MARKER file): `--out ~` cannot delete a home folder.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from musebench.errors import MusebenchError
+from musebench.report import bars, curves, grids, page, pareto, style, tables
+from musebench.report.data import Run, load_runs
+
+MARKER = ".musebench-report"
+
+
+def build_report(run_dirs: list[Path], out_dir: Path, *, progress: bool = False) -> Path:
+    """Write index.md, index.html, tables and figures for `run_dirs` into `out_dir`; return index.html."""
+    runs, df = load_runs([Path(d) for d in run_dirs])
+    out_dir = Path(out_dir)
+    _check_out_dir(out_dir)
+    staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        blocks = _build(runs, df, staging, progress)
+        title = "musebench report: " + ", ".join(dict.fromkeys(r.run_json["suite_name"] for r in runs))
+        md, html_text = page.render(title, blocks)
+        (staging / "index.md").write_text(md, encoding="utf-8")
+        (staging / "index.html").write_text(html_text, encoding="utf-8")
+        (staging / MARKER).write_text("written by `musebench report`; this folder is replaced on the next build\n")
+        _swap(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir / "index.html"
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise MusebenchError(f"--out {out_dir} is a file; give a directory for the report")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
+        raise MusebenchError(
+            f"--out {out_dir} exists and is not a musebench report; give a new or empty directory "
+            "(a previous report there would be replaced)"
+        )
+
+
+def _swap(staging: Path, out_dir: Path) -> None:
+    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+    if out_dir.exists():
+        os.replace(out_dir, old)
+    os.replace(staging, out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _build(runs: list[Run], df: pd.DataFrame, out: Path, progress: bool) -> list[page.Block]:
+    labels = [r.label for r in runs]
+    # each model, then each family (model + diffusion scheduler), keeps its colour in every figure
+    palette = style.Palette(list(dict.fromkeys(list(df["model"]) + list(df["group"]))))
+    stages = [
+        ("tables", lambda: _tables(df, out)),
+        ("speed-ups", lambda: _speedups(df, out)),
+        ("steps", lambda: _figures("Metric vs steps", curves.steps_figures(df, out, palette, labels))),
+        ("guidance", lambda: _figures("FID–CLIP trade-off", curves.tradeoff_figures(df, out, palette, labels))),
+        ("latency", lambda: _figures("Latency vs quality", pareto.pareto_figures(df, out, palette, labels))),
+        ("categories", lambda: _figures("Per-category accuracy", bars.category_figures(df, out, palette, labels))),
+        ("grids", lambda: _figures("Image grids", grids.grid_figures(runs, out))),
+        ("runs", lambda: _provenance(runs, out)),
+    ]
+    blocks: list[page.Block] = []
+    for _, stage in tqdm(stages, desc="report", unit="part", disable=not progress):
+        blocks += stage()
+    return blocks
+
+
+def _figures(title: str, figures: list[curves.FigureFiles]) -> list[page.Block]:
+    if not figures:
+        return []  # no data for this kind of plot: no section
+    return [page.heading(title)] + [page.figure_block(f) for f in figures]
+
+
+TABLES = (
+    # stem, title, caption, row filter, strip the "oracle/" prefix
+    ("summary", "Results", "Each metric per model and sweep point: value [95 % interval]; best per column in bold.",
+     lambda df: df[df["kind"].isna()], False),
+    ("categories", "Oracle accuracy per category", "Fraction of all-correct images per prompt category [95 % interval].",
+     lambda df: df[df["kind"] == "category"], True),
+    ("attributes", "Oracle accuracy per attribute", "Fraction of images with the attribute right [95 % interval].",
+     lambda df: df[df["kind"] == "attribute"], True),
+)
+
+
+def _tables(df: pd.DataFrame, out: Path) -> list[page.Block]:
+    blocks = [page.heading("Tables")]
+    for stem, title, caption, select, strip in TABLES:
+        rows = select(df)
+        if rows.empty:
+            continue
+        table = tables.build_table(rows, stem, title, caption, strip_prefix=strip)
+        blocks.append(page.table_block(table, tables.write_table(table, out)))
+    return blocks
+
+
+def _speedups(df: pd.DataFrame, out: Path) -> list[page.Block]:
+    rows = pareto.speedup_rows(df)
+    if not rows:
+        return []
+    frame = pareto.speedup_frame(rows)
+    files = _write_frame(frame, out, "speedups")
+    caption = ("For each quality metric: the best level both families reach, the fastest sweep point of each at "
+               "that level, and how many times faster the reference family is (latency, ms per image, batch 1).")
+    return [page.frame_block("Speed at matched quality", caption, frame, files)]
+
+
+def _provenance(runs: list[Run], out: Path) -> list[page.Block]:
+    rows = []
+    for run in runs:
+        info = run.run_json
+        cache = info.get("cache") or {}
+        timings = info.get("timings") or {}
+        seconds = sum(v for v in timings.values() if isinstance(v, (int, float)) and math.isfinite(v))
+        rows.append({
+            "run": run.label, "suite": info.get("suite_name"), "suite hash": str(info.get("suite_hash", ""))[:12],
+            "git commit": str(info.get("git_commit", ""))[:10], "device": str(info.get("device", "")),
+            "started": str(info.get("started", "")), "finished": str(info.get("finished", "")),
+            "cache hits": cache.get("hits"), "cache misses": cache.get("misses"), "stage seconds": round(seconds, 1),
+        })
+    frame = pd.DataFrame(rows)
+    files = _write_frame(frame, out, "runs")
+    caption = "Where the numbers come from (run.json of each run directory)."
+    return [page.heading("Runs"), page.frame_block("Provenance", caption, frame, files)]
+
+
+def _write_frame(frame: pd.DataFrame, out: Path, stem: str) -> dict[str, str]:
+    path = out / f"{stem}.csv"
+    frame.to_csv(path, index=False, lineterminator="\n")
+    return {"csv": path.name}

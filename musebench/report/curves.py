@@ -1,0 +1,184 @@
+"""Sweep curves: a metric against sampling steps (with its 95 % band), and the CLIP–FID trade-off.
+
+- `steps_figures`: one figure per metric that was measured at two or more step counts for some
+  (run, model, other params) series: the value as a line, the ci95 as a band (Muse, Chang et al.
+  2023, Fig. 7 plots FID against steps; the band shows where a difference is noise).
+- `tradeoff_figures`: FID against CLIP score as the guidance scale varies, one curve per series,
+  each point labelled with its scale (Muse Fig. 8, after Imagen / Saharia et al. 2022 Fig. A.11):
+  down and to the right is better.
+A figure is made only where the results hold the data for it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from musebench.report import style
+from musebench.report.data import others_label, with_params
+
+CURVE_PREFIXES = ("fid", "kid", "clip_score", "oracle", "latency")
+LATENCY_CURVES = ("latency/ms_per_image_b1",)  # ratio / images_per_s repeat the same information
+NICE = {"fid": "FID", "kid": "KID", "clip_score": "CLIP score", "oracle": "oracle accuracy", "latency": "latency"}
+
+
+@dataclass(frozen=True)
+class FigureFiles:
+    stem: str
+    title: str
+    caption: str
+    png: str  # file names inside the report directory
+    pdf: str
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+
+
+def nice_metric(metric: str) -> str:
+    prefix, _, rest = metric.partition("/")
+    name = NICE.get(prefix, prefix)
+    return f"{name} ({rest})" if rest else name
+
+
+def series_label(run: str, model: str, rest: str, several_runs: bool) -> str:
+    label = f"{model} · {rest}" if rest else model
+    return f"{label} [{run}]" if several_runs else label
+
+
+def color_keys(series: list[tuple[tuple, pd.DataFrame]]) -> list[str]:
+    """Colour key per series: its family (model, or model + scheduler) when the family has one series
+    here (so Muse is the same blue in every figure), else family + the rest of the sweep point."""
+    families = [rows["group"].iloc[0] for _, rows in series]
+    rests = {}
+    for ((_, _, rest), _), family in zip(series, families):
+        rests.setdefault(family, set()).add(rest)
+    return [family if len(rests[family]) == 1 else f"{family} · {rest}"
+            for ((_, _, rest), _), family in zip(series, families)]
+
+
+def curve_metrics(df: pd.DataFrame) -> list[str]:
+    """Metrics worth a curve: headline rows (no per-category / per-attribute oracle rows)."""
+    metrics = []
+    for metric in dict.fromkeys(df["metric"]):
+        prefix = metric.split("/", 1)[0]
+        rows = df[df["metric"] == metric]
+        if prefix == "latency" and metric not in LATENCY_CURVES:
+            continue
+        if prefix in CURVE_PREFIXES and rows["kind"].isna().all():
+            metrics.append(metric)
+    return metrics
+
+
+def _series(df: pd.DataFrame, axis: str) -> list[tuple[tuple, pd.DataFrame]]:
+    """(run, model, rest-of-params) -> rows sorted by the axis value; only series with >= 2 points."""
+    df = df.assign(rest=df["params"].map(lambda p: others_label(p, (axis,))))
+    out = []
+    for key, rows in df.groupby(["run", "model", "rest"], sort=False):
+        rows = rows.sort_values(axis)
+        if rows[axis].nunique() >= 2:
+            out.append((key, rows))
+    return out
+
+
+def _numeric(df: pd.DataFrame, axis: str) -> pd.DataFrame:
+    ok = df[axis].map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+    return df[ok].astype({axis: float})
+
+
+def steps_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str]) -> list[FigureFiles]:
+    figures = []
+    stepped = _numeric(with_params(df, "steps"), "steps")
+    for metric in curve_metrics(stepped):
+        series = _series(stepped[stepped["metric"] == metric], "steps")
+        if not series:
+            continue
+        with style.figure() as (fig, axes):
+            ax = axes[0][0]
+            keys = color_keys(series)
+            for ((run, model, rest), rows), key in zip(series, keys):
+                color = palette.color(key)
+                ax.plot(rows["steps"], rows["value"], color=color, marker=palette.marker(key),
+                        linestyle=style.linestyle(runs.index(run)), label=series_label(run, model, rest, len(runs) > 1))
+                banded = rows[rows["lo"].map(math.isfinite) & rows["hi"].map(math.isfinite)]
+                if len(banded) >= 2:
+                    ax.fill_between(banded["steps"], banded["lo"], banded["hi"], color=color, alpha=style.BAND_ALPHA, linewidth=0)
+            _steps_axis(ax, stepped["steps"])
+            ax.set_ylabel(f"{nice_metric(metric)} {'↑' if bool(stepped[stepped['metric'] == metric]['higher_is_better'].iloc[0]) else '↓'}")
+            ax.set_title(f"{nice_metric(metric)} vs sampling steps")
+            style.legend(ax, len(series))
+            stem = f"steps_{slug(metric)}"
+            png, pdf = style.save(fig, out_dir, stem)
+        caption = (f"{nice_metric(metric)} against the number of sampling steps; the band is the 95 % interval "
+                   f"of each point ({len(series)} series).")
+        figures.append(FigureFiles(stem, f"{nice_metric(metric)} vs steps", caption, png, pdf))
+    return figures
+
+
+def _steps_axis(ax, steps: pd.Series) -> None:
+    values = sorted(set(float(s) for s in steps))
+    if values and values[0] > 0 and values[-1] / values[0] >= 8:
+        ax.set_xscale("log", base=2)  # 1, 2, 4, ... 32 steps: even spacing per doubling
+    ax.set_xticks(values)
+    ax.set_xticklabels([f"{v:g}" for v in values])
+    ax.minorticks_off()
+    ax.set_xlabel("sampling steps")
+
+
+def tradeoff_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str]) -> list[FigureFiles]:
+    guided = _numeric(with_params(df, "guidance"), "guidance")
+    fids = [m for m in dict.fromkeys(guided["metric"]) if m.startswith("fid/")]
+    clips = [m for m in dict.fromkeys(guided["metric"]) if m.startswith("clip_score/")]
+    figures = []
+    for fid in fids:
+        for clip in clips:
+            paired = _pair(guided, fid, clip)
+            series = _series(paired, "guidance")
+            if series:
+                figures.append(_tradeoff_figure(series, fid, clip, out_dir, palette, runs))
+    return figures
+
+
+def _pair(df: pd.DataFrame, fid: str, clip: str) -> pd.DataFrame:
+    """One row per (run, model, params) with x = CLIP score, y = FID and their intervals."""
+    keys = ["run", "model", "params_key"]
+    a = df[df["metric"] == fid].set_index(keys)
+    b = df[df["metric"] == clip].set_index(keys)[["value", "lo", "hi"]]
+    joined = a.join(b, rsuffix="_clip", how="inner").reset_index()
+    return joined
+
+
+def _tradeoff_figure(series, fid: str, clip: str, out_dir: Path, palette: style.Palette, runs: list[str]) -> FigureFiles:
+    with style.figure() as (fig, axes):
+        ax = axes[0][0]
+        for ((run, model, rest), rows), key in zip(series, color_keys(series)):
+            color = palette.color(key)
+            ax.plot(rows["value_clip"], rows["value"], color=color, marker=palette.marker(key),
+                    linestyle=style.linestyle(runs.index(run)), label=series_label(run, model, rest, len(runs) > 1))
+            xerr = _err(rows["value_clip"], rows["lo_clip"], rows["hi_clip"])
+            yerr = _err(rows["value"], rows["lo"], rows["hi"])
+            if xerr is not None or yerr is not None:
+                ax.errorbar(rows["value_clip"], rows["value"], xerr=xerr, yerr=yerr, fmt="none",
+                            ecolor=color, elinewidth=0.6, alpha=0.6)
+            for x, y, g in zip(rows["value_clip"], rows["value"], rows["guidance"]):
+                ax.annotate(f"{g:g}", (x, y), textcoords="offset points", xytext=(3, 3), fontsize=6.5, color=color)
+        ax.set_xlabel(f"{nice_metric(clip)} ↑")
+        ax.set_ylabel(f"{nice_metric(fid)} ↓")
+        ax.set_title("FID–CLIP trade-off over guidance scale")
+        style.legend(ax, len(series))
+        stem = f"tradeoff_{slug(fid)}_{slug(clip)}"
+        png, pdf = style.save(fig, out_dir, stem)
+    caption = (f"{nice_metric(fid)} against {nice_metric(clip)} as the guidance scale varies (labels on the points); "
+               "bars are 95 % intervals where defined. Lower right is better (Muse Fig. 8 style).")
+    return FigureFiles(stem, "FID–CLIP trade-off over guidance", caption, png, pdf)
+
+
+def _err(value: pd.Series, lo: pd.Series, hi: pd.Series):
+    """Asymmetric error bars (2, N) from intervals, or None if no point has one."""
+    if not (lo.map(math.isfinite) & hi.map(math.isfinite)).any():
+        return None
+    return [(value - lo).fillna(0).clip(lower=0).to_numpy(), (hi - value).fillna(0).clip(lower=0).to_numpy()]

@@ -1,0 +1,125 @@
+"""Image grids: prompt × steps and prompt × guidance, from the images listed in run.json.
+
+One grid per (run, model, axis, rest of the sweep point) where the run kept images at two or more
+values of the axis: rows are prompts, columns the axis values, each row one seed throughout (the
+smallest seed present at every column), so a row shows what the axis alone changes (the layout of
+Muse Fig. 9 / Parti's step and guidance strips). Images are drawn unsmoothed (tiny 32 px shapes
+must stay crisp); the PDF embeds them at native resolution.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from musebench.errors import MusebenchError
+from musebench.report import style
+from musebench.report.curves import FigureFiles, slug
+from musebench.report.data import ImageRef, Run, others_label
+
+AXES = ("steps", "guidance")
+MAX_PROMPTS = 6  # rows
+MAX_COLUMNS = 8
+MAX_GRIDS_PER_AXIS = 3  # per (run, model): more would drown the page; the first ones in run order
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    run: str
+    model: str
+    axis: str
+    rest: str  # the other params, fixed in this grid
+    values: tuple[float, ...]  # columns
+    rows: tuple[tuple[str, int], ...]  # (prompt, seed)
+    cells: dict  # (prompt, seed, value) -> ImageRef
+
+
+def _numeric(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def grid_specs(run: Run) -> list[GridSpec]:
+    specs = []
+    for model in dict.fromkeys(ref.model for ref in run.images):
+        refs = [r for r in run.images if r.model == model]
+        for axis in AXES:
+            specs += _axis_specs(run.label, model, axis, refs)[:MAX_GRIDS_PER_AXIS]
+    return specs
+
+
+def _axis_specs(run: str, model: str, axis: str, refs: list[ImageRef]) -> list[GridSpec]:
+    groups: dict[str, list[ImageRef]] = {}
+    for ref in refs:
+        if _numeric(ref.params.get(axis)):
+            groups.setdefault(others_label(ref.params, (axis,)), []).append(ref)
+    specs = []
+    for rest, members in groups.items():
+        values = sorted({float(r.params[axis]) for r in members})
+        if len(values) < 2:
+            continue
+        values = _spread(values, MAX_COLUMNS)
+        cells = {(r.prompt, r.seed, float(r.params[axis])): r for r in members}
+        rows = []
+        for prompt in dict.fromkeys(r.prompt for r in members):
+            seeds = sorted({r.seed for r in members if r.prompt == prompt and all((prompt, r.seed, v) in cells for v in values)})
+            if seeds:
+                rows.append((prompt, seeds[0]))
+        if rows:
+            specs.append(GridSpec(run, model, axis, rest, tuple(values), tuple(rows[:MAX_PROMPTS]), cells))
+    return specs
+
+
+def _spread(values: list[float], limit: int) -> list[float]:
+    """At most `limit` values, evenly spread, first and last kept."""
+    if len(values) <= limit:
+        return values
+    picks = np.linspace(0, len(values) - 1, limit).round().astype(int)
+    return [values[i] for i in dict.fromkeys(picks.tolist())]
+
+
+def _load(ref: ImageRef) -> np.ndarray:
+    try:
+        with Image.open(ref.path) as image:
+            return np.asarray(image.convert("RGB"))  # (H, W, 3) uint8
+    except (OSError, UnidentifiedImageError) as exc:
+        raise MusebenchError(f"{ref.path}: cannot read image ({exc}); rerun `musebench run` to regenerate it") from None
+
+
+def grid_figure(spec: GridSpec, out_dir: Path, index: int) -> FigureFiles:
+    nrows, ncols = len(spec.rows), len(spec.values)
+    cell = 0.9  # inches per image
+    with style.figure(width=1.9 + cell * ncols, height=0.35 + cell * nrows, ncols=ncols, nrows=nrows) as (fig, axes):
+        for r, (prompt, seed) in enumerate(spec.rows):
+            for c, value in enumerate(spec.values):
+                ax = axes[r][c]
+                ax.imshow(_load(spec.cells[(prompt, seed, value)]), interpolation="nearest")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.grid(False)
+                for side in ax.spines.values():
+                    side.set_visible(False)
+                if r == 0:
+                    ax.set_title(f"{spec.axis}={value:g}", fontsize=7.5)
+                if c == 0:
+                    ax.set_ylabel("\n".join(textwrap.wrap(prompt, 26)[:4]) + f"\n(seed {seed})", rotation=0,
+                                  ha="right", va="center", fontsize=6.5, labelpad=4)
+        fig.subplots_adjust(wspace=0.04, hspace=0.08)
+        stem = f"grid_{slug(spec.run)}_{slug(spec.model)}_{spec.axis}_{index}"
+        png, pdf = style.save(fig, out_dir, stem)
+    fixed = f", {spec.rest}" if spec.rest else ""
+    title = f"{spec.model}{fixed}: prompt × {spec.axis}"
+    caption = (f"Run {spec.run}, model {spec.model}{fixed}. Rows: prompts (one seed per row); columns: "
+               f"{spec.axis} = {', '.join(f'{v:g}' for v in spec.values)}.")
+    return FigureFiles(stem, title, caption, png, pdf)
+
+
+def grid_figures(runs: list[Run], out_dir: Path) -> list[FigureFiles]:
+    figures = []
+    for run in runs:
+        for i, spec in enumerate(grid_specs(run)):
+            figures.append(grid_figure(spec, out_dir, i))
+    return figures
