@@ -7,12 +7,16 @@ draw prompts with `sample_prompts`, and the oracle metric scores images with `sc
 from musebench.shapes.captions import caption, parse_caption
 from musebench.shapes.dataset import ShapesDataset
 from musebench.shapes.geneval import export_geneval_jsonl
+from musebench.shapes.oracle import ATTRIBUTES, OracleResult, score_image
 from musebench.shapes.render import render
 from musebench.shapes.scene import ObjectSpec, Scene, scene_from_dict, scene_to_dict
 from musebench.shapes.splits import SPLITS, sample_prompts, sample_scene
 from musebench.shapes.vocab import CATEGORIES, DEFAULT_SIZE
 
 __all__ = [
+    "ATTRIBUTES",
+    "OracleResult",
+    "score_image",
     "CATEGORIES",
     "DEFAULT_SIZE",
     "SPLITS",

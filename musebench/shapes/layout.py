@@ -1,7 +1,8 @@
 """Scene -> placed objects: draws every attribute the caption does not request from the scene's seed.
 
 Rules (so that the oracle can read every image back):
-- objects never touch: outlines' circumcircles are at least GAP apart (1.6 px at 32 px), so each
+- objects never touch: outlines' circumcircles are at least GAP apart (3.2 px at 32 px; antialiased
+  edges and 8-connected labelling need more than 2 px, diagonally more), so each
   object is its own connected component;
 - every object keeps MARGIN from the border (the oracle estimates the background from the border);
 - a requested position puts the centroid in that 3x3 cell, at least 1/6 - JITTER from the cell's edge;
@@ -24,7 +25,7 @@ from musebench.shapes.scene import Scene
 from musebench.shapes.vocab import COLOURS, POSITIONS, SIZES
 
 MARGIN = 0.03  # min distance from an outline to the image border (fraction of the side)
-GAP = 0.05  # min distance between two objects' circumcircles (fraction of the side)
+GAP = 0.1  # min distance between two objects' circumcircles (fraction of the side)
 JITTER = 0.06  # max offset of a single object's centre from its cell's centre
 MAX_ANGLE = math.radians(30)  # max angle between a relation's axis and the A-B offset
 _LAYOUT_STREAM = 0x5EED  # separates layout randomness from the split streams in splits.py
@@ -88,20 +89,27 @@ def _apart(points: list[tuple[float, float]], extents: list[float]) -> bool:
 
 
 def _scattered(extents: list[float], rng: np.random.Generator) -> list[tuple[float, float]]:
+    """Two objects anywhere, GAP apart (rejection sampling)."""
     for _ in range(_TRIES):
-        points: list[tuple[float, float]] = []
+        points = []
         for e in extents:
             lo, hi = _bounds(e)
-            for _ in range(_TRIES):
-                p = (rng.uniform(lo, hi), rng.uniform(lo, hi))
-                if _apart(points + [p], extents[: len(points) + 1]):
-                    points.append(p)
-                    break
-            else:
-                break
-        if len(points) == len(extents):
+            points.append((rng.uniform(lo, hi), rng.uniform(lo, hi)))
+        if _apart(points, extents):
             return points
-    raise RuntimeError(f"could not place objects with extents {extents}")  # tests cover all counts
+    raise RuntimeError(f"could not place objects with extents {extents}")  # tests cover all pairs
+
+
+def _quadrants(extents: list[float], rng: np.random.Generator) -> list[tuple[float, float]]:
+    """Three or four objects, one per image quadrant, each at least GAP/2 from the quadrant's inner
+    edges: random placement of four large objects almost never fits, quadrants always do."""
+    order = rng.permutation(4)[: len(extents)]
+    points = []
+    for q, e in zip(order, extents):
+        lo, hi = e + MARGIN, 0.5 - e - GAP / 2  # range inside the top-left quadrant
+        x, y = rng.uniform(lo, hi), rng.uniform(lo, hi)
+        points.append((x if q % 2 == 0 else 1.0 - x, y if q < 2 else 1.0 - y))
+    return points
 
 
 _AXIS = {"left of": math.pi, "right of": 0.0, "above": -math.pi / 2, "below": math.pi / 2}
@@ -134,6 +142,8 @@ def realise(scene: Scene) -> tuple[Placed, ...]:
         points = [_in_cell(scene.objects[0].position, extents[0], rng)]
     elif scene.relation is not None:
         points = _related(scene.relation, extents, rng)
-    else:
+    elif len(extents) <= 2:
         points = _scattered(extents, rng)
+    else:
+        points = _quadrants(extents, rng)
     return tuple(Placed(s, c, r, x, y) for s, c, r, (x, y) in zip(shapes, colours, radii, points))

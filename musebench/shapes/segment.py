@@ -1,0 +1,127 @@
+"""Reading objects back from pixels: background, components, and per-object colour, shape, size.
+
+1. Background = the per-channel median of the border pixels (objects keep a margin from the border,
+   so this is robust to a model's slightly different background; a blank image has no objects).
+2. Foreground = pixels farther than FG_THRESHOLD from the background; objects = 8-connected
+   components (scipy.ndimage.label). Rendered objects never touch (layout.GAP), so one component
+   is one object.
+3. Colour = mean of the component's core pixels (within 85 % of its largest distance from the
+   background), named by the nearest palette colour if within MAX_COLOUR_DISTANCE.
+4. Coverage a = projection of (pixel - background) on (colour - background), clipped to [0, 1]: the
+   antialiased area fraction the renderer produced. Area and centroid are coverage-weighted.
+5. Shape = the outline whose template, drawn by the renderer's own code at the measured centroid
+   with the radius that gives the measured area, differs least (L1 over coverage, relative to the
+   area) from the measured coverage. Angular moments (sin 3t, cos 4t) separate the shapes too, but a
+   template drawn with the renderer itself also checks the outline's scale and proportions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw
+from scipy import ndimage
+
+from musebench.shapes.geometry import UNIT_AREA, draw_shape
+from musebench.shapes.render import SUPERSAMPLE
+from musebench.shapes.vocab import COLOURS, POSITIONS, SIZES
+
+FG_THRESHOLD = 40.0  # RGB distance from the background; the palette is >= 140 away from it
+MAX_COLOUR_DISTANCE = 70.0  # farther than this from every palette colour: no colour name
+MAX_RESIDUAL = 0.35  # relative L1 misfit above which no shape is named
+RADIUS_RANGE = (0.03, 0.25)  # plausible nominal radius (fraction of the side); outside: not an object
+SIZE_SPLIT = math.sqrt(SIZES["small"] * SIZES["large"])  # geometric mean of the two radii
+MIN_PIXELS_32 = 3  # components smaller than this (at 32 px, scaled by area) are specks, not objects
+_EIGHT = np.ones((3, 3), dtype=bool)
+_PALETTE = np.array(list(COLOURS.values()), dtype=np.float32)  # (C, 3)
+_NAMES = tuple(COLOURS)
+
+
+@dataclass(frozen=True)
+class Blob:
+    colour: str | None  # nearest palette colour, None if none is close
+    shape: str | None  # best-fitting outline, None if none fits
+    size: str | None  # "small" | "large" from the fitted radius, None without a shape
+    position: str  # 3x3 cell of the centroid
+    cx: float  # centroid, fraction of the side
+    cy: float
+    area: float  # coverage sum, pixels
+    residual: float  # relative misfit of the best outline
+
+
+def background(img: np.ndarray) -> np.ndarray:
+    """Per-channel median of the border pixels; img float (H, W, 3) -> (3,)."""
+    border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]], axis=0)  # (4S, 3)
+    return np.median(border, axis=0)
+
+
+def _template(shape: str, cx: float, cy: float, r: float, size: int) -> np.ndarray:
+    """Coverage in [0, 1] (size, size) of `shape` drawn exactly as render.py draws it; units px."""
+    big = size * SUPERSAMPLE
+    canvas = Image.new("L", (big, big), 0)
+    draw_shape(ImageDraw.Draw(canvas), shape, cx * SUPERSAMPLE, cy * SUPERSAMPLE, r * SUPERSAMPLE, 255)
+    return np.asarray(canvas.reduce(SUPERSAMPLE), dtype=np.float32) / 255.0
+
+
+def _fit_shape(cover: np.ndarray, area: float, cx: float, cy: float) -> tuple[str | None, float, float]:
+    """(shape, radius px, residual) of the best template; cx, cy in px."""
+    size = cover.shape[0]
+    best: tuple[str | None, float, float] = (None, 0.0, math.inf)
+    for shape, unit in UNIT_AREA.items():
+        r = math.sqrt(area / unit)
+        # PIL fills polygons boundary-inclusive, so drawn areas exceed the nominal ones slightly:
+        # one secant step on the drawn area makes the template's area equal the measured one.
+        drawn = float(_template(shape, cx, cy, r, size).sum())
+        r = r * math.sqrt(area / drawn) if drawn > 0 else r
+        residual = float(np.abs(cover - _template(shape, cx, cy, r, size)).sum()) / area
+        if residual < best[2]:
+            best = (shape, r, residual)
+    return best
+
+
+def _name_colour(rgb: np.ndarray) -> str | None:
+    dist = np.linalg.norm(_PALETTE - rgb[None, :], axis=1)  # (C,)
+    i = int(dist.argmin())
+    return _NAMES[i] if dist[i] <= MAX_COLOUR_DISTANCE else None
+
+
+def _measure(img: np.ndarray, bg: np.ndarray, dist: np.ndarray, comp: np.ndarray, free: np.ndarray) -> Blob:
+    size = img.shape[0]
+    core = comp & (dist >= 0.85 * dist[comp].max())
+    rgb = img[core].mean(axis=0)  # (3,)
+    axis = rgb - bg
+    region = ndimage.binary_dilation(comp, structure=_EIGHT) & (free | comp)  # edge pixels too
+    cover = np.where(region, np.clip((img - bg) @ axis / float(axis @ axis), 0.0, 1.0), 0.0)  # (H, W)
+    area = float(cover.sum())
+    ys, xs = np.mgrid[0:size, 0:size]
+    cx, cy = float((cover * (xs + 0.5)).sum() / area), float((cover * (ys + 0.5)).sum() / area)
+    shape, r, residual = _fit_shape(cover, area, cx, cy)
+    radius = r / size
+    if residual > MAX_RESIDUAL or not RADIUS_RANGE[0] <= radius <= RADIUS_RANGE[1]:
+        shape = None
+    cell = min(int(cy / size * 3), 2) * 3 + min(int(cx / size * 3), 2)
+    return Blob(
+        colour=_name_colour(rgb),
+        shape=shape,
+        size=None if shape is None else ("large" if radius >= SIZE_SPLIT else "small"),
+        position=POSITIONS[cell],
+        cx=cx / size,
+        cy=cy / size,
+        area=area,
+        residual=residual,
+    )
+
+
+def find_blobs(image: np.ndarray) -> list[Blob]:
+    """Objects in a uint8 (S, S, 3) image, largest first."""
+    img = image.astype(np.float32)
+    bg = background(img)
+    dist = np.linalg.norm(img - bg, axis=2)  # (S, S)
+    labels, n = ndimage.label(dist > FG_THRESHOLD, structure=_EIGHT)
+    min_pixels = MIN_PIXELS_32 * (img.shape[0] / 32) ** 2
+    counts = np.bincount(labels.ravel(), minlength=n + 1)
+    free = labels == 0
+    blobs = [_measure(img, bg, dist, labels == k, free) for k in range(1, n + 1) if counts[k] >= min_pixels]
+    return sorted(blobs, key=lambda b: -b.area)
