@@ -68,10 +68,11 @@ def run_suite(options: RunOptions) -> RunOutcome:
     plan = build_plan(suite, records, canonical_params(models))
     metrics = build_metrics(suite) if shard.computes_metrics else []
     clock.lap("load_models_and_metrics")
+    cache_dir = resolve_cache_dir(options.cache)
     out_dir = None
     if shard.computes_metrics:
         out_dir = prepare_out_dir(Path(options.out) if options.out else Path("runs") / suite.name)
-    cache = ImageCache(resolve_cache_dir(options.cache))
+    cache = ImageCache(cache_dir)
     distributed.init(shard)
     try:
         stats, failed = None, True

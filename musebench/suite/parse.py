@@ -7,8 +7,10 @@ against `adapter.defaults()` when the runner loads the adapter (musebench.runner
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import itertools
+from pathlib import Path
 from musebench.models.registry import ADAPTERS
 from musebench.metrics.registry import METRICS
 from musebench.suite.schema import (
@@ -163,6 +165,17 @@ def _gates(tree: LocDict, models: tuple[ModelSpec, ...], metrics: tuple[MetricSp
     return tuple(gates)
 
 
+def _relative_paths(prompts: PromptsSpec, data: LocDict) -> PromptsSpec:
+    """A relative `path:` / `images_dir:` is relative to the file that wrote it (--set: the working directory)."""
+    changes = {}
+    for key in ("path", "images_dir"):
+        value = getattr(prompts, key)
+        loc = data.where(key)
+        if value and not Path(value).is_absolute() and not loc.label:
+            changes[key] = str(Path(loc.file).parent / value)
+    return dataclasses.replace(prompts, **changes) if changes else prompts
+
+
 def parse_suite(tree: LocDict, path: str) -> Suite:
     _check_keys(tree, TOP_KEYS, "")
     version = _typed(tree, "version", int, "")
@@ -175,7 +188,7 @@ def parse_suite(tree: LocDict, path: str) -> Suite:
         raise fail(tree.where("models"), "models: declare at least one model (name: {adapter: ..., checkpoint: ...})")
     if "prompts" not in tree:
         raise fail(tree.loc, "missing 'prompts:' section (source: shapes, split: val, limit: 32)")
-    prompts = build_dataclass(PromptsSpec, tree["prompts"], tree.where("prompts"), "prompts")
+    prompts = _relative_paths(build_dataclass(PromptsSpec, tree["prompts"], tree.where("prompts"), "prompts"), tree["prompts"])
     metrics = _named_section(tree, "metrics", _metric)
     if not metrics:
         raise fail(tree.where("metrics"), "metrics: declare at least one metric (e.g. oracle: {})")

@@ -147,4 +147,14 @@ def build_dataclass(cls, data: object, loc: Loc, where: str):
     try:
         return cls(**values)
     except (ValueError, TypeError, MusebenchError) as exc:  # the dataclass' own __post_init__ checks
-        raise fail(loc, f"{where}: {' '.join(str(exc).split())}") from None
+        message = " ".join(str(exc).split())
+        raise fail(_blamed(data, message, loc), f"{where}: {message}") from None
+
+
+def _blamed(data: Mapping, message: str, loc: Loc) -> Loc:
+    """The place of the key a __post_init__ message names first ("limit must be >= 1"), else the section's."""
+    words = message.replace(",", " ").replace(":", " ").split()
+    for word in words:
+        if word in data and isinstance(data, LocDict):
+            return data.where(word)
+    return loc

@@ -1,0 +1,68 @@
+"""`musebench cache stats|verify|prune`: inspect and maintain the generation cache."""
+
+from __future__ import annotations
+
+import json
+
+DESCRIPTION = (
+    "Inspect the generation cache (--cache DIR, else $MUSEBENCH_CACHE, else ~/.cache/musebench). "
+    "stats: entries and bytes per model; verify: re-read every entry (size, sha256, PNG, resolution) "
+    "and list interrupted writes; prune: remove bad entries, orphans and stale temp files, and "
+    "optionally old entries, all entries or the features."
+)
+EPILOG = """examples:
+  musebench cache stats
+  musebench cache verify --cache /tmp/cache        # exit 1 if an entry is bad
+  musebench cache prune                            # bad entries, orphans, stale temp files
+  musebench cache prune --older-than 30            # also entries created over 30 days ago
+  musebench cache prune --all --features           # empty it
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("action", choices=("stats", "verify", "prune"))
+    parser.add_argument("--cache", metavar="DIR", help="cache directory")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--older-than", type=float, metavar="DAYS", help="prune: entries older than DAYS")
+    parser.add_argument("--all", action="store_true", help="prune: every image entry")
+    parser.add_argument("--features", action="store_true", help="prune: the cached metric features too")
+
+
+def _print(data: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    for key, value in data.items():
+        if isinstance(value, list):
+            print(f"{key}:")
+            for item in value:
+                print(f"  {item}")
+        else:
+            print(f"{key}: {value}")
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from musebench.cache import ImageCache, resolve_cache_dir
+    from musebench.cache import maintenance
+
+    cache = ImageCache(resolve_cache_dir(args.cache))
+    try:
+        if args.action == "stats":
+            _print(maintenance.stats(cache), args.json)
+            return 0
+        if args.action == "prune":
+            _print({"removed": maintenance.prune(cache, args.older_than, args.all, args.features)}, args.json)
+            return 0
+        report = maintenance.verify(cache, progress=lambda rows: tqdm(rows, unit="entry", desc="verify"))
+        _print({
+            "entries": report.entries,
+            "bad": report.bad,
+            "orphans (complete files without an index row)": len(report.orphans),
+            "temp files (interrupted writes, not entries)": len(report.temps),
+            "status": "ok" if not report.bad else "BAD: run `musebench cache prune`",
+        }, args.json)
+        return 1 if report.bad else 0
+    finally:
+        cache.close()

@@ -1,0 +1,60 @@
+"""`musebench validate SUITE...`: check suite files without generating anything."""
+
+from __future__ import annotations
+
+import sys
+
+DESCRIPTION = (
+    "Check suite files: YAML syntax, unknown keys (with 'did you mean'), types, includes, ${VAR} "
+    "expansion, adapter and metric names, metric options, gates, and the prompt source (read, not "
+    "generated). --deep also loads each model (checkpoint, sampler params) and builds each metric."
+)
+EPILOG = """examples:
+  musebench validate suites/*.yaml
+  musebench validate suites/quickstart.yaml --set prompts.limit=8
+  musebench validate suites/quickstart.yaml --deep      # also load weights, check sampler params
+
+exit codes: 0 all valid, 2 some file is not (one line per bad file on stderr).
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("suites", nargs="+", help="suite YAML files")
+    parser.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
+                        help="override a suite value, as in `musebench run`")
+    parser.add_argument("--deep", action="store_true", help="also load the models and build the metrics")
+
+
+def _check(path: str, overrides: list[str], deep: bool) -> str:
+    from musebench.plan import build_plan
+    from musebench.prompts.registry import load_prompts
+    from musebench.suite import load_suite
+
+    suite = load_suite(path, overrides)
+    records = load_prompts(suite.prompts, suite.seed)
+    canonical = None
+    if deep:
+        from musebench.runner.evaluate import build_metrics
+        from musebench.runner.models import canonical_params, load_models
+
+        canonical = canonical_params(load_models(suite, records))
+        build_metrics(suite)
+    plan = build_plan(suite, records, canonical)
+    metrics = ", ".join(m.key for m in suite.metrics)
+    return (f"ok  {path}: {len(suite.models)} models, {len(plan.points)} sweep points, {len(records)} prompts "
+            f"x {suite.prompts.images_per_prompt} = {len(plan.requests)} images; metrics {metrics}; {len(suite.gates)} gates")
+
+
+def run(args) -> int:
+    from musebench.errors import MusebenchError
+
+    bad = 0
+    for path in args.suites:
+        try:
+            print(_check(path, args.overrides, args.deep))
+        except MusebenchError as exc:
+            if len(args.suites) == 1:
+                raise
+            print(f"musebench: error: {exc}", file=sys.stderr)
+            bad += 1
+    return 2 if bad else 0
