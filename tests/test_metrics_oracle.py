@@ -46,3 +46,29 @@ def test_misaligned_images_and_prompts(tmp_path: Path):
     ctx = EvalContext(images=torch.zeros(2, 3, 32, 32, dtype=torch.uint8), prompts=recs, feature_cache_dir=tmp_path)
     with pytest.raises(MusebenchError, match="2 images but 1 prompts"):
         oracle.build(oracle.Options()).compute(ctx)
+
+
+def _shapes_context(n: int, tmp_path: Path, noise: bool) -> EvalContext:
+    from musebench.shapes import render, sample_prompts, scene_from_dict
+
+    recs = tuple(sample_prompts("val", n, seed=0))
+    if noise:
+        images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    else:
+        images = torch.stack([torch.from_numpy(render(scene_from_dict(r.scene), 32)).permute(2, 0, 1) for r in recs])
+    return EvalContext(images=images, prompts=recs, feature_cache_dir=tmp_path)
+
+
+def test_real_renders_score_high_and_noise_scores_low(tmp_path: Path):
+    from musebench.shapes import ATTRIBUTES, CATEGORIES
+
+    metric = oracle.build(oracle.Options())
+    real = {row.metric: row for row in metric.compute(_shapes_context(24, tmp_path, noise=False))}
+    noise = {row.metric: row for row in metric.compute(_shapes_context(24, tmp_path, noise=True))}
+    assert real["oracle/all_correct"].value >= 0.9 and real["oracle/all_correct"].n == 24
+    assert noise["oracle/all_correct"].value <= 0.2
+    assert {f"oracle/{c}" for c in CATEGORIES} <= set(real)  # the val split cycles through every tag
+    assert set(real) - {"oracle/all_correct"} <= {f"oracle/{k}" for k in (*CATEGORIES, *ATTRIBUTES)}
+    assert sum(real[f"oracle/{c}"].n for c in CATEGORIES) == 24
+    row = real["oracle/all_correct"]
+    assert row.ci95 == wilson_interval(row.extra["correct"], 24) and row.ci95[0] <= row.value <= row.ci95[1]
