@@ -76,6 +76,7 @@ def curve_metrics(df: pd.DataFrame) -> list[str]:
 
 def _series(df: pd.DataFrame, axis: str) -> list[tuple[tuple, pd.DataFrame]]:
     """(run, model, rest-of-params) -> rows sorted by the axis value; only series with >= 2 points."""
+    df = df[df["value"].map(math.isfinite)]  # a metric that could not be computed (nan) is no point
     df = df.assign(rest=df["params"].map(lambda p: others_label(p, (axis,))))
     out = []
     for key, rows in df.groupby(["run", "model", "rest"], sort=False):
@@ -148,7 +149,7 @@ def _pair(df: pd.DataFrame, fid: str, clip: str) -> pd.DataFrame:
     keys = ["run", "model", "params_key"]
     a = df[df["metric"] == fid].set_index(keys)
     b = df[df["metric"] == clip].set_index(keys)[["value", "lo", "hi"]]
-    joined = a.join(b, rsuffix="_clip", how="inner").reset_index()
+    joined = a.merge(b, left_index=True, right_index=True, how="inner", suffixes=("", "_clip")).reset_index()
     return joined
 
 

@@ -1,0 +1,257 @@
+"""`musebench report` end to end on synthetic runs (tests/test_report_runs.py): files, numbers, marks."""
+
+from __future__ import annotations
+
+import csv
+import html.parser
+import json
+import math
+from pathlib import Path
+
+import pytest
+from test_report_runs import read_rows, write_run
+
+from musebench.cli.main import main
+from musebench.errors import MusebenchError
+from musebench.report import build_report
+from musebench.report.build import MARKER
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("single")
+    run = write_run(root / "runs" / "a")
+    return run, build_report([run], root / "report").parent
+
+
+@pytest.fixture(scope="module")
+def compare(tmp_path_factory) -> tuple[Path, Path, Path]:
+    root = tmp_path_factory.mktemp("compare")
+    a = write_run(root / "runs" / "before")
+    b = write_run(root / "runs" / "after", seed=1, quality_shift=0.05, images=False)
+    return a, b, build_report([a, b], root / "report").parent
+
+
+def _expected_best(rows: list[dict], metric: str) -> dict:
+    picked = [r for r in rows if r["metric"] == metric]
+    pick = max if picked[0]["higher_is_better"] else min
+    return pick(picked, key=lambda r: r["value"])
+
+
+def _params_label(params: dict) -> str:
+    return " ".join(f"{k}={params[k]}" for k in sorted(params))
+
+
+def test_all_outputs_exist(single) -> None:
+    _, out = single
+    expected = ["index.md", "index.html", "runs.csv", "speedups.csv", MARKER]
+    expected += [f"{stem}.{ext}" for stem in ("summary", "categories", "attributes") for ext in ("md", "tex", "csv")]
+    expected += [f"{stem}.{ext}" for ext in ("png", "pdf") for stem in (
+        "steps_fid_probe", "steps_oracle_all_correct", "steps_clip_score_probe", "steps_latency_ms_per_image_b1",
+        "tradeoff_fid_probe_clip_score_probe", "pareto_oracle_all_correct", "pareto_fid_probe", "categories_bars",
+        "grid_a_muse_steps_0", "grid_a_muse_guidance_1")]
+    missing = [name for name in expected if not (out / name).is_file()]
+    assert missing == []
+    assert not list(out.parent.glob(".report.*"))  # no staging or old folder left behind
+
+
+def test_best_values_are_marked_in_every_format(single) -> None:
+    run, out = single
+    rows = read_rows(run)
+    summary_md = (out / "summary.md").read_text(encoding="utf-8")
+    summary_tex = (out / "summary.tex").read_text(encoding="utf-8")
+    with open(out / "summary.csv", newline="", encoding="utf-8") as f:
+        table = list(csv.DictReader(f))
+    for metric, decimals in (("fid/probe", 2), ("oracle/all_correct", 3), ("clip_score/probe", 2), ("latency/ms_per_image_b1", 1)):
+        best = _expected_best(rows, metric)
+        marked = [r for r in table if r["metric"] == metric and r["best"] == "True"]
+        assert [(r["model"], json.loads(r["params"])) for r in marked] == [(best["model"], best["params"])]
+        text = f"{best['value']:.{decimals}f}"
+        line = next(line for line in summary_md.splitlines() if f"| {_params_label(best['params'])} |".replace("_", r"\_") in line
+                    and line.startswith(f"| {best['model']} "))
+        assert f"**{text}**" in line
+        assert f"\\textbf{{{text}}}" in summary_tex
+    # exactly one bold value per column here (no ties in this run)
+    assert summary_md.count("**") == 2 * 5  # 5 headline metric columns
+    for r in table:
+        row = next(x for x in rows if x["metric"] == r["metric"] and x["model"] == r["model"] and x["params"] == json.loads(r["params"]))
+        assert math.isclose(float(r["value"]), row["value"])
+        if row["ci95"] is not None:
+            assert math.isclose(float(r["ci95_lo"]), row["ci95"][0]) and math.isclose(float(r["ci95_hi"]), row["ci95"][1])
+
+
+def test_latex_is_booktabs_and_escaped(single) -> None:
+    _, out = single
+    tex = (out / "summary.tex").read_text(encoding="utf-8")
+    assert all(rule in tex for rule in (r"\toprule", r"\midrule", r"\bottomrule"))
+    assert r"oracle/all\_correct $\uparrow$" in tex and r"fid/probe $\downarrow$" in tex
+    assert "\\scriptsize [" in tex and r"\label{tab:summary}" in tex
+
+
+def test_category_and_attribute_tables(single) -> None:
+    run, out = single
+    rows = read_rows(run)
+    md = (out / "categories.md").read_text(encoding="utf-8")
+    assert "holdout ↑" in md and "oracle/holdout" not in md
+    best = _expected_best(rows, "oracle/holdout")
+    assert f"**{best['value']:.3f}**" in md
+    assert "color ↑" in (out / "attributes.md").read_text(encoding="utf-8")
+
+
+def test_line_plot_pdfs_are_vector_and_grids_embed_images(single) -> None:
+    _, out = single
+    for pdf in out.glob("*.pdf"):
+        data = pdf.read_bytes()
+        assert data.startswith(b"%PDF")
+        has_raster = b"/Subtype /Image" in data
+        assert has_raster == pdf.name.startswith("grid_"), pdf.name
+        assert b"CreationDate" not in data  # reproducible bytes for the committed reports/
+
+
+class _Refs(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.refs += [v for k, v in attrs if k in ("src", "href") and v and not v.startswith("data:")]
+
+
+def test_html_references_only_existing_files(single) -> None:
+    _, out = single
+    page = (out / "index.html").read_text(encoding="utf-8")
+    parser = _Refs()
+    parser.feed(page)
+    assert len(parser.refs) > 20
+    assert [r for r in parser.refs if not (out / r).is_file()] == []
+    assert "<script" not in page and "http" not in page.split("<body>")[1]
+    imgs = [r for r in parser.refs if r.endswith(".png")]
+    assert set(imgs) == {p.name for p in out.glob("*.png")}  # every figure is on the page
+
+
+def test_index_md_links_exist(single) -> None:
+    _, out = single
+    md = (out / "index.md").read_text(encoding="utf-8")
+    import re
+
+    links = re.findall(r"\]\(([^)]+)\)", md)
+    assert links and [link for link in links if not (out / link).is_file()] == []
+    assert "## Metric vs steps" in md and "## FID–CLIP trade-off" in md and "## Image grids" in md
+
+
+def test_speedup_at_matched_quality(single) -> None:
+    run, out = single
+    rows = read_rows(run)
+    acc = {(r["model"], json.dumps(r["params"], sort_keys=True)): r["value"] for r in rows if r["metric"] == "oracle/all_correct"}
+    ms = {(r["model"], json.dumps(r["params"], sort_keys=True)): r["value"] for r in rows if r["metric"] == "latency/ms_per_image_b1"}
+    ddim = {k: v for k, v in acc.items() if '"ddim"' in k[1]}
+    muse = {k: v for k, v in acc.items() if k[0] == "muse"}
+    level = min(max(muse.values()), max(ddim.values()))
+    fastest = {name: min(ms[k] for k, v in group.items() if v >= level) for name, group in (("muse", muse), ("ddim", ddim))}
+    with open(out / "speedups.csv", newline="", encoding="utf-8") as f:
+        table = list(csv.DictReader(f))
+    row = next(r for r in table if r["quality metric"] == "oracle/all_correct" and r["other"] == "ldm (ddim)")
+    assert row["reference"] == "muse"
+    assert math.isclose(float(row["matched level"]), level)
+    assert math.isclose(float(row["speed-up"]), fastest["ddim"] / fastest["muse"])
+
+
+def test_side_by_side_comparison(compare) -> None:
+    a, b, out = compare
+    md = (out / "summary.md").read_text(encoding="utf-8")
+    header = md.splitlines()[0]
+    assert "fid/probe ↓ (before)" in header and "fid/probe ↓ (after)" in header
+    with open(out / "summary.csv", newline="", encoding="utf-8") as f:
+        table = list(csv.DictReader(f))
+    assert {r["run"] for r in table} == {"before", "after"}
+    for run_dir, label in ((a, "before"), (b, "after")):  # best is marked per column, i.e. per run
+        best = _expected_best(read_rows(run_dir), "fid/probe")
+        marked = [r for r in table if r["run"] == label and r["metric"] == "fid/probe" and r["best"] == "True"]
+        assert [json.loads(r["params"]) for r in marked] == [best["params"]]
+    assert (out / "grid_before_muse_steps_0.png").is_file()
+    assert not list(out.glob("grid_after_*"))  # that run kept no images: no grid, no error
+
+
+def test_plots_only_where_the_data_is(tmp_path: Path) -> None:
+    """A run with one sweep point and no latency: tables, category bars, nothing else."""
+    run = write_run(tmp_path / "run", images=False)
+    rows = [r for r in read_rows(run) if r["params"] == {"steps": 8, "guidance": 2.0} and not r["metric"].startswith("latency")]
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = build_report([run], tmp_path / "report").parent
+    names = {p.name for p in out.iterdir()}
+    assert not any(n.startswith(("steps_", "tradeoff_", "pareto_", "grid_")) for n in names)
+    assert {"categories_bars.png", "summary.md", "index.html"} <= names
+    assert "speedups.csv" not in names
+    assert "Metric vs steps" not in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_rebuild_replaces_the_previous_report(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run", images=False)
+    rows = [r for r in read_rows(run) if r["model"] == "muse" and r["params"]["guidance"] == 2.0 and r["metric"] == "fid/probe"]
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "report"
+    build_report([run], out)
+    (out / "stale.png").write_bytes(b"old")
+    first = (out / "steps_fid_probe.pdf").read_bytes()
+    build_report([run], out)
+    assert not (out / "stale.png").exists()
+    assert (out / "steps_fid_probe.pdf").read_bytes() == first  # same results, same bytes
+
+
+# --- bad input: one line, exit 2, nothing written ---------------------------------------------
+
+def test_missing_results_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    out = tmp_path / "out"
+    assert main(["report", str(run), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("musebench: error: ") and "results.jsonl" in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_invalid_results_line_names_file_and_line(tmp_path: Path, capsys) -> None:
+    run = write_run(tmp_path / "run", images=False)
+    lines = (run / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3].replace('"value": ', '"value": "high", "x": ')
+    (run / "results.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["report", str(run), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{run / 'results.jsonl'}:4:" in err and err.count("\n") == 1
+    (run / "results.jsonl").write_text("{not json\n", encoding="utf-8")
+    with pytest.raises(MusebenchError, match=r"results\.jsonl:1: malformed JSON"):
+        build_report([run], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_grid_image_is_an_error(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run")
+    info = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    Path(run / info["images"][2]["path"]).unlink()
+    with pytest.raises(MusebenchError, match=r"run\.json: images\[2\]\.path .* does not exist; .*rerun `musebench run`"):
+        build_report([run], tmp_path / "out")
+    info["images"] = {"not": "a list"}
+    (run / "run.json").write_text(json.dumps(info), encoding="utf-8")
+    with pytest.raises(MusebenchError, match=r"key 'images' must be a list"):
+        build_report([run], tmp_path / "out")
+
+
+def test_out_dir_guard_and_default(tmp_path: Path, capsys) -> None:
+    run = write_run(tmp_path / "run", images=False)
+    keep = tmp_path / "precious"
+    keep.mkdir()
+    (keep / "thesis.tex").write_text("do not delete", encoding="utf-8")
+    with pytest.raises(MusebenchError, match=r"exists and is not a musebench report"):
+        build_report([run], keep)
+    assert (keep / "thesis.tex").is_file()
+    assert main(["report", str(run), str(run)]) == 2
+    assert "several RUN_DIRs need --out" in capsys.readouterr().err
+    with pytest.raises(MusebenchError, match="the same RUN_DIR is given twice"):
+        build_report([run, run], tmp_path / "twice")
+
+
+def test_cli_help_has_examples(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["report", "--help"])
+    assert info.value.code == 0
+    assert "musebench report runs/before runs/after --out" in capsys.readouterr().out

@@ -1,0 +1,65 @@
+"""Table rules on small hand-made rows: direction of 'best', ties, NaN, gaps, escaping."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from musebench.report.data import COLUMNS, group_of, params_key
+from musebench.report.tables import build_table, to_csv, to_html, to_latex, to_markdown
+
+
+def _rows(*specs) -> pd.DataFrame:
+    """(run, model, params, metric, value, ci or None, higher_is_better) -> long rows."""
+    out = []
+    for run, model, params, metric, value, ci, hib in specs:
+        lo, hi = ci if ci else (math.nan, math.nan)
+        out.append({"run": run, "model": model, "params": params, "params_key": params_key(params),
+                    "params_label": " ".join(f"{k}={params[k]}" for k in sorted(params)), "group": group_of(model, params),
+                    "metric": metric, "value": value, "n": 10, "lo": lo, "hi": hi, "higher_is_better": hib, "kind": None})
+    return pd.DataFrame(out, columns=list(COLUMNS))
+
+
+def test_best_follows_direction_ties_and_skips_nan() -> None:
+    df = _rows(
+        ("r", "muse", {"steps": 2}, "fid/probe", 9.0, (8.0, 10.0), False),
+        ("r", "muse", {"steps": 12}, "fid/probe", 7.5, (6.5, 8.5), False),
+        ("r", "ldm", {"steps": 50}, "fid/probe", math.nan, None, False),
+        ("r", "muse", {"steps": 2}, "oracle/all_correct", 0.5, None, True),
+        ("r", "muse", {"steps": 12}, "oracle/all_correct", 0.9, None, True),
+        ("r", "ldm", {"steps": 50}, "oracle/all_correct", 0.9, None, True),
+    )
+    table = build_table(df, "t", "T", "caption")
+    md = to_markdown(table)
+    lines = md.splitlines()
+    assert lines[0] == "| model | params | fid/probe ↓ | oracle/all\\_correct ↑ |"
+    assert lines[2] == "| muse | steps=2 | 9.000 [8.000, 10.000] | 0.500 |"
+    assert lines[3] == "| muse | steps=12 | **7.500** [6.500, 8.500] | **0.900** |"  # numeric order: 2 < 12
+    assert lines[4] == "| ldm | steps=50 | nan | **0.900** |"  # tie marked twice, nan never
+    csv_text = to_csv(table)
+    assert csv_text.count(",True\n") == 3
+    assert "<strong>7.500</strong>" in to_html(table)
+
+
+def test_missing_cells_and_latex_escaping() -> None:
+    df = _rows(
+        ("r", "muse", {"sched": "a_b"}, "clip_score/probe_100%", 25.0, None, True),
+        ("r", "ldm", {"sched": "x&y"}, "fid/probe", 12.0, None, False),
+    )
+    table = build_table(df, "t", "T", "50% of #1")
+    md = to_markdown(table)
+    assert "| muse | sched=a\\_b | **25.00** | – |" in md
+    tex = to_latex(table)
+    assert r"sched=a\_b" in tex and r"sched=x\&y" in tex and r"probe\_100\%" in tex
+    assert r"\caption{50\% of \#1}" in tex and "--" in tex
+
+
+def test_side_by_side_columns_per_run() -> None:
+    df = _rows(
+        ("old", "muse", {"steps": 8}, "fid/probe", 10.0, None, False),
+        ("new", "muse", {"steps": 8}, "fid/probe", 11.0, None, False),
+    )
+    table = build_table(df, "t", "T", "c")
+    assert [c[:2] for c in table.columns] == [("fid/probe", "old"), ("fid/probe", "new")]
+    assert to_markdown(table).splitlines()[2] == "| muse | steps=8 | **10.00** | **11.00** |"  # best per column
