@@ -44,7 +44,7 @@ def _params_label(params: dict) -> str:
 
 def test_all_outputs_exist(single) -> None:
     _, out = single
-    expected = ["index.md", "index.html", "runs.csv", "speedups.csv", MARKER]
+    expected = ["index.md", "index.html", "runs.csv", "speedups.csv", "saturation.csv", MARKER]
     expected += [f"{stem}.{ext}" for stem in ("summary", "categories", "attributes") for ext in ("md", "tex", "csv")]
     expected += [f"{stem}.{ext}" for ext in ("png", "pdf") for stem in (
         "steps_fid_probe", "steps_oracle_all_correct", "steps_clip_score_probe", "steps_latency_ms_per_image_b1",
@@ -154,6 +154,18 @@ def test_speedup_at_matched_quality(single) -> None:
     assert row["reference"] == "muse"
     assert math.isclose(float(row["matched level"]), level)
     assert math.isclose(float(row["speed-up"]), fastest["ddim"] / fastest["muse"])
+
+
+def test_where_more_steps_stop_helping(single) -> None:
+    run, out = single
+    fid = sorted((r for r in read_rows(run) if r["metric"] == "fid/probe" and r["model"] == "muse"
+                  and r["params"]["guidance"] == 2.0), key=lambda r: r["params"]["steps"])
+    best = min(fid, key=lambda r: r["value"])
+    enough = next(r for r in fid if r["ci95"][0] <= best["value"] <= r["ci95"][1])
+    with open(out / "saturation.csv", newline="", encoding="utf-8") as f:
+        row = next(r for r in csv.DictReader(f) if r["metric"] == "fid/probe" and r["model"] == "muse")
+    assert float(row["best at steps"]) == best["params"]["steps"]
+    assert float(row["enough steps"]) == enough["params"]["steps"] < best["params"]["steps"]
 
 
 def test_side_by_side_comparison(compare) -> None:

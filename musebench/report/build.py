@@ -69,7 +69,7 @@ def _build(runs: list[Run], df: pd.DataFrame, out: Path, progress: bool) -> list
     stages = [
         ("tables", lambda: _tables(df, out)),
         ("speed-ups", lambda: _speedups(df, out)),
-        ("steps", lambda: _figures("Metric vs steps", curves.steps_figures(df, out, palette, labels))),
+        ("steps", lambda: _figures("Metric vs steps", curves.steps_figures(df, out, palette, labels)) + _saturation(df, out)),
         ("guidance", lambda: _figures("FID–CLIP trade-off", curves.tradeoff_figures(df, out, palette, labels))),
         ("latency", lambda: _figures("Latency vs quality", pareto.pareto_figures(df, out, palette, labels))),
         ("categories", lambda: _figures("Per-category accuracy", bars.category_figures(df, out, palette, labels))),
@@ -119,6 +119,15 @@ def _speedups(df: pd.DataFrame, out: Path) -> list[page.Block]:
     caption = ("For each quality metric: the best level both families reach, the fastest sweep point of each at "
                "that level, and how many times faster the reference family is (latency, ms per image, batch 1).")
     return [page.frame_block("Speed at matched quality", caption, frame, files)]
+
+
+def _saturation(df: pd.DataFrame, out: Path) -> list[page.Block]:
+    frame = curves.saturation_frame(df)
+    if frame.empty:
+        return []
+    caption = ("Per step sweep: the best value and the fewest steps whose 95 % interval contains it, i.e. beyond "
+               "which more steps give no difference the intervals can resolve.")
+    return [page.frame_block("Where more steps stop helping", caption, frame, _write_frame(frame, out, "saturation"))]
 
 
 def _provenance(runs: list[Run], out: Path) -> list[page.Block]:

@@ -183,3 +183,28 @@ def _err(value: pd.Series, lo: pd.Series, hi: pd.Series):
     if not (lo.map(math.isfinite) & hi.map(math.isfinite)).any():
         return None
     return [(value - lo).fillna(0).clip(lower=0).to_numpy(), (hi - value).fillna(0).clip(lower=0).to_numpy()]
+
+
+def saturation_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Where more steps stop helping: per step-sweep series and metric, the fewest steps whose 95 %
+    interval contains the best value of the sweep (so the best is not distinguishable from it);
+    without intervals, the fewest steps that reach the best value itself."""
+    stepped = _numeric(with_params(df, "steps"), "steps")
+    out = []
+    for metric in curve_metrics(stepped):
+        if metric.startswith("latency/"):
+            continue  # latency only grows with steps; there is nothing to saturate
+        for (run, model, rest), rows in _series(stepped[stepped["metric"] == metric], "steps"):
+            hib = bool(rows["higher_is_better"].iloc[0])
+            best = rows.loc[rows["value"].idxmax() if hib else rows["value"].idxmin()]
+            enough = rows[rows.apply(lambda r: _covers(r, best["value"]), axis=1)].iloc[0]
+            out.append({"run": run, "model": model, "fixed params": rest, "metric": metric,
+                        "best value": best["value"], "best at steps": best["steps"],
+                        "enough steps": enough["steps"], "value there": enough["value"]})
+    return pd.DataFrame(out)
+
+
+def _covers(row: pd.Series, target: float) -> bool:
+    if math.isfinite(row["lo"]) and math.isfinite(row["hi"]):
+        return bool(row["lo"] <= target <= row["hi"])
+    return bool(row["value"] == target)
