@@ -197,6 +197,20 @@ def test_plots_only_where_the_data_is(tmp_path: Path) -> None:
     assert "Metric vs steps" not in (out / "index.html").read_text(encoding="utf-8")
 
 
+def test_suite_report_section_title_and_plots(tmp_path: Path) -> None:
+    """run.json["suite"]["report"]: `title` heads the page, `plots` limits the metric plots."""
+    run = write_run(tmp_path / "run", images=False)
+    info = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    info["suite"]["report"] = {"title": "Muse on shapes", "grid_prompts": 4, "plots": ["fid/probe"]}
+    info["device"] = {"name": "cpu", "cpu": "x86_64", "cpu_count": 2}
+    (run / "run.json").write_text(json.dumps(info), encoding="utf-8")
+    out = build_report([run], tmp_path / "report").parent
+    names = {p.name for p in out.glob("*.png")}
+    assert {"steps_fid_probe.png", "pareto_fid_probe.png", "categories_bars.png"} == names
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "<h1>Muse on shapes</h1>" in page and "cpu · x86_64" in page
+
+
 def test_rebuild_replaces_the_previous_report(tmp_path: Path) -> None:
     run = write_run(tmp_path / "run", images=False)
     rows = [r for r in read_rows(run) if r["model"] == "muse" and r["params"]["guidance"] == 2.0 and r["metric"] == "fid/probe"]

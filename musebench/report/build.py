@@ -33,7 +33,7 @@ def build_report(run_dirs: list[Path], out_dir: Path, *, progress: bool = False)
     staging.mkdir(parents=True)
     try:
         blocks = _build(runs, df, staging, progress)
-        title = "musebench report: " + ", ".join(dict.fromkeys(r.run_json["suite_name"] for r in runs))
+        title = _title(runs)
         md, html_text = page.render(title, blocks)
         (staging / "index.md").write_text(md, encoding="utf-8")
         (staging / "index.html").write_text(html_text, encoding="utf-8")
@@ -64,14 +64,15 @@ def _swap(staging: Path, out_dir: Path) -> None:
 
 def _build(runs: list[Run], df: pd.DataFrame, out: Path, progress: bool) -> list[page.Block]:
     labels = [r.label for r in runs]
+    only = _plot_metrics(runs)
     # each model, then each family (model + diffusion scheduler), keeps its colour in every figure
     palette = style.Palette(list(dict.fromkeys(list(df["model"]) + list(df["group"]))))
     stages = [
         ("tables", lambda: _tables(df, out)),
         ("speed-ups", lambda: _speedups(df, out)),
-        ("steps", lambda: _figures("Metric vs steps", curves.steps_figures(df, out, palette, labels)) + _saturation(df, out)),
-        ("guidance", lambda: _figures("FID–CLIP trade-off", curves.tradeoff_figures(df, out, palette, labels))),
-        ("latency", lambda: _figures("Latency vs quality", pareto.pareto_figures(df, out, palette, labels))),
+        ("steps", lambda: _figures("Metric vs steps", curves.steps_figures(df, out, palette, labels, only)) + _saturation(df, out)),
+        ("guidance", lambda: _figures("FID–CLIP trade-off", curves.tradeoff_figures(df, out, palette, labels, only))),
+        ("latency", lambda: _figures("Latency vs quality", pareto.pareto_figures(df, out, palette, labels, only))),
         ("categories", lambda: _figures("Per-category accuracy", bars.category_figures(df, out, palette, labels))),
         ("grids", lambda: _figures("Image grids", grids.grid_figures(runs, out))),
         ("runs", lambda: _provenance(runs, out)),
@@ -80,6 +81,33 @@ def _build(runs: list[Run], df: pd.DataFrame, out: Path, progress: bool) -> list
     for _, stage in tqdm(stages, desc="report", unit="part", disable=not progress):
         blocks += stage()
     return blocks
+
+
+def _report_spec(run: Run) -> dict:
+    suite = run.run_json.get("suite") or {}
+    spec = suite.get("report") if isinstance(suite, dict) else None
+    return spec if isinstance(spec, dict) else {}
+
+
+def _title(runs: list[Run]) -> str:
+    """The suites' `report.title` when they agree on one, else the suite names."""
+    titles = {_report_spec(r).get("title") for r in runs}
+    if len(titles) == 1 and isinstance(next(iter(titles)), str):
+        return next(iter(titles))
+    return "musebench report: " + ", ".join(dict.fromkeys(r.run_json["suite_name"] for r in runs))
+
+
+def _plot_metrics(runs: list[Run]) -> frozenset[str] | None:
+    """The union of the suites' `report.plots` (metric names); None when any suite plots everything."""
+    chosen: set[str] = set()
+    for run in runs:
+        plots = _report_spec(run).get("plots")
+        if plots is None:
+            return None
+        if not isinstance(plots, (list, tuple)) or not all(isinstance(p, str) for p in plots):
+            raise MusebenchError(f"{run.run_dir / 'run.json'}: suite.report.plots must be a list of metric names, got {plots!r}")
+        chosen.update(plots)
+    return frozenset(chosen)
 
 
 def _figures(title: str, figures: list[curves.FigureFiles]) -> list[page.Block]:
@@ -139,7 +167,7 @@ def _provenance(runs: list[Run], out: Path) -> list[page.Block]:
         seconds = sum(v for v in timings.values() if isinstance(v, (int, float)) and math.isfinite(v))
         rows.append({
             "run": run.label, "suite": info.get("suite_name"), "suite hash": str(info.get("suite_hash", ""))[:12],
-            "git commit": str(info.get("git_commit", ""))[:10], "device": str(info.get("device", "")),
+            "git commit": str(info.get("git_commit", ""))[:10], "device": _device(info.get("device")),
             "started": str(info.get("started", "")), "finished": str(info.get("finished", "")),
             "cache hits": cache.get("hits"), "cache misses": cache.get("misses"), "stage seconds": round(seconds, 1),
         })
@@ -147,6 +175,14 @@ def _provenance(runs: list[Run], out: Path) -> list[page.Block]:
     files = _write_frame(frame, out, "runs")
     caption = "Where the numbers come from (run.json of each run directory)."
     return [page.heading("Runs"), page.frame_block("Provenance", caption, frame, files)]
+
+
+def _device(device: object) -> str:
+    """run.json's device: a string, or the runner's {name, cpu, gpu, ...} dict."""
+    if isinstance(device, dict):
+        parts = [device.get("name"), device.get("gpu") or device.get("cpu")]
+        return " · ".join(str(p) for p in parts if p)
+    return "" if device is None else str(device)
 
 
 def _write_frame(frame: pd.DataFrame, out: Path, stem: str) -> dict[str, str]:

@@ -91,10 +91,14 @@ def _numeric(df: pd.DataFrame, axis: str) -> pd.DataFrame:
     return df[ok].astype({axis: float})
 
 
-def steps_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str]) -> list[FigureFiles]:
+def steps_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str],
+                  only: frozenset[str] | None = None) -> list[FigureFiles]:
+    """`only`: the suite's `report.plots` (metric names to plot); None plots every metric."""
     figures = []
     stepped = _numeric(with_params(df, "steps"), "steps")
     for metric in curve_metrics(stepped):
+        if only is not None and metric not in only:
+            continue
         series = _series(stepped[stepped["metric"] == metric], "steps")
         if not series:
             continue
@@ -130,13 +134,16 @@ def _steps_axis(ax, steps: pd.Series) -> None:
     ax.set_xlabel("sampling steps")
 
 
-def tradeoff_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str]) -> list[FigureFiles]:
+def tradeoff_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str],
+                     only: frozenset[str] | None = None) -> list[FigureFiles]:
     guided = _numeric(with_params(df, "guidance"), "guidance")
     fids = [m for m in dict.fromkeys(guided["metric"]) if m.startswith("fid/")]
     clips = [m for m in dict.fromkeys(guided["metric"]) if m.startswith("clip_score/")]
     figures = []
     for fid in fids:
         for clip in clips:
+            if only is not None and not {fid, clip} <= only:
+                continue
             paired = _pair(guided, fid, clip)
             series = _series(paired, "guidance")
             if series:

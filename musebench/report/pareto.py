@@ -68,9 +68,12 @@ def front(rows: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
     return rows.loc[keep]
 
 
-def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str]) -> list[FigureFiles]:
+def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str],
+                   only: frozenset[str] | None = None) -> list[FigureFiles]:
     figures = []
     for quality in quality_metrics(df):
+        if only is not None and quality not in only:
+            continue
         pts = points(df, quality)
         hib = bool(pts["higher_is_better"].iloc[0])
         with style.figure() as (fig, axes):
