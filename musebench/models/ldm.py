@@ -1,0 +1,98 @@
+"""Adapter `ldm`: the matched latent diffusion baseline (reference_model/ldm), e.g. `ldm-shapes`.
+
+Parameters: `scheduler` (ddpm | ddim | dpmpp | euler, diffusers samplers built on the checkpoint's
+training noise schedule), `steps` (>= 1), `guidance` (diffusers' classifier-free scale: 1 = off)
+and `negative_prompt` (None = the empty caption). Defaults come from the checkpoint's config.
+One generator per image, seeded with the image's seed (reference_model.ldm.pipeline).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import torch
+
+from musebench.errors import MusebenchError
+from musebench.models.base import ParamValue
+from musebench.models.checkpoints import resolve_checkpoint
+from musebench.models.flop_count import FlopReport, count_pipeline_flops
+from musebench.models.param_check import check_params
+
+DEFAULT_CHECKPOINT = "ldm-shapes"
+
+
+class LDMAdapter:
+    name = "ldm"
+    version = "1"
+
+    def __init__(self, pipe, directory: Path) -> None:
+        self.pipe = pipe
+        self.directory = directory
+        self._fingerprint: str | None = None
+        self._flops: dict[tuple, FlopReport] = {}
+
+    @classmethod
+    def from_spec(cls, checkpoint: str | None, device: str = "cpu") -> LDMAdapter:
+        from reference_model.ldm.pipeline import LDMPipeline
+
+        directory = resolve_checkpoint(checkpoint or DEFAULT_CHECKPOINT)
+        return cls(LDMPipeline.from_dir(directory, device), directory)
+
+    def defaults(self) -> dict[str, ParamValue]:
+        s = self.pipe.config.sampler
+        return {"scheduler": s.scheduler, "steps": s.steps, "guidance": s.guidance, "negative_prompt": None}
+
+    def resolution(self) -> int:
+        return self.pipe.config.vq.image_size
+
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            digest = hashlib.sha256(f"{self.name}:{self.version}".encode())
+            for name in ("config.json", "model.safetensors"):
+                digest.update((self.directory / name).read_bytes())
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
+
+    def sample_params(self, params: Mapping[str, ParamValue]):
+        """params over defaults() -> (SampleParams, negative prompt); bad input is one line."""
+        from reference_model.ldm.sampler import SampleParams
+        from reference_model.ldm.schedulers import SCHEDULERS
+
+        merged = check_params(params, self.defaults(), f"ldm model {self.directory}")
+        if merged["scheduler"] not in SCHEDULERS:
+            raise MusebenchError(
+                f"ldm model {self.directory}: unknown scheduler '{merged['scheduler']}'; choose one of: {', '.join(SCHEDULERS)}"
+            )
+        sample = SampleParams(scheduler=str(merged["scheduler"]), steps=int(merged["steps"]), guidance=float(merged["guidance"]))
+        return sample, merged["negative_prompt"]
+
+    def generate(self, prompts: Sequence[str], seeds: Sequence[int], params: Mapping[str, ParamValue]) -> torch.Tensor:
+        sample, negative = self.sample_params(params)
+        if len(prompts) != len(seeds):
+            raise MusebenchError(f"generate: {len(prompts)} prompts but {len(seeds)} seeds; give one seed per prompt")
+        return self.pipe.generate(list(prompts), list(seeds), sample, negative)
+
+    def describe(self, params: Mapping[str, ParamValue]) -> dict:
+        sample, negative = self.sample_params(params)
+        key = (sample, negative)
+        if key not in self._flops:
+            self._flops[key] = count_pipeline_flops(
+                lambda: self.pipe.generate(["a red circle"], [0], sample, negative), self.pipe.denoiser
+            )
+        report = self._flops[key]
+        count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
+        return {
+            "adapter": self.name,
+            "parameters": count(self.pipe.denoiser) + count(self.pipe.vq) + count(self.pipe.text_encoder.model),
+            "parameters_by_component": {
+                "denoiser": count(self.pipe.denoiser), "vq": count(self.pipe.vq),
+                "text_encoder (frozen)": count(self.pipe.text_encoder.model),
+            },
+            "resolution": self.resolution(),
+            "flops_per_image": report.total,
+            "denoiser_flops_per_call": report.denoiser_per_call,
+            "denoiser_calls_per_image": report.denoiser_calls,
+            "other_flops_per_image": report.total - report.denoiser_per_call * report.denoiser_calls,
+        }

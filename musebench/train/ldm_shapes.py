@@ -1,0 +1,189 @@
+"""Train the shipped `ldm-shapes` checkpoint: the matched latent diffusion baseline of muse-shapes.
+
+    python -m musebench.train.ldm_shapes --work runs/ldm-shapes-train \
+        --out musebench/checkpoints/ldm-shapes
+
+Same data, text encoder, tokenizer and per-step compute as muse-shapes (reference_model/ldm):
+- training set and caption encodings: the Muse run's own (`--muse-work`), reused when that run
+  has written them, else rendered/encoded here with the very same functions and seed;
+- latents: the Muse VQ encoder's pre-quantisation output (from the shipped muse-shapes
+  checkpoint when it exists, else the Muse run's finished tokenizer state);
+- denoiser width/depth/heads and text length read from the Muse config.
+Stages, each resumable: data -> latents -> denoiser (stops at --steps or --minutes of wall time)
+-> eval (oracle accuracy per scheduler x steps, then per category at the best) -> package
+(checkpoint + CARD.md + loss curve). Re-running the command continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from musebench.errors import MusebenchError
+
+STAGES = ("data", "latents", "denoiser", "eval", "package")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m musebench.train.ldm_shapes", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--work", type=Path, default=Path("runs/ldm-shapes-train"), help="stage outputs and logs")
+    p.add_argument("--out", type=Path, default=Path("musebench/checkpoints/ldm-shapes"), help="checkpoint dir")
+    p.add_argument("--muse-work", type=Path, default=Path("runs/muse-shapes-train"),
+                   help="the muse_shapes work dir: its run_config.json, training set and caption encodings")
+    p.add_argument("--tokenizer", default=None,
+                   help="Muse checkpoint dir or vq_state.pt (default: shipped muse-shapes, else MUSE_WORK/vq/vq_state.pt)")
+    p.add_argument("--until", choices=STAGES, default="package", help="stop after this stage")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (cores are shared)")
+    p.add_argument("--steps", type=int, default=3000, help="optimizer steps (cosine decay length)")
+    p.add_argument("--minutes", type=float, default=60.0, help="wall-time budget of the denoiser stage")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--prediction", choices=("v_prediction", "epsilon"), default="v_prediction")
+    p.add_argument("--sweep-prompts", type=int, default=48, help="val prompts per scheduler x steps point")
+    p.add_argument("--eval-prompts", type=int, default=300, help="val prompts of the final eval")
+    return p.parse_args(argv)
+
+
+def muse_config(muse_work: Path):
+    from reference_model.config import muse_config_from_dict
+
+    path = muse_work / "run_config.json"
+    if not path.is_file():
+        raise MusebenchError(f"{path}: missing; run `python -m musebench.train.muse_shapes --work {muse_work} --until vq` first")
+    return muse_config_from_dict(json.loads(path.read_text())["model"], f"{path}:model")
+
+
+def load_vq(source: str | None, muse_work: Path, vq_config):
+    """The Muse tokenizer: a Muse checkpoint dir (its vq.* weights) or a finished vq_state.pt."""
+    from reference_model.ldm.checkpoint import _read_weights, load_part
+    from reference_model.tokenizer import VQModel
+
+    from musebench.models.checkpoints import SHIPPED_DIR
+
+    vq = VQModel(vq_config)
+    if source is None:
+        shipped = SHIPPED_DIR / "muse-shapes"
+        source = str(shipped) if (shipped / "model.safetensors").is_file() else str(muse_work / "vq" / "vq_state.pt")
+    path = Path(source)
+    if path.is_dir():
+        load_part(vq, _read_weights(path / "model.safetensors"), "vq.", path / "model.safetensors")
+    elif path.is_file():
+        vq.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
+    else:
+        raise MusebenchError(f"--tokenizer {path}: neither a Muse checkpoint dir nor a vq_state.pt; train the Muse tokenizer first")
+    return vq.eval(), str(path)
+
+
+def save(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def stage_data(args) -> tuple[dict, dict]:
+    """(training set {images, captions}, caption encodings {hidden, mask, index, empty_index})."""
+    from musebench.train import muse_shapes_data as data_mod
+    from reference_model.text_encoder import FrozenTextEncoder
+
+    config = muse_config(args.muse_work)
+    set_path = args.muse_work / "train_set.pt"
+    if not set_path.is_file():
+        set_path = args.work / "train_set.pt"
+    images = data_mod.render_training_set(set_path, json.loads((args.muse_work / "run_config.json").read_text())["images"],
+                                          args.seed, config.vq.image_size)
+    tokens = args.muse_work / "tokens.pt"
+    mine = args.work / "captions.pt"
+    if tokens.is_file():
+        text = {k: v for k, v in data_mod.load(tokens).items() if k in ("hidden", "mask", "index", "empty_index")}
+    elif mine.is_file():
+        text = data_mod.load(mine)
+    else:
+        text = data_mod.encode_captions(FrozenTextEncoder(config.text_encoder), images["captions"])
+        save(text, mine)
+    return images, text
+
+
+@torch.no_grad()
+def stage_latents(args, vq, images: dict) -> torch.Tensor:
+    """Unit-norm pre-quantisation latents (N, C, g, g) of the training set, cached."""
+    from reference_model.ldm.latents import encode_images
+
+    path = args.work / "latents.pt"
+    if path.is_file():
+        return torch.load(path, map_location="cpu", weights_only=True)["latents"]
+    out = [encode_images(vq, images["images"][i:i + 256], 1.0)
+           for i in tqdm(range(0, images["images"].shape[0], 256), desc="latents", mininterval=10)]
+    latents = torch.cat(out)
+    save({"latents": latents}, path)
+    return latents
+
+
+def stage_denoiser(args, config, latents: torch.Tensor, text: dict):
+    from reference_model.ldm.denoiser import build_denoiser
+    from reference_model.ldm.training import LatentData, TrainConfig, train_denoiser
+
+    torch.manual_seed(args.seed + 2)  # module init only; every later draw takes an explicit generator
+    model = build_denoiser(config.denoiser)
+    data = LatentData(latents=latents * config.latent.scale, caption_index=text["index"], text_hidden=text["hidden"],
+                      text_mask=text["mask"], empty_index=int(text["empty_index"]))
+    train_config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                               max_wall_s=args.minutes * 60)
+    return train_denoiser(model, data, config.noise, train_config, args.work / "denoiser")
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from reference_model.ldm.config import NoiseConfig, matched_config
+    from reference_model.ldm.latents import latent_scale
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    last = STAGES.index(args.until)
+    t0 = time.perf_counter()
+    images, text = stage_data(args)
+    if last < 1:
+        return 0
+    muse = muse_config(args.muse_work)
+    vq, vq_source = load_vq(args.tokenizer, args.muse_work, muse.vq)
+    latents = stage_latents(args, vq, images)
+    config = matched_config(muse, scale=latent_scale(latents))
+    config = dataclasses.replace(config, noise=NoiseConfig(prediction_type=args.prediction))
+    config.check("command-line arguments")
+    print(f"data + latents: {time.perf_counter() - t0:.0f} s; latent scale {config.latent.scale:.3f}", file=sys.stderr)
+    if last < 2:
+        return 0
+    weights, steps_done, wall = stage_denoiser(args, config, latents, text)
+    from musebench.train import ldm_shapes_eval as eval_mod
+
+    checkpoint = args.work / "checkpoint"
+    eval_mod.export(checkpoint, config, vq, weights, {"steps": steps_done, "wall_s": wall, "vq_source": vq_source})
+    if last < 3:
+        return 0
+    metrics = eval_mod.evaluate(checkpoint, args.work / "metrics.json", args.sweep_prompts, args.eval_prompts)
+    if last < 4:
+        return 0
+    eval_mod.package(args, checkpoint, metrics, sys.argv)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except MusebenchError as exc:
+        print(f"ldm_shapes: error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,157 @@
+"""Export, evaluate and package the ldm-shapes checkpoint (stages of musebench.train.ldm_shapes).
+
+Evaluation is Muse's protocol (musebench.train.muse_shapes_eval): oracle all-correct accuracy on
+balanced val prompts (`sample_prompts("val", n, 0)`, scored by `score_image`). The baseline gets
+tuned on a small sweep before its final number, so that it is the best the checkpoint can do:
+guidance at DPM-Solver++ 20 steps, then every scheduler x {10, 20, 50} steps at that guidance;
+the best point (fewest steps among ties) is re-measured per category on `eval_prompts`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+GUIDANCES = (1.5, 3.0, 5.0)
+SWEEP_STEPS = (10, 20, 50)
+SCHEDULER_ORDER = ("ddpm", "ddim", "dpmpp", "euler")
+
+
+def export(directory: Path, config, vq, weights: dict, training: dict) -> None:
+    from reference_model.ldm.checkpoint import save_checkpoint
+    from reference_model.ldm.denoiser import build_denoiser
+
+    denoiser = build_denoiser(config.denoiser)
+    denoiser.load_state_dict(weights)
+    save_checkpoint(directory, config, vq, denoiser, {"adapter": "ldm", "training": training})
+
+
+def accuracy(pipe, records, params, batch: int = 64, desc: str = "") -> dict:
+    """Oracle all-correct per category and overall for one sampler setting."""
+    from musebench.shapes import score_image
+
+    hits: dict[str, list[bool]] = {}
+    for start in tqdm(range(0, len(records), batch), desc=desc, mininterval=10, leave=False):
+        chunk = records[start:start + batch]
+        images = pipe.generate([r.prompt for r in chunk], [r.index for r in chunk], params)
+        for record, image in zip(chunk, images):
+            hits.setdefault(record.tag, []).append(bool(score_image(image, record.scene).all_correct))
+    everything = [h for v in hits.values() for h in v]
+    out = {tag: sum(v) / len(v) for tag, v in sorted(hits.items())}
+    return {"all_correct": sum(everything) / len(everything), "n": len(everything), **out}
+
+
+def sweep(pipe, records) -> dict:
+    from reference_model.ldm.sampler import SampleParams
+
+    rows = []
+    for g in GUIDANCES:
+        rows.append({"scheduler": "dpmpp", "steps": 20, "guidance": g,
+                     **accuracy(pipe, records, SampleParams("dpmpp", 20, g), desc=f"guidance {g}")})
+    best_g = max(rows, key=lambda r: r["all_correct"])["guidance"]
+    for name in SCHEDULER_ORDER:
+        for steps in SWEEP_STEPS:
+            if name == "dpmpp" and steps == 20:
+                continue  # measured above
+            rows.append({"scheduler": name, "steps": steps, "guidance": best_g,
+                         **accuracy(pipe, records, SampleParams(name, steps, best_g), desc=f"{name} {steps}")})
+    candidates = [r for r in rows if r["guidance"] == best_g]
+    best = max(candidates, key=lambda r: (r["all_correct"], -r["steps"]))
+    return {"rows": rows, "best": {k: best[k] for k in ("scheduler", "steps", "guidance")}}
+
+
+def evaluate(checkpoint: Path, path: Path, sweep_prompts: int, eval_prompts: int) -> dict:
+    """Sweep then final per-category eval -> metrics.json (reused if the weights are unchanged)."""
+    from musebench.shapes import sample_prompts
+    from reference_model.ldm.pipeline import LDMPipeline
+    from reference_model.ldm.sampler import SampleParams
+
+    weights_hash = _sha256(checkpoint / "model.safetensors")
+    if path.is_file():
+        cached = json.loads(path.read_text())
+        if cached.get("weights_sha256") == weights_hash:
+            return cached
+    pipe = LDMPipeline.from_dir(checkpoint)
+    result = sweep(pipe, sample_prompts("val", sweep_prompts, 0))
+    b = result["best"]
+    final = accuracy(pipe, sample_prompts("val", eval_prompts, 0), SampleParams(b["scheduler"], b["steps"], b["guidance"]),
+                     desc="final eval")
+    metrics = {"weights_sha256": weights_hash, "sweep_prompts": sweep_prompts, "sweep": result["rows"],
+               "best": b, "final": final, "eval_prompts": eval_prompts}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(metrics, indent=2) + "\n")
+    os.replace(tmp, path)
+    return metrics
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def muse_metrics(muse_work: Path) -> dict | None:
+    path = muse_work / "metrics.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def card_text(args, checkpoint: Path, metrics: dict, argv: list[str]) -> str:
+    from reference_model.ldm.checkpoint import read_document
+
+    doc = read_document(checkpoint)
+    training, model = doc["training"], doc["model"]
+    d, n = model["denoiser"], model["noise"]
+    final, best = metrics["final"], metrics["best"]
+    sweep_lines = "\n".join(
+        f"| {r['scheduler']} | {r['steps']} | {r['guidance']} | {r['all_correct']:.3f} |" for r in metrics["sweep"])
+    cats = [k for k in final if k not in ("all_correct", "n")]
+    muse = muse_metrics(args.muse_work)
+    muse_note = "" if muse is None else f"\nMuse run metrics (from {args.muse_work}/metrics.json):\n\n```json\n{json.dumps(muse, indent=1)[:1500]}\n```\n"
+    return f"""# ldm-shapes: matched latent diffusion baseline of muse-shapes
+
+Command (seed {args.seed}): `python -m musebench.train.ldm_shapes {' '.join(argv[1:])}`
+
+- data: the Muse run's training set and caption encodings ({args.muse_work}); text encoder frozen MiniLM-L6
+- latent: Muse VQ encoder output before quantisation, l2-normalised, x{model['latent']['scale']:.3f}
+  ({d['latent_channels']}x{d['grid']}x{d['grid']}); decode = `{model['latent']['decode']}` (nearest code, then the Muse decoder)
+- denoiser: diffusers PixArtTransformer2DModel, patch 1, {d['heads']} heads x {d['head_dim']}, depth {d['depth']}
+- noise: {n['beta_schedule']}, {n['train_timesteps']} steps, **{n['prediction_type']}**, Min-SNR-5, CFG dropout 10 %, EMA
+- training: {training['steps']} steps of batch {args.batch_size}, lr {args.lr}, wall time {training['wall_s'] / 60:.1f} min
+  ({args.threads} thread(s); tokenizer from {training['vq_source']})
+
+## Oracle accuracy (val, {final['n']} prompts) at the best setting: {best['scheduler']}, {best['steps']} steps, guidance {best['guidance']}
+
+| category | all-correct |
+|---|---|
+""" + "\n".join(f"| {c} | {final[c]:.3f} |" for c in cats) + f"""
+| **all** | **{final['all_correct']:.3f}** |
+{muse_note}
+## Sweep ({metrics['sweep_prompts']} val prompts per point)
+
+| scheduler | steps | guidance | all-correct |
+|---|---|---|---|
+{sweep_lines}
+
+Training curve: loss.png / loss.csv.
+"""
+
+
+def package(args, checkpoint: Path, metrics: dict, argv: list[str]) -> None:
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("model.safetensors", "config.json"):
+        shutil.copyfile(checkpoint / name, out / (name + ".tmp"))
+        os.replace(out / (name + ".tmp"), out / name)
+    for name in ("loss.csv", "loss.png"):
+        src = args.work / "denoiser" / name
+        if src.is_file():
+            shutil.copyfile(src, out / name)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    tmp = out / "CARD.md.tmp"
+    tmp.write_text(card_text(args, checkpoint, metrics, argv))
+    os.replace(tmp, out / "CARD.md")

@@ -1,0 +1,66 @@
+"""Latent diffusion text-to-image: text encoder -> denoiser + diffusers sampler -> VQ decoder.
+
+`LDMPipeline.generate` is what users and the musebench adapter call: one prompt and one seed per
+image, one `torch.Generator` per image. The unconditional input for classifier-free guidance is
+the encoding of the empty string, as in training (10 % empty captions) and in the Muse pipeline;
+a negative prompt takes its place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from reference_model.errors import ReferenceModelError
+from reference_model.ldm.checkpoint import load_checkpoint
+from reference_model.ldm.config import LDMConfig
+from reference_model.ldm.latents import decode_latents
+from reference_model.ldm.sampler import SampleParams, sample_latents
+from reference_model.text_encoder import FrozenTextEncoder
+from reference_model.tokenizer import VQModel
+
+
+class LDMPipeline:
+    def __init__(self, config: LDMConfig, vq: VQModel, denoiser: torch.nn.Module, text_encoder) -> None:
+        self.config = config
+        self.vq = vq.eval()
+        self.denoiser = denoiser.eval()
+        self.text_encoder = text_encoder  # callable: captions -> (hidden (B, L, D), mask (B, L))
+
+    @classmethod
+    def from_dir(cls, directory: str | Path, device: str = "cpu") -> LDMPipeline:
+        config, vq, denoiser = load_checkpoint(Path(directory))
+        return cls(config, vq.to(device), denoiser.to(device), FrozenTextEncoder(config.text_encoder, device))
+
+    def latent_shape(self) -> tuple[int, int, int]:
+        d = self.config.denoiser
+        return (d.latent_channels, d.grid, d.grid)
+
+    def _texts(self, prompts: Sequence[str], negative_prompt: str | None):
+        for i, prompt in enumerate(prompts):
+            if not isinstance(prompt, str) or not prompt.strip():
+                raise ReferenceModelError(f"prompt {i} is empty; give a non-empty text prompt")
+        hidden, mask = self.text_encoder(list(prompts) + [negative_prompt or ""])  # (B+1, L, D)
+        n = len(prompts)
+        uncond = (hidden[n:].expand(n, -1, -1), mask[n:].expand(n, -1))
+        return (hidden[:n], mask[:n]), uncond
+
+    @torch.inference_mode()
+    def generate_latents(self, prompts: Sequence[str], seeds: Sequence[int], params: SampleParams,
+                         negative_prompt: str | None = None) -> torch.Tensor:
+        """One latent (C, g, g) per (prompt, seed): (B, C, g, g)."""
+        if len(seeds) != len(prompts):
+            raise ReferenceModelError(f"got {len(seeds)} seeds for {len(prompts)} prompts; give one seed per prompt")
+        generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        text, uncond = self._texts(prompts, negative_prompt)
+        return sample_latents(self.denoiser, self.config.noise.scheduler_config(), params, text, uncond,
+                              self.latent_shape(), generators)
+
+    def generate(self, prompts: Sequence[str], seeds: Sequence[int], params: SampleParams,
+                 negative_prompt: str | None = None) -> torch.Tensor:
+        """One image per (prompt, seed): uint8 (B, 3, H, W)."""
+        latents = self.generate_latents(prompts, seeds, params, negative_prompt)
+        with torch.inference_mode():
+            return decode_latents(self.vq, latents, self.config.latent)

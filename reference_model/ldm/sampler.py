@@ -1,0 +1,67 @@
+"""The sampling loop, written out (diffusers' model/scheduler split, as in its pipelines):
+
+  x_T ~ N(0, I) * init_noise_sigma, one generator per image (an image never depends on its batch)
+  for t in scheduler.timesteps:
+      out = denoiser([x_t; x_t], t, [text; uncond])             one batched call for both halves
+      out = out_u + guidance * (out_c - out_u)                  classifier-free guidance (Ho &
+                                                                Salimans 2022), diffusers' scale
+      x_{t-1} = scheduler.step(out, t, x_t, generator=per-image generators)
+A fresh scheduler is built for every call: multistep solvers keep state between steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from reference_model.ldm.denoiser import predict
+from reference_model.ldm.schedulers import check_scheduler_name, check_steps, make_scheduler
+from reference_model.errors import ReferenceModelError
+
+
+@dataclass(frozen=True)
+class SampleParams:
+    scheduler: str = "dpmpp"  # ddpm | ddim | dpmpp | euler
+    steps: int = 20
+    guidance: float = 3.0  # 1 = no guidance (one forward per step); 0 = unconditional
+
+    def check(self) -> SampleParams:
+        check_scheduler_name(self.scheduler)
+        check_steps(self.steps)
+        if isinstance(self.guidance, bool) or not isinstance(self.guidance, (int, float)) or self.guidance < 0:
+            raise ReferenceModelError(f"guidance={self.guidance!r}: must be a number >= 0")
+        return self
+
+
+def initial_noise(shape: tuple[int, ...], generators: list[torch.Generator]) -> torch.Tensor:
+    """(B, C, g, g) standard normal, row i drawn from generators[i] only."""
+    return torch.stack([torch.randn(shape, generator=g) for g in generators])
+
+
+@torch.no_grad()
+def sample_latents(
+    denoiser: torch.nn.Module,
+    scheduler_config: dict,
+    params: SampleParams,
+    text: tuple[torch.Tensor, torch.Tensor],
+    uncond: tuple[torch.Tensor, torch.Tensor],
+    latent_shape: tuple[int, int, int],
+    generators: list[torch.Generator],
+) -> torch.Tensor:
+    """text/uncond: (hidden (B, L, D), mask (B, L)) -> final latents (B, C, g, g)."""
+    params.check()
+    scheduler = make_scheduler(params.scheduler, scheduler_config)
+    scheduler.set_timesteps(params.steps)
+    latents = initial_noise(latent_shape, generators) * scheduler.init_noise_sigma  # (B, C, g, g)
+    guided = params.guidance != 1.0
+    hidden, mask = (torch.cat([uncond[0], text[0]]), torch.cat([uncond[1], text[1]])) if guided else text
+    for t in scheduler.timesteps:
+        x_in = torch.cat([latents, latents]) if guided else latents  # (2B or B, C, g, g)
+        x_in = scheduler.scale_model_input(x_in, t)  # Euler divides by sqrt(sigma^2 + 1)
+        out = predict(denoiser, x_in, t.expand(x_in.shape[0]), hidden, mask)
+        if guided:
+            out_u, out_c = out.chunk(2)
+            out = out_u + params.guidance * (out_c - out_u)
+        latents = scheduler.step(out, t, latents, generator=generators, return_dict=False)[0]
+    return latents
