@@ -21,7 +21,6 @@ import pandas as pd
 from musebench.report import style
 from musebench.report.data import others_label, with_params
 
-CURVE_PREFIXES = ("fid", "kid", "clip_score", "oracle", "latency")
 LATENCY_CURVES = ("latency/ms_per_image_b1",)  # ratio / images_per_s repeat the same information
 NICE = {"fid": "FID", "kid": "KID", "clip_score": "CLIP score", "oracle": "oracle accuracy", "latency": "latency"}
 
@@ -62,14 +61,13 @@ def color_keys(series: list[tuple[tuple, pd.DataFrame]]) -> list[str]:
 
 
 def curve_metrics(df: pd.DataFrame) -> list[str]:
-    """Metrics worth a curve: headline rows (no per-category / per-attribute oracle rows)."""
+    """Metrics worth a curve: every headline row (not the per-category / per-attribute oracle rows,
+    which get bars and tables), and of the latency rows only ms per image."""
     metrics = []
     for metric in dict.fromkeys(df["metric"]):
-        prefix = metric.split("/", 1)[0]
-        rows = df[df["metric"] == metric]
-        if prefix == "latency" and metric not in LATENCY_CURVES:
+        if metric.startswith("latency/") and metric not in LATENCY_CURVES:
             continue
-        if prefix in CURVE_PREFIXES and rows["kind"].isna().all():
+        if df[df["metric"] == metric]["kind"].isna().all():
             metrics.append(metric)
     return metrics
 
@@ -204,7 +202,8 @@ def saturation_frame(df: pd.DataFrame) -> pd.DataFrame:
         for (run, model, rest), rows in _series(stepped[stepped["metric"] == metric], "steps"):
             hib = bool(rows["higher_is_better"].iloc[0])
             best = rows.loc[rows["value"].idxmax() if hib else rows["value"].idxmin()]
-            enough = rows[rows.apply(lambda r: _covers(r, best["value"]), axis=1)].iloc[0]
+            covering = rows[rows.apply(lambda r: _covers(r, best["value"]), axis=1)]
+            enough = covering.iloc[0] if len(covering) else best  # an interval may miss its own point
             out.append({"run": run, "model": model, "fixed params": rest, "metric": metric,
                         "best value": best["value"], "best at steps": best["steps"],
                         "enough steps": enough["steps"], "value there": enough["value"]})
@@ -212,6 +211,8 @@ def saturation_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _covers(row: pd.Series, target: float) -> bool:
+    """target inside the row's interval, with round-off slack (a Wilson bound of 5.6e-17 for 0/3)."""
+    slack = 1e-9 * max(1.0, abs(target))
     if math.isfinite(row["lo"]) and math.isfinite(row["hi"]):
-        return bool(row["lo"] <= target <= row["hi"])
-    return bool(row["value"] == target)
+        return bool(row["lo"] - slack <= target <= row["hi"] + slack)
+    return bool(abs(row["value"] - target) <= slack)
