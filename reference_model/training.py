@@ -1,0 +1,150 @@
+"""Training loop of the masked transformer on precomputed tensors (Muse §2.4, MaskGIT §3.2).
+
+Inputs are plain tensors: VQ token ids of the training images and the frozen text encoder's
+hidden states of each unique caption (computed once, stored fp16). Rules:
+- cosine masking ratio per example, loss on masked tokens only (masking.py);
+- cross-entropy with label smoothing 0.1 (MaskGIT's default);
+- 10 % of captions replaced by the empty caption, so the same network gives l_uncond (Muse §2.7);
+- AdamW, linear warm-up then cosine decay (schedule.py).
+Every batch is drawn from a generator seeded with (seed, step), so a resumed run sees exactly the
+batches an uninterrupted one would. State is saved atomically every `checkpoint_every` steps.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from reference_model import training_log
+from reference_model.errors import ReferenceModelError
+from reference_model.masking import random_mask
+from reference_model.schedule import warmup_cosine
+from reference_model.transformer import MaskedTransformer
+
+
+@dataclass(frozen=True)
+class TokenData:
+    tokens: torch.Tensor  # (N, seq) int: VQ ids of the training images
+    caption_index: torch.Tensor  # (N,) long: row of each image's caption in text_hidden
+    text_hidden: torch.Tensor  # (U, L, D) fp16: encoder states of each unique caption
+    text_mask: torch.Tensor  # (U, L) bool, True = real token
+    empty_index: int  # row of the empty caption "" (the unconditional input)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 6000  # optimizer steps (the cosine decay ends here)
+    batch_size: int = 64
+    lr: float = 1e-3  # peak learning rate
+    warmup: int = 200  # linear warm-up steps
+    weight_decay: float = 0.01  # on matrices only (nanoGPT's split)
+    betas: tuple[float, float] = (0.9, 0.99)
+    label_smoothing: float = 0.1  # MaskGIT
+    text_dropout: float = 0.1  # Muse §2.7: 10 % empty captions train the unconditional branch
+    grad_clip: float = 1.0
+    seed: int = 0
+    log_every: int = 20  # steps between loss.csv rows
+    checkpoint_every: int = 200  # steps between state.pt saves
+    eval_every: int = 0  # steps between evaluate() calls (0: never)
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas)
+
+
+def draw_batch(data: TokenData, config: TrainConfig, step: int, mask_id: int):
+    """The batch of `step`: (masked ids, target ids, mask, text hidden, text mask), reproducible."""
+    g = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+    rows = torch.randint(0, data.tokens.shape[0], (config.batch_size,), generator=g)
+    target = data.tokens[rows].long()  # (B, seq)
+    caption = data.caption_index[rows]  # (B,)
+    drop = torch.rand(config.batch_size, generator=g) < config.text_dropout
+    caption = torch.where(drop, torch.full_like(caption, data.empty_index), caption)
+    ids, mask = random_mask(target, mask_id, g)
+    return ids, target, mask, data.text_hidden[caption].float(), data.text_mask[caption]
+
+
+def masked_loss(model: MaskedTransformer, batch, label_smoothing: float) -> tuple[torch.Tensor, float]:
+    ids, target, mask, hidden, text_mask = batch
+    logits = model(ids, model.text_context(hidden, text_mask))  # (B, seq, K)
+    picked, wanted = logits[mask], target[mask]  # (M, K), (M,): masked positions only
+    loss = F.cross_entropy(picked, wanted, label_smoothing=label_smoothing)
+    accuracy = (picked.argmax(-1) == wanted).float().mean().item()
+    return loss, accuracy
+
+
+def save_state(path: Path, model, optimizer, step: int, wall_s: float) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "wall_s": wall_s}, tmp)
+    os.replace(tmp, path)
+
+
+def load_state(path: Path, model, optimizer) -> tuple[int, float]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+    except Exception as exc:
+        raise ReferenceModelError(
+            f"{path}: cannot resume ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
+            "delete it to start over"
+        ) from exc
+    optimizer.load_state_dict(state["optimizer"])
+    return int(state["step"]), float(state["wall_s"])
+
+
+def train_transformer(
+    model: MaskedTransformer,
+    data: TokenData,
+    config: TrainConfig,
+    out_dir: Path,
+    evaluate: Callable[[MaskedTransformer, int], dict[str, float]] | None = None,
+) -> MaskedTransformer:
+    """Train (or resume from out_dir/state.pt) to config.steps; logs loss.csv/.png, eval.csv."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state_path, loss_csv, eval_csv = out_dir / "state.pt", out_dir / "loss.csv", out_dir / "eval.csv"
+    optimizer = make_optimizer(model, config)
+    step, wall = (0, 0.0)
+    if state_path.exists():
+        step, wall = load_state(state_path, model, optimizer)
+    training_log.truncate_after(loss_csv, step)
+    training_log.truncate_after(eval_csv, step)
+    model.train()
+    mask_id = model.config.mask_id
+    bar = tqdm(total=config.steps, initial=step, desc="transformer", mininterval=10)
+    t0 = time.perf_counter() - wall
+    while step < config.steps:
+        lr = warmup_cosine(step, config.steps, config.warmup, config.lr)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss, accuracy = masked_loss(model, draw_batch(data, config, step, mask_id), config.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        step += 1
+        bar.update(1)
+        if step % config.log_every == 0 or step == config.steps:
+            row = {"step": step, "wall_s": time.perf_counter() - t0, "lr": lr, "loss": loss.item(), "masked_acc": accuracy}
+            training_log.append_row(loss_csv, row)
+            bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{accuracy:.3f}")
+        if evaluate is not None and config.eval_every and (step % config.eval_every == 0 or step == config.steps):
+            model.eval()
+            metrics = evaluate(model, step)
+            model.train()
+            training_log.append_row(eval_csv, {"step": step, "wall_s": time.perf_counter() - t0, **metrics})
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            save_state(state_path, model, optimizer, step, time.perf_counter() - t0)
+            training_log.plot(loss_csv, out_dir / "loss.png", ["loss", "masked_acc", "lr"], "masked transformer")
+    bar.close()
+    model.eval()
+    return model

@@ -1,0 +1,65 @@
+"""Loss curves on disk: one CSV row per logged step (append-only, truncated on resume) and a plot."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+
+def append_row(path: Path, row: dict[str, float]) -> None:
+    """Append one row; writes the header when the file is new."""
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def read_rows(path: Path) -> list[dict[str, float]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def truncate_after(path: Path, step: int) -> None:
+    """Drop rows logged after `step` (a resumed run redoes them), atomically."""
+    rows = [r for r in read_rows(path) if r["step"] <= step]
+    if not path.exists():
+        return
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    for row in rows:
+        append_row(tmp, row)
+    if rows:
+        os.replace(tmp, path)
+    else:
+        path.unlink()
+
+
+def plot(path: Path, png: Path, columns: list[str], title: str) -> None:
+    """Plot `columns` of the CSV against step, one panel each, to png (atomic write)."""
+    rows = read_rows(path)
+    if not rows:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = [c for c in columns if c in rows[0]]
+    fig, axes = plt.subplots(1, len(cols), figsize=(4 * len(cols), 3), squeeze=False)
+    steps = [r["step"] for r in rows]
+    for ax, col in zip(axes[0], cols):
+        ax.plot(steps, [r[col] for r in rows], lw=1)
+        ax.set_xlabel("step")
+        ax.set_title(col)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    tmp = png.with_name(png.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, png)
