@@ -45,6 +45,7 @@ def test_best_follows_direction_ties_and_skips_nan() -> None:
 def test_missing_cells_and_latex_escaping() -> None:
     df = _rows(
         ("r", "muse", {"sched": "a_b"}, "clip_score/probe_100%", 25.0, None, True),
+        ("r", "muse", {"sched": "c"}, "clip_score/probe_100%", 24.0, None, True),
         ("r", "ldm", {"sched": "x&y"}, "fid/probe", 12.0, None, False),
     )
     table = build_table(df, "t", "T", "50% of #1")
@@ -62,4 +63,15 @@ def test_side_by_side_columns_per_run() -> None:
     )
     table = build_table(df, "t", "T", "c")
     assert [c[:2] for c in table.columns] == [("fid/probe", "old"), ("fid/probe", "new")]
-    assert to_markdown(table).splitlines()[2] == "| muse | steps=8 | **10.00** | **11.00** |"  # best per column
+    assert to_markdown(table).splitlines()[2] == "| muse | steps=8 | 10.00 | 11.00 |"  # one row per column: no best
+
+
+def test_all_equal_column_has_no_best() -> None:
+    df = _rows(
+        ("r", "muse", {"steps": 2}, "oracle/counting", 0.0, (0.0, 0.79), True),
+        ("r", "muse", {"steps": 4}, "oracle/counting", 0.0, (0.0, 0.79), True),
+        ("r", "muse", {"steps": 2}, "fid/probe", 9.0, None, False),
+        ("r", "muse", {"steps": 4}, "fid/probe", 8.0, None, False),
+    )
+    md = to_markdown(build_table(df, "t", "T", "c"))
+    assert md.count("**") == 2 and "**8.000**" in md

@@ -2,7 +2,8 @@
 
 Each cell is `value [lo, hi]` (the row's ci95; no brackets where the metric has none); the best
 value of each column is bold (`**` in Markdown, `\\textbf` in LaTeX, `<strong>` in HTML), using the
-metric's `higher_is_better`; ties are all marked, NaN never is. Written via pandas as CSV (long
+metric's `higher_is_better`; ties for best are all marked; NaN never is, and a column whose values
+are all equal (or that has one row) has no best. Written via pandas as CSV (long
 form, machine-readable, with a `best` column), LaTeX (booktabs rules: `\\toprule`, `\\midrule`,
 `\\bottomrule`) and Markdown. Column decimals follow the column's magnitude (FID 23.4, accuracy 0.912).
 """
@@ -103,7 +104,7 @@ def _best_values(df: pd.DataFrame) -> dict[tuple[str, str], float]:
     best = {}
     for (metric, run), group in df.groupby(["metric", "col_run"], sort=False):
         values = group["value"][group["value"].map(math.isfinite)]
-        if len(values):
+        if values.nunique() >= 2:  # one value, or all equal: nothing is better than anything else
             best[(metric, run)] = values.max() if bool(group["higher_is_better"].iloc[0]) else values.min()
     return best
 
