@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DESCRIPTION = (
-    "Build a report from finished runs: index.md and index.html with tables (Markdown, LaTeX "
-    "booktabs, CSV; 95 % intervals, best per column in bold), plots as PNG and vector PDF (metric "
-    "vs steps, FID-CLIP trade-off over guidance, latency vs quality Pareto fronts, per-category "
-    "accuracy) and image grids (prompt x steps, prompt x guidance). A plot appears only when the "
-    "results hold its data. Several RUN_DIRs are compared side by side. Reads only results.jsonl, "
-    "run.json and the images run.json lists."
-)
+DESCRIPTION = """\
+Build a report from finished runs: index.md and index.html with
+  - tables as Markdown, LaTeX (booktabs) and CSV: value [95 % interval], best per column in bold;
+  - plots as PNG and vector PDF: metric vs steps (with interval band), FID-CLIP trade-off over
+    guidance, latency vs quality Pareto fronts with the speed-up at matched quality, per-category
+    accuracy bars;
+  - image grids: prompt x steps and prompt x guidance.
+A plot appears only when the results hold its data. Several RUN_DIRs are compared side by side.
+Reads only RUN_DIR/results.jsonl, RUN_DIR/run.json and the images run.json lists."""
 
 EPILOG = """examples:
   musebench report runs/quickstart                      # writes runs/quickstart/report/index.html
