@@ -91,6 +91,7 @@ def muse_model_name(suite: Path) -> tuple[str, str]:
 def noised_checkpoint(checkpoint: str, out_dir: Path, relative_std: float, seed: int) -> Path:
     """Copy a checkpoint and add N(0, (relative_std * std(w))^2) to every float transformer tensor."""
     import torch
+    from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
     from musebench.models.checkpoints import resolve_checkpoint
@@ -104,13 +105,15 @@ def noised_checkpoint(checkpoint: str, out_dir: Path, relative_std: float, seed:
     touched = 0
     for path in by_name or files:
         tensors = load_file(str(path))
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata()
         for key, tensor in tensors.items():
             if not tensor.is_floating_point() or tensor.numel() < 2 or not (by_name or "transformer" in key):
                 continue
             noise = torch.randn(tensor.shape, generator=generator)  # same shape as the weight
             tensors[key] = (tensor.float() + relative_std * tensor.float().std() * noise).to(tensor.dtype)
             touched += 1
-        save_file(tensors, str(path))
+        save_file(tensors, str(path), metadata=metadata)
     if touched == 0:
         raise SystemExit(f"{source}: found no transformer tensors to add noise to")
     return target
