@@ -24,19 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from musebench.shapes import CATEGORIES, ShapesDataset, render, sample_prompts, scene_from_dict, score_image
-from musebench.shapes.scene import Scene
+from musebench.shapes.scene import Scene, requested_key
 from musebench.shapes.splits import sample_scene
 from musebench.shapes.vocab import BACKGROUND
 
 OUT = Path(__file__).resolve().parent / "results" / "shapes_world.json"
 SEED = 2026
-
-
-def requested_key(scene: Scene) -> tuple:
-    objects = tuple(scene.objects)
-    if scene.category in ("two_object", "color_attr"):
-        objects = tuple(sorted(objects, key=repr))
-    return scene.category, objects, scene.count, scene.relation
 
 
 def different_scene(scene: Scene, rng: np.random.Generator) -> Scene:

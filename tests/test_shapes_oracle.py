@@ -9,6 +9,7 @@ import torch
 from musebench.errors import MusebenchError
 from musebench.shapes import ATTRIBUTES, CATEGORIES, ObjectSpec, Scene, render, sample_prompts, scene_from_dict, score_image
 from musebench.shapes.layout import Placed
+from musebench.shapes.scene import requested_key
 from musebench.shapes.render import render_placed
 
 
@@ -114,3 +115,22 @@ def test_bad_images_are_one_line_errors(image, match):
     with pytest.raises(MusebenchError, match=match) as err:
         score_image(image, scene)
     assert "\n" not in str(err.value)
+
+
+def _soften(img: np.ndarray, sigma: float, noise: float, seed: int) -> np.ndarray:
+    from scipy import ndimage
+
+    soft = ndimage.gaussian_filter(img.astype(np.float32), (sigma, sigma, 0))
+    soft += np.random.default_rng(seed).normal(0, noise, img.shape)
+    return np.clip(np.round(soft), 0, 255).astype(np.uint8)
+
+
+def test_soft_noisy_images_like_a_models_are_read_and_still_not_fooled():
+    recs = sample_prompts("val", 120, seed=9)
+    for i, r in enumerate(recs):
+        img = render(scene_from_dict(r.scene), 32)
+        assert score_image(_soften(img, 0.7, 4.0, i), r.scene).all_correct, r.prompt
+        other = recs[(i + 6) % len(recs)]  # same category
+        if requested_key(scene_from_dict(other.scene)) != requested_key(scene_from_dict(r.scene)):
+            soft_other = _soften(render(scene_from_dict(other.scene), 32), 0.7, 4.0, i)
+            assert not score_image(soft_other, r.scene).all_correct, (r.prompt, other.prompt)

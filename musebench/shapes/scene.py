@@ -166,3 +166,12 @@ def scene_from_dict(data: dict) -> Scene:
         relation=data.get("relation"),
         seed=data.get("seed", 0),
     )
+
+
+def requested_key(scene: Scene) -> tuple:
+    """What the caption asks for, ignoring the layout seed and, for two_object / color_attr (no
+    relation), the order of the two objects: equal keys = the same request."""
+    objects = tuple(scene.objects)
+    if scene.category in ("two_object", "color_attr"):
+        objects = tuple(sorted(objects, key=repr))
+    return scene.category, objects, scene.count, scene.relation
