@@ -8,6 +8,8 @@ the tests) at each resolution, per GenEval category (balanced, N/6 each), plus t
 Fooling: all-correct rate when the image is uniform noise, a blank image (black, and the background
 colour), or the render of a different scene of the same category (one whose requested attributes
 differ; for two-object categories the unordered pair of objects must differ).
+Soft renders: all-correct on the same renders Gaussian-blurred (sigma 0.7 and 1.0 px) with
+Gaussian noise (std 4): how much a model's softer output may deviate before the oracle objects.
 Throughput: images/s of `render` alone (scenes drawn beforehand), of `ShapesDataset` items (scene
 sampling + caption + render), and of `score_image`, in this one process.
 """
@@ -22,6 +24,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from musebench.shapes import CATEGORIES, ShapesDataset, render, sample_prompts, scene_from_dict, score_image
 from musebench.shapes.scene import Scene, requested_key
@@ -30,6 +33,7 @@ from musebench.shapes.vocab import BACKGROUND
 
 OUT = Path(__file__).resolve().parent / "results" / "shapes_world.json"
 SEED = 2026
+SOFT_SIGMAS = (0.7, 1.0)  # px
 
 
 def different_scene(scene: Scene, rng: np.random.Generator) -> Scene:
@@ -37,6 +41,11 @@ def different_scene(scene: Scene, rng: np.random.Generator) -> Scene:
         other = sample_scene("test", rng, tag=scene.category)
         if requested_key(other) != requested_key(scene):
             return other
+
+
+def soften(img: np.ndarray, sigma: float, noise: float, rng: np.random.Generator) -> np.ndarray:
+    soft = ndimage.gaussian_filter(img.astype(np.float32), (sigma, sigma, 0)) + rng.normal(0, noise, img.shape)
+    return np.clip(np.round(soft), 0, 255).astype(np.uint8)
 
 
 def _rate(hits: list[bool]) -> float:
@@ -50,9 +59,13 @@ def accuracy_and_fooling(n: int, size: int) -> dict:
     fooled: dict[str, list[bool]] = defaultdict(list)
     fooled_by_cat: dict[str, list[bool]] = defaultdict(list)
     blank_bg = np.broadcast_to(np.array(BACKGROUND, np.uint8), (size, size, 3)).copy()
+    soft: dict[str, list[bool]] = defaultdict(list)
     for r in recs:
         scene = scene_from_dict(r.scene)
-        right[r.tag].append(score_image(render(scene, size), scene).all_correct)
+        image = render(scene, size)
+        right[r.tag].append(score_image(image, scene).all_correct)
+        for sigma in SOFT_SIGMAS:
+            soft[f"blur{sigma}_noise4"].append(score_image(soften(image, sigma, 4.0, rng), scene).all_correct)
         noise = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
         fooled["uniform_noise"].append(score_image(noise, scene).all_correct)
         fooled["blank_black"].append(score_image(np.zeros((size, size, 3), np.uint8), scene).all_correct)
@@ -69,6 +82,7 @@ def accuracy_and_fooling(n: int, size: int) -> dict:
         "all_correct_holdout": _rate([score_image(render(scene_from_dict(r.scene), size), r.scene).all_correct for r in holdout]),
         "n_holdout": len(holdout),
         "fooling_rate": {k: _rate(v) for k, v in fooled.items()},
+        "all_correct_soft": {k: _rate(v) for k, v in soft.items()},
         "different_scene_fooling_by_category": {c: _rate(fooled_by_cat[c]) for c in CATEGORIES},
     }
 
