@@ -1,0 +1,60 @@
+"""scripts/check_html.py in real headless Chromium: a built report is clean, a broken page is caught.
+
+Skipped where Chromium is not installed (`apt-get install -y chromium`); the script is a tool for
+people and for the report's acceptance check, not a CI dependency.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_report_runs import read_rows, write_run
+
+from musebench.report import build_report
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "check_html.py"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
+
+
+def _check(page: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), str(page), *extra], capture_output=True, text=True, timeout=120)
+
+
+def test_built_report_has_no_console_errors_and_all_images_load(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run")
+    keep = {"fid/probe", "oracle/all_correct", "oracle/holdout", "oracle/counting"}
+    rows = [r for r in read_rows(run) if r["metric"] in keep]
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    index = build_report([run], tmp_path / "report")
+    shot = tmp_path / "shot.png"
+    done = _check(index, "--screenshot", str(shot))
+    assert done.returncode == 0, done.stdout + done.stderr
+    images = len(list(index.parent.glob("*.png")))
+    assert done.stdout.strip().endswith(f"{images} images, {images} loaded; 0 problem(s); screenshot {shot}")
+    assert shot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_broken_page_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    page = tmp_path / "index.html"
+    page.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title></head><body>'
+                    '<img src="missing.png"><img src="bad.png"><a href="gone.pdf">pdf</a>'
+                    '<script>console.error("boom"); notDefined();</script></body></html>', encoding="utf-8")
+    done = _check(page)
+    assert done.returncode == 1
+    out = done.stdout
+    assert "PROBLEM link to a missing file: missing.png" in out and "PROBLEM link to a missing file: gone.pdf" in out
+    assert "PROBLEM console.error: boom" in out and "ReferenceError: notDefined is not defined" in out
+    assert "PROBLEM image failed to load: file://" in out and "bad.png" in out
+    assert out.strip().splitlines()[-1].endswith("2 images, 0 loaded; 8 problem(s)")
+
+
+def test_missing_page_is_exit_2(tmp_path: Path) -> None:
+    done = _check(tmp_path / "nope.html")
+    assert done.returncode == 2 and "file not found" in done.stderr
