@@ -145,7 +145,8 @@ def _speedups(df: pd.DataFrame, out: Path) -> list[page.Block]:
     frame = pareto.speedup_frame(rows)
     files = _write_frame(frame, out, "speedups")
     caption = ("For each quality metric: the best level both families reach, the fastest sweep point of each at "
-               "that level, and how many times faster the reference family is (latency, ms per image, batch 1).")
+               "that level, and how many times faster the reference family is (latency, ms per image, batch 1). "
+               "Point estimates: check the intervals in the results table before quoting a ratio.")
     return [page.frame_block("Speed at matched quality", caption, frame, files)]
 
 
