@@ -45,10 +45,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--until", choices=STAGES, default="package", help="stop after this stage")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (cores are shared)")
-    p.add_argument("--steps", type=int, default=3000, help="optimizer steps (cosine decay length)")
-    p.add_argument("--minutes", type=float, default=60.0, help="wall-time budget of the denoiser stage")
+    p.add_argument("--steps", type=int, default=1000, help="optimizer steps (cosine decay length)")
+    p.add_argument("--minutes", type=float, default=55.0, help="wall-time budget of the denoiser stage")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (= Muse's)")
     p.add_argument("--prediction", choices=("v_prediction", "epsilon"), default="v_prediction")
     p.add_argument("--sweep-prompts", type=int, default=48, help="val prompts per scheduler x steps point")
     p.add_argument("--eval-prompts", type=int, default=300, help="val prompts of the final eval")
@@ -79,7 +79,12 @@ def load_vq(source: str | None, muse_work: Path, vq_config):
     if path.is_dir():
         load_part(vq, _read_weights(path / "model.safetensors"), "vq.", path / "model.safetensors")
     elif path.is_file():
-        vq.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        wanted = json.loads((muse_work / "run_config.json").read_text())["vq_steps"]
+        if int(state["step"]) < wanted:
+            raise MusebenchError(f"{path}: the Muse tokenizer is at step {state['step']} of {wanted}; "
+                                 "wait for its training to finish (or pass --tokenizer)")
+        vq.load_state_dict(state["model"])
     else:
         raise MusebenchError(f"--tokenizer {path}: neither a Muse checkpoint dir nor a vq_state.pt; train the Muse tokenizer first")
     return vq.eval(), str(path)
@@ -104,13 +109,17 @@ def stage_data(args) -> tuple[dict, dict]:
                                           args.seed, config.vq.image_size)
     tokens = args.muse_work / "tokens.pt"
     mine = args.work / "captions.pt"
+    key = {"text_encoder": dataclasses.asdict(config.text_encoder), "set": str(set_path), "n": len(images["captions"])}
     if tokens.is_file():
         text = {k: v for k, v in data_mod.load(tokens).items() if k in ("hidden", "mask", "index", "empty_index")}
-    elif mine.is_file():
+    elif mine.is_file() and data_mod.load(mine).get("key") == key:
         text = data_mod.load(mine)
-    else:
-        text = data_mod.encode_captions(FrozenTextEncoder(config.text_encoder), images["captions"])
+    else:  # the Muse run's own function on its own captions: the same states its transformer sees
+        text = {**data_mod.encode_captions(FrozenTextEncoder(config.text_encoder), images["captions"]), "key": key}
         save(text, mine)
+    if text["hidden"].shape[1] != config.text_encoder.max_length:
+        raise MusebenchError(f"caption encodings have {text['hidden'].shape[1]} tokens but the Muse config says "
+                             f"max_length={config.text_encoder.max_length}; delete {mine} and rerun")
     return images, text
 
 

@@ -1,0 +1,164 @@
+"""Muse vs the matched latent diffusion baseline: latency, FLOPs and oracle accuracy per setting.
+
+    python benchmarks/head_to_head.py                 # writes benchmarks/results/head_to_head.{json,md}
+    python benchmarks/head_to_head.py --prompts 24    # a quicker look
+
+Points: Muse at 4/8/12/16/24 steps (its default guidance) against each diffusers scheduler
+(ddpm, ddim, dpmpp, euler) at 10/20/50/100 steps (the guidance the ldm-shapes card found best).
+For each point, through the same adapters `musebench run` uses:
+- batch 64: one timed `generate` of the first 64 balanced val prompts (seeds = prompt index);
+  these images are also the ones scored by the oracle (all-correct, Wilson 95 % interval), so
+  accuracy costs no extra generation; ms/image = wall / batch;
+- batch 1: median of `--reps` timed single-prompt calls after one warm-up;
+- FLOPs per image: the adapter's describe() (FlopCounterMode over a whole one-image run).
+Speed-up at matched accuracy: the most accurate diffusion point (ties: the fastest) against the
+fastest Muse point at least as accurate; if no Muse point is, the note says so. Threads, load
+average and machine go into the JSON: these are CPU timings on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+OUT = Path(__file__).resolve().parent / "results" / "head_to_head"
+MUSE_STEPS = (4, 8, 12, 16, 24)
+LDM_SCHEDULERS = ("ddpm", "ddim", "dpmpp", "euler")
+LDM_STEPS = (10, 20, 50, 100)
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--muse", default="muse-shapes", help="Muse checkpoint name or dir")
+    p.add_argument("--ldm", default="ldm-shapes", help="LDM checkpoint name or dir")
+    p.add_argument("--prompts", type=int, default=64, help="val prompts = the timed batch (<= 64 is batch 64)")
+    p.add_argument("--reps", type=int, default=3, help="timed batch-1 calls per point")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--muse-steps", type=int, nargs="+", default=list(MUSE_STEPS))
+    p.add_argument("--ldm-steps", type=int, nargs="+", default=list(LDM_STEPS))
+    p.add_argument("--schedulers", nargs="+", default=list(LDM_SCHEDULERS))
+    p.add_argument("--out", type=Path, default=OUT, help="output path without extension")
+    return p.parse_args()
+
+
+def timed(fn) -> tuple[float, object]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def measure(adapter, params: dict, records, reps: int) -> dict:
+    from musebench.metrics.intervals import wilson_interval
+    from musebench.shapes import score_image
+
+    prompts, seeds = [r.prompt for r in records], [r.index for r in records]
+    wall, images = timed(lambda: adapter.generate(prompts, seeds, params))
+    hits = [bool(score_image(im, r.scene).all_correct) for im, r in zip(images, records)]
+    by_tag: dict[str, list[bool]] = {}
+    for r, h in zip(records, hits):
+        by_tag.setdefault(r.tag, []).append(h)
+    adapter.generate(prompts[:1], seeds[:1], params)  # warm-up for batch 1
+    b1 = [timed(lambda: adapter.generate(prompts[:1], seeds[:1], params))[0] for _ in range(reps)]
+    flops = adapter.describe(params)["flops_per_image"]
+    k, n = sum(hits), len(hits)
+    return {
+        "ms_per_image_b1": 1000 * statistics.median(b1),
+        f"ms_per_image_b{n}": 1000 * wall / n,
+        "flops_per_image": flops,
+        "all_correct": k / n, "ci95": list(wilson_interval(k, n)), "n": n,
+        "per_category": {t: sum(v) / len(v) for t, v in sorted(by_tag.items())},
+    }
+
+
+def matched_speedup(rows: list[dict], batch_key: str) -> dict:
+    diffusion = [r for r in rows if r["model"] == "ldm"]
+    muse = [r for r in rows if r["model"] == "muse"]
+    best = max(diffusion, key=lambda r: (r["all_correct"], -r["ms_per_image_b1"]))
+    reaching = [r for r in muse if r["all_correct"] >= best["all_correct"]]
+    if not reaching:
+        top = max(muse, key=lambda r: r["all_correct"])
+        return {"best_diffusion": best["label"], "muse": None, "note":
+                f"no Muse point reaches the best diffusion accuracy {best['all_correct']:.3f} (Muse best {top['all_correct']:.3f} at {top['label']})"}
+    fastest = min(reaching, key=lambda r: r["ms_per_image_b1"])
+    return {
+        "best_diffusion": best["label"], "muse": fastest["label"],
+        "accuracy": [best["all_correct"], fastest["all_correct"]],
+        "speedup_b1": best["ms_per_image_b1"] / fastest["ms_per_image_b1"],
+        f"speedup_{batch_key}": best[f"ms_per_image_{batch_key}"] / fastest[f"ms_per_image_{batch_key}"],
+        "flops_ratio": best["flops_per_image"] / fastest["flops_per_image"],
+    }
+
+
+def markdown(result: dict) -> str:
+    bk = result["batch_key"]
+    lines = [
+        "# Head to head: Muse vs the matched latent diffusion baseline (shapes world, 32 px)", "",
+        f"CPU, {result['threads']} thread(s), load average at start {result['loadavg_start']}, "
+        f"{result['prompts']} balanced val prompts per point (the timed batch). Written by benchmarks/head_to_head.py.", "",
+        f"| model | sampler | steps | ms/img b1 | ms/img {bk} | GFLOPs/img | all-correct (95 % CI) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in result["rows"]:
+        lines.append(
+            f"| {r['model']} | {r['sampler']} | {r['steps']} | {r['ms_per_image_b1']:.1f} | {r['ms_per_image_' + bk]:.1f} | "
+            f"{r['flops_per_image'] / 1e9:.2f} | {r['all_correct']:.3f} [{r['ci95'][0]:.2f}, {r['ci95'][1]:.2f}] |")
+    s = result["speedup"]
+    lines.append("")
+    if s.get("muse"):
+        lines.append(
+            f"**Speed-up at matched accuracy**: Muse {s['muse']} ({s['accuracy'][1]:.3f}) vs the best diffusion setting "
+            f"{s['best_diffusion']} ({s['accuracy'][0]:.3f}): {s['speedup_b1']:.1f}x at batch 1, "
+            f"{s['speedup_' + bk]:.1f}x at {bk}, {s['flops_ratio']:.1f}x fewer FLOPs per image.")
+    else:
+        lines.append(f"**Speed-up at matched accuracy**: {s['note']}.")
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    from tqdm import tqdm
+
+    from musebench.models.registry import load_adapter
+    from musebench.shapes import sample_prompts
+
+    records = sample_prompts("val", args.prompts, 0)
+    muse, ldm = load_adapter("muse", args.muse), load_adapter("ldm", args.ldm)
+    guidance = ldm.defaults()["guidance"]
+    points = [("muse", muse, "maskgit", s, {"steps": s}) for s in args.muse_steps]
+    points += [("ldm", ldm, sch, s, {"scheduler": sch, "steps": s, "guidance": guidance})
+               for sch in args.schedulers for s in args.ldm_steps]
+    load = os.getloadavg()
+    rows = []
+    for model, adapter, sampler, steps, params in tqdm(points, desc="head to head"):
+        row = {"model": model, "sampler": sampler, "steps": steps, "params": params, "label": f"{model} {sampler} {steps}"}
+        rows.append({**row, **measure(adapter, params, records, args.reps)})
+    batch_key = f"b{len(records)}"
+    result = {
+        "rows": rows, "batch_key": batch_key, "prompts": len(records), "threads": args.threads,
+        "loadavg_start": [round(x, 2) for x in load], "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+        "machine": platform.processor() or platform.machine(), "torch": torch.__version__,
+        "models": {"muse": muse.describe({}), "ldm": ldm.describe({})},
+    }
+    result["speedup"] = matched_speedup(rows, batch_key)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(args.out.with_suffix(".json"), json.dumps(result, indent=2) + "\n")
+    write_atomic(args.out.with_suffix(".md"), markdown(result))
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
