@@ -76,6 +76,8 @@ def category_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, ru
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=min(len(keys), 2))
         png, pdf = style.save(fig, out_dir, "categories_bars")
     caption = "Oracle accuracy per category (bars) with 95 % intervals (whiskers)."
+    if len(runs) > 1:
+        caption += f" Plain bars: run {runs[0]}; hatched bars: the other runs (named in the legend)."
     if cut:
         caption += f" More than {MAX_SERIES} sweep points: each model's best point by {OVERALL} is shown; see the table for all."
     return [FigureFiles("categories_bars", "Per-category accuracy", caption, png, pdf)]
