@@ -18,10 +18,11 @@ Selections for FID-30K (`select_captions`, `SELECTIONS`):
   replace=False)` (HEIM, Lee et al. 2023). Here a local `np.random.RandomState(seed)` draws the
   same indices without touching the global RNG (choice without replacement = permutation[:n]).
   Images with several chosen captions repeat in the reference set.
-- "per_image": one caption per image, then n images without replacement, both drawn with
-  RandomState(seed): every generation has its own real image, so the reference set has exactly n
-  distinct images (the "30k captions from 30k distinct val2014 images" reading of Make-A-Scene /
-  Muse; use it when the reference statistics are the chosen images themselves).
+- "per_image" (our alternative): one caption per image, then n images without replacement, both
+  drawn with RandomState(seed): every generation has its own real image, so the reference set is
+  n distinct images with no repeats (HEIM's repeats weight some gold images twice). Use it when
+  the reference statistics are computed from the chosen images themselves; papers that say only
+  "30k random captions" leave this choice open, so a suite must name its selection.
 - "all": every caption, in HEIM order.
 """
 
