@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-DESCRIPTION = (
-    "Inspect the generation cache (--cache DIR, else $MUSEBENCH_CACHE, else ~/.cache/musebench). "
-    "stats: entries and bytes per model; verify: re-read every entry (size, sha256, PNG, resolution) "
-    "and list interrupted writes; prune: remove bad entries, orphans and stale temp files, and "
-    "optionally old entries, all entries or the features."
-)
+DESCRIPTION = """\
+Inspect the generation cache (--cache DIR, else $MUSEBENCH_CACHE, else ~/.cache/musebench).
+stats: entries and bytes per model; verify: re-read every entry (size, sha256, PNG, resolution)
+and list interrupted writes; prune: remove bad entries, orphans and stale temp files, and
+optionally old entries, all entries or the features.
+"""
 EPILOG = """examples:
   musebench cache stats
   musebench cache verify --cache /tmp/cache        # exit 1 if an entry is bad

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DESCRIPTION = "List what a suite can name: suites in a directory, adapters, metrics, prompt sources, shipped models."
+DESCRIPTION = """\
+List what a suite can name: suites in a directory, adapters, metrics, prompt sources, shipped
+models.
+"""
 EPILOG = """examples:
   musebench ls                     # everything
   musebench ls suites --dir suites

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-DESCRIPTION = (
-    "Run a suite: plan one image per (model, sweep point, prompt, image index), generate only the "
-    "cache misses, compute the suite's metrics and write RUN_DIR/results.jsonl and RUN_DIR/run.json. "
-    "Ends with the path of the run's report (or of the run directory)."
-)
+DESCRIPTION = """\
+Run a suite: plan one image per (model, sweep point, prompt, image index), generate only the
+cache misses, compute the suite's metrics and write RUN_DIR/results.jsonl and RUN_DIR/run.json.
+Ends with the path of the run's report (or of the run directory).
+"""
 EPILOG = """examples:
   musebench run suites/quickstart.yaml --out runs/quickstart
   musebench run suites/quickstart.yaml --limit 8 --set seed=1 --set models.muse.params.guidance=3

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-DESCRIPTION = (
-    "Check suite files: YAML syntax, unknown keys (with 'did you mean'), types, includes, ${VAR} "
-    "expansion, adapter and metric names, metric options, gates, and the prompt source (read, not "
-    "generated). --deep also loads each model (checkpoint, sampler params) and builds each metric."
-)
+DESCRIPTION = """\
+Check suite files: YAML syntax, unknown keys (with 'did you mean'), types, includes, ${VAR}
+expansion, adapter and metric names, metric options, gates, and the prompt source (read, not
+generated). --deep also loads each model (checkpoint, sampler params) and builds each metric.
+"""
 EPILOG = """examples:
   musebench validate suites/*.yaml
   musebench validate suites/quickstart.yaml --set prompts.limit=8
