@@ -198,6 +198,7 @@ def test_describe_counts_parameters_and_flops_per_step(sd):
         ({"steps": 0}, "steps=0 must be an integer >= 1"),
         ({"guidance": -1.0}, "guidance=-1.0 must be a number >= 0"),
         ({"scheduler": "heun"}, "scheduler='heun' is not compatible"),
+        ({"resolution": 12, "steps": 1}, "`height` and `width` have to be divisible by 8"),
     ],
 )
 def test_bad_params_are_one_line_errors(sd, params, message):

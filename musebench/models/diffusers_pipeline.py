@@ -202,14 +202,20 @@ class DiffusersAdapter:
         if "scheduler" in merged:
             self.set_scheduler(str(merged["scheduler"]))
         generators = [torch.Generator(device="cpu").manual_seed(int(s)) for s in seeds]
-        if takes_generator_list(self.call_parameters):
-            args = self.call_arguments(merged, len(prompts))
-            images = self.pipe(prompt=list(prompts), generator=generators, **args).images
-        else:
-            args = self.call_arguments(merged, 1)
-            images = np.concatenate(
-                [self.pipe(prompt=[p], generator=g, **args).images for p, g in zip(prompts, generators)]
-            )
+        try:
+            if takes_generator_list(self.call_parameters):
+                args = self.call_arguments(merged, len(prompts))
+                images = self.pipe(prompt=list(prompts), generator=generators, **args).images
+            else:
+                args = self.call_arguments(merged, 1)
+                images = np.concatenate(
+                    [self.pipe(prompt=[p], generator=g, **args).images for p, g in zip(prompts, generators)]
+                )
+        except ValueError as exc:  # diffusers' check_inputs: e.g. a resolution its VAE cannot take
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid input"
+            raise MusebenchError(
+                f"diffusers pipeline {type(self.pipe).__name__} at {self.directory} rejected {dict(merged)}: {first}"
+            ) from None
         return np_to_uint8(np.asarray(images))
 
     def describe(self, params: Mapping[str, ParamValue]) -> dict:
