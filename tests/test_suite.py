@@ -121,3 +121,23 @@ def test_errors_name_file_and_line(tmp_path, text, message):
     with pytest.raises(MusebenchError) as info:
         load_suite(path)
     assert message in str(info.value)
+
+
+def test_docs_examples_parse(tmp_path, monkeypatch):
+    """Every suite in docs/suites.md parses: blocks named `# suites/<file>` are written under that
+    name (so the include example resolves); each block with `models:` is loaded."""
+    import re
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "suites.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", docs, re.S)
+    monkeypatch.delenv("COCO_ROOT", raising=False)
+    paths = []
+    for i, block in enumerate(blocks):
+        named = re.match(r"# suites/(\S+\.yaml)", block)
+        path = tmp_path / (named.group(1) if named else f"doc{i}.yaml")
+        path.write_text(block)
+        paths.append(path)
+    loaded = [load_suite(p) for p, b in zip(paths, blocks) if ("version: 1" in b or "include:" in b) and "models:" in b]
+    assert len(loaded) >= 2 and all(s.models for s in loaded)
+    small = load_suite(tmp_path / "muse_small.yaml")
+    assert small.prompts.limit == 16 and small.prompts.split == "val" and small.metrics[0].metric == "oracle"
