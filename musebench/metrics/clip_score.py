@@ -1,0 +1,119 @@
+"""CLIP score with the variant named: torchmetrics | hessel | cosine, through open_clip or the probe.
+
+    torchmetrics  100 * cos(image, text) per pair; the mean clamped at 0 (torchmetrics CLIPScore:
+                  `score = 100 * cos`, compute() = max(mean, 0))
+    hessel        2.5 * max(cos, 0) per pair with the prompt prefixed by "A photo depicts "
+                  (Hessel et al. 2021, "CLIPScore", w = 2.5), averaged
+    cosine        the raw cosine, averaged
+Images go in as uint8 and are resized once to the model's input size by a named preprocessing mode
+(clean = PIL bicubic, what open_clip's own transform does for square images), then normalised with
+the model's mean/std: no double rescaling. Interval: bootstrap over pairs, seeded by the suite seed.
+Model: `probe` (shipped probe CLIP, or `pretrained:` a probe checkpoint dir), an open_clip model
+name with `pretrained:` a local file, or `local-dir:PATH`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from musebench.errors import MusebenchError
+from musebench.metrics.base import EvalContext, MetricValue
+from musebench.metrics.intervals import bootstrap_interval
+from musebench.metrics.preprocess import check_images, check_mode, resize
+
+VARIANTS = ("torchmetrics", "hessel", "cosine")
+HESSEL_PREFIX = "A photo depicts "
+HESSEL_W = 2.5
+
+
+@dataclass(frozen=True)
+class Options:
+    model: str = "probe"  # probe | an open_clip model name | local-dir:PATH
+    pretrained: str | None = None  # local file for open_clip names; a checkpoint dir for probe
+    variant: str = "torchmetrics"  # torchmetrics | hessel | cosine
+    mode: str = "clean"  # resize to the model's input size
+    batch_size: int = 64
+    bootstrap: int = 200  # rounds of the bootstrap interval; 0 = none
+
+
+def per_pair(cos: np.ndarray, variant: str) -> np.ndarray:
+    """Per-pair scores (N,) from cosines (N,)."""
+    if variant == "torchmetrics":
+        return 100.0 * cos
+    if variant == "hessel":
+        return HESSEL_W * np.clip(cos, 0.0, None)
+    return cos
+
+
+def aggregate(scores: np.ndarray, variant: str) -> float:
+    mean = float(scores.mean())
+    return max(mean, 0.0) if variant == "torchmetrics" else mean  # torchmetrics clamps the mean
+
+
+class ClipScorer:
+    """Unit-norm image and text embeddings of one CLIP model."""
+
+    def __init__(self, model: str, pretrained: str | None) -> None:
+        if model == "probe":
+            from musebench.metrics.probe_model import load_probe, tokenizer
+
+            self.net, cfg, digest = load_probe(pretrained or "probe-clip")
+            self.tokenize = tokenizer(cfg)
+            self.mean, self.std, self.size = cfg.mean, cfg.std, cfg.image_size
+            self.fingerprint = f"probe-clip:{digest}"
+        else:
+            import open_clip
+
+            from musebench.metrics.extractors import load_open_clip
+
+            self.net, self.mean, self.std, self.size, digest = load_open_clip(model, pretrained)
+            self.tokenize = open_clip.get_tokenizer(model)
+            self.fingerprint = f"open_clip:{model}:{digest}"
+
+    @torch.no_grad()
+    def cosines(self, images: torch.Tensor, texts: list[str], mode: str, batch_size: int) -> np.ndarray:
+        """cos(image_i, text_i) for aligned pairs: (N,) float64."""
+        out = []
+        for s in range(0, len(texts), batch_size):
+            x = (resize(images[s : s + batch_size], self.size, mode) / 255.0 - self.mean) / self.std  # (B, 3, S, S)
+            img = self.net.encode_image(x, normalize=True)  # (B, E)
+            txt = self.net.encode_text(self.tokenize(texts[s : s + batch_size]), normalize=True)  # (B, E)
+            out.append((img * txt).sum(dim=-1).double().numpy())
+        return np.concatenate(out)
+
+
+class ClipScoreMetric:
+    def __init__(self, options: Options) -> None:
+        if options.variant not in VARIANTS:
+            raise MusebenchError(f"clip_score.variant '{options.variant}' is not one of {', '.join(VARIANTS)}")
+        check_mode(options.mode)
+        if options.batch_size < 1 or options.bootstrap < 0:
+            raise MusebenchError(f"clip_score: batch_size must be >= 1 and bootstrap >= 0, got {options.batch_size}, {options.bootstrap}")
+        self.options = options
+        self.name = f"clip_score/{options.model}"
+        self._scorer = None
+
+    def scorer(self) -> ClipScorer:
+        if self._scorer is None:
+            self._scorer = ClipScorer(self.options.model, self.options.pretrained)
+        return self._scorer
+
+    def compute(self, ctx: EvalContext) -> list[MetricValue]:
+        o = self.options
+        check_images(ctx.images, "clip_score")
+        if len(ctx.prompts) != ctx.images.shape[0] or not ctx.prompts:
+            raise MusebenchError(f"clip_score: {ctx.images.shape[0]} images but {len(ctx.prompts)} prompts; they must align one to one")
+        texts = [(HESSEL_PREFIX if o.variant == "hessel" else "") + r.prompt for r in ctx.prompts]
+        scores = per_pair(self.scorer().cosines(ctx.images, texts, o.mode, o.batch_size), o.variant)
+        ci = None
+        if o.bootstrap and len(scores) >= 2:
+            ci = bootstrap_interval(len(scores), lambda idx: aggregate(scores[idx], o.variant), seed=ctx.seed, rounds=o.bootstrap)
+        extra = {"variant": o.variant, "mode": o.mode, "fingerprint": self.scorer().fingerprint, "std": float(scores.std())}
+        return [MetricValue(self.name, aggregate(scores, o.variant), len(scores), True, ci, extra)]
+
+
+def build(options: Options) -> ClipScoreMetric:
+    return ClipScoreMetric(options)

@@ -1,0 +1,107 @@
+"""Named feature extractors for FID/KID: `inception`, `clip`, `probe` (explicit registry).
+
+Every extractor maps a float32 image batch (N, 3, S, S) in [0, 255], already resized to its
+`input_size` by a named preprocessing mode (preprocess.py), to features (N, dim). Its
+`fingerprint` identifies the weights and enters every feature cache key.
+    inception  torch-fidelity's FID Inception-v3, 2048-d pool3 (inception.py)
+    clip       an open_clip model's image embedding, L2-normalised, as clean-fid's CLIP features
+               ("FD in CLIP space", Kynkaanniemi et al. 2023); model by name + a local
+               pretrained file, or `local-dir:PATH` (open_clip's own local format)
+    probe      the shipped in-domain probe CLIP (probe_model.py), L2-normalised image embedding
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from musebench.errors import MusebenchError
+
+EXTRACTORS = ("inception", "clip", "probe")
+
+
+@dataclass(frozen=True)
+class ExtractorSpec:
+    name: str = "probe"  # one of EXTRACTORS
+    weights: str | None = None  # inception: weights file; clip: pretrained file; probe: checkpoint name/dir
+    model: str = "ViT-B-32"  # clip only: open_clip model name, or local-dir:PATH
+
+
+class ClipExtractor:
+    name = "clip"
+
+    def __init__(self, model: str, weights: str | None) -> None:
+        self.model, self.mean, self.std, self.input_size, digest = load_open_clip(model, weights)
+        self.dim = int(self.model.visual.output_dim)
+        self.fingerprint = f"open_clip:{model}:{digest}"
+
+    @torch.no_grad()
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        x = (x / 255.0 - self.mean) / self.std  # (N, 3, S, S), open_clip's normalisation
+        return self.model.encode_image(x, normalize=True)  # (N, D) unit norm
+
+
+class ProbeExtractor:
+    name = "probe"
+
+    def __init__(self, checkpoint: str | None) -> None:
+        from musebench.metrics.probe_model import load_probe
+
+        self.model, self.cfg, digest = load_probe(checkpoint or "probe-clip")
+        self.input_size, self.dim = self.cfg.image_size, self.cfg.embed_dim
+        self.fingerprint = f"probe-clip:{digest}"
+
+    @torch.no_grad()
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        x = (x / 255.0 - self.cfg.mean) / self.cfg.std  # as probe_model.normalise, on a float image
+        return self.model.encode_image(x, normalize=True)  # (N, D) unit norm
+
+
+def load_open_clip(model: str, weights: str | None):
+    """(model, mean (1,3,1,1), std (1,3,1,1), image size, weights digest); never downloads."""
+    import open_clip
+
+    from musebench.metrics.inception import sha256_of
+
+    if model.startswith("local-dir:"):
+        directory = Path(model[len("local-dir:"):]).expanduser()
+        files = sorted(directory.glob("open_clip_*")) if directory.is_dir() else []
+        if not any(f.name == "open_clip_config.json" for f in files):
+            raise MusebenchError(f"clip model {model}: no open_clip_config.json in {directory}; give a directory saved in open_clip's local format")
+        net = open_clip.create_model(model, require_pretrained=True)
+        digest = "+".join(sha256_of(f)[:12] for f in files)
+    else:
+        if weights is None or not Path(weights).expanduser().is_file():
+            raise MusebenchError(
+                f"clip model '{model}' needs a local pretrained file (extractor_weights / pretrained: PATH), got {weights!r}; "
+                "musebench never downloads weights: copy the open_clip checkpoint here first"
+            )
+        try:
+            net = open_clip.create_model(model, pretrained=str(Path(weights).expanduser()), require_pretrained=True)
+        except RuntimeError as exc:  # unknown model name or a state dict that does not fit it
+            raise MusebenchError(f"clip model '{model}' with pretrained {weights}: {str(exc).splitlines()[0]}") from None
+        digest = sha256_of(Path(weights).expanduser())[:16]
+    net.eval().requires_grad_(False)
+    cfg = net.visual.preprocess_cfg
+    mean = torch.tensor(cfg["mean"]).view(1, 3, 1, 1)
+    std = torch.tensor(cfg["std"]).view(1, 3, 1, 1)
+    size = net.visual.image_size
+    return net, mean, std, int(size[0] if isinstance(size, (tuple, list)) else size), digest
+
+
+def build_extractor(spec: ExtractorSpec):
+    if spec.name == "inception":
+        from musebench.metrics.inception import InceptionExtractor
+
+        return InceptionExtractor(spec.weights)
+    if spec.name == "clip":
+        return ClipExtractor(spec.model, spec.weights)
+    if spec.name == "probe":
+        return ProbeExtractor(spec.weights)
+    import difflib
+
+    close = difflib.get_close_matches(spec.name, EXTRACTORS, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise MusebenchError(f"unknown feature extractor '{spec.name}'{hint}; choose one of {', '.join(EXTRACTORS)}")

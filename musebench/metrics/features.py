@@ -1,0 +1,88 @@
+"""images -> features, with the feature cache wrapped around this one stage (torch-fidelity's habit).
+
+Cache key = sha256 of (extractor fingerprint, preprocessing mode, input size, image shape, image
+bytes): a different resize filter, weights file or image never hits a stale entry (clean-fid's
+named mode, in the key). Entries are .npy files written to a temp name and renamed (atomic).
+Features are float32 from the network, returned as float64 for the statistics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from musebench.errors import MusebenchError
+from musebench.metrics.preprocess import check_images, check_mode, resize
+
+
+def feature_key(extractor, mode: str, images: torch.Tensor) -> str:
+    digest = hashlib.sha256(f"{extractor.fingerprint}|{mode}|{extractor.input_size}|{tuple(images.shape)}|".encode())
+    digest.update(images.contiguous().numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def compute_features(extractor, images: torch.Tensor, mode: str, batch_size: int) -> np.ndarray:
+    """uint8 (N, 3, H, W) -> float64 (N, D); one batch at a time, so memory stays bounded."""
+    from tqdm import tqdm
+
+    check_mode(mode)
+    check_images(images, f"features '{extractor.name}'")
+    if batch_size < 1:
+        raise MusebenchError(f"features: batch_size must be >= 1, got {batch_size}")
+    parts = []
+    starts = range(0, images.shape[0], batch_size)
+    for start in tqdm(starts, desc=f"features {extractor.name}/{mode}", unit="batch", file=sys.stderr, disable=len(starts) < 4):
+        x = resize(images[start : start + batch_size], extractor.input_size, mode)  # (B, 3, S, S) float32
+        parts.append(extractor.embed(x).double().numpy())  # (B, D)
+    feats = np.concatenate(parts) if parts else np.zeros((0, extractor.dim))
+    if not np.isfinite(feats).all():
+        raise MusebenchError(f"features '{extractor.name}': NaN or inf in the features; check the weights file ({extractor.fingerprint})")
+    return feats
+
+
+def cached_features(extractor, images: torch.Tensor, mode: str, batch_size: int, cache_dir: Path | None) -> np.ndarray:
+    """compute_features, read from / written to cache_dir/features/<key>.npy when cache_dir is set."""
+    if cache_dir is None:
+        return compute_features(extractor, images, mode, batch_size)
+    check_images(images, f"features '{extractor.name}'")
+    path = Path(cache_dir) / "features" / f"{extractor.name}-{mode}-{feature_key(extractor, mode, images)}.npy"
+    if path.is_file():
+        return np.load(path)
+    feats = compute_features(extractor, images, mode, batch_size)
+    atomic_save_npy(path, feats)
+    return feats
+
+
+def atomic_save_npy(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, array)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class FeatureModule(torch.nn.Module):
+    """extractor + preprocessing mode as one module: uint8 (N, 3, H, W) -> float64 features (N, D).
+
+    The "custom feature module" torchmetrics' FrechetInceptionDistance / KernelInceptionDistance
+    accept as `feature=`; the parity tests feed it to them.
+    """
+
+    def __init__(self, extractor, mode: str) -> None:
+        super().__init__()
+        check_mode(mode)
+        self.extractor, self.mode = extractor, mode
+        self.num_features = extractor.dim
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(compute_features(self.extractor, images, self.mode, batch_size=max(1, images.shape[0])))

@@ -1,0 +1,97 @@
+"""KID (Binkowski et al. 2018, "Demystifying MMD GANs"): unbiased MMD^2 with the cubic polynomial kernel
+k(x, y) = (x.y / D + 1)^3, averaged over random subsets, from the same named features as FID.
+
+Subsets follow torchmetrics' KernelInceptionDistance.compute exactly (per subset: randperm of the
+reference, then of the generated features, first `subset_size` of each), but draw from a local
+`torch.Generator(seed)` instead of the global RNG, so the value is reproducible; with the same seed
+in torch.manual_seed, torchmetrics picks the same subsets and returns the same mean (tested).
+`subset_size` is capped at the smaller set (clean-fid's rule; torchmetrics would raise). The 95 %
+interval is mean +- 1.96 * std / sqrt(subsets) over subset estimates (normal approximation;
+subsets overlap, so it is narrower than a fresh-sample interval).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from musebench.errors import MusebenchError
+from musebench.metrics.base import EvalContext, MetricValue
+from musebench.metrics.extractors import ExtractorSpec, build_extractor
+from musebench.metrics.features import cached_features
+from musebench.metrics.fid import check_common
+from musebench.metrics.reference import load_reference, normalise_spec
+from musebench.metrics.stats import check_features
+
+
+@dataclass(frozen=True)
+class Options:
+    extractor: str = "probe"  # inception | clip | probe
+    mode: str = "clean"  # preprocessing: clean | tf1 | antialias
+    extractor_weights: str | None = None
+    extractor_model: str = "ViT-B-32"
+    reference: dict | str | None = None  # shapes or folder (an .npz has no features)
+    batch_size: int = 64
+    subsets: int = 100  # torchmetrics' default
+    subset_size: int = 1000  # torchmetrics' default; capped at the smaller set
+
+
+def poly_mmd2(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Unbiased MMD^2 between x (m, D) and y (m, D) with k = (x.y/D + 1)^3, float64."""
+    m, d = x.shape
+    k_xx = (x @ x.T / d + 1) ** 3  # (m, m)
+    k_yy = (y @ y.T / d + 1) ** 3
+    k_xy = (x @ y.T / d + 1) ** 3
+    within = (k_xx.sum() - k_xx.diagonal().sum() + k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
+    return float(within - 2 * k_xy.sum() / (m * m))
+
+
+def kid(ref: np.ndarray, gen: np.ndarray, subsets: int, subset_size: int, seed: int) -> tuple[float, float, int]:
+    """(mean, std over subsets (population, as torchmetrics), subset size used)."""
+    check_features(ref, "kid: reference features")
+    check_features(gen, "kid: generated features")
+    if ref.shape[1] != gen.shape[1]:
+        raise MusebenchError(f"kid: reference features are {ref.shape[1]}-d but generated are {gen.shape[1]}-d; use one extractor")
+    size = min(subset_size, ref.shape[0], gen.shape[0])
+    g = torch.Generator().manual_seed(seed)
+    r, f = torch.from_numpy(ref).double(), torch.from_numpy(gen).double()
+    values = []
+    for _ in range(subsets):
+        real = r[torch.randperm(r.shape[0], generator=g)[:size]]
+        fake = f[torch.randperm(f.shape[0], generator=g)[:size]]
+        values.append(poly_mmd2(real, fake))
+    arr = np.array(values)
+    return float(arr.mean()), float(arr.std()), size
+
+
+class KidMetric:
+    def __init__(self, options: Options) -> None:
+        check_common(options, "kid")
+        if options.subsets < 1 or options.subset_size < 2:
+            raise MusebenchError(f"kid: subsets must be >= 1 and subset_size >= 2, got {options.subsets}, {options.subset_size}")
+        if normalise_spec(options.reference, "kid")["source"] == "npz":
+            raise MusebenchError("kid.reference: KID needs reference images (source: shapes or folder), not an .npz of mu/sigma")
+        self.options = options
+        self.name = f"kid/{options.extractor}"
+        self._extractor = None
+
+    def compute(self, ctx: EvalContext) -> list[MetricValue]:
+        o = self.options
+        if self._extractor is None:
+            self._extractor = build_extractor(ExtractorSpec(o.extractor, o.extractor_weights, o.extractor_model))
+        ext = self._extractor
+        gen = cached_features(ext, ctx.images, o.mode, o.batch_size, ctx.feature_cache_dir)
+        ref = load_reference(normalise_spec(o.reference, "kid"), ext, o.mode, o.batch_size, ctx.feature_cache_dir,
+                             int(ctx.images.shape[-1]), need_features=True)
+        mean, std, size = kid(ref.features, gen, o.subsets, o.subset_size, ctx.seed)
+        half = 1.96 * std / math.sqrt(o.subsets)
+        extra = {"extractor": o.extractor, "mode": o.mode, "fingerprint": ext.fingerprint, "reference": ref.description,
+                 "std": std, "subsets": o.subsets, "subset_size": size, "seed": ctx.seed}
+        return [MetricValue(metric=self.name, value=mean, n=len(gen), higher_is_better=False, ci95=(mean - half, mean + half), extra=extra)]
+
+
+def build(options: Options) -> KidMetric:
+    return KidMetric(options)

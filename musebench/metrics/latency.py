@@ -1,0 +1,145 @@
+"""Latency with a calibration workload measured in the same run, so CI can gate on a ratio.
+
+Protocol (MLPerf-inference style single-stream / offline, simplified):
+  - warm-up calls first (lazy init, allocator, cuDNN autotune are not timed);
+  - synchronised timing: torch.cuda.synchronize + CUDA events on a GPU, perf_counter on a CPU;
+  - batch 1: per-image latency over `repeats` calls -> median and p95 (ms);
+  - batch N: `batch` images per call -> throughput (images/s, median over repeats);
+  - calibration: a float32 (C x C) @ (C x C) matmul timed right before every batch-1 repeat on the
+    same device; `latency/ratio` = median over repeats of (model time / matmul time). Load on a
+    shared machine slows both, so the ratio moves far less than raw seconds (benchmarks/
+    metrics_latency_noise.py measures it);
+  - peak memory: the process's peak RSS (getrusage), and CUDA max allocated on a GPU;
+  - FLOPs per image from the adapter's describe(params); achieved FLOP/s = FLOPs / latency, and
+    its fraction of the matmul's FLOP/s in the same run.
+Intervals: bootstrap of the median over repeats (seeded by the suite seed).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from musebench.errors import MusebenchError
+from musebench.metrics.base import EvalContext, MetricValue
+from musebench.metrics.intervals import bootstrap_interval
+
+
+@dataclass(frozen=True)
+class Options:
+    warmup: int = 2  # untimed calls before measuring
+    repeats: int = 10  # timed calls per measurement
+    batch: int = 8  # images per call for the throughput measurement
+    calibration_size: int = 512  # C of the C x C matmul calibration workload
+    device: str | None = None  # timing device; default: cuda if the adapter's tensors can be, else cpu
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def timed(fn, device: str) -> float:
+    """Seconds of one call of fn(), synchronised on the device (CUDA events on a GPU)."""
+    if device.startswith("cuda"):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda.synchronize()
+        start.record()
+        fn()
+        end.record()
+        torch.cuda.synchronize()
+        return start.elapsed_time(end) / 1000.0
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def calibration_workload(size: int, device: str):
+    """A deterministic float32 matmul of 2 * size^3 FLOPs."""
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(size, size, generator=g).to(device)  # (C, C)
+    b = torch.randn(size, size, generator=g).to(device)
+
+    def run() -> None:
+        torch.mm(a, b)
+
+    return run, 2.0 * size**3
+
+
+def _median_ci(values: np.ndarray, seed: int) -> tuple[float, float]:
+    return bootstrap_interval(len(values), lambda idx: float(np.median(values[idx])), seed=seed, rounds=200)
+
+
+def measure(adapter, prompts: list[str], params: dict, options: Options, seed: int, device: str) -> dict:
+    """Raw measurements: per-repeat seconds of batch 1, batch N and the calibration."""
+    if options.warmup < 0 or options.repeats < 2 or options.batch < 1 or options.calibration_size < 16:
+        raise MusebenchError(f"latency: need warmup >= 0, repeats >= 2, batch >= 1, calibration_size >= 16; got {options}")
+    calib, calib_flops = calibration_workload(options.calibration_size, device)
+    one = lambda: adapter.generate(prompts[:1], [seed], params)  # noqa: E731
+    batch_prompts = [prompts[i % len(prompts)] for i in range(options.batch)]
+    many = lambda: adapter.generate(batch_prompts, [seed + i for i in range(options.batch)], params)  # noqa: E731
+    for _ in range(options.warmup):
+        calib()
+        one()
+        many()
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    b1, cal, bn = [], [], []
+    for _ in range(options.repeats):
+        cal.append(timed(calib, device))
+        b1.append(timed(one, device))
+    for _ in range(options.repeats):
+        bn.append(timed(many, device))
+    return {"b1_s": np.array(b1), "calib_s": np.array(cal), "bn_s": np.array(bn), "calib_flops": calib_flops}
+
+
+class LatencyMetric:
+    name = "latency"
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+
+    def compute(self, ctx: EvalContext) -> list[MetricValue]:
+        if ctx.adapter is None:
+            raise MusebenchError("latency: needs a model adapter (images read from disk cannot be timed); remove 'latency' for this model")
+        if not ctx.prompts:
+            raise MusebenchError("latency: needs at least one prompt")
+        o = self.options
+        device = o.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        m = measure(ctx.adapter, [r.prompt for r in ctx.prompts], dict(ctx.params), o, ctx.seed, device)
+        return rows_from(m, ctx.adapter.describe(dict(ctx.params)), o, ctx.seed, device)
+
+
+def rows_from(m: dict, description: dict, o: Options, seed: int, device: str) -> list[MetricValue]:
+    ms = m["b1_s"] * 1000.0  # (repeats,)
+    ips = o.batch / m["bn_s"]  # (repeats,)
+    ratio = m["b1_s"] / m["calib_s"]  # (repeats,)
+    calib_flops_s = m["calib_flops"] / float(np.median(m["calib_s"]))
+    flops = description.get("flops_per_image")
+    extra = {
+        "device": device, "repeats": o.repeats, "warmup": o.warmup, "batch": o.batch,
+        "p95_ms": float(np.percentile(ms, 95)), "calibration": f"matmul {o.calibration_size}^2 float32",
+        "calibration_ms": float(np.median(m["calib_s"]) * 1000), "calibration_flops_per_s": calib_flops_s,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }
+    if device.startswith("cuda"):
+        extra["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    if isinstance(flops, (int, float)) and flops > 0:
+        achieved = flops / float(np.median(m["b1_s"]))
+        extra.update({"flops_per_image": float(flops), "achieved_flops_per_s": achieved, "fraction_of_calibration": achieved / calib_flops_s})
+    n = o.repeats
+    return [
+        MetricValue("latency/ms_per_image_b1", float(np.median(ms)), n, False, _median_ci(ms, seed), dict(extra)),
+        MetricValue("latency/images_per_s", float(np.median(ips)), n, True, _median_ci(ips, seed),
+                    {**extra, "p5_images_per_s": float(np.percentile(ips, 5))}),
+        MetricValue("latency/ratio", float(np.median(ratio)), n, False, _median_ci(ratio, seed),
+                    {**extra, "definition": "batch-1 model time / calibration matmul time, median over repeats"}),
+    ]
+
+
+def build(options: Options) -> LatencyMetric:
+    return LatencyMetric(options)

@@ -1,0 +1,84 @@
+"""Reference ("real") data for FID/KID: rendered shapes scenes, an .npz of statistics, or a folder.
+
+Suite forms (Options.reference):
+    {source: shapes, split: test, n: 1000, size: 32, seed: 0}   real renders of shapes scenes
+    {source: npz, path: stats.npz}   or the string "stats.npz"     mu/sigma (FID only: KID needs features)
+    {source: folder, path: DIR}      or the string "DIR"           real images on disk
+`size` defaults to the evaluated images' size. Features are cached by content (features.py) and
+reference statistics with their square-root factor by (features key), so a second FID against the
+same reference skips the eigendecomposition (stats.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from musebench.errors import MusebenchError
+from musebench.metrics.features import cached_features, feature_key
+from musebench.metrics.stats import GaussianStats, load_stats, save_stats, stats_from_features
+
+_KEYS = {"shapes": ("source", "split", "n", "size", "seed"), "npz": ("source", "path"), "folder": ("source", "path", "limit")}
+DEFAULT_REFERENCE = {"source": "shapes", "split": "test", "n": 1000, "seed": 0}
+
+
+@dataclass(frozen=True)
+class Reference:
+    description: str  # e.g. "shapes:test n=1000 size=32 seed=0"
+    stats: GaussianStats
+    features: np.ndarray | None  # (N, D), None for an .npz of statistics
+
+
+def normalise_spec(spec: dict | str | None, where: str) -> dict:
+    """Suite value -> a dict with every key checked; strings are .npz paths or folders."""
+    if spec is None:
+        return dict(DEFAULT_REFERENCE)
+    if isinstance(spec, str):
+        return {"source": "npz" if spec.endswith(".npz") else "folder", "path": spec}
+    if not isinstance(spec, dict) or spec.get("source") not in _KEYS:
+        raise MusebenchError(f"{where}.reference: needs source: shapes | npz | folder, got {spec!r}")
+    unknown = sorted(set(spec) - set(_KEYS[spec["source"]]))
+    if unknown:
+        raise MusebenchError(f"{where}.reference: unknown key(s) {', '.join(unknown)} for source {spec['source']}; allowed: {', '.join(_KEYS[spec['source']])}")
+    if spec["source"] in ("npz", "folder") and not isinstance(spec.get("path"), str):
+        raise MusebenchError(f"{where}.reference: source {spec['source']} needs path: PATH")
+    return dict(spec)
+
+
+def reference_images(spec: dict, default_size: int) -> tuple[torch.Tensor, str]:
+    """uint8 (N, 3, S, S) real images of a shapes or folder spec, and a description."""
+    if spec["source"] == "folder":
+        from musebench.metrics.image_folder import load_folder
+
+        images = load_folder(Path(spec["path"]).expanduser(), spec.get("limit"))
+        return images, f"folder:{spec['path']} n={images.shape[0]}"
+    from musebench.shapes import render, sample_prompts, scene_from_dict
+
+    split, n, seed = spec.get("split", "test"), spec.get("n", 1000), spec.get("seed", 0)
+    size = spec.get("size", default_size)
+    records = sample_prompts(split, n, seed)
+    images = torch.stack([torch.from_numpy(render(scene_from_dict(r.scene), size)).permute(2, 0, 1) for r in records])
+    return images, f"shapes:{split} n={n} size={size} seed={seed}"
+
+
+def load_reference(spec: dict, extractor, mode: str, batch_size: int, cache_dir: Path | None, default_size: int,
+                   need_features: bool) -> Reference:
+    if spec["source"] == "npz":
+        if need_features:
+            raise MusebenchError(f"reference {spec['path']}: KID needs reference images (source: shapes or folder), not an .npz of mu/sigma")
+        return Reference(f"npz:{spec['path']}", load_stats(Path(spec["path"]).expanduser(), extractor.dim), None)
+    images, description = reference_images(spec, default_size)
+    feats = cached_features(extractor, images, mode, batch_size, cache_dir)
+    stats_path = None
+    if cache_dir is not None:
+        stats_path = Path(cache_dir) / "reference" / f"{extractor.name}-{mode}-{feature_key(extractor, mode, images)}.npz"
+    if stats_path is not None and stats_path.is_file():
+        stats = load_stats(stats_path, extractor.dim)
+    else:
+        stats = stats_from_features(feats, f"reference {description}").with_factor()
+        if stats_path is not None:
+            save_stats(stats_path, stats)
+    return Reference(description, stats, feats)
