@@ -2,7 +2,7 @@
 
 Cache key = sha256 of (extractor fingerprint, preprocessing mode, input size, image shape, image
 bytes): a different resize filter, weights file or image never hits a stale entry (clean-fid's
-named mode, in the key). Entries are .npy files written to a temp name and renamed (atomic).
+named mode, in the key). Entries are .npy files in the cache's features directory, written to a temp name and renamed (atomic).
 Features are float32 from the network, returned as float64 for the statistics.
 """
 
@@ -47,11 +47,11 @@ def compute_features(extractor, images: torch.Tensor, mode: str, batch_size: int
 
 
 def cached_features(extractor, images: torch.Tensor, mode: str, batch_size: int, cache_dir: Path | None) -> np.ndarray:
-    """compute_features, read from / written to cache_dir/features/<key>.npy when cache_dir is set."""
+    """compute_features, read from / written to cache_dir/<extractor>-<mode>-<key>.npy when cache_dir is set."""
     if cache_dir is None:
         return compute_features(extractor, images, mode, batch_size)
     check_images(images, f"features '{extractor.name}'")
-    path = Path(cache_dir) / "features" / f"{extractor.name}-{mode}-{feature_key(extractor, mode, images)}.npy"
+    path = Path(cache_dir) / f"{extractor.name}-{mode}-{feature_key(extractor, mode, images)}.npy"
     if path.is_file():
         return np.load(path)
     feats = compute_features(extractor, images, mode, batch_size)

@@ -23,25 +23,32 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
 
 
-def load_folder(folder: Path, limit: int | None = None) -> torch.Tensor:
+def load_image(path: Path) -> torch.Tensor:
+    """uint8 (3, H, W) RGB; MusebenchError naming the file when unreadable."""
     from PIL import Image
 
+    try:
+        with Image.open(path) as im:
+            arr = np.asarray(im.convert("RGB"), dtype=np.uint8)  # (H, W, 3)
+    except (OSError, SyntaxError) as exc:
+        raise MusebenchError(f"{path}: not a readable image ({exc})") from None
+    return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
+
+
+def stack_same_size(images: list[torch.Tensor], paths: list[Path]) -> torch.Tensor:
+    """(N, 3, H, W); MusebenchError naming the first image whose size differs."""
+    first = images[0].shape
+    for image, path in zip(images, paths):
+        if image.shape != first:
+            raise MusebenchError(
+                f"{path}: size {image.shape[2]}x{image.shape[1]} differs from {paths[0].name} ({first[2]}x{first[1]}); "
+                "images of one set must share a size: resize them first"
+            )
+    return torch.stack(images)
+
+
+def load_folder(folder: Path, limit: int | None = None) -> torch.Tensor:
     paths = list_images(folder)[:limit]
     if not paths:
         raise MusebenchError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
-    arrays, first = [], None
-    for path in paths:
-        try:
-            with Image.open(path) as im:
-                arr = np.asarray(im.convert("RGB"), dtype=np.uint8)  # (H, W, 3)
-        except (OSError, SyntaxError) as exc:
-            raise MusebenchError(f"{path}: not a readable image ({exc})") from None
-        if first is None:
-            first = (path, arr.shape)
-        elif arr.shape != first[1]:
-            raise MusebenchError(
-                f"{path}: size {arr.shape[1]}x{arr.shape[0]} differs from {first[0].name} ({first[1][1]}x{first[1][0]}); "
-                "images of one set must share a size: resize them first"
-            )
-        arrays.append(arr)
-    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()  # (N, 3, H, W)
+    return stack_same_size([load_image(p) for p in paths], paths)

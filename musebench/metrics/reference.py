@@ -74,7 +74,7 @@ def load_reference(spec: dict, extractor, mode: str, batch_size: int, cache_dir:
     feats = cached_features(extractor, images, mode, batch_size, cache_dir)
     stats_path = None
     if cache_dir is not None:
-        stats_path = Path(cache_dir) / "reference" / f"{extractor.name}-{mode}-{feature_key(extractor, mode, images)}.npz"
+        stats_path = Path(cache_dir) / f"stats-{extractor.name}-{mode}-{feature_key(extractor, mode, images)}.npz"
     if stats_path is not None and stats_path.is_file():
         stats = load_stats(stats_path, extractor.dim)
     else:

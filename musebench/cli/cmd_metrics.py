@@ -1,0 +1,183 @@
+"""`musebench metrics`: FID / KID / CLIP score / reference statistics on image folders, outside a suite."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+DESCRIPTION = (
+    "Compute one metric on image folders with an explicit protocol: the feature extractor "
+    "(inception | clip | probe) and the preprocessing mode (clean | tf1 | antialias) are named, "
+    "statistics are float64, and the result (JSON on stdout) records both. An input is a folder of "
+    "images (one size), a .npy of features (N, D), or for FID an .npz of statistics (mu, sigma) as "
+    "written by `musebench metrics stats`, pytorch-fid or clean-fid."
+)
+
+EPILOG = """examples:
+  musebench shapes render --split test --n 1000 --out /tmp/real
+  musebench shapes render --split val --n 1000 --out /tmp/real2
+  musebench metrics fid /tmp/real2 /tmp/real --extractor probe --mode clean
+  musebench metrics stats /tmp/real --out /tmp/real_probe.npz --extractor probe
+  musebench metrics fid /tmp/gen /tmp/real_probe.npz --extractor probe --fid-inf
+  musebench metrics kid /tmp/gen /tmp/real --extractor probe --subsets 50 --subset-size 500
+  musebench metrics fid /tmp/gen /tmp/real --extractor inception --mode tf1 \\
+      --weights ~/weights/weights-inception-2015-12-05-6726825d.pth
+  musebench metrics clip-score /tmp/gen --model probe --variant hessel    # needs /tmp/gen/prompts.jsonl
+
+FID/KID: first input = generated, second = reference. The inception weights are looked up at
+--weights, $MUSEBENCH_WEIGHTS, then the torch hub cache; never downloaded.
+Exit codes: 0 ok, 2 bad input (one line on stderr).
+"""
+
+METRICS = ("fid", "kid", "clip-score", "stats")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("metric", choices=METRICS, help="what to compute")
+    parser.add_argument("inputs", nargs="+", metavar="PATH", help="folder | features .npy | stats .npz (see above)")
+    parser.add_argument("--extractor", default="probe", help="inception | clip | probe (default probe)")
+    parser.add_argument("--mode", default="clean", help="preprocessing: clean | tf1 | antialias (default clean)")
+    parser.add_argument("--weights", default=None, help="inception .pth, open_clip pretrained file, or probe checkpoint")
+    parser.add_argument("--model", default=None, help="clip extractor: open_clip model name (default ViT-B-32); clip-score: probe or a name")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--bootstrap", type=int, default=20, help="FID bootstrap rounds (0 = no interval)")
+    parser.add_argument("--fid-inf", action="store_true", help="also extrapolate FID-infinity")
+    parser.add_argument("--subsets", type=int, default=100, help="KID subsets")
+    parser.add_argument("--subset-size", type=int, default=1000, help="KID subset size (capped at the smaller set)")
+    parser.add_argument("--variant", default="torchmetrics", help="clip-score: torchmetrics | hessel | cosine")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap / KID subsets")
+    parser.add_argument("--cache", default=None, metavar="DIR", help="feature cache (default: $MUSEBENCH_CACHE or ~/.cache/musebench)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write cached features")
+    parser.add_argument("--out", type=Path, default=None, help="stats: the .npz to write; others: also write the JSON here")
+
+
+def _features(path: Path, extractor, args, cache_dir):
+    import numpy as np
+
+    from musebench.errors import MusebenchError
+    from musebench.metrics.features import cached_features
+    from musebench.metrics.image_folder import load_folder
+
+    if path.suffix == ".npy":
+        try:
+            feats = np.load(path)
+        except (OSError, ValueError) as exc:
+            raise MusebenchError(f"{path}: not a readable .npy ({exc})") from None
+        if feats.ndim != 2 or feats.shape[1] != extractor.dim:
+            raise MusebenchError(f"{path}: features of shape {feats.shape}, but extractor '{extractor.name}' gives (N, {extractor.dim}); recompute them with this extractor")
+        return np.asarray(feats, np.float64)
+    if not path.is_dir():
+        raise MusebenchError(f"{path}: not a folder of images, a .npy of features or an .npz of statistics")
+    return cached_features(extractor, load_folder(path), args.mode, args.batch_size, cache_dir)
+
+
+def _stats(path: Path, extractor, args, cache_dir):
+    from musebench.metrics.stats import load_stats, stats_from_features
+
+    if path.suffix == ".npz":
+        return load_stats(path, extractor.dim)
+    return stats_from_features(_features(path, extractor, args, cache_dir), str(path))
+
+
+def _need(args, count: int) -> None:
+    from musebench.errors import MusebenchError
+
+    if len(args.inputs) != count:
+        raise MusebenchError(f"metrics {args.metric}: needs {count} input(s), got {len(args.inputs)}: {' '.join(args.inputs)}")
+
+
+def _fid(args, extractor, cache_dir) -> dict:
+    from musebench.metrics.fid import fid_infinity
+    from musebench.metrics.intervals import bootstrap_interval
+    from musebench.metrics.stats import fid, stats_from_features
+
+    _need(args, 2)
+    gen_path, ref_path = Path(args.inputs[0]), Path(args.inputs[1])
+    ref = _stats(ref_path, extractor, args, cache_dir).with_factor()
+    if gen_path.suffix == ".npz":
+        return {"value": fid(_stats(gen_path, extractor, args, cache_dir), ref), "ci95": None}
+    gen = _features(gen_path, extractor, args, cache_dir)
+    out = {"value": fid(stats_from_features(gen, str(gen_path)), ref), "n": len(gen), "reference_n": ref.n}
+    if args.bootstrap:
+        out["ci95"] = bootstrap_interval(len(gen), lambda idx: fid(stats_from_features(gen[idx]), ref), args.seed, args.bootstrap)
+    if args.fid_inf:
+        out["fid_inf"] = fid_infinity(gen, ref, args.seed)
+    return out
+
+
+def _kid(args, extractor, cache_dir) -> dict:
+    from musebench.metrics.kid import kid
+
+    _need(args, 2)
+    gen = _features(Path(args.inputs[0]), extractor, args, cache_dir)
+    ref = _features(Path(args.inputs[1]), extractor, args, cache_dir)
+    mean, std, size = kid(ref, gen, args.subsets, args.subset_size, args.seed)
+    return {"value": mean, "std": std, "subsets": args.subsets, "subset_size": size, "n": len(gen), "reference_n": len(ref)}
+
+
+def _clip_score(args) -> dict:
+    from musebench.errors import MusebenchError
+    from musebench.metrics.base import EvalContext
+    from musebench.metrics.clip_score import Options, build
+    from musebench.metrics.image_folder import load_image, stack_same_size
+    from musebench.prompts.base import PromptRecord
+
+    _need(args, 1)
+    folder = Path(args.inputs[0])
+    prompts_file = folder / "prompts.jsonl"
+    if not prompts_file.is_file():
+        raise MusebenchError(f"{prompts_file}: not found; clip-score needs the folder's prompts.jsonl (file, prompt per line)")
+    records, paths = [], []
+    for lineno, line in enumerate(prompts_file.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            records.append(PromptRecord(prompt=str(entry["prompt"]), source=f"file:{prompts_file}", index=lineno - 1))
+            paths.append(folder / str(entry["file"]))
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise MusebenchError(f"{prompts_file}:{lineno}: needs a JSON object with 'file' and 'prompt'") from None
+    if not records:
+        raise MusebenchError(f"{prompts_file}: no prompts")
+    images = stack_same_size([load_image(p) for p in paths], paths)
+    metric = build(Options(model=args.model or "probe", pretrained=args.weights, variant=args.variant, mode=args.mode,
+                           batch_size=args.batch_size, bootstrap=200))
+    row = metric.compute(EvalContext(images=images, prompts=tuple(records), feature_cache_dir=folder, seed=args.seed))[0]
+    return {"value": row.value, "ci95": row.ci95, "n": row.n, **row.extra}
+
+
+def run(args: argparse.Namespace) -> int:
+    from musebench.cache.location import resolve_cache_dir
+    from musebench.errors import MusebenchError
+    from musebench.metrics.extractors import ExtractorSpec, build_extractor
+    from musebench.metrics.preprocess import check_mode
+    from musebench.metrics.stats import save_stats, stats_from_features
+
+    check_mode(args.mode)
+    if args.metric == "clip-score":
+        result = _clip_score(args)
+    else:
+        cache_dir = None if args.no_cache else resolve_cache_dir(args.cache) / "features"
+        model = args.model or "ViT-B-32"
+        extractor = build_extractor(ExtractorSpec(args.extractor, args.weights, model))
+        if args.metric == "stats":
+            _need(args, 1)
+            if args.out is None or args.out.suffix != ".npz":
+                raise MusebenchError(f"metrics stats: --out must name the .npz to write, got {args.out}")
+            stats = stats_from_features(_features(Path(args.inputs[0]), extractor, args, cache_dir), args.inputs[0])
+            save_stats(args.out, stats)
+            result = {"out": str(args.out), "n": stats.n, "dim": stats.dim}
+        else:
+            result = (_fid if args.metric == "fid" else _kid)(args, extractor, cache_dir)
+        result.update({"extractor": args.extractor, "mode": args.mode, "fingerprint": extractor.fingerprint})
+    result = {"metric": args.metric, **result}
+    text = json.dumps(result, indent=2, default=float)
+    print(text)
+    if args.out is not None and args.metric != "stats":
+        tmp = args.out.with_name(f".{args.out.name}.tmp")
+        tmp.write_text(text + "\n")
+        tmp.replace(args.out)
+    sys.stdout.flush()
+    return 0
