@@ -54,7 +54,7 @@ class ForkServer:
         self.proc.wait(timeout=60)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def server():
     srv = ForkServer()
     yield srv
@@ -93,7 +93,7 @@ def _kill_after_progress(server: ForkServer, argv, cache_dir, rng: random.Random
 
 
 def test_sigkill_at_random_moments_then_resume(tmp_path, tiny_registry, server):
-    suite = write_suite(tmp_path, batch_size=2, limit=24)  # 96 cached images, 48 batches
+    suite = write_suite(tmp_path, batch_size=2, limit=16)  # 64 cached images, 32 batches
     reference = run_suite(RunOptions(str(suite), out=str(tmp_path / "reference"), cache=str(tmp_path / "clean")))
     cache_dir = tmp_path / "cache"
     argv = ["run", str(suite), "--out", str(tmp_path / "run"), "--cache", str(cache_dir)]

@@ -85,8 +85,8 @@ def run_suite(options: RunOptions) -> RunOutcome:
         if any_failed:
             raise MusebenchError(f"another rank of this {shard.count}-process run failed while generating; see its error")
         clock.lap("generate")
-        if not shard.computes_metrics:
-            return RunOutcome(out_dir=None, hits=hits, misses=misses)
+        if not shard.computes_metrics:  # this process's own share
+            return RunOutcome(out_dir=None, hits=stats.hits, misses=stats.misses)
         rows = evaluate(suite, plan, models, metrics, cache, clock.timings)
         clock.lap("metrics")
         run_info = {
