@@ -69,9 +69,11 @@ def test_cli_generate_bad_input_exits_2(ldm, tmp_path, capsys):
     cmd = pytest.importorskip("musebench.cli.cmd_generate")  # written by the Muse helper
     from musebench.cli.main import main
 
-    prompts = tmp_path / "prompts.txt"
-    prompts.write_text("a red circle\n")
-    for flags in (["--scheduler", "heun"], ["--steps", "0"]):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"prompt": "a red circle"}\n')
+    for flags in (["--scheduler", "heun"], ["--steps", "0"], ["--temperature", "2"]):
         code = main(["generate", "--model", str(ldm.directory), "--prompts", str(prompts), "--out", str(tmp_path / "o"), *flags])
-        err = capsys.readouterr().err.strip()
-        assert code == 2 and err.startswith("musebench: error:") and "\n" not in err, (cmd, err)
+        err = capsys.readouterr().err
+        errors = [line for line in err.replace("\r", "\n").splitlines() if line.startswith("musebench: error:")]
+        assert code == 2 and len(errors) == 1 and "Traceback" not in err, (cmd, err)
+        assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())  # nothing half-written

@@ -48,10 +48,17 @@ class LDMAdapter:
         return self.pipe.config.vq.image_size
 
     def fingerprint(self) -> str:
+        """sha256 of adapter version, config.json, weights and the frozen text encoder's files."""
         if self._fingerprint is None:
+            from reference_model.text_encoder import encoder_dir
+
             digest = hashlib.sha256(f"{self.name}:{self.version}".encode())
             for name in ("config.json", "model.safetensors"):
                 digest.update((self.directory / name).read_bytes())
+            for path in sorted(encoder_dir(self.pipe.config.text_encoder).glob("*")):
+                if path.suffix in (".json", ".safetensors", ".bin", ".txt", ".model"):
+                    digest.update(path.name.encode())
+                    digest.update(path.read_bytes())
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
 
