@@ -205,6 +205,12 @@ def test_geneval_export(tmp_path):
     assert [line["tag"] for line in lines] == [r.tag for r in recs]
     assert [line["prompt"] for line in lines] == [r.prompt for r in recs]
     pos = next(line for line in lines if line["tag"] == "position")
-    assert pos["include"][0]["position"][1] == 1 and len(pos["include"]) == 2
+    subject, reference = pos["scene"]["objects"]  # "a <subject> <relation> a <reference>"
+    assert pos["include"] == [
+        {"class": reference["shape"], "count": 1, "color": reference["colour"]},
+        {"class": subject["shape"], "count": 1, "color": subject["colour"], "position": [pos["scene"]["relation"], 0]},
+    ]
     cnt = next(line for line in lines if line["tag"] == "counting")
-    assert cnt["include"][0]["count"] in (2, 3, 4) and cnt["include"][0]["color"] in COLOURS
+    n = cnt["include"][0]["count"]
+    assert n in (2, 3, 4) and cnt["include"][0]["color"] in COLOURS
+    assert cnt["exclude"] == [{"class": cnt["include"][0]["class"], "count": n + 1}]

@@ -1,9 +1,10 @@
 """Export prompt sets in GenEval's metadata form (geneval/prompts/evaluation_metadata.jsonl).
 
 GenEval's lines look like {"tag": "color_attr", "include": [{"class": "car", "count": 1, "color":
-"red"}, ...], "prompt": "a photo of a red car and a blue bench"}; position lines add
-"position": [relation, index of the other object] to the first object ("left of", 1). We write the
-same keys (shape names stand in for COCO classes) plus "scene", our exact scene dict, which GenEval
+"red"}, ...], "prompt": "a photo of a red car and a blue bench"}. For "a photo of a cat left of a
+couch" the reference object comes first and the subject second with "position": ["left of", 0];
+counting lines add "exclude": [{"class": "cat", "count": n + 1}] (exactly n). We write the same
+keys (shape names stand in for COCO classes) plus "scene", our exact scene dict, which GenEval
 ignores and `musebench shapes score` / the prompt file source read back.
 """
 
@@ -30,9 +31,13 @@ def geneval_line(record: PromptRecord) -> dict:
         if obj.colour is not None:
             entry["color"] = obj.colour
         include.append(entry)
-    if scene.relation is not None:
-        include[0]["position"] = [scene.relation, 1]
-    return {"tag": scene.category, "include": include, "prompt": record.prompt, "scene": record.scene}
+    line = {"tag": scene.category, "include": include, "prompt": record.prompt, "scene": record.scene}
+    if scene.relation is not None:  # subject second, pointing at the reference object (index 0)
+        subject, reference = include
+        line["include"] = [reference, {**subject, "position": [scene.relation, 0]}]
+    if scene.category == "counting":
+        line["exclude"] = [{"class": scene.objects[0].shape, "count": scene.count + 1}]
+    return line
 
 
 def export_geneval_jsonl(records: list[PromptRecord], path: str | os.PathLike) -> Path:
