@@ -74,10 +74,11 @@ def test_relation_and_binding():
     assert res.attributes["shape"] is True and res.attributes["colour"] is False
 
 
-def test_relation_uses_genevals_sixty_degree_rule():
+def test_relation_uses_genevals_rule():
     a = Placed("circle", "red", 0.08, 0.4, 0.7)
     asked = Scene("position", (ObjectSpec("circle", "red"), ObjectSpec("square", "white")), relation="left of")
-    for dy, expected in ((0.0, True), (0.2, True), (0.4, False)):  # 0, 45 and 63 degrees off straight left
+    # GenEval: dx after shrinking by 0.1 x both widths, over |offset|: 0.17/0.2, 0.17/0.28, 0.17/0.45 vs 0.5
+    for dy, expected in ((0.0, True), (0.2, True), (0.4, False)):
         b = Placed("square", "white", 0.08, 0.6, 0.7 - dy)
         assert score_image(render_placed((a, b), 64), asked).attributes["relation"] is expected
 

@@ -6,8 +6,9 @@ Rules (so that the oracle can read every image back):
   object is its own connected component;
 - every object keeps MARGIN from the border (the oracle estimates the background from the border);
 - a requested position puts the centroid in that 3x3 cell, at least 1/6 - JITTER from the cell's edge;
-- a relation "A left of B" puts A within 30 degrees of straight left of B; the oracle accepts up to
-  60 degrees (GenEval's rule: the normalised offset's component along the relation axis > 0.5);
+- a relation "A left of B" puts A within 30 degrees of straight left of B, so GenEval's rule (the
+  offset's axis component, shrunk by 0.1 x both boxes, over its length > 0.5) holds with margin:
+  0.87 d - 0.2 (extent A + extent B) > 0.66 d > 0.5 d;
 - an unrequested colour never forms a held-out combination (holdout.py), in any split.
 """
 

@@ -10,8 +10,10 @@ segment.find_blobs and check, per category (None = the prompt does not constrain
                    colour: every object of the shape has the colour
     two_object     shape: both shapes exist
     color_attr     shape: both shapes exist; colour: each shape exists in its own colour (binding)
-    position       shape, colour: as color_attr; relation: GenEval's rule on the two objects'
-                   centroids, offset = A - B normalised, "left of" iff dx < -0.5, "above" iff dy < -0.5
+    position       shape, colour: as color_attr; relation: GenEval's rule (relative_position in
+                   evaluate_images.py): offset = centre A - centre B, each axis shrunk by 0.1 x the
+                   two boxes' extents on it, divided by |offset|; "left of" iff dx < -0.5,
+                   "above" iff dy < -0.5 (centroids stand in for box centres)
 A requested attribute whose object is missing is wrong (False), never skipped.
 """
 
@@ -28,7 +30,8 @@ from musebench.shapes.scene import Scene, scene_from_dict
 from musebench.shapes.segment import Blob, find_blobs
 
 ATTRIBUTES = ("shape", "colour", "size", "position", "count", "relation")
-RELATION_THRESHOLD = 0.5  # GenEval: a relation holds when the unit offset's axis component exceeds 0.5
+RELATION_THRESHOLD = 0.5  # GenEval: a relation holds when the revised offset's axis component exceeds 0.5
+POSITION_THRESHOLD = 0.1  # GenEval: each axis offset is first shrunk by 0.1 x (box A + box B) extent
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,14 @@ def _find(blobs: list[Blob], shape: str, colour: str | None = None) -> Blob | No
 
 
 def relation_holds(relation: str, a: Blob, b: Blob) -> bool:
-    dx, dy = a.cx - b.cx, a.cy - b.cy
-    norm = math.hypot(dx, dy)
-    if norm == 0:
+    """GenEval's relative_position(a, b) contains `relation`."""
+    ox, oy = a.cx - b.cx, a.cy - b.cy
+    rx = math.copysign(max(abs(ox) - POSITION_THRESHOLD * (a.width + b.width), 0.0), ox)
+    ry = math.copysign(max(abs(oy) - POSITION_THRESHOLD * (a.height + b.height), 0.0), oy)
+    norm = math.hypot(ox, oy)
+    if max(abs(rx), abs(ry)) < 1e-3 or norm == 0:  # overlapping boxes: no relation
         return False
-    dx, dy = dx / norm, dy / norm
+    dx, dy = rx / norm, ry / norm
     return {"left of": dx < -RELATION_THRESHOLD, "right of": dx > RELATION_THRESHOLD,
             "above": dy < -RELATION_THRESHOLD, "below": dy > RELATION_THRESHOLD}[relation]  # fmt: skip
 

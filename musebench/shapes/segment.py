@@ -54,6 +54,8 @@ class Blob:
     position: str  # 3x3 cell of the centroid
     cx: float  # centroid, fraction of the side
     cy: float
+    width: float  # bounding box of the component, fraction of the side (GenEval's relation rule)
+    height: float
     area: float  # coverage sum, pixels
     residual: float  # relative misfit of the best outline
 
@@ -115,6 +117,7 @@ def _measure(img: np.ndarray, bg: np.ndarray, dist: np.ndarray, comp: np.ndarray
     area = float(cover.sum())
     ys, xs = np.mgrid[0:size, 0:size]
     cx, cy = float((cover * (xs + 0.5)).sum() / area), float((cover * (ys + 0.5)).sum() / area)
+    rows, cols = np.nonzero(comp)
     ry, rx = np.nonzero(region)
     y0, x0 = max(int(ry.min()) - WINDOW_PAD, 0), max(int(rx.min()) - WINDOW_PAD, 0)  # fit in a window: fast
     y1, x1 = min(int(ry.max()) + 1 + WINDOW_PAD, size), min(int(rx.max()) + 1 + WINDOW_PAD, size)
@@ -130,6 +133,8 @@ def _measure(img: np.ndarray, bg: np.ndarray, dist: np.ndarray, comp: np.ndarray
         position=POSITIONS[cell],
         cx=cx / size,
         cy=cy / size,
+        width=(int(cols.max()) - int(cols.min()) + 1) / size,
+        height=(int(rows.max()) - int(rows.min()) + 1) / size,
         area=area,
         residual=residual,
     )
