@@ -51,7 +51,7 @@ def test_ls_lists_registries(capsys, monkeypatch):
 def test_cache_commands(tmp_path, capsys, tiny_registry):
     suite = write_suite(tmp_path, limit=2)
     cache = str(tmp_path / "cache")
-    assert main(["run", str(suite), "--out", str(tmp_path / "run"), "--cache", cache]) == 0
+    assert main(["run", str(suite), "--out", str(tmp_path / "run"), "--cache", cache, "--no-report"]) == 0
     capsys.readouterr()
     assert main(["cache", "stats", "--cache", cache, "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
@@ -66,5 +66,5 @@ def test_cache_commands(tmp_path, capsys, tiny_registry):
     assert json.loads(capsys.readouterr().out)["removed"]["entries"] == 1
     assert main(["cache", "verify", "--cache", cache]) == 0
     # the next run regenerates exactly the pruned image
-    assert main(["run", str(suite), "--out", str(tmp_path / "run2"), "--cache", cache]) == 0
+    assert main(["run", str(suite), "--out", str(tmp_path / "run2"), "--cache", cache, "--no-report"]) == 0
     assert json.loads((tmp_path / "run2" / "run.json").read_text())["cache"]["misses"] == 1

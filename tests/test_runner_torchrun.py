@@ -29,7 +29,7 @@ def test_torchrun_two_ranks_equal_one_process(tmp_path, tiny_registry):
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
          "--master_port", str(_free_port()), str(TINY_CLI), "run", str(suite), "--out", str(tmp_path / "multi"),
-         "--cache", str(tmp_path / "c2")],
+         "--cache", str(tmp_path / "c2"), "--no-report"],
         capture_output=True, text=True, env=env, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]

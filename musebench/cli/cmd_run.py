@@ -11,6 +11,7 @@ EPILOG = """examples:
   musebench run suites/quickstart.yaml --out runs/quickstart
   musebench run suites/quickstart.yaml --limit 8 --set seed=1 --set models.muse.params.guidance=3
   musebench run suites/quickstart.yaml --cache /data/musebench-cache      # or MUSEBENCH_CACHE=...
+  musebench run suites/quickstart.yaml --no-report                        # results only (scripts, CI)
   musebench run suites/coco_fid.yaml --shard 0/2 & musebench run suites/coco_fid.yaml --shard 1/2
   musebench run suites/coco_fid.yaml                                       # then: metrics, all hits
   torchrun --nproc_per_node 4 -m musebench run suites/coco_fid.yaml        # rank 0 computes metrics
@@ -30,6 +31,7 @@ def add_arguments(parser) -> None:
                         help="override a suite value (repeatable)")
     parser.add_argument("--limit", type=int, metavar="N", help="use the first N prompts (same as --set prompts.limit=N)")
     parser.add_argument("--shard", metavar="I/N", help="generate only share I of N (0-based) into the cache; no metrics")
+    parser.add_argument("--no-report", action="store_true", help="do not build the report; print the run directory")
 
 
 def _report_path(out_dir):
@@ -54,5 +56,5 @@ def run(args) -> int:
         print(f"generated {outcome.misses} images ({outcome.hits} already cached){hint}")
         return 0
     print(f"{len(outcome.rows)} results, cache {outcome.hits} hits / {outcome.misses} misses")
-    print(_report_path(outcome.out_dir))
+    print(outcome.out_dir if args.no_report else _report_path(outcome.out_dir))
     return 0
