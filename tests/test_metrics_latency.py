@@ -1,0 +1,71 @@
+"""Latency: rows, ratio to the calibration, FLOP/s from describe(), bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from musebench.errors import MusebenchError
+from musebench.metrics import latency
+from musebench.metrics.base import EvalContext
+from musebench.prompts.base import PromptRecord
+
+
+class MatmulAdapter:
+    """A model whose work is `k` chained (64 x 64) matmuls per image: time scales with k."""
+
+    name, version = "matmul", "1"
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.w = torch.randn(64, 64, generator=torch.Generator().manual_seed(0)) / 8
+
+    def defaults(self):
+        return {}
+
+    def resolution(self) -> int:
+        return 8
+
+    def fingerprint(self) -> str:
+        return f"matmul{self.k}"
+
+    def generate(self, prompts, seeds, params):
+        out = []
+        for seed in seeds:
+            x = torch.randn(64, 64, generator=torch.Generator().manual_seed(seed))
+            for _ in range(self.k):
+                x = torch.tanh(x @ self.w)
+            out.append((x[:3 * 8, :8].reshape(3, 8, 8).abs() * 255).clamp(0, 255).to(torch.uint8))
+        return torch.stack(out)  # (N, 3, 8, 8)
+
+    def describe(self, params):
+        return {"parameters": 64 * 64, "resolution": 8, "flops_per_image": 2.0 * 64**3 * self.k}
+
+
+def _ctx(adapter, tmp_path: Path) -> EvalContext:
+    recs = tuple(PromptRecord(prompt=f"p{i}", source="test", index=i) for i in range(4))
+    return EvalContext(images=torch.zeros(4, 3, 8, 8, dtype=torch.uint8), prompts=recs, feature_cache_dir=tmp_path, adapter=adapter)
+
+
+def test_rows_and_ratio_track_the_work(tmp_path):
+    options = latency.Options(warmup=1, repeats=5, batch=2, calibration_size=64)
+    small = {r.metric: r for r in latency.build(options).compute(_ctx(MatmulAdapter(20), tmp_path))}
+    big = {r.metric: r for r in latency.build(options).compute(_ctx(MatmulAdapter(400), tmp_path))}
+    assert set(small) == {"latency/ms_per_image_b1", "latency/images_per_s", "latency/ratio"}
+    for rows in (small, big):
+        for row in rows.values():
+            assert row.n == 5 and row.ci95[0] <= row.value <= row.ci95[1]
+        assert rows["latency/ms_per_image_b1"].extra["p95_ms"] >= rows["latency/ms_per_image_b1"].value
+        assert rows["latency/ratio"].higher_is_better is False and rows["latency/images_per_s"].higher_is_better
+        assert rows["latency/ratio"].extra["achieved_flops_per_s"] > 0
+    assert big["latency/ratio"].value > 3 * small["latency/ratio"].value  # 20x the matmuls
+
+
+def test_latency_without_adapter_or_with_bad_options(tmp_path):
+    ctx = _ctx(None, tmp_path)
+    with pytest.raises(MusebenchError, match="latency: needs a model adapter"):
+        latency.build(latency.Options()).compute(ctx)
+    with pytest.raises(MusebenchError, match="repeats >= 2"):
+        latency.build(latency.Options(repeats=1)).compute(_ctx(MatmulAdapter(1), tmp_path))
