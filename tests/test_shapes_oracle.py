@@ -135,3 +135,9 @@ def test_soft_noisy_images_like_a_models_are_read_and_still_not_fooled():
         if requested_key(scene_from_dict(other.scene)) != requested_key(scene_from_dict(r.scene)):
             soft_other = _soften(render(scene_from_dict(other.scene), 32), 0.7, 4.0, i)
             assert not score_image(soft_other, r.scene).all_correct, (r.prompt, other.prompt)
+
+
+def test_other_resolutions_are_read_too():
+    for r in sample_prompts("val", 12, seed=4):
+        for size in (48, 256):
+            assert score_image(render(scene_from_dict(r.scene), size), r.scene).all_correct, (size, r.prompt)
