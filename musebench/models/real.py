@@ -103,4 +103,4 @@ def _load_reference(path: str, size: int) -> np.ndarray:
     side = min(img.size)
     left, top = (img.width - side) // 2, (img.height - side) // 2
     img = img.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)
-    return np.asarray(img, dtype=np.uint8)  # (size, size, 3)
+    return np.array(img, dtype=np.uint8)  # (size, size, 3), a writable copy
