@@ -20,6 +20,15 @@ from reference_model.sampler import (
 )
 from reference_model.transformer import MaskedTransformer
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """A shared 2-core machine runs these tiny ops far faster on one thread (no OpenMP spinning)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 
 class Recording(MaskedTransformer):
     """The real network, also recording the ids it is called with (one call per decoding step)."""

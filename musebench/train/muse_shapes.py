@@ -35,17 +35,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1,
                    help="torch.set_num_threads (1: a shared 2-core machine is 3x faster than with 2)")
     p.add_argument("--images", type=int, default=40_000, help="training images rendered once")
-    p.add_argument("--vq-steps", type=int, default=400)
+    p.add_argument("--vq-steps", type=int, default=1200)
     p.add_argument("--vq-batch", type=int, default=32)
     p.add_argument("--codebook-size", type=int, default=512)
-    p.add_argument("--steps", type=int, default=4000, help="transformer optimizer steps")
+    p.add_argument("--steps", type=int, default=2000, help="transformer optimizer steps")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--width", type=int, default=128)
     p.add_argument("--depth", type=int, default=6)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--max-length", type=int, default=16, help="text tokens (captions padded to this)")
-    p.add_argument("--eval-every", type=int, default=500, help="steps between curve points (0: none)")
+    p.add_argument("--eval-every", type=int, default=400, help="steps between curve points (0: none)")
     p.add_argument("--curve-prompts", type=int, default=120, help="val prompts per curve point")
     p.add_argument("--eval-prompts", type=int, default=1200, help="val prompts of the final eval")
     p.add_argument("--holdout-prompts", type=int, default=400, help="holdout prompts of the final eval")
@@ -113,6 +113,7 @@ def record_time(work: Path, stage: str, seconds: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    command_line = sys.argv if argv is None else ["muse_shapes", *argv]
     torch.set_num_threads(args.threads)
     from musebench.train import muse_shapes_data as data_mod
     from reference_model.text_encoder import FrozenTextEncoder
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from musebench.train import muse_shapes_card
 
-    muse_shapes_card.package(args, config, vq, transformer, sys.argv)
+    muse_shapes_card.package(args, config, vq, transformer, command_line)
     return 0
 
 

@@ -1,0 +1,171 @@
+"""`musebench generate`: images for a prompts.jsonl with any model adapter (render -> generate -> score)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+
+DESCRIPTION = (
+    "Generate one image per line of a prompts.jsonl with one model, writing DIR/00000.png ... and "
+    "DIR/prompts.jsonl in the format `musebench shapes score` reads (each input line copied through, "
+    "plus 'file' and 'seed'). The model is a shipped name or a checkpoint directory; its config.json "
+    "key 'adapter' picks the adapter (a directory with model_index.json is a diffusers pipeline). "
+    "Each image's seed derives from (--seed, line index), so images never depend on --batch-size."
+)
+
+EPILOG = """examples:
+  musebench shapes render --split val --n 600 --out /tmp/val
+  musebench generate --model muse-shapes --prompts /tmp/val/prompts.jsonl --out /tmp/gen
+  musebench shapes score /tmp/gen
+  musebench generate --model muse-shapes --prompts p.jsonl --out /tmp/g8 --steps 8 --guidance 3 \\
+      --guidance-schedule linear --temperature 2 --negative-prompt "a blue square"
+  musebench generate --model ldm-shapes --prompts p.jsonl --out /tmp/ldm --scheduler ddim --steps 25
+
+prompts.jsonl: one JSON object per line with a non-empty "prompt"; other keys (tag, scene, ...) are
+copied to the output. Sampler flags not given keep the model's defaults; a flag the model does not
+take is an error. Exit codes: 0 ok, 2 bad input (one line on stderr).
+"""
+
+SEED_MASK = (1 << 63) - 1  # torch.Generator.manual_seed takes a signed 64-bit int
+
+# CLI flag (argparse dest) -> sampler parameter name in the adapter's defaults()
+SAMPLER_FLAGS = {
+    "steps": "steps",
+    "guidance": "guidance",
+    "guidance_schedule": "guidance_schedule",
+    "temperature": "temperature",
+    "scheduler": "scheduler",
+    "negative_prompt": "negative_prompt",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="NAME_OR_DIR", help="shipped name or checkpoint dir")
+    parser.add_argument("--prompts", required=True, type=Path, metavar="FILE.jsonl")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory (new or empty)")
+    parser.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    parser.add_argument("--batch-size", type=int, default=64, help="images per forward batch (default 64)")
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
+    sampler = parser.add_argument_group("sampler parameters (default: the model's own)")
+    sampler.add_argument("--steps", type=int, default=None, help="decoding / denoising steps")
+    sampler.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale")
+    sampler.add_argument("--guidance-schedule", choices=("constant", "linear"), default=None)
+    sampler.add_argument("--temperature", type=float, default=None, help="Muse: initial choice temperature")
+    sampler.add_argument("--scheduler", default=None, help="diffusion models: sampler name")
+    sampler.add_argument("--negative-prompt", default=None, help="replaces the unconditional input")
+
+
+def image_seed(base_seed: int, line_index: int) -> int:
+    """First 8 bytes of sha256(base seed, line index), masked to 63 bits."""
+    digest = hashlib.sha256(f"generate\x00{base_seed}\x00{line_index}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") & SEED_MASK
+
+
+def read_prompt_lines(path: Path) -> list[dict]:
+    from musebench.errors import MusebenchError
+
+    if not path.is_file():
+        raise MusebenchError(f"--prompts {path}: file not found; give a prompts.jsonl (e.g. from `musebench shapes render`)")
+    entries = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise MusebenchError(f"{path}:{lineno}: not valid JSON ({exc.msg}); each line must be one JSON object") from None
+        prompt = entry.get("prompt") if isinstance(entry, dict) else None
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise MusebenchError(f"{path}:{lineno}: needs a non-empty string \"prompt\"")
+        entries.append(entry)
+    if not entries:
+        raise MusebenchError(f"{path}: no prompts; nothing to generate")
+    return entries
+
+
+def load_model(name_or_dir: str, device: str):
+    """Checkpoint name/dir -> adapter instance: config.json "adapter", or diffusers' model_index.json."""
+    from musebench.errors import MusebenchError
+    from musebench.models.checkpoints import resolve_checkpoint
+    from musebench.models.registry import load_adapter
+
+    path = Path(name_or_dir).expanduser()
+    if path.is_dir() and (path / "model_index.json").is_file():
+        return load_adapter("diffusers", str(path), device)
+    directory = resolve_checkpoint(name_or_dir)
+    try:
+        adapter = json.loads((directory / "config.json").read_text()).get("adapter")
+    except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
+        raise MusebenchError(f"{directory / 'config.json'}: not a JSON object; restore the checkpoint's config") from None
+    if not isinstance(adapter, str):
+        raise MusebenchError(f"{directory / 'config.json'}: no \"adapter\" key; add e.g. \"adapter\": \"muse\"")
+    return load_adapter(adapter, str(directory), device)
+
+
+def sampler_params(args: argparse.Namespace, defaults: dict, model_name: str) -> dict:
+    """The sampler flags the user gave, checked against the adapter's parameters."""
+    from musebench.errors import MusebenchError
+
+    params = {}
+    for dest, name in SAMPLER_FLAGS.items():
+        value = getattr(args, dest)
+        if value is None:
+            continue
+        if name not in defaults:
+            flag = "--" + dest.replace("_", "-")
+            raise MusebenchError(f"{flag}: model '{model_name}' does not take '{name}'; its parameters: {', '.join(defaults)}")
+        params[name] = value
+    return params
+
+
+def check_out_dir(out: Path, force: bool) -> None:
+    from musebench.errors import MusebenchError
+
+    if out.exists() and not out.is_dir():
+        raise MusebenchError(f"--out {out} is a file; give a directory")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise MusebenchError(f"--out {out} is not empty; choose a new directory or pass --force to overwrite")
+
+
+def run(args: argparse.Namespace) -> int:
+    from musebench.errors import MusebenchError
+
+    if args.batch_size < 1:
+        raise MusebenchError(f"--batch-size {args.batch_size}: must be >= 1")
+    entries = read_prompt_lines(args.prompts)
+    check_out_dir(args.out, args.force)
+    model = load_model(args.model, args.device)
+    params = sampler_params(args, dict(model.defaults()), args.model)
+    _generate_all(model, entries, params, args)
+    print(f"wrote {len(entries)} images and {args.out / 'prompts.jsonl'}")
+    return 0
+
+
+def _generate_all(model, entries: list[dict], params: dict, args: argparse.Namespace) -> None:
+    import numpy as np
+    from PIL import Image
+    from tqdm import tqdm
+
+    from musebench.shapes.folder import atomic_write_text
+
+    lines = []
+    bar = tqdm(total=len(entries), desc=f"generate {args.model}", unit="img")
+    for start in range(0, len(entries), args.batch_size):
+        chunk = entries[start : start + args.batch_size]
+        seeds = [image_seed(args.seed, start + i) for i in range(len(chunk))]
+        images = model.generate([e["prompt"] for e in chunk], seeds, params)  # uint8 (B, 3, H, W)
+        if start == 0:  # parameters were accepted: only now touch --out
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "prompts.jsonl").unlink(missing_ok=True)  # an interrupted run must not look complete
+        for i, (entry, image, seed) in enumerate(zip(chunk, images, seeds)):
+            name = f"{start + i:05d}.png"
+            tmp = args.out / f".{name}.tmp"
+            Image.fromarray(np.ascontiguousarray(image.permute(1, 2, 0).numpy())).save(tmp, format="PNG")
+            tmp.replace(args.out / name)
+            lines.append(json.dumps({**entry, "file": name, "seed": seed}))
+        bar.update(len(chunk))
+    bar.close()
+    atomic_write_text(args.out / "prompts.jsonl", "".join(line + "\n" for line in lines))  # written last

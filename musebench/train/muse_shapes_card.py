@@ -1,0 +1,115 @@
+"""Package the trained reference Muse: checkpoint directory + training card (CARD.md).
+
+The card is generated from the stage outputs (ceiling.json, metrics.json, timings.json, eval.csv),
+so every number in it is one the command measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+from pathlib import Path
+
+import torch
+
+from musebench.shapes import CATEGORIES
+
+TARGETS = {"single_object": 0.93, "colors": 0.93, "two_object": 0.70, "position": 0.70, "counting": 0.60,
+           "color_attr": 0.60, "holdout": 0.70}
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+def _curve_table(eval_csv: Path) -> str:
+    from reference_model.training_log import read_rows
+
+    rows = read_rows(eval_csv)
+    if not rows:
+        return "(no curve recorded)\n"
+    cols = ["all_correct", *[c for c in CATEGORIES if c in rows[0]]]
+    head = "| step | wall min | " + " | ".join(cols) + " |\n|" + "---|" * (len(cols) + 2) + "\n"
+    body = "".join(
+        f"| {int(r['step'])} | {r['wall_s'] / 60:.1f} | " + " | ".join(_pct(r.get(c)) for c in cols) + " |\n"
+        for r in rows
+    )
+    return head + body
+
+
+def _results_table(metrics: dict, ceiling: dict) -> str:
+    val, ho = metrics.get("val", {}), metrics.get("holdout", {})
+    cv, ch = ceiling.get("val", {}).get("reconstruction", {}), ceiling.get("holdout", {}).get("reconstruction", {})
+    lines = ["| prompts | generated (12 steps) | target | tokenizer ceiling | met |", "|---|---|---|---|---|"]
+    for cat in CATEGORIES:
+        got, target = val.get(cat), TARGETS[cat]
+        met = "yes" if got is not None and got >= target else "no"
+        lines.append(f"| val {cat} | {_pct(got)} | {_pct(target)} | {_pct(cv.get(cat))} | {met} |")
+    lines.append(f"| val all | {_pct(val.get('all_correct'))} | | {_pct(cv.get('all_correct'))} | |")
+    got = ho.get("all_correct")
+    met = "yes" if got is not None and got >= TARGETS["holdout"] else "no"
+    lines.append(f"| holdout all | {_pct(got)} | {_pct(TARGETS['holdout'])} | {_pct(ch.get('all_correct'))} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_card(args, config, out: Path, argv: list[str], n_params: dict) -> None:
+    work = args.work
+    ceiling, metrics, timings = _read_json(work / "ceiling.json"), _read_json(work / "metrics.json"), _read_json(work / "timings.json")
+    total_min = sum(timings.values()) / 60
+    command = "python -m musebench.train.muse_shapes " + " ".join(shlex.quote(a) for a in argv[1:])
+    stats = ceiling.get("val", {})
+    text = f"""# muse-shapes: the reference Muse trained on the shapes world
+
+A small Muse (Chang et al. 2023): conv VQ tokenizer (32 px -> 8x8 tokens, K = {config.vq.codebook_size}),
+frozen MiniLM-L6 text encoder, masked transformer (width {config.transformer.width}, depth
+{config.transformer.depth}, self-attn -> cross-attn -> MLP per block), MaskGIT/Muse sampler.
+Parameters: {n_params['transformer']:,} transformer + {n_params['vq']:,} VQ (+ the frozen text encoder).
+
+## Reproduce
+
+```
+{command}
+```
+Seed {args.seed}; data: {args.images:,} images of ShapesDataset(split="train", size=32, seed={args.seed})
+(rendered once), captions encoded once. Machine: {platform.machine()} CPU, torch {torch.__version__},
+{args.threads} thread(s), shared with other training runs (wall times depend on that load).
+
+## Results (oracle all-correct, val seed 0 n = {metrics.get('val', {}).get('n', 'n/a')}, holdout n = {metrics.get('holdout', {}).get('n', 'n/a')})
+
+Sampler: {metrics.get('steps', 12)} steps, guidance {config.sampler.guidance} ({config.sampler.guidance_schedule}),
+choice temperature {config.sampler.temperature}; one seed per prompt (its index).
+
+{_results_table(metrics, ceiling)}
+Tokenizer (val renders): PSNR {stats.get('psnr_db', float('nan')):.1f} dB, codebook perplexity
+{stats.get('perplexity', float('nan')):.0f}, codes used {stats.get('codes_used', 'n/a')} of {config.vq.codebook_size};
+oracle on the real renders {_pct(stats.get('real', {}).get('all_correct'))}, on their reconstructions
+{_pct(stats.get('reconstruction', {}).get('all_correct'))} (the ceiling of any generator on these tokens).
+
+## Accuracy vs training time ({args.curve_prompts} val prompts per point, 12 steps)
+
+{_curve_table(work / 'transformer' / 'eval.csv')}
+## Wall time (minutes, this machine)
+
+""" + "".join(f"- {k}: {v / 60:.1f}\n" for k, v in timings.items()) + f"- total: {total_min:.1f}\n"
+    tmp = out / "CARD.md.tmp"
+    tmp.write_text(text)
+    os.replace(tmp, out / "CARD.md")
+
+
+def package(args, config, vq, transformer, argv: list[str]) -> None:
+    from reference_model.checkpoint import save_checkpoint
+    from reference_model.transformer import count_parameters
+
+    n_params = {"transformer": count_parameters(transformer), "vq": count_parameters(vq)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_card(args, config, args.out, argv, n_params)  # the card first: no checkpoint without one
+    training = {"command": "python -m musebench.train.muse_shapes " + " ".join(argv[1:]), "seed": args.seed,
+                "images": args.images, "steps": args.steps, "batch_size": args.batch_size,
+                "metrics": _read_json(args.work / "metrics.json"), "timings_s": _read_json(args.work / "timings.json")}
+    save_checkpoint(args.out, config, vq, transformer, {"adapter": "muse", "training": training})

@@ -1,0 +1,247 @@
+"""Reference Muse end to end on tiny real components: checkpoint, pipeline, adapter, generate CLI.
+
+A tiny BERT (hidden size 8) saved with the bundled MiniLM tokenizer stands in for the text encoder
+("any local Hugging Face encoder directory"), so these tests also cover custom encoder paths.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from reference_model.checkpoint import load_checkpoint, save_checkpoint
+from reference_model.config import MuseConfig, SamplerConfig, TextEncoderConfig, TransformerConfig, VQConfig
+from reference_model.errors import ReferenceModelError
+from reference_model.pipeline import MusePipeline
+from reference_model.sampler import SampleParams
+from reference_model.text_encoder import FrozenTextEncoder, default_encoder_dir
+from reference_model.tokenizer import VQModel
+from reference_model.transformer import MaskedTransformer
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """A shared 2-core machine runs these tiny ops far faster on one thread (no OpenMP spinning)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder_dir(tmp_path_factory) -> Path:
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    out = tmp_path_factory.mktemp("tiny_bert")
+    tokenizer = AutoTokenizer.from_pretrained(default_encoder_dir(), local_files_only=True)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=8, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=16, max_position_embeddings=32)
+    BertModel(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def tiny_config(encoder_dir: Path, width: int = 8) -> MuseConfig:
+    return MuseConfig(
+        vq=VQConfig(image_size=16, channels=(8, 8, 8), res_blocks=(0, 1, 0), codebook_size=16, code_dim=4),
+        text_encoder=TextEncoderConfig(path=str(encoder_dir), max_length=12, hidden_size=8),
+        transformer=TransformerConfig(vocab_size=16, grid=4, width=width, depth=1, heads=2, mlp_ratio=2, text_dim=8),
+        sampler=SamplerConfig(steps=3, guidance=1.5, temperature=2.0),
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_ckpt(tmp_path_factory, tiny_encoder_dir) -> Path:
+    out = tmp_path_factory.mktemp("tiny_muse")
+    config = tiny_config(tiny_encoder_dir)
+    torch.manual_seed(1)
+    save_checkpoint(out, config, VQModel(config.vq), MaskedTransformer(config.transformer), {"adapter": "muse"})
+    return out
+
+
+def copy_ckpt(src: Path, dst: Path) -> Path:
+    dst.mkdir()
+    for f in src.iterdir():
+        (dst / f.name).write_bytes(f.read_bytes())
+    return dst
+
+
+def test_checkpoint_round_trip(tiny_ckpt):
+    config, vq, transformer = load_checkpoint(tiny_ckpt)
+    assert config.transformer.width == 8 and config.vq.grid == 4
+    again = load_checkpoint(tiny_ckpt)[2]
+    for (k, a), (_, b) in zip(transformer.state_dict().items(), again.state_dict().items()):
+        assert torch.equal(a, b), k
+
+
+def test_text_encoder_pads_to_max_length_and_masks(tiny_encoder_dir):
+    enc = FrozenTextEncoder(TextEncoderConfig(path=str(tiny_encoder_dir), max_length=12, hidden_size=8))
+    hidden, mask = enc(["a red circle", ""])
+    assert hidden.shape == (2, 12, 8) and mask.shape == (2, 12)
+    assert mask[0].sum() == 5 and mask[1].sum() == 2  # [CLS] a red circle [SEP]; [CLS] [SEP]
+
+
+def test_pipeline_generates_uint8_batch_independent(tiny_ckpt):
+    pipe = MusePipeline.from_dir(tiny_ckpt)
+    params = SampleParams(steps=3, guidance=1.5)
+    prompts = ["a red circle", "two blue squares", "a green star"]
+    batch = pipe.generate(prompts, [5, 6, 7], params)
+    assert batch.dtype == torch.uint8 and batch.shape == (3, 3, 16, 16)
+    for i in range(3):
+        assert torch.equal(pipe.generate([prompts[i]], [5 + i], params)[0], batch[i])
+
+
+def test_inpainting_regenerates_only_the_region(tiny_ckpt):
+    pipe = MusePipeline.from_dir(tiny_ckpt)
+    params = SampleParams(steps=2)
+    images = pipe.generate(["a red circle"], [0], params)
+    nothing = torch.zeros(1, 4, 4, dtype=torch.bool)
+    with torch.no_grad():
+        same = pipe.ids_to_images(pipe.vq.encode(images.float() / 127.5 - 1).flatten(1))
+    assert torch.equal(pipe.inpaint(images, nothing, ["a blue square"], [1], params), same)
+    everything = torch.ones(1, 4, 4, dtype=torch.bool)  # outpainting from nothing = generation
+    assert torch.equal(pipe.inpaint(images, everything, ["a blue square"], [1], params),
+                       pipe.generate(["a blue square"], [1], params))
+    with pytest.raises(ReferenceModelError, match=r"region shape \(1, 2, 2\) != \(B, 4, 4\)"):
+        pipe.inpaint(images, torch.ones(1, 2, 2, dtype=torch.bool), ["a blue square"], [1], params)
+
+
+@pytest.mark.parametrize("prompt", ["", "   "])
+def test_empty_prompt_is_an_error(tiny_ckpt, prompt):
+    pipe = MusePipeline.from_dir(tiny_ckpt)
+    with pytest.raises(ReferenceModelError, match="prompt 1 is empty; give a non-empty text prompt"):
+        pipe.generate(["a red circle", prompt], [0, 1], SampleParams(steps=2))
+
+
+def test_missing_checkpoint_dir_and_weights(tmp_path, tiny_ckpt):
+    with pytest.raises(ReferenceModelError, match="checkpoint directory does not exist"):
+        load_checkpoint(tmp_path / "nope")
+    broken = copy_ckpt(tiny_ckpt, tmp_path / "noweights")
+    (broken / "model.safetensors").unlink()
+    with pytest.raises(ReferenceModelError, match=r"model.safetensors: missing; put the checkpoint's"):
+        load_checkpoint(broken)
+
+
+def test_corrupt_weights_and_config(tmp_path, tiny_ckpt):
+    bad = copy_ckpt(tiny_ckpt, tmp_path / "corrupt")
+    data = (bad / "model.safetensors").read_bytes()
+    (bad / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ReferenceModelError, match="unreadable safetensors file .* the file is corrupt"):
+        load_checkpoint(bad)
+    bad2 = copy_ckpt(tiny_ckpt, tmp_path / "badjson")
+    (bad2 / "config.json").write_text("{not json")
+    with pytest.raises(ReferenceModelError, match="config.json: not valid JSON"):
+        load_checkpoint(bad2)
+
+
+def test_config_that_does_not_match_weights(tmp_path, tiny_ckpt):
+    bad = copy_ckpt(tiny_ckpt, tmp_path / "mismatch")
+    doc = json.loads((bad / "config.json").read_text())
+    doc["model"]["transformer"]["width"] = 12
+    (bad / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(ReferenceModelError, match=r"transformer\.\S+ has shape .* but config.json implies"):
+        load_checkpoint(bad)
+    doc["model"]["transformer"]["widht"] = doc["model"]["transformer"].pop("width")
+    (bad / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(ReferenceModelError, match="unknown key 'widht' \\(did you mean 'width'\\?\\)"):
+        load_checkpoint(bad)
+
+
+def test_missing_text_encoder_path(tmp_path, tiny_ckpt):
+    bad = copy_ckpt(tiny_ckpt, tmp_path / "noenc")
+    doc = json.loads((bad / "config.json").read_text())
+    doc["model"]["text_encoder"]["path"] = str(tmp_path / "no_such_encoder")
+    (bad / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(ReferenceModelError, match="text encoder path .*no_such_encoder' has no config.json"):
+        MusePipeline.from_dir(bad)
+
+
+def test_adapter_defaults_describe_fingerprint(tmp_path, tiny_ckpt):
+    from musebench.errors import MusebenchError
+    from musebench.models.registry import load_adapter
+
+    adapter = load_adapter("muse", str(tiny_ckpt))
+    assert set(adapter.defaults()) == {"steps", "guidance", "guidance_schedule", "temperature", "negative_prompt"}
+    info = adapter.describe({"steps": 3})
+    assert info["transformer_calls_per_image"] == 3
+    assert info["flops_per_image"] > 3 * info["transformer_flops_per_call"] > 0
+    with pytest.raises(MusebenchError, match="does not take parameter 'scheduler'"):
+        adapter.generate(["a red circle"], [0], {"scheduler": "ddim"})
+    with pytest.raises(MusebenchError, match="guidance_schedule='cubic'"):
+        adapter.generate(["a red circle"], [0], {"guidance_schedule": "cubic"})
+    other = copy_ckpt(tiny_ckpt, tmp_path / "other")
+    config, vq, transformer = load_checkpoint(other)
+    with torch.no_grad():
+        transformer.head.bias += 1
+    save_checkpoint(other, config, vq, transformer, {"adapter": "muse"})
+    assert load_adapter("muse", str(other)).fingerprint() != adapter.fingerprint()
+    assert load_adapter("muse", str(tiny_ckpt)).fingerprint() == adapter.fingerprint()
+
+
+def write_prompts(path: Path, prompts: list[str]) -> Path:
+    path.write_text("".join(json.dumps({"prompt": p, "tag": "x", "scene": {"k": i}}) + "\n" for i, p in enumerate(prompts)))
+    return path
+
+
+def test_generate_cli_writes_folder_batch_independent(tmp_path, tiny_ckpt, capsys):
+    from musebench.cli.main import main
+
+    prompts = write_prompts(tmp_path / "p.jsonl", ["a red circle", "two blue squares", "a star"])
+    assert main(["generate", "--model", str(tiny_ckpt), "--prompts", str(prompts), "--out", str(tmp_path / "a"),
+                 "--steps", "2", "--guidance", "1", "--batch-size", "2"]) == 0
+    assert main(["generate", "--model", str(tiny_ckpt), "--prompts", str(prompts), "--out", str(tmp_path / "b"),
+                 "--steps", "2", "--guidance", "1", "--batch-size", "1"]) == 0
+    lines = [json.loads(x) for x in (tmp_path / "a" / "prompts.jsonl").read_text().splitlines()]
+    assert [x["file"] for x in lines] == ["00000.png", "00001.png", "00002.png"]
+    assert lines[1]["scene"] == {"k": 1} and lines[1]["tag"] == "x" and lines[1]["prompt"] == "two blue squares"
+    for x in lines:
+        assert (tmp_path / "a" / x["file"]).read_bytes() == (tmp_path / "b" / x["file"]).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--scheduler", "ddim"], "--scheduler: model '{ckpt}' does not take 'scheduler'"),
+        (["--temperature", "-1"], "temperature=-1.0 must be a number >= 0"),
+        (["--model-typo"], None),
+    ],
+)
+def test_generate_cli_bad_flags_exit_2(tmp_path, tiny_ckpt, capsys, extra, message):
+    from musebench.cli.main import main
+
+    prompts = write_prompts(tmp_path / "p.jsonl", ["a red circle"])
+    args = ["generate", "--model", str(tiny_ckpt), "--prompts", str(prompts), "--out", str(tmp_path / "o"), *extra]
+    with pytest.raises(SystemExit) if message is None else _nullcontext():
+        assert main(args) == 2
+    err = capsys.readouterr().err
+    if message is not None:
+        assert message.format(ckpt=tiny_ckpt) in err and err.count("\n") == 1
+        assert not (tmp_path / "o").exists()
+
+
+def test_generate_cli_bad_inputs_exit_2(tmp_path, tiny_ckpt, capsys):
+    from musebench.cli.main import main
+
+    empty = tmp_path / "e.jsonl"
+    empty.write_text(json.dumps({"prompt": "  "}) + "\n")
+    cases = [
+        (["--model", str(tmp_path / "nockpt"), "--prompts", str(empty)], "checkpoint '"),
+        (["--model", str(tiny_ckpt), "--prompts", str(tmp_path / "missing.jsonl")], "missing.jsonl: file not found"),
+        (["--model", str(tiny_ckpt), "--prompts", str(empty)], "e.jsonl:1: needs a non-empty string \"prompt\""),
+    ]
+    for extra, message in cases:
+        assert main(["generate", *extra, "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
