@@ -35,7 +35,7 @@ class Options:
     repeats: int = 10  # timed calls per measurement
     batch: int = 8  # images per call for the throughput measurement
     calibration_size: int = 512  # C of the C x C matmul calibration workload
-    device: str | None = None  # timing device; default: cuda if the adapter's tensors can be, else cpu
+    device: str | None = None  # timing device; default: the adapter's (see adapter_device)
 
 
 def _sync(device: str) -> None:
@@ -97,6 +97,21 @@ def measure(adapter, prompts: list[str], params: dict, options: Options, seed: i
     return {"b1_s": np.array(b1), "calib_s": np.array(cal), "bn_s": np.array(bn), "calib_flops": calib_flops}
 
 
+def adapter_device(adapter) -> str:
+    """The adapter's device: its `device` attribute, else that of its first torch parameter found on
+    the adapter or its `pipe`; else cuda when available (timing then synchronises the GPU)."""
+    device = getattr(adapter, "device", None)
+    if device is not None:
+        return str(device)
+    for owner in (adapter, getattr(adapter, "pipe", None)):
+        for value in vars(owner).values() if owner is not None and hasattr(owner, "__dict__") else ():
+            if isinstance(value, torch.nn.Module):
+                param = next(value.parameters(), None)
+                if param is not None:
+                    return str(param.device)
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 class LatencyMetric:
     name = "latency"
 
@@ -109,7 +124,7 @@ class LatencyMetric:
         if not ctx.prompts:
             raise MusebenchError("latency: needs at least one prompt")
         o = self.options
-        device = o.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = o.device or adapter_device(ctx.adapter)
         m = measure(ctx.adapter, [r.prompt for r in ctx.prompts], dict(ctx.params), o, ctx.seed, device)
         return rows_from(m, ctx.adapter.describe(dict(ctx.params)), o, ctx.seed, device)
 

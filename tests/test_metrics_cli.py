@@ -1,0 +1,100 @@
+"""`musebench metrics` / `musebench bench`: results as JSON, and one line + exit 2 for each bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from musebench.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def tiny_probe(tmp_path_factory) -> Path:
+    from musebench.train.probe_clip import main as train
+
+    out = tmp_path_factory.mktemp("probe") / "probe"
+    assert train(["--out", str(out), "--steps", "2", "--batch", "8", "--val-n", "4"]) == 0
+    return out
+
+
+def _folder(path: Path, n: int, seed: int, size: int = 32) -> Path:
+    from musebench.shapes import render, sample_prompts, scene_from_dict
+
+    path.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for rec in sample_prompts("test", n, seed):
+        Image.fromarray(render(scene_from_dict(rec.scene), size)).save(path / f"{rec.index:05d}.png")
+        lines.append(json.dumps({"file": f"{rec.index:05d}.png", "prompt": rec.prompt}))
+    (path / "prompts.jsonl").write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _error(capsys, argv: list[str]) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("musebench: error: ") and err.count("\n") == 1, err  # one line, no traceback
+    return err
+
+
+def test_fid_kid_stats_and_clip_score_on_folders(tiny_probe, tmp_path, capsys):
+    a, b = _folder(tmp_path / "a", 12, 0), _folder(tmp_path / "b", 12, 1)
+    common = ["--extractor", "probe", "--weights", str(tiny_probe), "--cache", str(tmp_path / "cache")]
+    assert main(["metrics", "fid", str(a), str(b), *common, "--bootstrap", "5"]) == 0
+    fid = json.loads(capsys.readouterr().out)
+    assert fid["value"] > 0 and fid["n"] == 12 and fid["mode"] == "clean" and len(fid["ci95"]) == 2
+    assert main(["metrics", "stats", str(b), "--out", str(tmp_path / "b.npz"), *common]) == 0
+    capsys.readouterr()
+    assert main(["metrics", "fid", str(a), str(tmp_path / "b.npz"), *common, "--bootstrap", "0"]) == 0
+    assert json.loads(capsys.readouterr().out)["value"] == pytest.approx(fid["value"], rel=1e-9)
+    assert main(["metrics", "kid", str(a), str(b), *common, "--subsets", "3", "--subset-size", "8"]) == 0
+    assert json.loads(capsys.readouterr().out)["subset_size"] == 8
+    assert main(["metrics", "clip-score", str(a), "--weights", str(tiny_probe), "--variant", "cosine"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 12
+
+
+def test_missing_inception_weights(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MUSEBENCH_WEIGHTS", str(tmp_path / "w"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "t"))
+    a = _folder(tmp_path / "a", 2, 0)
+    err = _error(capsys, ["metrics", "fid", str(a), str(a), "--extractor", "inception", "--no-cache"])
+    assert "weights-inception-2015-12-05-6726825d.pth" in err and "sha256 6726825d" in err and "never downloads" in err
+
+
+def test_features_file_of_wrong_dimension_and_nan(tiny_probe, tmp_path, capsys):
+    np.save(tmp_path / "wrong.npy", np.zeros((10, 7)))
+    a = _folder(tmp_path / "a", 4, 0)
+    err = _error(capsys, ["metrics", "fid", str(tmp_path / "wrong.npy"), str(a), "--weights", str(tiny_probe), "--no-cache"])
+    assert "wrong.npy: features of shape (10, 7)" in err and "(N, 128)" in err
+    np.savez(tmp_path / "wrong.npz", mu=np.zeros(7), sigma=np.eye(7))
+    err = _error(capsys, ["metrics", "fid", str(a), str(tmp_path / "wrong.npz"), "--weights", str(tiny_probe), "--no-cache"])
+    assert "wrong.npz: 7-d statistics but the extractor gives 128-d" in err
+    nan = np.ones((5, 128))
+    nan[2, 3] = np.nan
+    np.save(tmp_path / "nan.npy", nan)
+    err = _error(capsys, ["metrics", "fid", str(tmp_path / "nan.npy"), str(a), "--weights", str(tiny_probe), "--no-cache"])
+    assert "NaN" in err
+
+
+def test_fewer_than_two_images_and_mixed_sizes(tiny_probe, tmp_path, capsys):
+    one, a = _folder(tmp_path / "one", 1, 0), _folder(tmp_path / "a", 4, 0)
+    err = _error(capsys, ["metrics", "fid", str(one), str(a), "--weights", str(tiny_probe), "--no-cache"])
+    assert "need at least 2 images" in err
+    mixed = _folder(tmp_path / "mixed", 2, 0)
+    Image.new("RGB", (64, 64)).save(mixed / "00002.png")
+    err = _error(capsys, ["metrics", "fid", str(mixed), str(a), "--weights", str(tiny_probe), "--no-cache"])
+    assert "00002.png: size 64x64 differs from 00000.png (32x32)" in err
+
+
+def test_unknown_extractor_and_mode(tmp_path, capsys):
+    a = _folder(tmp_path / "a", 2, 0)
+    assert "unknown feature extractor 'incepton' (did you mean 'inception'?)" in _error(capsys, ["metrics", "fid", str(a), str(a), "--extractor", "incepton"])
+    assert "unknown preprocessing mode 'tf2'" in _error(capsys, ["metrics", "fid", str(a), str(a), "--mode", "tf2"])
+
+
+def test_bench_bad_input(capsys):
+    assert "--repeats >= 2" in _error(capsys, ["bench", "--model", "anything", "--repeats", "1"])
+    assert "checkpoint 'no-such-model' not found" in _error(capsys, ["bench", "--model", "no-such-model"])
