@@ -50,7 +50,10 @@ def _now() -> str:
 class _Clock:
     def __init__(self):
         self.timings: dict[str, float] = {}
-        self._start = time.perf_counter()
+        self._start = self._origin = time.perf_counter()
+
+    def total(self) -> None:
+        self.timings["total"] = round(time.perf_counter() - self._origin, 4)
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
@@ -89,6 +92,7 @@ def run_suite(options: RunOptions) -> RunOutcome:
             return RunOutcome(out_dir=None, hits=stats.hits, misses=stats.misses)
         rows = evaluate(suite, plan, models, metrics, cache, clock.timings)
         clock.lap("metrics")
+        clock.total()
         run_info = {
             "suite_name": suite.name,
             "suite_path": str(Path(options.suite_path).resolve()),
