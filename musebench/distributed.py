@@ -53,6 +53,13 @@ def resolve_shard(flag: str | None) -> Shard:
     return Shard(0, 1, distributed=False)
 
 
+def rank_device(device: str, shard: Shard) -> str:
+    """Under torchrun each rank takes its own GPU: `cuda` -> `cuda:$LOCAL_RANK`. Explicit indices stay."""
+    if shard.distributed and device == "cuda":
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+    return device
+
+
 def init(shard: Shard) -> None:
     if not shard.distributed:
         return

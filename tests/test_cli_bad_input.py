@@ -64,6 +64,8 @@ CASES = {
     "bad_split": (_edit("split: val", "split: vall"), {}, [], "vall"),
     "cache_is_a_file": (None, {"cachefile": "x"}, ["--cache", "{tmp}/cachefile"], "cachefile: exists and is not a directory"),
     "images_per_prompt_zero": (_edit("images_per_prompt: 2", "images_per_prompt: 0"), {}, [], "s.yaml:12: prompts: images_per_prompt must be >= 1"),
+    "bad_device": (_edit("seed: 0", "seed: 0\ndevice: gpu"), {}, [], "s.yaml:4: device: expected cpu, cuda, cuda:N or mps, got 'gpu'"),
+    "missing_cuda": (None, {}, ["--set", "device=cuda:7"], "device cuda:7: no such CUDA device here"),
     "real_needs_images": (_edit("{source: shapes, split: val, limit: 2, images_per_prompt: 2}", "{source: file, path: p.txt}"),
                           {"p.txt": "a red circle\n"}, [], "adapter real: prompt 0 of 'file:p.txt' has no image of its own"),
 }

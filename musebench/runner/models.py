@@ -78,10 +78,22 @@ def _load(spec: ModelSpec, device: str):
         raise
 
 
-def load_models(suite: Suite, records: list[PromptRecord]) -> dict[str, LoadedModel]:
+def check_device(device: str, suite: Suite) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise MusebenchError(f"{suite.path}: device {device}: no such CUDA device here ({torch.cuda.device_count()} visible); use --set device=cpu")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise MusebenchError(f"{suite.path}: device mps is not available here; use --set device=cpu")
+
+
+def load_models(suite: Suite, records: list[PromptRecord], device: str | None = None) -> dict[str, LoadedModel]:
+    check_device(device or suite.device, suite)
     loaded = {}
     for spec in suite.models:
-        adapter = _load(spec, suite.device)
+        adapter = _load(spec, device or suite.device)
         defaults = dict(adapter.defaults())
         for name, value in spec.params.items():
             coerce_param(spec, name, value, defaults)

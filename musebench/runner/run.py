@@ -67,7 +67,8 @@ def run_suite(options: RunOptions) -> RunOutcome:
     suite = load_suite(options.suite_path, options.overrides, options.limit)
     records = load_prompts(suite.prompts, suite.seed)
     clock.lap("load_suite_and_prompts")
-    models = load_models(suite, records)
+    device = distributed.rank_device(suite.device, shard)
+    models = load_models(suite, records, device)
     plan = build_plan(suite, records, canonical_params(models))
     metrics = build_metrics(suite) if shard.computes_metrics else []
     clock.lap("load_models_and_metrics")
@@ -100,7 +101,7 @@ def run_suite(options: RunOptions) -> RunOutcome:
             "suite": suite_to_dict(suite),
             "git_commit": git_commit(),
             "versions": versions(),
-            "device": device_info(suite.device),
+            "device": device_info(device),
             "timings": clock.timings,
             "cache": {"hits": hits, "misses": misses, "dir": str(cache.root)},
             "shards": shard.count,

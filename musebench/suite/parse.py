@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import itertools
+import re
 from pathlib import Path
 from musebench.models.registry import ADAPTERS
 from musebench.metrics.registry import METRICS
@@ -195,12 +196,15 @@ def parse_suite(tree: LocDict, path: str) -> Suite:
     batch_size = _typed(tree, "batch_size", int, "", default=16)
     if batch_size < 1:
         raise fail(tree.where("batch_size"), f"batch_size: must be >= 1, got {batch_size}")
+    device = _typed(tree, "device", str, "", default="cpu")
+    if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", device):
+        raise fail(tree.where("device"), f"device: expected cpu, cuda, cuda:N or mps, got '{device}'")
     name = _typed(tree, "name", str, "", default=None) or tree.loc.file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return Suite(
         version=version, name=name, path=path,
         seed=_typed(tree, "seed", int, "", default=0),
         batch_size=batch_size,
-        device=_typed(tree, "device", str, "", default="cpu"),
+        device=device,
         models=models, prompts=prompts, metrics=metrics,
         gates=_gates(tree, models, metrics),
         report=build_dataclass(ReportSpec, tree.get("report"), tree.where("report"), "report"),
