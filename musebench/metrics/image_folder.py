@@ -29,7 +29,7 @@ def load_image(path: Path) -> torch.Tensor:
 
     try:
         with Image.open(path) as im:
-            arr = np.asarray(im.convert("RGB"), dtype=np.uint8)  # (H, W, 3)
+            arr = np.array(im.convert("RGB"), dtype=np.uint8)  # (H, W, 3), a writable copy
     except (OSError, SyntaxError) as exc:
         raise MusebenchError(f"{path}: not a readable image ({exc})") from None
     return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
