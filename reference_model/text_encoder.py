@@ -43,9 +43,29 @@ class FrozenTextEncoder:
     """captions -> (hidden (B, L, D) float32, mask (B, L) bool, True = real token). No gradients."""
 
     def __init__(self, config: TextEncoderConfig, device: str = "cpu") -> None:
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         path = encoder_dir(config)
+        bar_was_on = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # a CLI's stderr stays one line per error
+        try:
+            model = self._load(path)
+        finally:
+            if bar_was_on:
+                hf_logging.enable_progress_bar()
+        width = model.config.hidden_size
+        if width != config.hidden_size:
+            raise ReferenceModelError(
+                f"text encoder '{path}': hidden size {width} != text_encoder.hidden_size="
+                f"{config.hidden_size} in the model config; use the encoder it was trained with"
+            )
+        self.model = model.eval().requires_grad_(False).to(device)
+        self.config = config
+        self.device = device
+
+    def _load(self, path: Path):
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
         hf_config = AutoConfig.from_pretrained(path, local_files_only=True)
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         if hf_config.model_type == "t5":  # encoder only: the decoder is never used
@@ -58,15 +78,7 @@ class FrozenTextEncoder:
             model = CLIPTextModel.from_pretrained(path, local_files_only=True)
         else:
             model = AutoModel.from_pretrained(path, local_files_only=True)
-        width = model.config.hidden_size
-        if width != config.hidden_size:
-            raise ReferenceModelError(
-                f"text encoder '{path}': hidden size {width} != text_encoder.hidden_size="
-                f"{config.hidden_size} in the model config; use the encoder it was trained with"
-            )
-        self.model = model.eval().requires_grad_(False).to(device)
-        self.config = config
-        self.device = device
+        return model
 
     @torch.no_grad()
     def __call__(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -228,8 +228,9 @@ def test_generate_cli_bad_inputs_exit_2(tmp_path, tiny_ckpt, capsys):
 
     empty = tmp_path / "e.jsonl"
     empty.write_text(json.dumps({"prompt": "  "}) + "\n")
+    good = write_prompts(tmp_path / "p.jsonl", ["a red circle"])
     cases = [
-        (["--model", str(tmp_path / "nockpt"), "--prompts", str(empty)], "checkpoint '"),
+        (["--model", str(tmp_path / "nockpt"), "--prompts", str(good)], "nockpt' not found: give a directory"),
         (["--model", str(tiny_ckpt), "--prompts", str(tmp_path / "missing.jsonl")], "missing.jsonl: file not found"),
         (["--model", str(tiny_ckpt), "--prompts", str(empty)], "e.jsonl:1: needs a non-empty string \"prompt\""),
     ]

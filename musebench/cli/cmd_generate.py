@@ -152,14 +152,15 @@ def _generate_all(model, entries: list[dict], params: dict, args: argparse.Names
     from musebench.shapes.folder import atomic_write_text
 
     lines = []
-    bar = tqdm(total=len(entries), desc=f"generate {args.model}", unit="img")
+    bar = None
     for start in range(0, len(entries), args.batch_size):
         chunk = entries[start : start + args.batch_size]
         seeds = [image_seed(args.seed, start + i) for i in range(len(chunk))]
         images = model.generate([e["prompt"] for e in chunk], seeds, params)  # uint8 (B, 3, H, W)
-        if start == 0:  # parameters were accepted: only now touch --out
+        if bar is None:  # parameters were accepted: only now touch --out and show progress
             args.out.mkdir(parents=True, exist_ok=True)
             (args.out / "prompts.jsonl").unlink(missing_ok=True)  # an interrupted run must not look complete
+            bar = tqdm(total=len(entries), desc=f"generate {args.model}", unit="img")
         for i, (entry, image, seed) in enumerate(zip(chunk, images, seeds)):
             name = f"{start + i:05d}.png"
             tmp = args.out / f".{name}.tmp"

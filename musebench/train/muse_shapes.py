@@ -35,17 +35,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1,
                    help="torch.set_num_threads (1: a shared 2-core machine is 3x faster than with 2)")
     p.add_argument("--images", type=int, default=40_000, help="training images rendered once")
-    p.add_argument("--vq-steps", type=int, default=1200)
+    p.add_argument("--vq-steps", type=int, default=2000)
     p.add_argument("--vq-batch", type=int, default=32)
     p.add_argument("--codebook-size", type=int, default=512)
-    p.add_argument("--steps", type=int, default=2000, help="transformer optimizer steps")
+    p.add_argument("--steps", type=int, default=4000, help="transformer optimizer steps")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--width", type=int, default=128)
     p.add_argument("--depth", type=int, default=6)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--max-length", type=int, default=16, help="text tokens (captions padded to this)")
-    p.add_argument("--eval-every", type=int, default=400, help="steps between curve points (0: none)")
+    p.add_argument("--guidance", type=float, default=2.0, help="shipped sampler default (eval uses it)")
+    p.add_argument("--temperature", type=float, default=4.5, help="shipped sampler default choice temperature")
+    p.add_argument("--eval-every", type=int, default=500, help="steps between curve points (0: none)")
     p.add_argument("--curve-prompts", type=int, default=120, help="val prompts per curve point")
     p.add_argument("--eval-prompts", type=int, default=1200, help="val prompts of the final eval")
     p.add_argument("--holdout-prompts", type=int, default=400, help="holdout prompts of the final eval")
@@ -53,12 +55,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def model_config(args: argparse.Namespace):
-    from reference_model.config import MuseConfig, TextEncoderConfig, TransformerConfig, VQConfig
+    from reference_model.config import MuseConfig, SamplerConfig, TextEncoderConfig, TransformerConfig, VQConfig
 
     vq = VQConfig(codebook_size=args.codebook_size)
     transformer = TransformerConfig(vocab_size=args.codebook_size, grid=vq.grid, width=args.width,
                                     depth=args.depth, heads=args.heads)
-    config = MuseConfig(vq=vq, text_encoder=TextEncoderConfig(max_length=args.max_length), transformer=transformer)
+    sampler = SamplerConfig(guidance=args.guidance, temperature=args.temperature)
+    config = MuseConfig(vq=vq, text_encoder=TextEncoderConfig(max_length=args.max_length), transformer=transformer,
+                        sampler=sampler)
     config.check("command-line arguments")
     return config
 
@@ -68,7 +72,8 @@ def check_same_config(work: Path, config, args: argparse.Namespace) -> None:
     from reference_model.config import to_dict
 
     path = work / "run_config.json"
-    wanted = {"model": to_dict(config), "seed": args.seed, "images": args.images, "vq_steps": args.vq_steps,
+    model = {k: v for k, v in to_dict(config).items() if k != "sampler"}  # sampler: eval/package only
+    wanted = {"model": model, "seed": args.seed, "images": args.images, "vq_steps": args.vq_steps,
               "vq_batch": args.vq_batch, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr}
     if path.is_file():
         saved = json.loads(path.read_text())

@@ -1,0 +1,55 @@
+"""The muse-shapes training command: every stage end to end at toy size, and its resume guard."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from musebench.errors import MusebenchError
+from musebench.train import muse_shapes
+
+TOY = ["--images", "48", "--vq-steps", "2", "--vq-batch", "4", "--steps", "2", "--batch-size", "4",
+       "--width", "8", "--depth", "1", "--heads", "2", "--eval-every", "2", "--curve-prompts", "6",
+       "--eval-prompts", "6", "--holdout-prompts", "4", "--codebook-size", "256"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_resuming_with_other_arguments_is_an_error(tmp_path):
+    args = muse_shapes.parse_args(["--work", str(tmp_path), *TOY])
+    config = muse_shapes.model_config(args)
+    muse_shapes.check_same_config(tmp_path, config, args)
+    muse_shapes.check_same_config(tmp_path, config, args)  # same arguments: fine
+    other = muse_shapes.parse_args(["--work", str(tmp_path), *TOY, "--lr", "0.5"])
+    with pytest.raises(MusebenchError, match=r"run_config.json: arguments differ from the run in this work dir \(lr\)"):
+        muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(other), other)
+
+
+@pytest.mark.slow
+def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path):
+    out = tmp_path / "ckpt"
+    argv = ["--work", str(tmp_path / "work"), "--out", str(out), *TOY]
+    assert muse_shapes.main(argv) == 0
+    work = tmp_path / "work"
+    for name in ("train_set.pt", "ceiling.json", "tokens.pt", "metrics.json", "timings.json", "transformer/eval.csv",
+                 "transformer/loss.csv", "vq/vq_loss.csv"):
+        assert (work / name).is_file(), name
+    metrics = json.loads((work / "metrics.json").read_text())
+    assert metrics["val"]["n"] == 6 and metrics["holdout"]["n"] == 4
+    assert json.loads((work / "ceiling.json").read_text())["val"]["real"]["all_correct"] == 1.0
+    card = (out / "CARD.md").read_text()
+    assert "python -m musebench.train.muse_shapes --work" in card and "tokenizer ceiling" in card
+    assert json.loads((out / "config.json").read_text())["adapter"] == "muse"
+    from musebench.models.registry import load_adapter
+
+    images = load_adapter("muse", str(out)).generate(["a red circle"], [0], {"steps": 2})
+    assert images.shape == (1, 3, 32, 32)
+    assert muse_shapes.main(argv) == 0  # a finished run re-runs as a no-op from its stage outputs
