@@ -43,6 +43,13 @@ def _curve_table(eval_csv: Path) -> str:
     return head + body
 
 
+def _last_step(work: Path) -> int:
+    from reference_model.training_log import read_rows
+
+    rows = read_rows(work / "transformer" / "loss.csv")
+    return int(rows[-1]["step"]) if rows else 0
+
+
 def _results_table(metrics: dict, ceiling: dict) -> str:
     val, ho = metrics.get("val", {}), metrics.get("holdout", {})
     cv, ch = ceiling.get("val", {}).get("reconstruction", {}), ceiling.get("holdout", {}).get("reconstruction", {})
@@ -52,6 +59,9 @@ def _results_table(metrics: dict, ceiling: dict) -> str:
         met = "yes" if got is not None and got >= target else "no"
         lines.append(f"| val {cat} | {_pct(got)} | {_pct(target)} | {_pct(cv.get(cat))} | {met} |")
     lines.append(f"| val all | {_pct(val.get('all_correct'))} | | {_pct(cv.get('all_correct'))} | |")
+    for cat in CATEGORIES:
+        if cat in ho or cat in ch:
+            lines.append(f"| holdout {cat} | {_pct(ho.get(cat))} | | {_pct(ch.get(cat))} | |")
     got = ho.get("all_correct")
     met = "yes" if got is not None and got >= TARGETS["holdout"] else "no"
     lines.append(f"| holdout all | {_pct(got)} | {_pct(TARGETS['holdout'])} | {_pct(ch.get('all_correct'))} | {met} |")
@@ -79,6 +89,8 @@ Parameters: {n_params['transformer']:,} transformer + {n_params['vq']:,} VQ (+ t
 Seed {args.seed}; data: {args.images:,} images of ShapesDataset(split="train", size=32, seed={args.seed})
 (rendered once), captions encoded once. Machine: {platform.machine()} CPU, torch {torch.__version__},
 {args.threads} thread(s), shared with other training runs (wall times depend on that load).
+Tokenizer: {args.vq_steps} steps at batch {args.vq_batch}; transformer: {_last_step(work)} steps at batch
+{args.batch_size}, peak lr {args.lr} (AdamW, warm-up + cosine to step {args.steps}).
 
 ## Results (oracle all-correct, val seed 0 n = {metrics.get('val', {}).get('n', 'n/a')}, holdout n = {metrics.get('holdout', {}).get('n', 'n/a')})
 
