@@ -65,8 +65,8 @@ def _load(spec: ModelSpec, device: str):
     try:
         return load_adapter(spec.adapter, spec.checkpoint, device)
     except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
+        if exc.name != module_name:  # a dependency of the adapter is missing
+            raise MusebenchError(f"{spec.loc}: models.{spec.name}: adapter '{spec.adapter}' needs the Python module '{exc.name}', which is not installed; install it") from None
         raise MusebenchError(f"{spec.loc}: models.{spec.name}: adapter '{spec.adapter}' is registered but {module_name} is not installed yet; use another adapter") from None
     except MusebenchError as exc:
         raise MusebenchError(f"{spec.loc}: models.{spec.name}: {exc}") from None

@@ -136,8 +136,8 @@ def _metric(key: str, data: object, loc: Loc) -> MetricSpec:
     try:
         module = importlib.import_module(METRICS[name])
     except ModuleNotFoundError as exc:
-        if exc.name != METRICS[name]:
-            raise
+        if exc.name != METRICS[name]:  # a dependency of the metric is missing
+            raise fail(loc, f"{where}: metric '{name}' needs the Python module '{exc.name}', which is not installed; install it or remove the metric") from None
         raise fail(loc, f"{where}: metric '{name}' is registered but {METRICS[name]} is not installed yet; remove it from the suite") from None
     built = build_dataclass(module.Options, options, data.loc, where)
     return MetricSpec(key=key, metric=name, options=built, raw=plain(options))
