@@ -66,6 +66,8 @@ CASES = {
     "images_per_prompt_zero": (_edit("images_per_prompt: 2", "images_per_prompt: 0"), {}, [], "s.yaml:12: prompts: images_per_prompt must be >= 1"),
     "bad_device": (_edit("seed: 0", "seed: 0\ndevice: gpu"), {}, [], "s.yaml:4: device: expected cpu, cuda, cuda:N or mps, got 'gpu'"),
     "missing_cuda": (None, {}, ["--set", "device=cuda:7"], "device cuda:7: no such CUDA device here"),
+    "metric_build_check": (_edit("  pixel_mean: {}", "  oracle: {confidence: 1.5}"), {}, [],
+                           "s.yaml:14: metrics.oracle: oracle: confidence must be in (0, 1), got 1.5"),
     "real_needs_images": (_edit("{source: shapes, split: val, limit: 2, images_per_prompt: 2}", "{source: file, path: p.txt}"),
                           {"p.txt": "a red circle\n"}, [], "adapter real: prompt 0 of 'file:p.txt' has no image of its own"),
 }

@@ -14,6 +14,7 @@ import torch
 from tqdm import tqdm
 
 from musebench.cache import ImageCache
+from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
 from musebench.metrics.registry import metric_module
 from musebench.plan import Plan, SweepPoint
@@ -30,7 +31,15 @@ class BuiltMetric:
 
 def build_metrics(suite: Suite) -> list[BuiltMetric]:
     """Every metric built before generation starts, so a bad option fails before any work."""
-    return [BuiltMetric(spec, metric_module(spec.metric).build(spec.options)) for spec in suite.metrics]
+    return [BuiltMetric(spec, _build(spec)) for spec in suite.metrics]
+
+
+def _build(spec: MetricSpec):
+    try:
+        return metric_module(spec.metric).build(spec.options)
+    except MusebenchError as exc:  # the metric's own option checks: say where the entry is
+        message = str(exc)
+        raise MusebenchError(message if message.startswith(spec.loc) else f"{spec.loc}: metrics.{spec.key}: {message}") from None
 
 
 def point_images(cache: ImageCache, model: LoadedModel, point: SweepPoint, plan: Plan) -> torch.Tensor:

@@ -140,7 +140,7 @@ def _metric(key: str, data: object, loc: Loc) -> MetricSpec:
             raise fail(loc, f"{where}: metric '{name}' needs the Python module '{exc.name}', which is not installed; install it or remove the metric") from None
         raise fail(loc, f"{where}: metric '{name}' is registered but {METRICS[name]} is not installed yet; remove it from the suite") from None
     built = build_dataclass(module.Options, options, data.loc, where)
-    return MetricSpec(key=key, metric=name, options=built, raw=plain(options))
+    return MetricSpec(key=key, metric=name, options=built, raw=plain(options), loc=str(loc))
 
 
 def _named_section(tree: LocDict, key: str, build) -> tuple:

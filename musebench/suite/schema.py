@@ -63,6 +63,7 @@ class MetricSpec:
     metric: str  # musebench.metrics.registry.METRICS name (e.g. fid)
     options: object  # the metric module's frozen Options instance
     raw: dict  # the options as written, for run.json
+    loc: str = field(default="", compare=False)  # "file:line" of the entry, for errors when it is built
 
 
 @dataclass(frozen=True)
