@@ -110,6 +110,27 @@ def test_inpainting_regenerates_only_the_region(tiny_ckpt):
         pipe.inpaint(images, torch.ones(1, 2, 2, dtype=torch.bool), ["a blue square"], [1], params)
 
 
+def test_text_keys_values_computed_once_per_call(tiny_ckpt):
+    pipe = MusePipeline.from_dir(tiny_ckpt)
+    calls = []
+    hooks = [b.cross_attn.kv.register_forward_hook(lambda *a: calls.append(1)) for b in pipe.transformer.blocks]
+    pipe.generate(["a red circle", "a blue square"], [0, 1], SampleParams(steps=4, guidance=2.0))
+    for h in hooks:
+        h.remove()
+    assert len(calls) == len(pipe.transformer.blocks)  # once per layer, not once per step
+
+
+def test_negative_prompt_takes_the_unconditional_place(tiny_ckpt):
+    pipe = MusePipeline.from_dir(tiny_ckpt)
+    params = SampleParams(steps=3, guidance=3.0)
+    plain = pipe.generate(["a red circle"], [4], params)
+    assert torch.equal(pipe.generate(["a red circle"], [4], params, negative_prompt=""), plain)  # "" = uncond
+    context = pipe._context(["a red circle"], "a green star", guided=True)
+    expected = pipe.transformer.text_context(*pipe.text_encoder(["a red circle", "a green star"]))
+    for got, want in zip(context.keys + context.values, expected.keys + expected.values):
+        assert torch.equal(got, want)  # row 1 (the uncond row) is the negative prompt's encoding
+
+
 @pytest.mark.parametrize("prompt", ["", "   "])
 def test_empty_prompt_is_an_error(tiny_ckpt, prompt):
     pipe = MusePipeline.from_dir(tiny_ckpt)
