@@ -1,10 +1,11 @@
 """Does `musebench gate` catch real regressions and ignore machine noise? Measured, not assumed.
 
-Runs the quickstart suite (real `musebench run` subprocesses, real shipped muse-shapes model) and
-gates each run against a baseline recorded from the unchanged model:
+Runs the quickstart suite (real `musebench run` subprocesses, real shipped muse-shapes model) at
+one sweep point (steps=12), with latency/ratio and two gates added by a small suite that includes
+it, and gates each run against a baseline recorded from the unchanged model:
 
   sensitivity (each must FAIL the gate):
-    steps_2         sampler steps 12 -> 2                      (--set models.M.params.steps=2)
+    steps_2         sampler steps 12 -> 2                      (--set models.M.sweep.grid.steps=[2])
     guidance_off    classifier-free guidance 0                  (--set models.M.params.guidance=0)
     noised_weights  Gaussian noise on the transformer weights   (--set models.M.checkpoint=<copy>)
     slowed          an extra transformer forward pass per step  (MaskedTransformer.forward runs twice)
@@ -16,7 +17,8 @@ failed checks, the gated values against the baseline, and the false-alarm rate w
 (Clopper-Pearson) 95 % upper bound.
 
     python benchmarks/gate_sensitivity.py                      # full experiment
-    python benchmarks/gate_sensitivity.py --repeats 3 --limit 16   # a quicker look
+    python benchmarks/gate_sensitivity.py --repeats 3 --set prompts.limit=16   # a quicker look
+    python benchmarks/gate_sensitivity.py --set models.muse.checkpoint=DIR       # another checkpoint
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "gate_sensitivity.json"
 SLOWED_FLAG = "--as-slowed-musebench"  # child mode: run `musebench ...` with the extra forward pass
+# batch 1 (no 8-image throughput calls: they cost most of the run and are not gated); a 1024^2
+# calibration matmul lasts about as long as one muse-shapes image on one core, so load on the
+# machine slows both halves of the ratio alike.
+LATENCY_OPTIONS = "{warmup: 1, repeats: 10, batch: 1, calibration_size: 1024}"
 
 # One core busy with float32 matmuls, single-threaded: the kind of load a shared CI runner sees.
 CPU_LOAD = (
@@ -77,14 +83,41 @@ def slowed_main(argv: list[str]) -> int:
     return main(argv)
 
 
-def muse_model_name(suite: Path) -> tuple[str, str]:
-    """(model name, checkpoint) of the suite's muse-adapter model."""
+def latency_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("musebench.metrics.latency") is not None
+
+
+def gated_suite(base: Path, out: Path, model: str, steps: int, quality_drop: float, latency_rel: float) -> Path:
+    """The experiment's suite: `base` (by include:) at one sweep point, plus latency and its gates.
+
+    One sweep point (steps=12 by default) so that `steps 12 -> 2` is a change of that point;
+    latency/ratio is added when the latency metric exists (the quickstart suite has no latency).
+    """
+    lines = [
+        f"include: {base.resolve()}",
+        "models:",
+        f"  {model}:",
+        f"    sweep: {{grid: {{steps: [{steps}]}}}}",
+        "gates:",
+        f"  - {{metric: oracle/all_correct, model: {model}, max_drop: {quality_drop}}}",
+    ]
+    if latency_available():
+        lines.insert(lines.index("gates:"), f"metrics:\n  latency: {LATENCY_OPTIONS}")
+        lines.append(f"  - {{metric: latency/ratio, model: {model}, max_rel_drop: {latency_rel}}}")
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def muse_model(suite: Path, overrides: tuple[str, ...]) -> tuple[str, str]:
+    """(model name, checkpoint) of the suite's muse-adapter model, after the overrides."""
     from musebench.suite import load_suite
 
-    loaded = load_suite(suite)
+    loaded = load_suite(suite, overrides)
     for model in loaded.models:
         if model.adapter == "muse":
-            return model.name, model.checkpoint
+            return model.name, model.checkpoint or "muse-shapes"
     raise SystemExit(f"{suite}: no model with adapter 'muse'; this experiment needs one")
 
 
@@ -119,30 +152,39 @@ def noised_checkpoint(checkpoint: str, out_dir: Path, relative_std: float, seed:
     return target
 
 
-def musebench(argv: list[str], slowed: bool = False, log=None) -> int:
+def musebench(argv: list[str], slowed: bool = False, log=None, threads: int | None = None) -> int:
+    """`musebench ARGV` in a subprocess; `threads` sets OMP_NUM_THREADS (torch's intra-op threads)."""
     if slowed:
         command = [sys.executable, str(Path(__file__).resolve()), SLOWED_FLAG, *argv]
     else:
         command = [sys.executable, "-m", "musebench", *argv]
-    return subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT if log else None).returncode
+    env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
+    return subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT if log else None).returncode
 
 
-def run_suite(suite: Path, out: Path, scenario: Scenario, limit: int | None, log) -> float:
-    argv = ["run", str(suite), "--out", str(out)]
-    for item in scenario.overrides:
+@dataclass(frozen=True)
+class Setup:
+    suite: Path  # the experiment's suite (gated_suite)
+    cache: Path  # a generation cache of its own, shared by all runs of the experiment
+    overrides: tuple[str, ...]  # --set items for every run (e.g. another checkpoint)
+    threads: int | None  # OMP_NUM_THREADS for the runs (None: torch's default)
+    log: object  # open text file: every subprocess's output
+
+
+def run_suite(setup: Setup, out: Path, scenario: Scenario) -> float:
+    argv = ["run", str(setup.suite), "--out", str(out), "--cache", str(setup.cache), "--no-report"]
+    for item in setup.overrides + scenario.overrides:
         argv += ["--set", item]
-    if limit is not None:
-        argv += ["--limit", str(limit)]
     load = subprocess.Popen([sys.executable, "-c", CPU_LOAD]) if scenario.cpu_load else None
     start = time.perf_counter()
     try:
-        code = musebench(argv, slowed=scenario.slowed, log=log)
+        code = musebench(argv, slowed=scenario.slowed, log=setup.log, threads=setup.threads)
     finally:
         if load is not None:
             load.terminate()
             load.wait()
     if code != 0:
-        raise SystemExit(f"`musebench {' '.join(argv)}` exited {code}; see {log.name}")
+        raise SystemExit(f"`musebench {' '.join(argv)}` exited {code}; see {setup.log.name}")
     return time.perf_counter() - start
 
 
@@ -168,12 +210,16 @@ def gate_outcome(run_dir: Path, baseline: Path, log) -> dict:
     return {"exit_code": code, "failed": [f"{c['metric']} ({c['model']})" for c in checks if c["verdict"] == "fail"], "checks": checks}
 
 
-def scenarios(model: str, noised: Path, repeats: int) -> list[Scenario]:
-    return [
-        Scenario("steps_2", "fail", (f"models.{model}.params.steps=2",)),
+def scenarios(model: str, noised: Path, repeats: int, latency: bool) -> list[Scenario]:
+    degraded = [
+        Scenario("steps_2", "fail", (f"models.{model}.sweep.grid.steps=[2]",)),
         Scenario("guidance_off", "fail", (f"models.{model}.params.guidance=0",)),
         Scenario("noised_weights", "fail", (f"models.{model}.checkpoint={noised}",)),
-        Scenario("slowed", "fail", slowed=True),
+    ]
+    if latency:  # without latency/ratio in the run there is no latency gate to fail
+        degraded.append(Scenario("slowed", "fail", slowed=True))
+    return [
+        *degraded,
         *[Scenario(f"unchanged_{i}", "pass") for i in range(repeats)],
         *[Scenario(f"unchanged_loaded_{i}", "pass", cpu_load=True) for i in range(repeats)],
     ]
@@ -202,45 +248,61 @@ def write_atomic(path: Path, data: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--suite", type=Path, default=ROOT / "suites" / "quickstart.yaml")
+    parser.add_argument("--suite", type=Path, default=ROOT / "suites" / "quickstart.yaml", help="base suite (included)")
+    parser.add_argument("--steps", type=int, default=12, help="the one sweep point of the unchanged model")
+    parser.add_argument("--max-drop", type=float, default=0.10, help="quality gate: oracle/all_correct max_drop")
+    parser.add_argument("--max-rel-drop", type=float, default=0.30, help="latency gate: latency/ratio max_rel_drop")
     parser.add_argument("--repeats", type=int, default=10, help="unchanged runs without, and again with, CPU load")
-    parser.add_argument("--limit", type=int, default=None, help="prompts per run (default: the suite's)")
     parser.add_argument("--noise", type=float, default=0.5, help="weight noise std, relative to each tensor's std")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="suite override for every run, e.g. prompts.limit=64")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="OMP_NUM_THREADS for the runs (default 1: stable timing on a shared CPU; 0: torch default)")
     parser.add_argument("--workdir", type=Path, default=None, help="keep runs here (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--note", default="", help="free text stored in the results (e.g. which checkpoint and why)")
     args = parser.parse_args(argv)
 
     from tqdm import tqdm
 
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="gate_sensitivity_"))
+    workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="gate_sensitivity_"))).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    log = (workdir / "log.txt").open("a")
-    model, checkpoint = muse_model_name(args.suite)
+    overrides = tuple(args.overrides)
+    model, _ = muse_model(args.suite, overrides)
+    suite = gated_suite(args.suite, workdir / "suite.yaml", model, args.steps, args.max_drop, args.max_rel_drop)
+    _, checkpoint = muse_model(suite, overrides)
+    setup = Setup(suite=suite, cache=workdir / "cache", overrides=overrides, threads=args.threads or None, log=(workdir / "log.txt").open("a"))
     noised = noised_checkpoint(checkpoint, workdir, args.noise, seed=0)
     baseline = workdir / "baseline.jsonl"
-    run_suite(args.suite, workdir / "baseline_run", Scenario("baseline", "pass"), args.limit, log)
-    if musebench(["gate", str(workdir / "baseline_run"), "--write-baseline", str(baseline)], log=log) != 0:
-        raise SystemExit(f"could not write the baseline; see {log.name}")
+    run_suite(setup, workdir / "baseline_run", Scenario("baseline", "pass"))
+    if musebench(["gate", str(workdir / "baseline_run"), "--write-baseline", str(baseline)], log=setup.log) != 0:
+        raise SystemExit(f"could not write the baseline; see {setup.log.name}")
 
     results = []
-    for scenario in tqdm(scenarios(model, noised, args.repeats), desc="gate runs", unit="run"):
+    for scenario in tqdm(scenarios(model, noised, args.repeats, latency_available()), desc="gate runs", unit="run"):
         run_dir = workdir / scenario.name
-        seconds = run_suite(args.suite, run_dir, scenario, args.limit, log)
-        outcome = gate_outcome(run_dir, baseline, log)
-        caught = (outcome["exit_code"] == 1) if scenario.expect == "fail" else (outcome["exit_code"] == 0)
+        seconds = run_suite(setup, run_dir, scenario)
+        outcome = gate_outcome(run_dir, baseline, setup.log)
+        expected = 1 if scenario.expect == "fail" else 0
         results.append({"scenario": scenario.name, "expect": scenario.expect, "overrides": list(scenario.overrides),
                         "slowed": scenario.slowed, "cpu_load": scenario.cpu_load, "run_seconds": round(seconds, 1),
-                        "as_expected": caught, **outcome})
+                        "loadavg_1min_after": round(os.getloadavg()[0], 2),
+                        "as_expected": outcome["exit_code"] == expected, **outcome})
         write_atomic(args.out, {"partial": True, "runs": results})
 
     degraded = [r for r in results if r["expect"] == "fail"]
     report = {
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "suite": str(args.suite.relative_to(ROOT) if args.suite.is_relative_to(ROOT) else args.suite),
+        "note": args.note,
+        "base_suite": str(args.suite),
+        "experiment_suite": suite.read_text(),
+        "overrides": list(overrides),
         "model": model,
-        "limit": args.limit,
+        "gates": {"oracle/all_correct max_drop": args.max_drop,
+                  "latency/ratio max_rel_drop": args.max_rel_drop if latency_available() else "no latency metric"},
         "weight_noise_relative_std": args.noise,
-        "machine": {"cpu_count": os.cpu_count(), "platform": sys.platform},
+        "omp_num_threads": args.threads or "torch default",
+        "machine": {"cpu_count": os.cpu_count(), "platform": sys.platform, "loadavg_at_end": os.getloadavg()},
         "sensitivity": {r["scenario"]: {"caught": r["as_expected"], "failed": r["failed"]} for r in degraded},
         "specificity": false_alarm_summary(results),
         "runs": results,
