@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Regenerate reports/: the shapes-world suites run on the shipped models (muse-shapes, ldm-shapes,
+# probe-clip), one report per question, each with its runs' run.json and results.jsonl.
+#
+#   scripts/make_reports.sh            # run what has no results yet, then build every report
+#   scripts/make_reports.sh --rerun    # run every suite again (images come from the cache)
+#
+# Where things go (all relative to the repository root; runs/ and the cache are git-ignored):
+#   .musebench-cache/      the generation and feature cache (a fixed directory: a second run of a
+#                          suite generates nothing; MUSEBENCH_REPORTS_CACHE overrides it)
+#   runs/reports/<suite>/  each suite's results.jsonl, run.json (musebench run --out)
+#   reports/<report>/      index.md, index.html, tables (md, tex, csv), figures (png, pdf), image
+#                          grids, and runs/<suite>/{run.json,results.jsonl}, the numbers behind it
+#
+# A suite runs when its run directory has no results.jsonl, or when the suite file (or a file it
+# includes) is newer than those results, or with --rerun; otherwise only its report is rebuilt.
+# So deleting reports/ and running this script again rebuilds every report from runs/ in about a
+# minute, without generating or timing anything.
+# Sample counts (the --limit and --set below) keep a cold run of the whole script within 25 min
+# on a 2-core CPU; the suites' own defaults (more prompts) are for a GPU. See reports/README.md.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+RERUN=0
+case "${1:-}" in
+  "") ;;
+  --rerun) RERUN=1 ;;
+  -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+  *) echo "make_reports.sh: unknown argument '$1'; use --rerun or nothing" >&2; exit 2 ;;
+esac
+
+CACHE="${MUSEBENCH_REPORTS_CACHE:-.musebench-cache}"
+RUNS=runs/reports
+OUT=reports
+export MUSEBENCH_DEVICE="${MUSEBENCH_DEVICE:-cpu}"
+
+for name in muse-shapes ldm-shapes probe-clip; do
+  if [ ! -f "musebench/checkpoints/$name/config.json" ]; then
+    echo "make_reports.sh: shipped checkpoint musebench/checkpoints/$name is missing; train it first (see its issue)" >&2
+    exit 2
+  fi
+done
+
+# suite file -> the arguments that size it for this CPU (prompts per point, latency repeats)
+declare -A ARGS=(
+  [steps_sweep]="--limit 48"
+  [guidance_sweep]="--limit 48"
+  [latency_vs_diffusion]="--limit 48 --set metrics.latency.repeats=6 --set metrics.latency.batch=8"
+  [shapes_compositional]="--limit 96"
+  [shapes_compositional_holdout]="--limit 96"
+  [clip_score]="--limit 96"
+  [coco_fid_shapes]="--limit 240"
+)
+ORDER=(steps_sweep guidance_sweep latency_vs_diffusion shapes_compositional shapes_compositional_holdout clip_score coco_fid_shapes)
+
+stale() {  # true when suite $1 must run: no results, --rerun, or a suite/include file newer than them
+  local results="$RUNS/$1/results.jsonl"
+  [ "$RERUN" = 1 ] && return 0
+  [ -f "$results" ] || return 0
+  for f in "suites/$1.yaml" suites/include/*.yaml suites/shapes_compositional.yaml; do
+    [ "$f" -nt "$results" ] && return 0
+  done
+  return 1
+}
+
+start=$(date +%s)
+for suite in "${ORDER[@]}"; do
+  if stale "$suite"; then
+    echo "== run $suite"
+    # shellcheck disable=SC2086  # ARGS values are word lists on purpose
+    musebench run "suites/$suite.yaml" --out "$RUNS/$suite" --cache "$CACHE" ${ARGS[$suite]}
+  else
+    echo "== $suite: results up to date in $RUNS/$suite (--rerun to run again)"
+  fi
+done
+ran=$(date +%s)
+
+# report name -> the run directories it compares
+declare -A REPORTS=(
+  [steps_sweep]="steps_sweep"
+  [guidance_sweep]="guidance_sweep"
+  [latency_vs_diffusion]="latency_vs_diffusion"
+  [shapes_compositional]="shapes_compositional shapes_compositional_holdout"
+  [clip_score]="clip_score"
+  [coco_fid_shapes]="coco_fid_shapes"
+)
+mkdir -p "$OUT"
+for report in "${!REPORTS[@]}"; do
+  dirs=()
+  for suite in ${REPORTS[$report]}; do dirs+=("$RUNS/$suite"); done
+  echo "== report $report <- ${dirs[*]}"
+  musebench report "${dirs[@]}" --out "$OUT/$report" >/dev/null
+  for suite in ${REPORTS[$report]}; do
+    mkdir -p "$OUT/$report/runs/$suite"
+    cp "$RUNS/$suite/run.json" "$RUNS/$suite/results.jsonl" "$OUT/$report/runs/$suite/"
+  done
+done
+done_at=$(date +%s)
+echo "reports in $OUT/ (runs $((ran - start)) s, reports $((done_at - ran)) s)"
