@@ -141,7 +141,8 @@ def parse_rows(records: list[tuple[str, object]]) -> list[ResultRow]:
         if row.key in seen:
             raise MusebenchError(
                 f"{where}: duplicate row for model={row.model} params={format_params(row.params)} "
-                f"metric={row.metric} (first at {seen[row.key]})"
+                f"metric={row.metric} (first at {seen[row.key]}); each (model, params, metric) must appear once: "
+                "the metric that wrote them gives two results one name"
             )
         seen[row.key] = where
         rows.append(row)
