@@ -129,13 +129,26 @@ def stage_latents(args, vq, images: dict) -> torch.Tensor:
     from reference_model.ldm.latents import encode_images
 
     path = args.work / "latents.pt"
+    key = vq_hash(vq)
     if path.is_file():
-        return torch.load(path, map_location="cpu", weights_only=True)["latents"]
+        cached = torch.load(path, map_location="cpu", weights_only=True)
+        if cached.get("vq_sha256") == key:
+            return cached["latents"]
+        print(f"{path}: made with another tokenizer; recomputing", file=sys.stderr)
     out = [encode_images(vq, images["images"][i:i + 256], 1.0)
            for i in tqdm(range(0, images["images"].shape[0], 256), desc="latents", mininterval=10)]
     latents = torch.cat(out)
-    save({"latents": latents}, path)
+    save({"latents": latents, "vq_sha256": key}, path)
     return latents
+
+
+def vq_hash(vq) -> str:
+    """sha256 over the tokenizer's tensors: which tokenizer the latents came from."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(vq.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def stage_denoiser(args, config, latents: torch.Tensor, text: dict):
@@ -149,10 +162,6 @@ def stage_denoiser(args, config, latents: torch.Tensor, text: dict):
     train_config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                                max_wall_s=args.minutes * 60)
     return train_denoiser(model, data, config.noise, train_config, args.work / "denoiser")
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     from musebench.train import ldm_shapes_eval as eval_mod
 
     checkpoint = args.work / "checkpoint"
-    eval_mod.export(checkpoint, config, vq, weights, {"steps": steps_done, "wall_s": wall, "vq_source": vq_source})
+    eval_mod.export(checkpoint, config, vq, weights,
+                    {"steps": steps_done, "wall_s": wall, "vq_source": vq_source, "vq_sha256": vq_hash(vq)})
     if last < 3:
         return 0
     metrics = eval_mod.evaluate(checkpoint, args.work / "metrics.json", args.sweep_prompts, args.eval_prompts)

@@ -100,6 +100,59 @@ def muse_metrics(muse_work: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def flops_vs_muse(config) -> str:
+    """One line: FLOPs per sampler step of this denoiser and of the matched Muse transformer."""
+    from reference_model.config import TransformerConfig
+    from reference_model.ldm.denoiser import build_denoiser
+    from reference_model.ldm.flops import ldm_step_flops, muse_step_flops
+    from reference_model.transformer import MaskedTransformer
+
+    d, length = config.denoiser, config.text_encoder.max_length
+    muse = TransformerConfig(vocab_size=config.vq.codebook_size, grid=d.grid, width=d.heads * d.head_dim,
+                             depth=d.depth, heads=d.heads, text_dim=d.text_dim)
+    ours, theirs = ldm_step_flops(build_denoiser(d), d, length), muse_step_flops(MaskedTransformer(muse), length)
+    return (f"FLOPs per step and image (torch.utils.flop_counter, no guidance): denoiser {ours / 1e6:.1f} M, "
+            f"Muse transformer {theirs / 1e6:.1f} M (ratio {ours / theirs:.3f})")
+
+
+def same_tokenizer_as_shipped_muse(vq_sha256: str) -> str:
+    """Whether the shipped muse-shapes checkpoint holds the tokenizer these latents came from."""
+    from musebench.models.checkpoints import SHIPPED_DIR
+    from musebench.train.ldm_shapes import vq_hash
+    from reference_model.checkpoint import load_checkpoint
+
+    shipped = SHIPPED_DIR / "muse-shapes"
+    if not (shipped / "model.safetensors").is_file():
+        return "muse-shapes is not shipped yet: tokenizer identity unchecked"
+    same = vq_hash(load_checkpoint(shipped)[1]) == vq_sha256
+    return "tokenizer identical to the shipped muse-shapes VQ" if same else \
+        "WARNING: the shipped muse-shapes VQ differs from the tokenizer these latents came from; retrain"
+
+
+def budgets(args) -> str:
+    """Training budgets side by side: this run's wall and CPU time, the Muse transformer's wall time."""
+    from reference_model import training_log
+
+    ours = training_log.read_rows(args.work / "denoiser" / "loss.csv")
+    muse = training_log.read_rows(args.muse_work / "transformer" / "loss.csv")
+    line = ""
+    if ours:
+        line += (f"denoiser: {int(ours[-1]['step'])} steps, {ours[-1]['wall_s'] / 60:.1f} min wall, "
+                 f"{ours[-1].get('cpu_s', float('nan')) / 60:.1f} min CPU")
+    if muse:
+        line += f"; Muse transformer: {int(muse[-1]['step'])} steps, {muse[-1]['wall_s'] / 60:.1f} min wall"
+    return line or "no training log found"
+
+
+def muse_table(muse_work: Path) -> dict[str, float]:
+    """Muse's final val accuracy per category from its metrics.json, if it has one we can read."""
+    metrics = muse_metrics(muse_work) or {}
+    for candidate in (metrics.get("val"), metrics.get("final"), metrics):
+        if isinstance(candidate, dict) and isinstance(candidate.get("all_correct"), (int, float)):
+            return {k: v for k, v in candidate.items() if isinstance(v, (int, float))}
+    return {}
+
+
 def card_text(args, checkpoint: Path, metrics: dict, argv: list[str]) -> str:
     from reference_model.ldm.checkpoint import read_document
 
@@ -110,8 +163,12 @@ def card_text(args, checkpoint: Path, metrics: dict, argv: list[str]) -> str:
     sweep_lines = "\n".join(
         f"| {r['scheduler']} | {r['steps']} | {r['guidance']} | {r['all_correct']:.3f} |" for r in metrics["sweep"])
     cats = [k for k in final if k not in ("all_correct", "n")]
-    muse = muse_metrics(args.muse_work)
-    muse_note = "" if muse is None else f"\nMuse run metrics (from {args.muse_work}/metrics.json):\n\n```json\n{json.dumps(muse, indent=1)[:1500]}\n```\n"
+    muse = muse_table(args.muse_work)
+    cell = lambda key: f"{muse[key]:.3f}" if key in muse else "n/a"  # noqa: E731
+    from reference_model.ldm.checkpoint import read_config
+
+    flops_line = flops_vs_muse(read_config(checkpoint))
+    tokenizer_line = same_tokenizer_as_shipped_muse(training.get("vq_sha256", ""))
     return f"""# ldm-shapes: matched latent diffusion baseline of muse-shapes
 
 Command (seed {args.seed}): `python -m musebench.train.ldm_shapes {' '.join(argv[1:])}`
@@ -122,15 +179,17 @@ Command (seed {args.seed}): `python -m musebench.train.ldm_shapes {' '.join(argv
 - denoiser: diffusers PixArtTransformer2DModel, patch 1, {d['heads']} heads x {d['head_dim']}, depth {d['depth']}
 - noise: {n['beta_schedule']}, {n['train_timesteps']} steps, **{n['prediction_type']}**, Min-SNR-5, CFG dropout 10 %, EMA
 - training: {training['steps']} steps of batch {args.batch_size}, lr {args.lr}, wall time {training['wall_s'] / 60:.1f} min
-  ({args.threads} thread(s); tokenizer from {training['vq_source']})
+  ({args.threads} thread(s); tokenizer from {training['vq_source']}: {tokenizer_line})
+- budgets: {budgets(args)}
+- {flops_line}
 
 ## Oracle accuracy (val, {final['n']} prompts) at the best setting: {best['scheduler']}, {best['steps']} steps, guidance {best['guidance']}
 
-| category | all-correct |
-|---|---|
-""" + "\n".join(f"| {c} | {final[c]:.3f} |" for c in cats) + f"""
-| **all** | **{final['all_correct']:.3f}** |
-{muse_note}
+| category | ldm-shapes | muse-shapes ({args.muse_work}/metrics.json) |
+|---|---|---|
+""" + "\n".join(f"| {c} | {final[c]:.3f} | {cell(c)} |" for c in cats) + f"""
+| **all** | **{final['all_correct']:.3f}** | **{cell('all_correct')}** |
+
 ## Sweep ({metrics['sweep_prompts']} val prompts per point)
 
 | scheduler | steps | guidance | all-correct |

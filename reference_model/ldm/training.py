@@ -112,14 +112,14 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.A
     return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas)
 
 
-def save_state(path: Path, model, optimizer, ema: EMAModel, step: int, wall_s: float) -> None:
+def save_state(path: Path, model, optimizer, ema: EMAModel, step: int, wall_s: float, cpu_s: float) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "ema": ema.state_dict(),
-                "step": step, "wall_s": wall_s}, tmp)
+                "step": step, "wall_s": wall_s, "cpu_s": cpu_s}, tmp)
     os.replace(tmp, path)
 
 
-def load_state(path: Path, model, optimizer, ema: EMAModel) -> tuple[int, float]:
+def load_state(path: Path, model, optimizer, ema: EMAModel) -> tuple[int, float, float]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
         model.load_state_dict(state["model"])
@@ -129,7 +129,7 @@ def load_state(path: Path, model, optimizer, ema: EMAModel) -> tuple[int, float]
         raise ReferenceModelError(
             f"{path}: cannot resume ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); delete it to start over"
         ) from None
-    return int(state["step"]), float(state["wall_s"])
+    return int(state["step"]), float(state["wall_s"]), float(state.get("cpu_s", 0.0))
 
 
 def ema_weights(model: torch.nn.Module, ema: EMAModel) -> dict[str, torch.Tensor]:
@@ -155,14 +155,15 @@ def train_denoiser(
     sched = noise_scheduler(noise)
     optimizer = make_optimizer(model, config)
     ema = EMAModel(model.parameters(), decay=config.ema_decay, use_ema_warmup=True)
-    step, wall = (0, 0.0)
+    step, wall, cpu = (0, 0.0, 0.0)
     if state_path.exists():
-        step, wall = load_state(state_path, model, optimizer, ema)
+        step, wall, cpu = load_state(state_path, model, optimizer, ema)
     training_log.truncate_after(loss_csv, step)
     training_log.truncate_after(eval_csv, step)
     model.train()
     bar = tqdm(total=config.steps, initial=step, desc="ldm denoiser", mininterval=10)
     t0 = time.perf_counter() - wall
+    c0 = time.process_time() - cpu  # CPU seconds: comparable across runs sharing the cores
     while step < config.steps and time.perf_counter() - t0 < config.max_wall_s:
         lr = warmup_cosine(step, config.steps, config.warmup, config.lr)
         for group in optimizer.param_groups:
@@ -176,16 +177,17 @@ def train_denoiser(
         step += 1
         bar.update(1)
         if step % config.log_every == 0 or step == config.steps:
-            training_log.append_row(loss_csv, {"step": step, "wall_s": time.perf_counter() - t0, "lr": lr, "loss": loss.item()})
+            training_log.append_row(loss_csv, {"step": step, "wall_s": time.perf_counter() - t0,
+                                               "cpu_s": time.process_time() - c0, "lr": lr, "loss": loss.item()})
             bar.set_postfix(loss=f"{loss.item():.4f}")
         if evaluate is not None and config.eval_every and step % config.eval_every == 0:
             metrics = evaluate(ema_weights(model, ema), step)
             training_log.append_row(eval_csv, {"step": step, "wall_s": time.perf_counter() - t0, **metrics})
         if step % config.checkpoint_every == 0 or step == config.steps:
-            save_state(state_path, model, optimizer, ema, step, time.perf_counter() - t0)
+            save_state(state_path, model, optimizer, ema, step, time.perf_counter() - t0, time.process_time() - c0)
             training_log.plot(loss_csv, out_dir / "loss.png", ["loss", "lr"], "latent diffusion denoiser")
     wall = time.perf_counter() - t0
-    save_state(state_path, model, optimizer, ema, step, wall)
+    save_state(state_path, model, optimizer, ema, step, wall, time.process_time() - c0)
     training_log.plot(loss_csv, out_dir / "loss.png", ["loss", "lr"], "latent diffusion denoiser")
     bar.close()
     model.eval()
