@@ -10,7 +10,8 @@ For each point, through the same adapters `musebench run` uses:
   these images are also the ones scored by the oracle (all-correct, Wilson 95 % interval), so
   accuracy costs no extra generation; ms/image = wall / batch;
 - batch 1: median of `--reps` timed single-prompt calls after one warm-up;
-- FLOPs per image: the adapter's describe() (FlopCounterMode over a whole one-image run).
+- FLOPs per image: the adapter's describe() (FlopCounterMode over a whole one-image run), and the
+  share of the generative network (denoiser or masked transformer calls x FLOPs per call).
 Speed-up at matched accuracy: the most accurate diffusion point (ties: the fastest) against the
 fastest Muse point at least as accurate; if no Muse point is, the note says so. Threads, load
 average and machine go into the JSON: these are CPU timings on a shared machine.
@@ -66,12 +67,14 @@ def measure(adapter, params: dict, records, reps: int) -> dict:
         by_tag.setdefault(r.tag, []).append(h)
     adapter.generate(prompts[:1], seeds[:1], params)  # warm-up for batch 1
     b1 = [timed(lambda: adapter.generate(prompts[:1], seeds[:1], params))[0] for _ in range(reps)]
-    flops = adapter.describe(params)["flops_per_image"]
+    described = adapter.describe(params)
     k, n = sum(hits), len(hits)
     return {
         "ms_per_image_b1": 1000 * statistics.median(b1),
         f"ms_per_image_b{n}": 1000 * wall / n,
-        "flops_per_image": flops,
+        "flops_per_image": described["flops_per_image"],
+        # the denoiser / masked transformer alone (the rest: text encoder and decoder, paid once)
+        "network_flops_per_image": described["flops_per_image"] - described.get("other_flops_per_image", 0),
         "all_correct": k / n, "ci95": list(wilson_interval(k, n)), "n": n,
         "per_category": {t: sum(v) / len(v) for t, v in sorted(by_tag.items())},
     }
@@ -102,18 +105,19 @@ def markdown(result: dict) -> str:
         "# Head to head: Muse vs the matched latent diffusion baseline (shapes world, 32 px)", "",
         f"CPU, {result['threads']} thread(s), load average at start {result['loadavg_start']}, "
         f"{result['prompts']} balanced val prompts per point (the timed batch). Written by benchmarks/head_to_head.py.", "",
-        f"| model | sampler | steps | ms/img b1 | ms/img {bk} | GFLOPs/img | all-correct (95 % CI) |",
-        "|---|---|---|---|---|---|---|",
+        f"| model | sampler | steps | ms/img b1 | ms/img {bk} | GFLOPs/img | of which network | all-correct (95 % CI) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         lines.append(
             f"| {r['model']} | {r['sampler']} | {r['steps']} | {r['ms_per_image_b1']:.1f} | {r['ms_per_image_' + bk]:.1f} | "
-            f"{r['flops_per_image'] / 1e9:.2f} | {r['all_correct']:.3f} [{r['ci95'][0]:.2f}, {r['ci95'][1]:.2f}] |")
+            f"{r['flops_per_image'] / 1e9:.2f} | {r['network_flops_per_image'] / 1e9:.2f} | "
+            f"{r['all_correct']:.3f} [{r['ci95'][0]:.2f}, {r['ci95'][1]:.2f}] |")
     s = result["speedup"]
     lines.append("")
     if s.get("muse"):
         lines.append(
-            f"**Speed-up at matched accuracy**: Muse {s['muse']} ({s['accuracy'][1]:.3f}) vs the best diffusion setting "
+            f"**Speed-up at matched accuracy**: {s['muse']} ({s['accuracy'][1]:.3f}) vs the best diffusion setting "
             f"{s['best_diffusion']} ({s['accuracy'][0]:.3f}): {s['speedup_b1']:.1f}x at batch 1, "
             f"{s['speedup_' + bk]:.1f}x at {bk}, {s['flops_ratio']:.1f}x fewer FLOPs per image.")
     else:
