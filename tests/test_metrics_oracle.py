@@ -68,7 +68,9 @@ def test_real_renders_score_high_and_noise_scores_low(tmp_path: Path):
     assert real["oracle/all_correct"].value >= 0.9 and real["oracle/all_correct"].n == 24
     assert noise["oracle/all_correct"].value <= 0.2
     assert {f"oracle/{c}" for c in CATEGORIES} <= set(real)  # the val split cycles through every tag
-    assert set(real) - {"oracle/all_correct"} <= {f"oracle/{k}" for k in (*CATEGORIES, *ATTRIBUTES)}
+    attributes = {f"oracle/attribute/{k}" for k in ATTRIBUTES}
+    assert set(real) - {"oracle/all_correct"} <= {f"oracle/{c}" for c in CATEGORIES} | attributes
+    assert attributes & set(real), "attribute rows live under oracle/attribute/"
     assert sum(real[f"oracle/{c}"].n for c in CATEGORIES) == 24
     row = real["oracle/all_correct"]
     assert row.ci95 == wilson_interval(row.extra["correct"], 24) and row.ci95[0] <= row.value <= row.ci95[1]

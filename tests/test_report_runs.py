@@ -42,7 +42,7 @@ def point_rows(suite: str, model: str, params: dict, quality: float, ms: float, 
         kc = int(np.clip(round((quality - 0.05 * i + rng.uniform(-0.03, 0.03)) * 16), 0, 16))
         rows.append(_row(suite, model, params, f"oracle/{cat}", kc / 16, 16, _wilson(kc, 16), True, {"kind": "category"}))
     ka = int(round(min(1.0, quality + 0.1) * n))
-    rows.append(_row(suite, model, params, "oracle/color", ka / n, n, _wilson(ka, n), True, {"kind": "attribute"}))
+    rows.append(_row(suite, model, params, "oracle/attribute/colour", ka / n, n, _wilson(ka, n), True, {"kind": "attribute"}))
     guidance = float(params.get("guidance", 2.0))
     fid = 40.0 * (1.0 - quality) + 4.0 + 1.5 * (guidance - 2.0) ** 2 + rng.uniform(-0.3, 0.3)
     rows.append(_row(suite, model, params, "fid/probe", round(fid, 4), n, [round(fid - 2.0, 4), round(fid + 2.5, 4)], False))

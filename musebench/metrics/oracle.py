@@ -6,8 +6,10 @@ accuracy per task tag (single_object, two_object, counting, colors, position, co
 detector is exact: `musebench.shapes.score_image` reads the rendered scene back from the pixels.
 
 Rows: `oracle/all_correct` over every image; `oracle/<category>` (the fraction of all-correct images
-among prompts with that tag, for each tag present); `oracle/<attribute>` (the fraction of images
-where that attribute is right, over images whose prompt constrains it: `None` = not applicable).
+among prompts with that tag, for each tag present); `oracle/attribute/<attribute>` (the fraction of
+images where that attribute is right, over images whose prompt constrains it: `None` = not
+applicable). Attributes get their own namespace because `position` is both a GenEval category and
+an attribute, and a results file has one row per (model, point, metric).
 Every row carries n and a 95 % Wilson score interval (musebench.metrics.intervals).
 """
 
@@ -60,7 +62,7 @@ class OracleMetric:
             for attr, ok in verdict.attributes.items():
                 if ok is not None:  # None: this prompt does not constrain the attribute
                     by_attr.setdefault(attr, []).append(bool(ok))
-        return [self._row(attr, hits, {"kind": "attribute"}) for attr, hits in sorted(by_attr.items())]
+        return [self._row(f"attribute/{attr}", hits, {"kind": "attribute"}) for attr, hits in sorted(by_attr.items())]
 
     def _row(self, key: str, hits: list[bool], extra: dict) -> MetricValue:
         k, n = int(sum(bool(h) for h in hits)), len(hits)
