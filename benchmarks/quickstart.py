@@ -32,8 +32,9 @@ SUITE = ROOT / "suites" / "quickstart.yaml"
 TARGETS_S = {"cold": 180.0, "warm": 10.0}
 
 
-def timed_run(cache: Path, out: Path) -> dict:
+def timed_run(cache: Path, out: Path, overrides: list[str]) -> dict:
     command = [sys.executable, "-m", "musebench", "run", str(SUITE), "--out", str(out), "--cache", str(cache)]
+    command += [arg for item in overrides for arg in ("--set", item)]
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - start
@@ -55,6 +56,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--warm-repeats", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="use (and keep) this cache directory instead of a temp one")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="passed to musebench run (recorded in the results), e.g. a checkpoint directory")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="musebench-qs-"))
     cache = args.keep or work / "cache"
@@ -62,8 +65,8 @@ def main() -> int:
         shutil.rmtree(cache)
     try:
         load_before = load_average()
-        cold = timed_run(cache, work / "cold")
-        warm = [timed_run(cache, work / f"warm{i}") for i in range(args.warm_repeats)]
+        cold = timed_run(cache, work / "cold", args.overrides)
+        warm = [timed_run(cache, work / f"warm{i}", args.overrides) for i in range(args.warm_repeats)]
         rows_equal = (work / "cold" / "results.jsonl").read_text() == (work / "warm0" / "results.jsonl").read_text()
     finally:
         if args.keep is None:
@@ -72,6 +75,7 @@ def main() -> int:
     report = {
         "benchmark": "quickstart",
         "command": "musebench run suites/quickstart.yaml --out OUT --cache FRESH_DIR (cold), then again (warm)",
+        "overrides": args.overrides,
         "measured": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "load_average_before": load_before, "load_average_after": load_average()},
