@@ -85,7 +85,9 @@ def _series(df: pd.DataFrame, axis: str) -> list[tuple[tuple, pd.DataFrame]]:
 
 
 def _numeric(df: pd.DataFrame, axis: str) -> pd.DataFrame:
-    ok = df[axis].map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+    # astype(bool): on no rows the map is an empty *object* Series, which df[...] reads as a list of
+    # column labels (no columns at all) instead of a row mask
+    ok = df[axis].map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).astype(bool)
     return df[ok].astype({axis: float})
 
 
