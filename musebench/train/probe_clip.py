@@ -129,6 +129,8 @@ def _write(out: Path, model, cfg: ProbeConfig, info: dict, argv: list[str]) -> N
     save_config(cfg, tmp / CONFIG_FILE, {k: v for k, v in info.items() if k != "config"})
     write_card(tmp, argv, info)
     tmp.chmod(0o755)
+    for f in tmp.iterdir():
+        f.chmod(0o644)
     if out.exists():
         shutil.rmtree(out)
     os.replace(tmp, out)
