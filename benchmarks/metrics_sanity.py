@@ -34,19 +34,36 @@ def shapes_images(split: str, n: int, seed: int) -> tuple[torch.Tensor, list[str
     return images, [r.prompt for r in recs]  # (N, 3, 32, 32) uint8
 
 
-def vq_reconstruct(images: torch.Tensor, muse: str) -> torch.Tensor | None:
-    try:
-        from musebench.models.checkpoints import resolve_checkpoint
-        from reference_model.checkpoint import load_checkpoint
-        from reference_model.tokenizer import to_uint8, to_unit
+def _vq_from_training_state(state: Path, run_config: Path):
+    """The Muse tokenizer from its training run (vq_state.pt + run_config.json), before it ships."""
+    from reference_model.config import VQConfig
+    from reference_model.tokenizer import VQModel
 
-        _, vq, _ = load_checkpoint(resolve_checkpoint(muse))
+    cfg = json.loads(run_config.read_text())["model"]["vq"]
+    vq = VQModel(VQConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}))
+    vq.load_state_dict(torch.load(state, weights_only=False)["model"])
+    return vq
+
+
+def vq_reconstruct(images: torch.Tensor, muse: str, vq_state: Path | None) -> tuple[torch.Tensor | None, str]:
+    from reference_model.tokenizer import to_uint8, to_unit
+
+    try:
+        if vq_state is not None:
+            vq, source = _vq_from_training_state(vq_state, vq_state.parent.parent / "run_config.json"), f"training state {vq_state}"
+        else:
+            from musebench.models.checkpoints import resolve_checkpoint
+            from reference_model.checkpoint import load_checkpoint
+
+            _, vq, _ = load_checkpoint(resolve_checkpoint(muse))
+            source = f"checkpoint {muse}"
     except Exception as exc:  # not shipped yet: report, do the other checks
         print(f"VQ reconstructions skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return None
+        return None, f"skipped: {type(exc).__name__}: {exc}"
     vq.eval()
     with torch.no_grad():
-        return torch.cat([to_uint8(vq.decode(vq.encode(to_unit(images[i : i + 256])))) for i in range(0, len(images), 256)])
+        recon = torch.cat([to_uint8(vq.decode(vq.encode(to_unit(images[i : i + 256])))) for i in range(0, len(images), 256)])
+    return recon, source
 
 
 def main() -> int:
@@ -54,6 +71,7 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--probe", default="probe-clip")
     parser.add_argument("--muse", default="muse-shapes")
+    parser.add_argument("--vq-state", type=Path, default=None, help="RUN/vq/vq_state.pt of a Muse training run (before muse-shapes ships)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
@@ -68,9 +86,10 @@ def main() -> int:
     start = time.time()
     real, captions = shapes_images("test", args.n, 0)
     real2, _ = shapes_images("test", args.n, 1)
+    recon, vq_source = vq_reconstruct(real2, args.muse, args.vq_state)
     sets = {
         "real_prime": real2,
-        "vq_recon": vq_reconstruct(real2, args.muse),
+        "vq_recon": recon,
         "blurred": gaussian_blur(real2, kernel_size=5, sigma=1.0),
         "noise": torch.randint(0, 256, real2.shape, dtype=torch.uint8, generator=torch.Generator().manual_seed(0)),
     }
@@ -89,7 +108,7 @@ def main() -> int:
     wins = float((own[~same_text] > shuffled[~same_text]).mean())
     result = {
         "n": args.n, "probe": ext.fingerprint, "mode": "clean", "fid": fids, "order": order, "ordered": ordered,
-        "vq_recon": "done" if "vq_recon" in fids else f"skipped: {args.muse} not loadable (Muse tokenizer not shipped)",
+        "vq_recon": vq_source,
         "real_prime_over_noise": fids["real_prime"] / fids["noise"],
         "real_prime_within_1pct_of_noise": fids["real_prime"] <= 0.01 * fids["noise"],
         "clip_own_beats_shuffled": wins, "clip_pairs_compared": int((~same_text).sum()), "clip_ok": wins >= 0.95,
