@@ -218,11 +218,10 @@ def scenarios(model: str, noised: Path, repeats: int, latency: bool) -> list[Sce
     ]
     if latency:  # without latency/ratio in the run there is no latency gate to fail
         degraded.append(Scenario("slowed", "fail", slowed=True))
-    return [
-        *degraded,
-        *[Scenario(f"unchanged_{i}", "pass") for i in range(repeats)],
-        *[Scenario(f"unchanged_loaded_{i}", "pass", cpu_load=True) for i in range(repeats)],
-    ]
+    unchanged = []
+    for i in range(repeats):  # interleaved, so drifting background load hits both groups alike
+        unchanged += [Scenario(f"unchanged_{i}", "pass"), Scenario(f"unchanged_loaded_{i}", "pass", cpu_load=True)]
+    return degraded + unchanged
 
 
 def false_alarm_summary(results: list[dict]) -> dict:
@@ -261,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="keep runs here (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--note", default="", help="free text stored in the results (e.g. which checkpoint and why)")
+    parser.add_argument("--summarize-only", action="store_true",
+                        help="run nothing: rewrite --out's summary from the runs it holds (same other options)")
     args = parser.parse_args(argv)
 
     from tqdm import tqdm
@@ -270,8 +271,25 @@ def main(argv: list[str] | None = None) -> int:
     overrides = tuple(args.overrides)
     model, _ = muse_model(args.suite, overrides)
     suite = gated_suite(args.suite, workdir / "suite.yaml", model, args.steps, args.max_drop, args.max_rel_drop)
+    meta = {
+        "note": args.note,
+        "base_suite": str(args.suite),
+        "experiment_suite": suite.read_text(),
+        "overrides": list(overrides),
+        "model": model,
+        "gates": {"oracle/all_correct max_drop": args.max_drop,
+                  "latency/ratio max_rel_drop": args.max_rel_drop if latency_available() else "no latency metric"},
+        "weight_noise_relative_std": args.noise,
+        "omp_num_threads": args.threads or "torch default",
+        "repeats_planned": args.repeats,
+    }
+    if args.summarize_only:  # e.g. after stopping a long experiment: summarise the runs written so far
+        results = json.loads(args.out.read_text())["runs"]
+        write_atomic(args.out, summarize(meta, results, partial=True))
+        return 0
     _, checkpoint = muse_model(suite, overrides)
-    setup = Setup(suite=suite, cache=workdir / "cache", overrides=overrides, threads=args.threads or None, log=(workdir / "log.txt").open("a"))
+    setup = Setup(suite=suite, cache=workdir / "cache", overrides=overrides, threads=args.threads or None,
+                  log=(workdir / "log.txt").open("a"))
     noised = noised_checkpoint(checkpoint, workdir, args.noise, seed=0)
     baseline = workdir / "baseline.jsonl"
     run_suite(setup, workdir / "baseline_run", Scenario("baseline", "pass"))
@@ -288,29 +306,27 @@ def main(argv: list[str] | None = None) -> int:
                         "slowed": scenario.slowed, "cpu_load": scenario.cpu_load, "run_seconds": round(seconds, 1),
                         "loadavg_1min_after": round(os.getloadavg()[0], 2),
                         "as_expected": outcome["exit_code"] == expected, **outcome})
-        write_atomic(args.out, {"partial": True, "runs": results})
+        write_atomic(args.out, summarize(meta, results, partial=True))
 
-    degraded = [r for r in results if r["expect"] == "fail"]
-    report = {
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "note": args.note,
-        "base_suite": str(args.suite),
-        "experiment_suite": suite.read_text(),
-        "overrides": list(overrides),
-        "model": model,
-        "gates": {"oracle/all_correct max_drop": args.max_drop,
-                  "latency/ratio max_rel_drop": args.max_rel_drop if latency_available() else "no latency metric"},
-        "weight_noise_relative_std": args.noise,
-        "omp_num_threads": args.threads or "torch default",
-        "machine": {"cpu_count": os.cpu_count(), "platform": sys.platform, "loadavg_at_end": os.getloadavg()},
-        "sensitivity": {r["scenario"]: {"caught": r["as_expected"], "failed": r["failed"]} for r in degraded},
-        "specificity": false_alarm_summary(results),
-        "runs": results,
-    }
+    report = summarize(meta, results, partial=False)
     write_atomic(args.out, report)
     print(json.dumps({"sensitivity": report["sensitivity"], "specificity": report["specificity"]}, indent=2))
     print(f"wrote {args.out}; runs kept in {workdir}")
     return 0
+
+
+def summarize(meta: dict, results: list[dict], partial: bool) -> dict:
+    """The results file: settings, per-scenario verdicts, false-alarm rate, and every run."""
+    degraded = [r for r in results if r["expect"] == "fail"]
+    return {
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "partial": partial,  # true: fewer runs than planned (stopped early or still running)
+        **meta,
+        "machine": {"cpu_count": os.cpu_count(), "platform": sys.platform, "loadavg_at_write": os.getloadavg()},
+        "sensitivity": {r["scenario"]: {"caught": r["as_expected"], "failed": r["failed"]} for r in degraded},
+        "specificity": false_alarm_summary(results),
+        "runs": results,
+    }
 
 
 if __name__ == "__main__":
