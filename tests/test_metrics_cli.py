@@ -98,3 +98,21 @@ def test_unknown_extractor_and_mode(tmp_path, capsys):
 def test_bench_bad_input(capsys):
     assert "--repeats >= 2" in _error(capsys, ["bench", "--model", "anything", "--repeats", "1"])
     assert "checkpoint 'no-such-model' not found" in _error(capsys, ["bench", "--model", "no-such-model"])
+
+
+def test_bench_times_a_tiny_diffusers_pipeline(tmp_path, capsys):
+    """End to end through a real adapter: a tiny randomly initialised Stable Diffusion pipeline."""
+    from test_diffusers_adapter import build_sd  # the diffusers adapter's own tiny pipeline
+
+    build_sd(tmp_path / "sd")
+    out = tmp_path / "latency.json"
+    argv = ["bench", "--model", str(tmp_path / "sd"), "--steps", "2", "--repeats", "3", "--warmup", "1",
+            "--batch", "2", "--calibration-size", "64", "--prompt", "a red circle", "--out", str(out)]
+    assert main(argv) == 0
+    result = json.loads(out.read_text())
+    rows = {r["metric"]: r for r in result["rows"]}
+    assert set(rows) == {"latency/ms_per_image_b1", "latency/images_per_s", "latency/ratio"}
+    assert rows["latency/ratio"]["value"] > 0 and rows["latency/ratio"]["n"] == 3
+    assert rows["latency/ms_per_image_b1"]["extra"]["flops_per_image"] > 0  # from the adapter's describe()
+    assert result["params"]["steps"] == 2
+    capsys.readouterr()
