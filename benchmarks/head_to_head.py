@@ -104,7 +104,8 @@ def markdown(result: dict) -> str:
     lines = [
         "# Head to head: Muse vs the matched latent diffusion baseline (shapes world, 32 px)", "",
         f"CPU, {result['threads']} thread(s), load average at start {result['loadavg_start']}, "
-        f"{result['prompts']} balanced val prompts per point (the timed batch). Written by benchmarks/head_to_head.py.", "",
+        f"{result['prompts']} balanced val prompts per point (the timed batch). Written by benchmarks/head_to_head.py"
+        + ("." if result["complete"] else f"; STOPPED EARLY: {len(result['rows'])} of {result['planned_points']} points."), "",
         f"| model | sampler | steps | ms/img b1 | ms/img {bk} | GFLOPs/img | of which network | all-correct (95 % CI) |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -146,21 +147,25 @@ def main() -> None:
     points += [("ldm", ldm, sch, s, {"scheduler": sch, "steps": s, "guidance": guidance})
                for sch in args.schedulers for s in args.ldm_steps]
     load = os.getloadavg()
-    rows = []
+    batch_key = f"b{len(records)}"
+    base = {
+        "batch_key": batch_key, "prompts": len(records), "threads": args.threads,
+        "loadavg_start": [round(x, 2) for x in load], "machine": platform.processor() or platform.machine(),
+        "torch": torch.__version__, "models": {"muse": muse.describe({}), "ldm": ldm.describe({})},
+        "planned_points": len(points),
+    }
+    rows: list[dict] = []
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     for model, adapter, sampler, steps, params in tqdm(points, desc="head to head"):
         row = {"model": model, "sampler": sampler, "steps": steps, "params": params, "label": f"{model} {sampler} {steps}"}
         rows.append({**row, **measure(adapter, params, records, args.reps)})
-    batch_key = f"b{len(records)}"
-    result = {
-        "rows": rows, "batch_key": batch_key, "prompts": len(records), "threads": args.threads,
-        "loadavg_start": [round(x, 2) for x in load], "loadavg_end": [round(x, 2) for x in os.getloadavg()],
-        "machine": platform.processor() or platform.machine(), "torch": torch.__version__,
-        "models": {"muse": muse.describe({}), "ldm": ldm.describe({})},
-    }
-    result["speedup"] = matched_speedup(rows, batch_key)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(args.out.with_suffix(".json"), json.dumps(result, indent=2) + "\n")
-    write_atomic(args.out.with_suffix(".md"), markdown(result))
+        # rewritten after every point: a run stopped early still leaves the points it measured
+        result = {**base, "rows": rows, "complete": len(rows) == len(points),
+                  "loadavg_end": [round(x, 2) for x in os.getloadavg()]}
+        if any(r["model"] == "ldm" for r in rows):
+            result["speedup"] = matched_speedup(rows, batch_key)
+            write_atomic(args.out.with_suffix(".md"), markdown(result))
+        write_atomic(args.out.with_suffix(".json"), json.dumps(result, indent=2) + "\n")
     print(markdown(result))
 
 
