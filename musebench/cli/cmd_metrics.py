@@ -101,7 +101,8 @@ def _fid(args, extractor, cache_dir) -> dict:
     gen = _features(gen_path, extractor, args, cache_dir)
     out = {"value": fid(stats_from_features(gen, str(gen_path)), ref), "n": len(gen), "reference_n": ref.n}
     if args.bootstrap:
-        out["ci95"] = bootstrap_interval(len(gen), lambda idx: fid(stats_from_features(gen[idx]), ref), args.seed, args.bootstrap)
+        out["ci95"] = bootstrap_interval(len(gen), lambda idx: fid(stats_from_features(gen[idx]), ref), args.seed, args.bootstrap,
+                                         centre=out["value"])
     if args.fid_inf:
         out["fid_inf"] = fid_infinity(gen, ref, args.seed)
     return out
