@@ -189,7 +189,8 @@ def test_coco_fid_with_an_empty_root_names_the_expected_file(tmp_path, monkeypat
     code = main(["run", str(SUITES / "coco_fid.yaml"), "--out", str(out), "--cache", str(tmp_path / "cache")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1, err
-    assert f"{root}/annotations/captions_val2014.json: file not found" in err
+    assert f"{root}/annotations/captions_val2014.json: file not found; expected COCO 2014's layout" in err
+    assert "ROOT/val2014/" in err and "$MUSEBENCH_COCO_ROOT" in err  # the layout and the variable
     assert not out.exists()
 
 

@@ -113,7 +113,17 @@ def _image_key(record: PromptRecord) -> object:
     return record.meta["image_id"] if record.meta else record.reference
 
 
+# COCO 2014 as distributed (annotations_trainval2014.zip, val2014.zip); suites/coco_fid.yaml reads ROOT
+# from $MUSEBENCH_COCO_ROOT, so a missing file names both the layout and the variable.
+EXPECTED_LAYOUT = (
+    "expected COCO 2014's layout ROOT/annotations/captions_val2014.json with the images in ROOT/val2014/ "
+    "(unzip annotations_trainval2014.zip and val2014.zip into ROOT; suites/coco_fid.yaml takes ROOT from $MUSEBENCH_COCO_ROOT)"
+)
+
+
 def _read_json(path: Path) -> dict:
+    if not path.exists():
+        raise MusebenchError(f"{path}: file not found; {EXPECTED_LAYOUT}")
     text = read_text(path)
     try:
         data = json.loads(text)
