@@ -50,7 +50,7 @@ check_checkpoints() {
 declare -A ARGS=(
   [steps_sweep]="--limit 48"
   [guidance_sweep]="--limit 32"
-  [latency_vs_diffusion]="--limit 32 --set metrics.latency.repeats=3 --set metrics.latency.batch=4"
+  [latency_vs_diffusion]="--limit 32 --set metrics.latency.repeats=5 --set metrics.latency.batch=4"
   [shapes_compositional]="--limit 96"
   [shapes_compositional_holdout]="--limit 96"
   [clip_score]="--limit 64"
@@ -113,4 +113,7 @@ done
 for pid in "${pids[@]}"; do wait "$pid"; done
 python scripts/summarize_reports.py --reports "$OUT"
 done_at=$(date +%s)
+if command -v chromium >/dev/null 2>&1; then  # each page in headless Chromium: console errors, broken images
+  for report in "${!REPORTS[@]}"; do python scripts/check_html.py "$OUT/$report/index.html"; done
+fi
 echo "reports in $OUT/ (runs $((ran - start)) s, reports $((done_at - ran)) s)"
