@@ -12,8 +12,9 @@
 #   reports/<report>/      index.md, index.html, tables (md, tex, csv), figures (png, pdf), image
 #                          grids, and runs/<suite>/{run.json,results.jsonl}, the numbers behind it
 #
-# A suite runs when its run directory has no results.jsonl, or when the suite file (or a file it
-# includes) is newer than those results, or with --rerun; otherwise only its report is rebuilt.
+# A suite runs when its run directory has no results.jsonl, when the suite file (or a file it
+# includes, or a shipped checkpoint's weights) is newer than those results, or with --rerun;
+# otherwise only its report is rebuilt.
 # So deleting reports/ and running this script again rebuilds every report from runs/ in about a
 # minute, without generating or timing anything.
 # Sample counts (the --limit and --set below) keep a cold run of the whole script within 25 min
@@ -64,7 +65,7 @@ stale() {  # true when suite $1 must run: no results, --rerun, or a suite/includ
   local results="$RUNS/$1/results.jsonl"
   [ "$RERUN" = 1 ] && return 0
   [ -f "$results" ] || return 0
-  for f in "suites/$1.yaml" suites/include/*.yaml suites/shapes_compositional.yaml; do
+  for f in "suites/$1.yaml" suites/include/*.yaml suites/shapes_compositional.yaml musebench/checkpoints/*/model.safetensors; do
     [ "$f" -nt "$results" ] && return 0
   done
   return 1
