@@ -74,6 +74,11 @@ class MuseConfig:
 
     def check(self, where: str) -> None:
         """Cross-part consistency: the transformer's vocabulary and grid are the tokenizer's."""
+        if len(self.vq.res_blocks) != len(self.vq.channels):
+            raise ReferenceModelError(
+                f"{where}: vq.res_blocks has {len(self.vq.res_blocks)} entries but vq.channels has "
+                f"{len(self.vq.channels)}; give one residual-block count per stage"
+            )
         if self.transformer.vocab_size != self.vq.codebook_size:
             raise ReferenceModelError(
                 f"{where}: transformer.vocab_size={self.transformer.vocab_size} != "
