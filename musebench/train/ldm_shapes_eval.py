@@ -153,6 +153,18 @@ def muse_table(muse_work: Path) -> dict[str, float]:
     return {}
 
 
+def verdict(final: dict, muse: dict) -> str:
+    """The fairness check of issue 4: within 0.05 all-correct of Muse on single_object?"""
+    if "single_object" not in muse or "single_object" not in final:
+        return "Muse's single_object accuracy is not available: fairness check not made."
+    gap = muse["single_object"] - final["single_object"]
+    if gap <= 0.05:
+        return f"Fair opponent: single_object {final['single_object']:.3f} vs Muse {muse['single_object']:.3f} (gap {gap:.3f} <= 0.05)."
+    return (f"**NOT a fair opponent yet**: single_object {final['single_object']:.3f} vs Muse {muse['single_object']:.3f} "
+            f"(gap {gap:.3f} > 0.05). See the training curve (loss.png, loss.csv): it was still falling when the "
+            "wall-time cap stopped it.")
+
+
 def card_text(args, checkpoint: Path, metrics: dict, argv: list[str]) -> str:
     from reference_model.ldm.checkpoint import read_document
 
@@ -189,6 +201,8 @@ Command (seed {args.seed}): `python -m musebench.train.ldm_shapes {' '.join(argv
 |---|---|---|
 """ + "\n".join(f"| {c} | {final[c]:.3f} | {cell(c)} |" for c in cats) + f"""
 | **all** | **{final['all_correct']:.3f}** | **{cell('all_correct')}** |
+
+{verdict(final, muse)}
 
 ## Sweep ({metrics['sweep_prompts']} val prompts per point)
 
