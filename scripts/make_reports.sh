@@ -51,7 +51,7 @@ check_checkpoints() {
 declare -A ARGS=(
   [steps_sweep]="--limit 48"
   [guidance_sweep]="--limit 32"
-  [latency_vs_diffusion]="--limit 32 --set metrics.latency.repeats=5 --set metrics.latency.batch=4"
+  [latency_vs_diffusion]="--limit 24 --set metrics.latency.repeats=5 --set metrics.latency.batch=4"
   [shapes_compositional]="--limit 96"
   [shapes_compositional_holdout]="--limit 96"
   [clip_score]="--limit 64"
@@ -65,8 +65,12 @@ stale() {  # true when suite $1 must run: no results, --rerun, or a suite/includ
   local results="$RUNS/$1/results.jsonl"
   [ "$RERUN" = 1 ] && return 0
   [ -f "$results" ] || return 0
-  for f in "suites/$1.yaml" suites/include/*.yaml suites/shapes_compositional.yaml musebench/checkpoints/*/model.safetensors; do
-    [ "$f" -nt "$results" ] && return 0
+  local files=("suites/$1.yaml" suites/include/*.yaml suites/shapes_compositional.yaml) name
+  for name in $(grep -hoE "checkpoint: *[A-Za-z0-9_-]+" "${files[@]}" | sed 's/checkpoint: *//' | sort -u); do
+    files+=("musebench/checkpoints/$name/model.safetensors")  # the shipped weights it names
+  done
+  for f in "${files[@]}"; do
+    [ -e "$f" ] && [ "$f" -nt "$results" ] && return 0
   done
   return 1
 }
