@@ -12,8 +12,9 @@
 #   reports/<report>/      index.md, index.html, tables (md, tex, csv), figures (png, pdf), image
 #                          grids, and runs/<suite>/{run.json,results.jsonl}, the numbers behind it
 #
-# A suite runs when its run directory has no results.jsonl, when the suite file (or a file it
-# includes, or a shipped checkpoint's weights) is newer than those results, or with --rerun;
+# A suite runs when its run directory has no results.jsonl, when the resolved suite (its file, its
+# includes and the sizing below) hashes differently from the run's run.json (a comment edit does
+# not count), when a shipped checkpoint it names is newer than its results, or with --rerun;
 # otherwise only its report is rebuilt.
 # So deleting reports/ and running this script again rebuilds every report from runs/ in about a
 # minute, without generating or timing anything.
@@ -61,16 +62,19 @@ declare -A ARGS=(
 # prompt, index), so Muse's default-setting images are generated once and shared through the cache)
 ORDER=(steps_sweep guidance_sweep latency_vs_diffusion shapes_compositional shapes_compositional_holdout clip_score coco_fid_shapes)
 
-stale() {  # true when suite $1 must run: no results, --rerun, or a suite/include file newer than them
+stale() {  # true when suite $1 must run: --rerun, no results, another protocol, or newer shipped weights
   local results="$RUNS/$1/results.jsonl"
   [ "$RERUN" = 1 ] && return 0
   [ -f "$results" ] || return 0
-  local files=("suites/$1.yaml" suites/include/*.yaml suites/shapes_compositional.yaml) name
-  for name in $(grep -hoE "checkpoint: *[A-Za-z0-9_-]+" "${files[@]}" | sed 's/checkpoint: *//' | sort -u); do
-    files+=("musebench/checkpoints/$name/model.safetensors")  # the shipped weights it names
-  done
-  for f in "${files[@]}"; do
-    [ -e "$f" ] && [ "$f" -nt "$results" ] && return 0
+  local rc=0
+  # shellcheck disable=SC2086
+  python scripts/suite_changed.py "suites/$1.yaml" "$RUNS/$1/run.json" ${ARGS[$1]} || rc=$?
+  [ "$rc" = 2 ] && exit 2  # a bad suite: its one-line error is on stderr
+  [ "$rc" = 0 ] && return 0
+  local name
+  for name in $(grep -hoE "checkpoint: *[A-Za-z0-9_-]+" "suites/$1.yaml" suites/include/*.yaml suites/shapes_compositional.yaml | sed 's/checkpoint: *//' | sort -u); do
+    local weights="musebench/checkpoints/$name/model.safetensors"  # the shipped weights it names
+    [ -e "$weights" ] && [ "$weights" -nt "$results" ] && return 0
   done
   return 1
 }
