@@ -85,7 +85,9 @@ for suite in "${ORDER[@]}"; do
     check_checkpoints
     echo "== run $suite"
     # shellcheck disable=SC2086  # ARGS values are word lists on purpose
-    musebench run "suites/$suite.yaml" --out "$RUNS/$suite" --cache "$CACHE" --no-report ${ARGS[$suite]}
+    # an absolute --out: run.json lists the `real` images relative to the working directory, which
+    # the report reads relative to the run directory (a runner bug, reported)
+    musebench run "suites/$suite.yaml" --out "$PWD/$RUNS/$suite" --cache "$CACHE" --no-report ${ARGS[$suite]}
   else
     echo "== $suite: results up to date in $RUNS/$suite (--rerun to run again)"
   fi
