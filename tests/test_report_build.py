@@ -98,7 +98,7 @@ def test_category_and_attribute_tables(single) -> None:
     assert "holdout ↑" in md and "oracle/holdout" not in md
     best = _expected_best(rows, "oracle/holdout")
     assert f"**{best['value']:.3f}**" in md
-    assert "color ↑" in (out / "attributes.md").read_text(encoding="utf-8")
+    assert "colour ↑" in (out / "attributes.md").read_text(encoding="utf-8")
 
 
 def test_line_plot_pdfs_are_vector_and_grids_embed_images(single) -> None:

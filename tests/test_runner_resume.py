@@ -78,12 +78,14 @@ def _rows(run_dir):
 
 def _kill_after_progress(server: ForkServer, argv, cache_dir, rng: random.Random) -> bool:
     """Start a run; once it has added an entry, wait a random moment and SIGKILL it. True if killed."""
-    before = _entries(cache_dir)
+    # The moment is random in progress, not in seconds: a fast machine finishes a tiny run within
+    # a fixed sleep. Wait for 1-4 new entries, then a jitter shorter than one batch.
+    target = _entries(cache_dir) + rng.randint(1, 4)
     pid = server.start(argv)
     deadline = time.monotonic() + 120
-    while server.alive(pid) and _entries(cache_dir) <= before and time.monotonic() < deadline:
-        time.sleep(0.005)
-    time.sleep(rng.uniform(0.0, 0.3))
+    while server.alive(pid) and _entries(cache_dir) < target and time.monotonic() < deadline:
+        time.sleep(0.002)
+    time.sleep(rng.uniform(0.0, 0.01))
     if not server.alive(pid):
         assert server.wait(pid) == 0
         return False

@@ -68,7 +68,7 @@ def build_table(df: pd.DataFrame, stem: str, title: str, caption: str, strip_pre
     long = df.drop(columns=["col_run"]).assign(
         best=[not math.isnan(r.value) and r.value == best.get((r.metric, r.col_run)) for r in df.itertuples()]
     )
-    shown = tuple((m.split("/", 1)[1] if strip_prefix else m, run, hib) for m, run, hib in columns)
+    shown = tuple((m.rsplit("/", 1)[1] if strip_prefix else m, run, hib) for m, run, hib in columns)  # oracle/attribute/colour -> colour
     return Table(stem, title, caption, shown, tuple((m, label) for m, _, label in index), tuple(cells), long)
 
 

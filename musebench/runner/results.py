@@ -82,14 +82,14 @@ def grid_images(suite: Suite, plan: Plan, models: dict[str, LoadedModel], cache:
         if not chosen:
             continue
         if model.cacheable:
-            paths = [str(cache.path_for(request_key(model, point, r))) for r in chosen]
+            paths = [str(cache.path_for(request_key(model, point, r)).resolve()) for r in chosen]
         else:
             images = model.adapter.images_for_records([r.record for r in chosen], model.full_params(point.params))
             paths = []
             for r, image in zip(chosen, images):
                 path = out_dir / "images" / point.model / f"{point.index}-{r.prompt_pos}.png"
                 write_atomic(path, encode_png(image))
-                paths.append(str(path))
+                paths.append(str(path.relative_to(out_dir)))  # relative: the report resolves it in RUN_DIR
         entries += [
             {"model": point.model, "params": dict(point.params), "prompt": r.record.prompt, "seed": r.seed, "path": p}
             for r, p in zip(chosen, paths)
