@@ -43,7 +43,8 @@ def test_run_writes_results_and_reuses_the_cache(tmp_path, tiny_registry, capsys
     assert set(info) >= RUN_KEYS
     assert info["cache"]["hits"] == 0 and info["cache"]["misses"] == 24  # real is not cached
     assert info["suite"]["gates"][0]["metric"] == "pixel_mean/all" and info["suite"]["report"]["grid_prompts"] == 4
-    assert len(info["images"]) == 3 * 4 and all(os.path.isfile(e["path"]) for e in info["images"])
+    run_dir = tmp_path / "run"  # real images are stored relative to RUN_DIR, cached ones absolute
+    assert len(info["images"]) == 3 * 4 and all((run_dir / e["path"]).is_file() for e in info["images"])
 
     assert main(argv + ["--out", str(tmp_path / "again")]) == 0
     again = json.loads((tmp_path / "again" / "run.json").read_text())
