@@ -4,7 +4,6 @@ batch-size and shard independence, nothing written on a bad suite."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from runner_support import tiny_registry, write_suite  # noqa: F401
