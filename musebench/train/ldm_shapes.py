@@ -66,7 +66,7 @@ def muse_config(muse_work: Path):
 
 def load_vq(source: str | None, muse_work: Path, vq_config):
     """The Muse tokenizer: a Muse checkpoint dir (its vq.* weights) or a finished vq_state.pt."""
-    from reference_model.ldm.checkpoint import _read_weights, load_part
+    from reference_model.checkpoint_files import load_part, read_weights as _read_weights
     from reference_model.tokenizer import VQModel
 
     from musebench.models.checkpoints import SHIPPED_DIR
