@@ -50,6 +50,12 @@ def timed_run(cache: Path, out: Path, overrides: list[str]) -> dict:
             "stages_s": info["timings"], "last_line": result.stdout.strip().splitlines()[-1]}
 
 
+def cached_rows(run_dir: Path) -> list[str]:
+    """results.jsonl rows that a warm run must reproduce exactly: all but latency/*, which is re-timed."""
+    rows = (run_dir / "results.jsonl").read_text().splitlines()
+    return [row for row in rows if not json.loads(row)["metric"].startswith("latency/")]
+
+
 def load_average() -> list[float] | None:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -72,7 +78,7 @@ def main() -> int:
         load_before = load_average()
         cold = timed_run(cache, work / "cold", args.overrides)
         warm = [timed_run(cache, work / f"warm{i}", args.overrides) for i in range(args.warm_repeats)]
-        rows_equal = (work / "cold" / "results.jsonl").read_text() == (work / "warm0" / "results.jsonl").read_text()
+        rows_equal = cached_rows(work / "cold") == cached_rows(work / "warm0")
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -87,13 +93,13 @@ def main() -> int:
         "cold": cold,
         "warm": warm,
         "warm_best_s": best_warm,
-        "results_identical_cold_vs_warm": rows_equal,
+        "results_identical_cold_vs_warm_except_latency": rows_equal,
         "targets_s": TARGETS_S,
         "meets_targets": {"cold": cold["wall_s"] <= TARGETS_S["cold"], "warm": best_warm <= TARGETS_S["warm"]},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps({k: report[k] for k in ("warm_best_s", "meets_targets", "results_identical_cold_vs_warm")}))
+    print(json.dumps({k: report[k] for k in ("warm_best_s", "meets_targets", "results_identical_cold_vs_warm_except_latency")}))
     print(f"cold {cold['wall_s']} s, warm best {best_warm} s -> {RESULTS}")
     return 0
 

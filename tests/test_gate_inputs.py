@@ -194,3 +194,21 @@ def test_help_has_examples(capsys):
     out = capsys.readouterr().out
     assert "musebench gate runs/quickstart --baseline reports/baselines/quickstart.jsonl" in out
     assert "--write-baseline" in out and "--junit" in out
+
+
+def test_a_row_measured_under_another_protocol_is_not_compared(tmp_path, capsys):
+    gates = [{"metric": "clip_score/probe", "model": "muse", "max_drop": 0.02}]
+
+    def clip(variant, value):
+        r = row("clip_score/probe", value, (value - 0.01, value + 0.01))
+        r["extra"] = {"variant": variant, "mode": "clean", "fingerprint": "f00d"}
+        return r
+
+    baseline = record_baseline(tmp_path, [clip("cosine", 0.30)], gates=gates)
+    same = write_run(tmp_path / "same", [clip("cosine", 0.30)], gates=gates)
+    assert main(["gate", str(same), "--baseline", str(baseline)]) == 0
+    capsys.readouterr()
+    run = write_run(tmp_path / "run", [clip("torchmetrics", 30.0)], gates=gates)
+    code, err = run_cli(capsys, run, "--baseline", baseline)
+    assert_one_line_error(code, err, "'clip_score/probe' for model muse was measured with variant='cosine' in the baseline",
+                          "variant='torchmetrics' in the run", "--write-baseline")

@@ -53,3 +53,18 @@ def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path):
     images = load_adapter("muse", str(out)).generate(["a red circle"], [0], {"steps": 2})
     assert images.shape == (1, 3, 32, 32)
     assert muse_shapes.main(argv) == 0  # a finished run re-runs as a no-op from its stage outputs
+
+
+def test_a_larger_steps_extends_a_finished_run_and_a_smaller_one_is_an_error(tmp_path):
+    args = muse_shapes.parse_args(["--work", str(tmp_path), *TOY])
+    muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(args), args)
+    (tmp_path / "metrics.json").write_text("{}")
+    longer = muse_shapes.parse_args(["--work", str(tmp_path), *TOY, "--steps", "6"])
+    muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(longer), longer)
+    saved = json.loads((tmp_path / "run_config.json").read_text())
+    assert saved["steps"] == 6 and saved["steps_history"] == [2]
+    assert (tmp_path / "metrics_step2.json").is_file() and not (tmp_path / "metrics.json").exists()
+    muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(longer), longer)  # same again: fine
+    shorter = muse_shapes.parse_args(["--work", str(tmp_path), *TOY, "--steps", "4"])
+    with pytest.raises(MusebenchError, match=r"arguments differ .*\(steps\).*only --steps may grow"):
+        muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(shorter), shorter)

@@ -20,6 +20,12 @@ from musebench.gate.run_files import RunData
 from musebench.gate.spec import GateSpec, parse_gates
 
 
+# Protocol choices a metric records in its row's `extra`: a row measured under another choice (CLIP score
+# variant cosine vs torchmetrics' 100 x cos, another FID extractor, preprocessing mode, reference set or
+# feature weights) is on another scale, so comparing it with the baseline would be meaningless.
+PROTOCOL_KEYS = ("variant", "extractor", "mode", "reference", "fingerprint", "calibration")
+
+
 @dataclass(frozen=True)
 class Check:
     """One gate applied to one result row: a line of the table, a JUnit test case."""
@@ -102,6 +108,13 @@ class _Pairing:
                 f"{base.where}: '{row.metric}' has higher_is_better={base.higher_is_better} in the baseline but "
                 f"{row.higher_is_better} in the run; the metric changed meaning, record a new baseline"
             )
+        for key in PROTOCOL_KEYS:
+            if key in base.extra and key in row.extra and base.extra[key] != row.extra[key]:
+                raise MusebenchError(
+                    f"{base.where}: '{row.metric}' for model {row.model} was measured with {key}={base.extra[key]!r} "
+                    f"in the baseline but {key}={row.extra[key]!r} in the run; the values are not comparable: "
+                    "set the suite back or record a new baseline with --write-baseline"
+                )
         return base
 
 

@@ -11,6 +11,7 @@ same reference skips the eigendecomposition (stats.py).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,13 +56,22 @@ def reference_images(spec: dict, default_size: int) -> tuple[torch.Tensor, str]:
 
         images = load_folder(Path(spec["path"]).expanduser(), spec.get("limit"))
         return images, f"folder:{spec['path']} n={images.shape[0]}"
-    from musebench.shapes import render, sample_prompts, scene_from_dict
-
     split, n, seed = spec.get("split", "test"), spec.get("n", 1000), spec.get("seed", 0)
     size = spec.get("size", default_size)
+    return shapes_reference_images(split, n, seed, size), f"shapes:{split} n={n} size={size} seed={seed}"
+
+
+@functools.lru_cache(maxsize=4)
+def shapes_reference_images(split: str, n: int, seed: int, size: int) -> torch.Tensor:
+    """uint8 (N, 3, S, S) renders of a shapes split; memoised: a sweep asks for the same reference at every point.
+
+    Renders are a pure function of (split, n, seed, size), so the memo cannot go stale; callers must not
+    modify the returned tensor (feature extraction only reads it).
+    """
+    from musebench.shapes import render, sample_prompts, scene_from_dict
+
     records = sample_prompts(split, n, seed)
-    images = torch.stack([torch.from_numpy(render(scene_from_dict(r.scene), size)).permute(2, 0, 1) for r in records])
-    return images, f"shapes:{split} n={n} size={size} seed={seed}"
+    return torch.stack([torch.from_numpy(render(scene_from_dict(r.scene), size)).permute(2, 0, 1) for r in records])
 
 
 def load_reference(spec: dict, extractor, mode: str, batch_size: int, cache_dir: Path | None, default_size: int,

@@ -77,13 +77,37 @@ def check_same_config(work: Path, config, args: argparse.Namespace) -> None:
               "vq_batch": args.vq_batch, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr}
     if path.is_file():
         saved = json.loads(path.read_text())
-        if saved != json.loads(json.dumps(wanted)):
-            diff = sorted(k for k in wanted if json.loads(json.dumps(wanted))[k] != saved.get(k))
+        wanted = json.loads(json.dumps(wanted))
+        diff = sorted(k for k in wanted if wanted[k] != saved.get(k))
+        if diff == ["steps"] and wanted["steps"] > saved["steps"]:
+            extend_training(work, saved, wanted["steps"])
+        elif diff:
             raise MusebenchError(f"{path}: arguments differ from the run in this work dir ({', '.join(diff)}); "
-                                 "use the same arguments or another --work")
+                                 "use the same arguments or another --work (only --steps may grow: that "
+                                 "extends a finished training)")
     else:
         work.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(wanted, indent=2) + "\n")
+
+
+def extend_training(work: Path, saved: dict, steps: int) -> None:
+    """--steps larger than the run's: continue training to `steps` (a warm restart of the cosine schedule).
+
+    The cosine decay is recomputed for the new total, so the learning rate rises again from where the
+    old schedule ended; batches stay a function of (seed, step). The history goes into run_config.json
+    (`steps_history`) and the card, so the checkpoint is reproduced by running the command with each
+    recorded --steps in turn. The old final eval is kept as metrics_step<N>.json.
+    """
+    old = saved["steps"]
+    saved["steps_history"] = [*saved.get("steps_history", []), old]
+    saved["steps"] = steps
+    metrics = work / "metrics.json"
+    if metrics.is_file():
+        metrics.replace(work / f"metrics_step{old}.json")
+    tmp = work / "run_config.json.tmp"
+    tmp.write_text(json.dumps(saved, indent=2) + "\n")
+    tmp.replace(work / "run_config.json")
+    print(f"muse_shapes: extending the transformer training from {old} to {steps} steps", file=sys.stderr)
 
 
 def stage_vq(args, config, data: dict):

@@ -28,6 +28,17 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f} %"
 
 
+def _history_line(work: Path, command: str) -> str:
+    """A training extended with a larger --steps is reproduced by running each recorded --steps in turn."""
+    history = json.loads((work / "run_config.json").read_text()).get("steps_history", [])
+    if not history:
+        return ""
+    runs = ", then ".join(f"`--steps {n}`" for n in history)
+    return (f"Extended training: the command ran first with {runs}, then as above; each later run continued "
+            "from the earlier state.pt with the cosine schedule recomputed for the new total (a warm restart). "
+            "Batches are a function of (seed, step), so running the same sequence reproduces this checkpoint.")
+
+
 def _curve_table(eval_csv: Path) -> str:
     from reference_model.training_log import read_rows
 
@@ -91,6 +102,7 @@ Seed {args.seed}; data: {args.images:,} images of ShapesDataset(split="train", s
 {args.threads} thread(s), shared with other training runs (wall times depend on that load).
 Tokenizer: {args.vq_steps} steps at batch {args.vq_batch}; transformer: {_last_step(work)} steps at batch
 {args.batch_size}, peak lr {args.lr} (AdamW, warm-up + cosine to step {args.steps}).
+{_history_line(work, command)}
 
 ## Results (oracle all-correct, val seed 0 n = {metrics.get('val', {}).get('n', 'n/a')}, holdout n = {metrics.get('holdout', {}).get('n', 'n/a')})
 
