@@ -252,6 +252,8 @@ def test_generate_cli_bad_inputs_exit_2(tmp_path, tiny_ckpt, capsys):
     good = write_prompts(tmp_path / "p.jsonl", ["a red circle"])
     cases = [
         (["--model", str(tmp_path / "nockpt"), "--prompts", str(good)], "nockpt' not found: give a directory"),
+        (["--model", str(tmp_path), "--prompts", str(good)],
+         "not a checkpoint directory: no config.json (a musebench/reference_model checkpoint) and no model_index.json (a diffusers pipeline"),
         (["--model", str(tiny_ckpt), "--prompts", str(tmp_path / "missing.jsonl")], "missing.jsonl: file not found"),
         (["--model", str(tiny_ckpt), "--prompts", str(empty)], "e.jsonl:1: needs a non-empty string \"prompt\""),
     ]

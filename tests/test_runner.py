@@ -13,7 +13,7 @@ from musebench.runner import RunOptions, run_suite
 
 ROW_KEYS = {"suite", "model", "params", "metric", "value", "n", "ci95", "higher_is_better", "extra"}
 RUN_KEYS = {"suite_name", "suite_path", "suite_hash", "suite", "git_commit", "versions", "device", "timings",
-            "cache", "started", "finished", "argv", "images"}
+            "cache", "started", "finished", "argv", "images", "models"}
 
 
 def _rows(run_dir):
@@ -50,6 +50,9 @@ def test_run_writes_results_and_reuses_the_cache(tmp_path, tiny_registry, capsys
     assert again["cache"] == {**info["cache"], "hits": 24, "misses": 0}
     assert _rows(tmp_path / "again") == rows
     assert again["suite_hash"] == info["suite_hash"]
+    assert set(info["models"]) == {"tiny", "real"}  # what each model was: its fingerprint keys the cache
+    assert info["models"]["tiny"]["fingerprint"] == again["models"]["tiny"]["fingerprint"]
+    assert len(info["models"]["tiny"]["fingerprint"]) >= 16 and info["models"]["tiny"]["defaults"]["guidance"] == 1.0
 
 
 def test_limit_and_set_change_the_plan(tmp_path, tiny_registry):

@@ -178,6 +178,8 @@ def test_coco_fid_without_the_variable_names_it(tmp_path, monkeypatch, capsys):
     assert code == 2 and len(err.splitlines()) == 1, err
     assert err.startswith("musebench: error: ") and "coco_fid.yaml:" in err
     assert "environment variable MUSEBENCH_COCO_ROOT is not set" in err
+    assert "annotations/captions_val2014.json, val2014/*.jpg and val2014_256/*.png" in err  # the layout
+    assert "musebench reference" in err  # and how to build the reference folder
     assert not out.exists() and not (tmp_path / "cache").exists()
 
 

@@ -24,7 +24,9 @@ def resolve_checkpoint(name_or_dir: str) -> Path:
     path = Path(name_or_dir).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
-            raise MusebenchError(f"{path}: not a checkpoint directory (no config.json)")
+            raise MusebenchError(
+                f"{path}: not a checkpoint directory: no config.json (a musebench/reference_model checkpoint) "
+                "and no model_index.json (a diffusers pipeline saved with save_pretrained)")
         return path
     shipped = SHIPPED_DIR / name_or_dir
     if "/" not in name_or_dir and (shipped / "config.json").is_file():

@@ -100,7 +100,15 @@ def _load_reference(path: str, size: int) -> np.ndarray:
             img = img.convert("RGB")
     except (OSError, ValueError) as exc:
         raise MusebenchError(f"adapter real: cannot read reference image {path} ({exc}); check prompts.images_dir") from None
+    return np.array(centre_crop_resize(img, size), dtype=np.uint8)  # (size, size, 3), a writable copy
+
+
+def centre_crop_resize(img: Image.Image, size: int) -> Image.Image:
+    """The reference policy: centre-crop to a square on the short side, then PIL bicubic to size x size.
+
+    `musebench reference` builds FID reference folders with this same function, so `real` rows and
+    the reference set can never disagree on the policy.
+    """
     side = min(img.size)
     left, top = (img.width - side) // 2, (img.height - side) // 2
-    img = img.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)
-    return np.array(img, dtype=np.uint8)  # (size, size, 3), a writable copy
+    return img.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)

@@ -61,6 +61,20 @@ class _Clock:
         self._start = now
 
 
+def model_info(models: dict) -> dict:
+    """What each model was, exactly: adapter + version, the checkpoint as given and as resolved, its
+    fingerprint (the hash of weights, config and adapter version that keys its cache entries) and the
+    sampler defaults every sweep point starts from. Two runs with equal fingerprints ran the same model."""
+    info = {}
+    for name, model in models.items():
+        directory = getattr(model.adapter, "directory", None)
+        info[name] = {"adapter": model.spec.adapter, "adapter_version": getattr(model.adapter, "version", None),
+                      "checkpoint": model.spec.checkpoint,
+                      "checkpoint_dir": str(Path(directory).resolve()) if directory is not None else None,
+                      "fingerprint": model.fingerprint, "resolution": model.resolution, "defaults": dict(model.defaults)}
+    return info
+
+
 def run_suite(options: RunOptions) -> RunOutcome:
     shard = distributed.resolve_shard(options.shard)
     started, clock = _now(), _Clock()
@@ -102,6 +116,7 @@ def run_suite(options: RunOptions) -> RunOutcome:
             "git_commit": git_commit(),
             "versions": versions(),
             "device": device_info(device),
+            "models": model_info(models),
             "timings": clock.timings,
             "cache": {"hits": hits, "misses": misses, "dir": str(cache.root)},
             "shards": shard.count,

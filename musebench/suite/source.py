@@ -64,6 +64,14 @@ def fail(loc: Loc | None, message: str) -> MusebenchError:
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+# The data roots the shipped suites read: what the folder must hold, quoted when the variable is unset.
+KNOWN_VARIABLES = {
+    "MUSEBENCH_COCO_ROOT": "to the COCO 2014 folder holding annotations/captions_val2014.json, val2014/*.jpg "
+                           "and val2014_256/*.png, built by `musebench reference $MUSEBENCH_COCO_ROOT/val2014 "
+                           "--out $MUSEBENCH_COCO_ROOT/val2014_256`",
+}
+
+
 def expand_env(text: str, loc: Loc) -> str:
     def substitute(match: re.Match) -> str:
         name, default = match.group(1), match.group(2)
@@ -71,7 +79,8 @@ def expand_env(text: str, loc: Loc) -> str:
             return os.environ[name]
         if default is not None:
             return default
-        raise fail(loc, f"environment variable {name} is not set; export it or write ${{{name}:-default}}")
+        hint = f" ({KNOWN_VARIABLES[name]})" if name in KNOWN_VARIABLES else ""
+        raise fail(loc, f"environment variable {name} is not set; export it{hint} or write ${{{name}:-default}}")
 
     return _ENV.sub(substitute, text)
 
