@@ -69,3 +69,25 @@ def test_latency_without_adapter_or_with_bad_options(tmp_path):
         latency.build(latency.Options()).compute(ctx)
     with pytest.raises(MusebenchError, match="repeats >= 2"):
         latency.build(latency.Options(repeats=1)).compute(_ctx(MatmulAdapter(1), tmp_path))
+
+
+class CountingAdapter(MatmulAdapter):
+    def __init__(self, k: int) -> None:
+        super().__init__(k)
+        self.calls: list[int] = []
+
+    def generate(self, prompts, seeds, params):
+        self.calls.append(len(prompts))
+        return super().generate(prompts, seeds, params)
+
+
+def test_batch_one_throughput_reuses_the_batch_one_calls(tmp_path):
+    adapter = CountingAdapter(5)
+    rows = {r.metric: r for r in latency.build(latency.Options(warmup=1, repeats=5, batch=1, calibration_size=32))
+            .compute(_ctx(adapter, tmp_path))}
+    assert adapter.calls == [1] * 6  # 1 warm-up + 5 timed; no second, identical loop
+    # odd repeats: the median of 1/t is 1/median(t)
+    assert rows["latency/images_per_s"].value == pytest.approx(1000.0 / rows["latency/ms_per_image_b1"].value)
+    adapter = CountingAdapter(5)
+    latency.build(latency.Options(warmup=1, repeats=4, batch=3, calibration_size=32)).compute(_ctx(adapter, tmp_path))
+    assert adapter.calls == [1, 3] + [1] * 4 + [3] * 4

@@ -4,7 +4,8 @@ Protocol (MLPerf-inference style single-stream / offline, simplified):
   - warm-up calls first (lazy init, allocator, cuDNN autotune are not timed);
   - synchronised timing: torch.cuda.synchronize + CUDA events on a GPU, perf_counter on a CPU;
   - batch 1: per-image latency over `repeats` calls -> median and p95 (ms);
-  - batch N: `batch` images per call -> throughput (images/s, median over repeats);
+  - batch N: `batch` images per call -> throughput (images/s, median over repeats); with batch 1
+    that call is the batch-1 call, so the batch-1 timings give the throughput without re-timing;
   - calibration: a float32 (C x C) @ (C x C) matmul timed right before every batch-1 repeat on the
     same device; `latency/ratio` = median over repeats of (model time / matmul time). Load on a
     shared machine slows both, so the ratio moves far less than raw seconds (benchmarks/
@@ -85,15 +86,19 @@ def measure(adapter, prompts: list[str], params: dict, options: Options, seed: i
     for _ in range(options.warmup):
         calib()
         one()
-        many()
+        if options.batch > 1:
+            many()
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     b1, cal, bn = [], [], []
     for _ in range(options.repeats):
         cal.append(timed(calib, device))
         b1.append(timed(one, device))
-    for _ in range(options.repeats):
-        bn.append(timed(many, device))
+    if options.batch == 1:  # batch N = 1 is the same call as batch 1: its throughput is 1 / those latencies
+        bn = list(b1)
+    else:
+        for _ in range(options.repeats):
+            bn.append(timed(many, device))
     return {"b1_s": np.array(b1), "calib_s": np.array(cal), "bn_s": np.array(bn), "calib_flops": calib_flops}
 
 
