@@ -227,6 +227,28 @@ def test_rebuild_replaces_the_previous_report(tmp_path: Path) -> None:
     assert (out / "steps_fid_probe.pdf").read_bytes() == first  # same results, same bytes
 
 
+def test_figure_cache_reuses_pdfs_of_unchanged_figures_only(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run", images=False)
+    rows = [r for r in read_rows(run) if r["model"] == "muse" and r["params"]["guidance"] == 2.0 and r["metric"] == "fid/probe"]
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    cache = tmp_path / "figures"
+    build_report([run], tmp_path / "plain")
+    build_report([run], tmp_path / "cold", figure_cache=cache)
+    stored = sorted(cache.rglob("*.pdf"))
+    assert stored  # every rendered PDF was kept
+    for p in stored:  # poison the cache: a reused PDF must come from it, byte for byte
+        p.write_bytes(p.read_bytes() + b"%cached")
+    build_report([run], tmp_path / "warm", figure_cache=cache)
+    pdf = "steps_fid_probe.pdf"
+    assert (tmp_path / "cold" / pdf).read_bytes() == (tmp_path / "plain" / pdf).read_bytes()  # cache-less == cold
+    assert (tmp_path / "warm" / pdf).read_bytes() == (tmp_path / "cold" / pdf).read_bytes() + b"%cached"
+    rows[0]["value"] += 5.0  # a changed figure: new PNG, so its PDF is rendered, not reused
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    build_report([run], tmp_path / "changed", figure_cache=cache)
+    assert not (tmp_path / "changed" / pdf).read_bytes().endswith(b"%cached")
+    assert len(sorted(cache.rglob("*.pdf"))) > len(stored)
+
+
 # --- bad input: one line, exit 2, nothing written ---------------------------------------------
 
 def test_missing_results_is_one_line_exit_2(tmp_path: Path, capsys) -> None:

@@ -29,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run directories written by `musebench run` (results.jsonl + run.json)")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="report directory (default: RUN_DIR/report for one run; required for several)")
+    parser.add_argument("--cache", metavar="DIR", default=None,
+                        help="keep rendered PDFs here, keyed by their figure, so unchanged figures are not rendered "
+                             "again (default: the generation cache, $MUSEBENCH_CACHE or ~/.cache/musebench)")
+    parser.add_argument("--no-cache", action="store_true", help="render every PDF; read and write no cache")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,6 +44,11 @@ def run(args: argparse.Namespace) -> int:
         if len(args.run_dirs) > 1:
             raise MusebenchError("several RUN_DIRs need --out DIR (where the comparison report goes)")
         out = args.run_dirs[0] / "report"
-    index = build_report(list(args.run_dirs), out, progress=True)
+    figure_cache = None
+    if not args.no_cache:
+        from musebench.cache.location import resolve_cache_dir
+
+        figure_cache = resolve_cache_dir(args.cache) / "features" / "report-pdfs"
+    index = build_report(list(args.run_dirs), out, progress=True, figure_cache=figure_cache)
     print(index)
     return 0

@@ -34,13 +34,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-report", action="store_true", help="do not build the report; print the run directory")
 
 
-def _report_path(out_dir):
+def _report_path(out_dir, cache_flag):
     """The report module's page if that module is installed, else the run directory."""
     try:
         from musebench.report import build_report
     except ImportError:
         return out_dir
-    built = build_report([out_dir], out_dir / "report")
+    from musebench.cache.location import resolve_cache_dir
+
+    built = build_report([out_dir], out_dir / "report", figure_cache=resolve_cache_dir(cache_flag) / "features" / "report-pdfs")
     return built if built is not None else out_dir / "report"
 
 
@@ -56,5 +58,5 @@ def run(args) -> int:
         print(f"generated {outcome.misses} images ({outcome.hits} already cached){hint}")
         return 0
     print(f"{len(outcome.rows)} results, cache {outcome.hits} hits / {outcome.misses} misses")
-    print(outcome.out_dir if args.no_report else _report_path(outcome.out_dir))
+    print(outcome.out_dir if args.no_report else _report_path(outcome.out_dir, args.cache))
     return 0

@@ -23,8 +23,12 @@ from musebench.report.data import Run, load_runs
 MARKER = ".musebench-report"
 
 
-def build_report(run_dirs: list[Path], out_dir: Path, *, progress: bool = False) -> Path:
-    """Write index.md, index.html, tables and figures for `run_dirs` into `out_dir`; return index.html."""
+def build_report(run_dirs: list[Path], out_dir: Path, *, progress: bool = False, figure_cache: Path | None = None) -> Path:
+    """Write index.md, index.html, tables and figures for `run_dirs` into `out_dir`; return index.html.
+
+    figure_cache: a directory where rendered PDFs are kept by their figure's PNG (style.save), so an
+    unchanged figure is not rendered twice; None renders every PDF.
+    """
     runs, df = load_runs([Path(d) for d in run_dirs])
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
@@ -32,7 +36,8 @@ def build_report(run_dirs: list[Path], out_dir: Path, *, progress: bool = False)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        blocks = _build(runs, df, staging, progress)
+        with style.pdf_cache(figure_cache):
+            blocks = _build(runs, df, staging, progress)
         title = _title(runs)
         md, html_text = page.render(title, blocks)
         (staging / "index.md").write_text(md, encoding="utf-8")

@@ -8,8 +8,11 @@ greyscale print still separates the series.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import matplotlib
@@ -89,17 +92,58 @@ def figure(width: float = 5.0, height: float = 3.4, ncols: int = 1, nrows: int =
             plt.close(fig)
 
 
+# Where save() keeps the PDFs it rendered, keyed by the PNG of the same figure (see save); None: off.
+_PDF_CACHE: ContextVar[Path | None] = ContextVar("musebench_report_pdf_cache", default=None)
+
+
+@contextmanager
+def pdf_cache(directory: Path | None):
+    """Within this block, save() reuses PDFs from `directory` (None: renders every PDF)."""
+    token = _PDF_CACHE.set(None if directory is None else Path(directory))
+    try:
+        yield
+    finally:
+        _PDF_CACHE.reset(token)
+
+
 def save(fig, out_dir: Path, stem: str) -> tuple[str, str]:
-    """Write `stem`.png and `stem`.pdf atomically (temp file + rename); return their names."""
-    names = []
+    """Write `stem`.png and `stem`.pdf atomically (temp file + rename); return their names.
+
+    The PDF is the slow half (TrueType subsetting for the embedded fonts). Both files are byte-
+    deterministic functions of the figure, so under pdf_cache() a PDF is stored under the hash of
+    its figure's PNG (+ matplotlib version and style) and a figure whose PNG is byte-identical to an
+    earlier one (a warm rerun, an unchanged plot) copies that PDF instead of rendering it again.
+    """
     with plt.rc_context(RC):
-        for ext, kwargs in (("png", {"dpi": PNG_DPI}), ("pdf", {})):
-            final = out_dir / f"{stem}.{ext}"
-            tmp = out_dir / f".{stem}.{ext}.tmp"
-            fig.savefig(tmp, format=ext, metadata=_metadata(ext), **kwargs)
-            os.replace(tmp, final)
-            names.append(final.name)
-    return names[0], names[1]
+        png = _render(fig, "png", dpi=PNG_DPI)
+        _write(out_dir / f"{stem}.png", png)
+        cache = _PDF_CACHE.get()
+        key = hashlib.sha256(png + f"|{matplotlib.__version__}|{sorted(RC.items())}".encode()).hexdigest()
+        cached = None if cache is None else cache / f"{key[:2]}/{key}.pdf"
+        pdf = cached.read_bytes() if cached is not None and cached.is_file() else None
+        if pdf is None:
+            pdf = _render(fig, "pdf")
+            if cached is not None:
+                try:
+                    _write(cached, pdf)
+                except OSError:
+                    pass  # a read-only cache only costs speed
+        _write(out_dir / f"{stem}.pdf", pdf)
+    return f"{stem}.png", f"{stem}.pdf"
+
+
+def _render(fig, ext: str, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=ext, metadata=_metadata(ext), **kwargs)
+    return buffer.getvalue()
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Whole or absent: a temp file in the same directory, then os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def _metadata(ext: str) -> dict:
