@@ -91,3 +91,25 @@ def test_batch_one_throughput_reuses_the_batch_one_calls(tmp_path):
     adapter = CountingAdapter(5)
     latency.build(latency.Options(warmup=1, repeats=4, batch=3, calibration_size=32)).compute(_ctx(adapter, tmp_path))
     assert adapter.calls == [1, 3] + [1] * 4 + [3] * 4
+
+
+def test_ratio_to_a_named_reference_model_tracks_the_work(tmp_path):
+    options = latency.Options(warmup=1, repeats=5, batch=1, calibration_size=32, reference_model="slow-ref")
+    metric = latency.build(options)
+    metric._reference = (MatmulAdapter(400), {})  # what reference() loads from a checkpoint, here in memory
+    rows = {r.metric: r for r in metric.compute(_ctx(MatmulAdapter(20), tmp_path))}
+    row = rows["latency/ratio_to_reference"]
+    assert row.value < 0.34 and row.higher_is_better is False and row.n == 5  # 20 vs 400 matmuls
+    assert row.extra["reference_model"] == "slow-ref" and row.extra["reference_fingerprint"] == "matmul400"
+    assert row.ci95[0] <= row.value <= row.ci95[1]
+    plain = latency.build(latency.Options(warmup=0, repeats=2, batch=1, calibration_size=32))
+    assert "latency/ratio_to_reference" not in {r.metric for r in plain.compute(_ctx(MatmulAdapter(1), tmp_path))}
+
+
+def test_unknown_reference_model_or_parameter_is_a_clear_error(tmp_path):
+    metric = latency.build(latency.Options(repeats=2, reference_model="no-such-model"))
+    with pytest.raises(MusebenchError, match="checkpoint 'no-such-model' not found: give a directory with config.json or a shipped name"):
+        metric.compute(_ctx(MatmulAdapter(1), tmp_path))
+    metric = latency.build(latency.Options(repeats=2, reference_model="muse-shapes", reference_params={"stepz": 4}))
+    with pytest.raises(MusebenchError, match=r"latency.reference_model muse-shapes: does not take parameter 'stepz' \(did you mean 'steps'\?\)"):
+        metric.compute(_ctx(MatmulAdapter(1), tmp_path))

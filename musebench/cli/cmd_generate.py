@@ -87,22 +87,10 @@ def read_prompt_lines(path: Path) -> list[dict]:
 
 
 def load_model(name_or_dir: str, device: str):
-    """Checkpoint name/dir -> adapter instance: config.json "adapter", or diffusers' model_index.json."""
-    from musebench.errors import MusebenchError
-    from musebench.models.checkpoints import resolve_checkpoint
-    from musebench.models.registry import load_adapter
+    """Checkpoint name/dir -> adapter instance (musebench.models.registry.load_model)."""
+    from musebench.models.registry import load_model as load
 
-    path = Path(name_or_dir).expanduser()
-    if path.is_dir() and (path / "model_index.json").is_file():
-        return load_adapter("diffusers", str(path), device)
-    directory = resolve_checkpoint(name_or_dir)
-    try:
-        adapter = json.loads((directory / "config.json").read_text()).get("adapter")
-    except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
-        raise MusebenchError(f"{directory / 'config.json'}: not a JSON object; restore the checkpoint's config") from None
-    if not isinstance(adapter, str):
-        raise MusebenchError(f"{directory / 'config.json'}: no \"adapter\" key; add e.g. \"adapter\": \"muse\"")
-    return load_adapter(adapter, str(directory), device)
+    return load(name_or_dir, device)
 
 
 def sampler_params(args: argparse.Namespace, defaults: dict, model_name: str) -> dict:

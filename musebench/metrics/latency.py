@@ -12,7 +12,10 @@ Protocol (MLPerf-inference style single-stream / offline, simplified):
     metrics_latency_noise.py measures it);
   - peak memory: the process's peak RSS (getrusage), and CUDA max allocated on a GPU;
   - FLOPs per image from the adapter's describe(params); achieved FLOP/s = FLOPs / latency, and
-    its fraction of the matmul's FLOP/s in the same run.
+    its fraction of the matmul's FLOP/s in the same run;
+  - optionally a named reference model (`reference_model`, e.g. ldm-shapes) timed in the same
+    repeats: `latency/ratio_to_reference` = model time / reference time, a gate that reads
+    "no slower than 0.5x the diffusion baseline" whatever the machine.
 Intervals: bootstrap of the median over repeats (seeded by the suite seed).
 """
 
@@ -37,6 +40,11 @@ class Options:
     batch: int = 8  # images per call for the throughput measurement
     calibration_size: int = 512  # C of the C x C matmul calibration workload
     device: str | None = None  # timing device; default: the adapter's (see adapter_device)
+    # A named reference model timed in the same loop (shipped name, checkpoint dir or diffusers
+    # pipeline dir) at its default sampler settings plus `reference_params`: adds
+    # latency/ratio_to_reference = model time / reference time, e.g. "Muse at 8 steps vs ldm-shapes".
+    reference_model: str | None = None
+    reference_params: dict | None = None
 
 
 def _sync(device: str) -> None:
@@ -75,31 +83,44 @@ def _median_ci(values: np.ndarray, seed: int) -> tuple[float, float]:
     return bootstrap_interval(len(values), lambda idx: float(np.median(values[idx])), seed=seed, rounds=200)
 
 
-def measure(adapter, prompts: list[str], params: dict, options: Options, seed: int, device: str) -> dict:
-    """Raw measurements: per-repeat seconds of batch 1, batch N and the calibration."""
+def measure(adapter, prompts: list[str], params: dict, options: Options, seed: int, device: str,
+            reference=None, reference_params: dict | None = None) -> dict:
+    """Raw measurements: per-repeat seconds of batch 1, batch N, the calibration and the reference model.
+
+    Each repeat times the calibration, the reference model (if any) and the model back to back, so
+    load that comes and goes slows all of them alike and their ratios stay put.
+    """
     if options.warmup < 0 or options.repeats < 2 or options.batch < 1 or options.calibration_size < 16:
         raise MusebenchError(f"latency: need warmup >= 0, repeats >= 2, batch >= 1, calibration_size >= 16; got {options}")
     calib, calib_flops = calibration_workload(options.calibration_size, device)
     one = lambda: adapter.generate(prompts[:1], [seed], params)  # noqa: E731
     batch_prompts = [prompts[i % len(prompts)] for i in range(options.batch)]
     many = lambda: adapter.generate(batch_prompts, [seed + i for i in range(options.batch)], params)  # noqa: E731
+    ref_one = None
+    if reference is not None:
+        ref_one = lambda: reference.generate(prompts[:1], [seed], reference_params or {})  # noqa: E731
     for _ in range(options.warmup):
         calib()
+        if ref_one is not None:
+            ref_one()
         one()
         if options.batch > 1:
             many()
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    b1, cal, bn = [], [], []
+    b1, cal, bn, ref = [], [], [], []
     for _ in range(options.repeats):
         cal.append(timed(calib, device))
+        if ref_one is not None:
+            ref.append(timed(ref_one, device))
         b1.append(timed(one, device))
     if options.batch == 1:  # batch N = 1 is the same call as batch 1: its throughput is 1 / those latencies
         bn = list(b1)
     else:
         for _ in range(options.repeats):
             bn.append(timed(many, device))
-    return {"b1_s": np.array(b1), "calib_s": np.array(cal), "bn_s": np.array(bn), "calib_flops": calib_flops}
+    return {"b1_s": np.array(b1), "calib_s": np.array(cal), "bn_s": np.array(bn), "calib_flops": calib_flops,
+            "ref_s": np.array(ref) if ref_one is not None else None}
 
 
 def adapter_device(adapter) -> str:
@@ -122,6 +143,22 @@ class LatencyMetric:
 
     def __init__(self, options: Options) -> None:
         self.options = options
+        self._reference = None  # (adapter, full params), loaded on first use
+
+    def reference(self, device: str):
+        """The reference model's adapter and its sampler params (defaults + reference_params), checked."""
+        o = self.options
+        if o.reference_model is None:
+            return None, None
+        if self._reference is None:
+            from musebench.models.param_check import check_params
+            from musebench.models.registry import load_model
+
+            adapter = load_model(o.reference_model, device)
+            params = check_params(dict(o.reference_params or {}), dict(adapter.defaults()),
+                                  f"latency.reference_model {o.reference_model}")
+            self._reference = (adapter, params)
+        return self._reference
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
         if ctx.adapter is None:
@@ -130,8 +167,19 @@ class LatencyMetric:
             raise MusebenchError("latency: needs at least one prompt")
         o = self.options
         device = o.device or adapter_device(ctx.adapter)
-        m = measure(ctx.adapter, [r.prompt for r in ctx.prompts], dict(ctx.params), o, ctx.seed, device)
-        return rows_from(m, ctx.adapter.describe(dict(ctx.params)), o, ctx.seed, device)
+        reference, reference_params = self.reference(device)
+        m = measure(ctx.adapter, [r.prompt for r in ctx.prompts], dict(ctx.params), o, ctx.seed, device,
+                    reference, reference_params)
+        rows = rows_from(m, ctx.adapter.describe(dict(ctx.params)), o, ctx.seed, device)
+        if reference is not None:
+            ratio = m["b1_s"] / m["ref_s"]  # (repeats,)
+            extra = {"reference_model": o.reference_model, "reference_params": reference_params,
+                     "reference_fingerprint": reference.fingerprint(),
+                     "reference_ms": float(np.median(m["ref_s"]) * 1000), "device": device, "repeats": o.repeats,
+                     "definition": "batch-1 model time / batch-1 reference model time, median over paired repeats"}
+            rows.append(MetricValue("latency/ratio_to_reference", float(np.median(ratio)), o.repeats, False,
+                                    _median_ci(ratio, ctx.seed), extra))
+        return rows
 
 
 def rows_from(m: dict, description: dict, o: Options, seed: int, device: str) -> list[MetricValue]:

@@ -31,3 +31,23 @@ def adapter_class(name: str):
 
 def load_adapter(name: str, checkpoint: str | None, device: str = "cpu"):
     return adapter_class(name).from_spec(checkpoint, device)
+
+
+def load_model(name_or_dir: str, device: str = "cpu"):
+    """Checkpoint name/dir -> adapter instance: config.json "adapter", or diffusers' model_index.json."""
+    import json
+    from pathlib import Path
+
+    from musebench.models.checkpoints import resolve_checkpoint
+
+    path = Path(name_or_dir).expanduser()
+    if path.is_dir() and (path / "model_index.json").is_file():
+        return load_adapter("diffusers", str(path), device)
+    directory = resolve_checkpoint(name_or_dir)
+    try:
+        adapter = json.loads((directory / "config.json").read_text()).get("adapter")
+    except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
+        raise MusebenchError(f"{directory / 'config.json'}: not a JSON object; restore the checkpoint's config") from None
+    if not isinstance(adapter, str):
+        raise MusebenchError(f"{directory / 'config.json'}: no \"adapter\" key; add e.g. \"adapter\": \"muse\"")
+    return load_adapter(adapter, str(directory), device)
