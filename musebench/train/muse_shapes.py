@@ -46,6 +46,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--max-length", type=int, default=16, help="text tokens (captions padded to this)")
     p.add_argument("--guidance", type=float, default=2.0, help="shipped sampler default (eval uses it)")
+    p.add_argument("--guidance-schedule", choices=["constant", "linear"], default="constant",
+                   help="shipped sampler default guidance schedule (Muse: linear ramp)")
     p.add_argument("--temperature", type=float, default=4.5, help="shipped sampler default choice temperature")
     p.add_argument("--eval-every", type=int, default=500, help="steps between curve points (0: none)")
     p.add_argument("--curve-prompts", type=int, default=120, help="val prompts per curve point")
@@ -60,7 +62,7 @@ def model_config(args: argparse.Namespace):
     vq = VQConfig(codebook_size=args.codebook_size)
     transformer = TransformerConfig(vocab_size=args.codebook_size, grid=vq.grid, width=args.width,
                                     depth=args.depth, heads=args.heads)
-    sampler = SamplerConfig(guidance=args.guidance, temperature=args.temperature)
+    sampler = SamplerConfig(guidance=args.guidance, guidance_schedule=args.guidance_schedule, temperature=args.temperature)
     config = MuseConfig(vq=vq, text_encoder=TextEncoderConfig(max_length=args.max_length), transformer=transformer,
                         sampler=sampler)
     config.check("command-line arguments")
