@@ -4,6 +4,7 @@
 #
 #   scripts/make_reports.sh            # run what has no results yet, then build every report
 #   scripts/make_reports.sh --rerun    # run every suite again (images come from the cache)
+#   scripts/make_reports.sh --only steps_sweep,guidance_sweep   # run just these (if stale), no reports
 #
 # Where things go (all relative to the repository root; runs/ and the cache are git-ignored):
 #   .musebench-cache/      the generation and feature cache (a fixed directory: a second run of a
@@ -24,12 +25,17 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 RERUN=0
-case "${1:-}" in
-  "") ;;
-  --rerun) RERUN=1 ;;
-  -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-  *) echo "make_reports.sh: unknown argument '$1'; use --rerun or nothing" >&2; exit 2 ;;
-esac
+ONLY=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rerun) RERUN=1 ;;
+    --only) ONLY="${2:-}"; shift
+            [ -n "$ONLY" ] || { echo "make_reports.sh: --only needs suite names, e.g. --only steps_sweep,guidance_sweep" >&2; exit 2; } ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "make_reports.sh: unknown argument '$1'; use --rerun, --only SUITES or nothing" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 CACHE="${MUSEBENCH_REPORTS_CACHE:-.musebench-cache}"
 RUNS="${MUSEBENCH_REPORTS_RUNS:-runs/reports}"
@@ -79,6 +85,14 @@ stale() {  # true when suite $1 must run: --rerun, no results, another protocol,
   return 1
 }
 
+if [ -n "$ONLY" ]; then
+  IFS=, read -r -a picked <<< "$ONLY"
+  for suite in "${picked[@]}"; do
+    [ -n "${ARGS[$suite]+set}" ] || { echo "make_reports.sh: --only: unknown suite '$suite'; one of: ${ORDER[*]}" >&2; exit 2; }
+  done
+  ORDER=("${picked[@]}")
+fi
+
 start=$(date +%s)
 for suite in "${ORDER[@]}"; do
   if stale "$suite"; then
@@ -93,6 +107,10 @@ for suite in "${ORDER[@]}"; do
   fi
 done
 ran=$(date +%s)
+if [ -n "$ONLY" ]; then
+  echo "ran ${ORDER[*]} ($((ran - start)) s); reports are built by a run without --only"
+  exit 0
+fi
 
 # report name -> the run directories it compares
 declare -A REPORTS=(
