@@ -17,7 +17,7 @@ from reference_model.config import MuseConfig, TextEncoderConfig, TransformerCon
 from reference_model.errors import ReferenceModelError
 from reference_model.ldm.checkpoint import load_checkpoint, save_checkpoint
 from reference_model.ldm.config import DenoiserConfig, LatentConfig, LDMConfig, ldm_config_from_dict, matched_config
-from reference_model.ldm.denoiser import build_denoiser, predict
+from reference_model.ldm.denoiser import build_denoiser, new_denoiser, predict
 from reference_model.ldm.flops import ldm_step_flops, muse_step_flops
 from reference_model.ldm.latents import decode_latents, encode_images
 from reference_model.ldm.sampler import SampleParams, sample_latents
@@ -186,3 +186,30 @@ def test_training_resumes_exactly_where_it_stopped(tmp_path):
         assert torch.equal(straight[key], resumed[key]), key
     rows = (tmp_path / "a" / "loss.csv").read_text().splitlines()
     assert len(rows) == 5 and (tmp_path / "a" / "loss.png").is_file()
+
+
+def test_a_new_denoiser_starts_as_pixarts_reference_init_predicting_zero():
+    """diffusers' PixArt model has no init of its own; trained from scratch it must get PixArt-alpha's
+    initialize_weights (zero output layer, zero cross-attention outputs), not PyTorch's defaults."""
+    config = tiny_config().denoiser
+    torch.manual_seed(0)
+    fresh = new_denoiser(config)
+    (text, mask), _ = text_pair(2)
+    x = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        out = predict(fresh, x, torch.tensor([10, 900]), text, mask)
+    assert torch.equal(out, torch.zeros_like(out))
+    for block in fresh.transformer_blocks:
+        assert not block.attn2.to_out[0].weight.any()
+    assert fresh.adaln_single.linear.weight.std() < 0.03  # N(0, 0.02), as PixArt's t_block
+    torch.manual_seed(0)
+    assert build_denoiser(config).proj_out.weight.any()  # the bare diffusers module: random output
+
+
+def test_training_from_the_reference_init_learns(tmp_path):
+    config = tiny_config()
+    torch.manual_seed(0)
+    model = new_denoiser(config.denoiser)
+    train = TrainConfig(steps=3, batch_size=8, warmup=1, log_every=1, checkpoint_every=3, snr_gamma=0.0)
+    weights, steps, _ = train_denoiser(model, tiny_data(), config.noise, train, tmp_path)
+    assert steps == 3 and weights["proj_out.weight"].any()
