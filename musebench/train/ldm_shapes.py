@@ -50,6 +50,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (= Muse's)")
     p.add_argument("--prediction", choices=("v_prediction", "epsilon"), default="v_prediction")
+    p.add_argument("--latent-std", type=float, default=1.0,
+                   help="std of the training latents (1: unit variance, SD's scaling_factor); below 1 lowers every t's SNR")
+    p.add_argument("--snr-gamma", type=float, default=5.0, help="Min-SNR-gamma loss weighting (0: plain MSE on the target)")
+    p.add_argument("--eval-every", type=int, default=500, help="steps between accuracy-curve points (0: none)")
+    p.add_argument("--curve-prompts", type=int, default=120, help="val prompts per curve point (ddim, 20 steps, guidance 3)")
     p.add_argument("--sweep-prompts", type=int, default=48, help="val prompts per scheduler x steps point")
     p.add_argument("--eval-prompts", type=int, default=300, help="val prompts of the final eval")
     return p.parse_args(argv)
@@ -151,17 +156,19 @@ def vq_hash(vq) -> str:
     return digest.hexdigest()
 
 
-def stage_denoiser(args, config, latents: torch.Tensor, text: dict):
-    from reference_model.ldm.denoiser import build_denoiser
+def stage_denoiser(args, config, vq, latents: torch.Tensor, text: dict):
+    from musebench.train.ldm_shapes_eval import curve_evaluator
+    from reference_model.ldm.denoiser import new_denoiser
     from reference_model.ldm.training import LatentData, TrainConfig, train_denoiser
 
     torch.manual_seed(args.seed + 2)  # module init only; every later draw takes an explicit generator
-    model = build_denoiser(config.denoiser)
+    model = new_denoiser(config.denoiser)
     data = LatentData(latents=latents * config.latent.scale, caption_index=text["index"], text_hidden=text["hidden"],
                       text_mask=text["mask"], empty_index=int(text["empty_index"]))
     train_config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                               max_wall_s=args.minutes * 60)
-    return train_denoiser(model, data, config.noise, train_config, args.work / "denoiser")
+                               snr_gamma=args.snr_gamma, max_wall_s=args.minutes * 60, eval_every=args.eval_every)
+    curve = curve_evaluator(config, vq, args.curve_prompts) if args.eval_every else None
+    return train_denoiser(model, data, config.noise, train_config, args.work / "denoiser", curve)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,13 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     muse = muse_config(args.muse_work)
     vq, vq_source = load_vq(args.tokenizer, args.muse_work, muse.vq)
     latents = stage_latents(args, vq, images)
-    config = matched_config(muse, scale=latent_scale(latents))
+    config = matched_config(muse, scale=args.latent_std * latent_scale(latents))
     config = dataclasses.replace(config, noise=NoiseConfig(prediction_type=args.prediction))
     config.check("command-line arguments")
     print(f"data + latents: {time.perf_counter() - t0:.0f} s; latent scale {config.latent.scale:.3f}", file=sys.stderr)
     if last < 2:
         return 0
-    weights, steps_done, wall = stage_denoiser(args, config, latents, text)
+    weights, steps_done, wall = stage_denoiser(args, config, vq, latents, text)
     from musebench.train import ldm_shapes_eval as eval_mod
 
     checkpoint = args.work / "checkpoint"

@@ -3,7 +3,7 @@
 Evaluation is Muse's protocol (musebench.train.muse_shapes_eval): oracle all-correct accuracy on
 balanced val prompts (`sample_prompts("val", n, 0)`, scored by `score_image`). The baseline gets
 tuned on a small sweep before its final number, so that it is the best the checkpoint can do:
-guidance at DPM-Solver++ 20 steps, then every scheduler x {10, 20, 50} steps at that guidance;
+guidance at DPM-Solver++ 20 steps, then every scheduler x {10, 20, 50, 100} steps at that guidance;
 the best point (fewest steps among ties) is re-measured per category on `eval_prompts`.
 """
 
@@ -18,8 +18,9 @@ import torch
 from tqdm import tqdm
 
 GUIDANCES = (1.5, 3.0, 5.0)
-SWEEP_STEPS = (10, 20, 50)
+SWEEP_STEPS = (10, 20, 50, 100)  # the head-to-head benchmark's step counts
 SCHEDULER_ORDER = ("ddpm", "ddim", "dpmpp", "euler")
+CURVE_SAMPLER = ("ddim", 20, 3.0)  # (scheduler, steps, guidance) of the accuracy curve during training
 
 
 def export(directory: Path, config, vq, weights: dict, training: dict) -> None:
@@ -44,6 +45,28 @@ def accuracy(pipe, records, params, batch: int = 64, desc: str = "") -> dict:
     everything = [h for v in hits.values() for h in v]
     out = {tag: sum(v) / len(v) for tag, v in sorted(hits.items())}
     return {"all_correct": sum(everything) / len(everything), "n": len(everything), **out}
+
+
+def curve_evaluator(config, vq, n: int):
+    """-> evaluate(weights, step) -> {"all_correct": ..., per category} on n fixed val prompts (the
+    Muse run's curve protocol: sample_prompts("val", n, 0)), sampled with CURVE_SAMPLER."""
+    from musebench.shapes import sample_prompts
+    from reference_model.ldm.denoiser import build_denoiser
+    from reference_model.ldm.pipeline import LDMPipeline
+    from reference_model.ldm.sampler import SampleParams
+    from reference_model.text_encoder import FrozenTextEncoder
+
+    records, encoder = sample_prompts("val", n, 0), FrozenTextEncoder(config.text_encoder)
+
+    def evaluate(weights: dict, step: int) -> dict[str, float]:
+        denoiser = build_denoiser(config.denoiser)
+        denoiser.load_state_dict(weights)
+        pipe = LDMPipeline(config, vq, denoiser, encoder)
+        scores = accuracy(pipe, records, SampleParams(*CURVE_SAMPLER), desc=f"curve@{step}")
+        scores.pop("n")
+        return scores
+
+    return evaluate
 
 
 def sweep(pipe, records) -> dict:
@@ -95,9 +118,20 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+MUSE_METRICS = ("metrics.json", "metrics_step4000.json")  # the finished run's, else the last saved one
+
+
+def muse_metrics_path(muse_work: Path) -> Path | None:
+    """The Muse run's final metrics file (metrics.json), else the step-4000 copy kept while it retrains."""
+    for name in MUSE_METRICS:
+        if (muse_work / name).is_file():
+            return muse_work / name
+    return None
+
+
 def muse_metrics(muse_work: Path) -> dict | None:
-    path = muse_work / "metrics.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    path = muse_metrics_path(muse_work)
+    return json.loads(path.read_text()) if path else None
 
 
 def flops_vs_muse(config) -> str:
@@ -161,8 +195,34 @@ def verdict(final: dict, muse: dict) -> str:
     if gap <= 0.05:
         return f"Fair opponent: single_object {final['single_object']:.3f} vs Muse {muse['single_object']:.3f} (gap {gap:.3f} <= 0.05)."
     return (f"**NOT a fair opponent yet**: single_object {final['single_object']:.3f} vs Muse {muse['single_object']:.3f} "
-            f"(gap {gap:.3f} > 0.05). See the training curve (loss.png, loss.csv): it was still falling when the "
-            "wall-time cap stopped it.")
+            f"(gap {gap:.3f} > 0.05). See the training curves (loss.png, loss.csv; accuracy: eval.csv) and the notes.")
+
+
+def loss_weighting(args) -> str:
+    return f"Min-SNR-{args.snr_gamma:g} loss weight" if args.snr_gamma > 0 else "unweighted MSE on the target"
+
+
+def curve_note(args) -> str:
+    name, steps, guidance = CURVE_SAMPLER
+    return (f"{name}, {steps} steps, guidance {guidance:g}, {args.curve_prompts} val prompts; "
+            f"Muse: 12 steps, {args.muse_work / 'transformer' / 'eval.csv'}")
+
+
+def curve_table(args) -> str:
+    """Markdown: all-correct and single_object at each curve step, this run beside the Muse run."""
+    from reference_model import training_log
+
+    ours = training_log.read_rows(args.work / "denoiser" / "eval.csv")
+    muse = {int(r["step"]): r for r in training_log.read_rows(args.muse_work / "transformer" / "eval.csv")}
+    if not ours:
+        return "(no curve points: --eval-every 0)"
+    cell = lambda row, key: f"{row[key]:.3f}" if row and key in row else "n/a"  # noqa: E731
+    lines = ["| step | wall min | all-correct | single_object | Muse all-correct | Muse single_object |", "|---|---|---|---|---|---|"]
+    for r in ours:
+        m = muse.get(int(r["step"]))
+        lines.append(f"| {int(r['step'])} | {r['wall_s'] / 60:.1f} | {cell(r, 'all_correct')} | {cell(r, 'single_object')} "
+                     f"| {cell(m, 'all_correct')} | {cell(m, 'single_object')} |")
+    return "\n".join(lines)
 
 
 def card_text(args, checkpoint: Path, metrics: dict, argv: list[str]) -> str:
@@ -189,7 +249,7 @@ Command (seed {args.seed}): `python -m musebench.train.ldm_shapes {' '.join(argv
 - latent: Muse VQ encoder output before quantisation, l2-normalised, x{model['latent']['scale']:.3f}
   ({d['latent_channels']}x{d['grid']}x{d['grid']}); decode = `{model['latent']['decode']}` (nearest code, then the Muse decoder)
 - denoiser: diffusers PixArtTransformer2DModel, patch 1, {d['heads']} heads x {d['head_dim']}, depth {d['depth']}
-- noise: {n['beta_schedule']}, {n['train_timesteps']} steps, **{n['prediction_type']}**, Min-SNR-5, CFG dropout 10 %, EMA
+- noise: {n['beta_schedule']}, {n['train_timesteps']} steps, **{n['prediction_type']}**, {loss_weighting(args)}, CFG dropout 10 %, EMA
 - training: {training['steps']} steps of batch {args.batch_size}, lr {args.lr}, wall time {training['wall_s'] / 60:.1f} min
   ({args.threads} thread(s); tokenizer from {training['vq_source']}: {tokenizer_line})
 - budgets: {budgets(args)}
@@ -197,7 +257,7 @@ Command (seed {args.seed}): `python -m musebench.train.ldm_shapes {' '.join(argv
 
 ## Oracle accuracy (val, {final['n']} prompts) at the best setting: {best['scheduler']}, {best['steps']} steps, guidance {best['guidance']}
 
-| category | ldm-shapes | muse-shapes ({args.muse_work}/metrics.json) |
+| category | ldm-shapes | muse-shapes ({muse_metrics_path(args.muse_work)}) |
 |---|---|---|
 """ + "\n".join(f"| {c} | {final[c]:.3f} | {cell(c)} |" for c in cats) + f"""
 | **all** | **{final['all_correct']:.3f}** | **{cell('all_correct')}** |
@@ -210,6 +270,10 @@ Command (seed {args.seed}): `python -m musebench.train.ldm_shapes {' '.join(argv
 |---|---|---|---|
 {sweep_lines}
 
+## Accuracy curve during training ({curve_note(args)})
+
+{curve_table(args)}
+
 Training curve: loss.png / loss.csv.
 """
 
@@ -220,7 +284,7 @@ def package(args, checkpoint: Path, metrics: dict, argv: list[str]) -> None:
     for name in ("model.safetensors", "config.json"):
         shutil.copyfile(checkpoint / name, out / (name + ".tmp"))
         os.replace(out / (name + ".tmp"), out / name)
-    for name in ("loss.csv", "loss.png"):
+    for name in ("loss.csv", "loss.png", "eval.csv"):
         src = args.work / "denoiser" / name
         if src.is_file():
             shutil.copyfile(src, out / name)

@@ -1,0 +1,37 @@
+"""The ldm-shapes training command's card: Muse's numbers beside the baseline's, step for step."""
+
+from __future__ import annotations
+
+import json
+
+from musebench.train import ldm_shapes
+from musebench.train.ldm_shapes_eval import curve_table, muse_table, verdict
+from reference_model import training_log
+
+
+def test_the_accuracy_curve_sits_beside_muses_at_the_same_steps(tmp_path):
+    args = ldm_shapes.parse_args(["--work", str(tmp_path / "ldm"), "--muse-work", str(tmp_path / "muse")])
+    (args.work / "denoiser").mkdir(parents=True)
+    (args.muse_work / "transformer").mkdir(parents=True)
+    for step, ours, theirs in ((500, 0.1, 0.3), (1000, 0.25, 0.4)):
+        training_log.append_row(args.work / "denoiser" / "eval.csv",
+                                {"step": step, "wall_s": step * 0.6, "all_correct": ours / 2, "single_object": ours})
+        training_log.append_row(args.muse_work / "transformer" / "eval.csv",
+                                {"step": step, "wall_s": step, "all_correct": theirs / 2, "single_object": theirs})
+    training_log.append_row(args.work / "denoiser" / "eval.csv",
+                            {"step": 1500, "wall_s": 900.0, "all_correct": 0.2, "single_object": 0.5})
+    rows = curve_table(args).splitlines()
+    assert rows[2] == "| 500 | 5.0 | 0.050 | 0.100 | 0.150 | 0.300 |"
+    assert rows[3] == "| 1000 | 10.0 | 0.125 | 0.250 | 0.200 | 0.400 |"
+    assert rows[4] == "| 1500 | 15.0 | 0.200 | 0.500 | n/a | n/a |"
+
+
+def test_muses_numbers_come_from_metrics_json_else_the_step_4000_copy(tmp_path):
+    val = {"all_correct": 0.59, "single_object": 0.93, "n": 1200}
+    (tmp_path / "metrics_step4000.json").write_text(json.dumps({"steps": 12, "val": val}))
+    assert muse_table(tmp_path)["single_object"] == 0.93
+    (tmp_path / "metrics.json").write_text(json.dumps({"steps": 12, "val": {**val, "single_object": 0.95}}))
+    muse = muse_table(tmp_path)
+    assert muse["single_object"] == 0.95
+    assert verdict({"single_object": 0.91}, muse).startswith("Fair opponent: single_object 0.910 vs Muse 0.950")
+    assert verdict({"single_object": 0.5}, muse).startswith("**NOT a fair opponent yet**")
