@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-GUIDANCES = (1.5, 3.0, 5.0)
+GUIDANCES = (1.0, 1.5, 3.0, 5.0)  # 1.0 = no guidance: on ldm-shapes guidance empties single-object images
 SWEEP_STEPS = (10, 20, 50, 100)  # the head-to-head benchmark's step counts
 SCHEDULER_ORDER = ("ddpm", "ddim", "dpmpp", "euler")
 CURVE_SAMPLER = ("ddim", 20, 3.0)  # (scheduler, steps, guidance) of the accuracy curve during training
