@@ -113,3 +113,20 @@ def test_unknown_reference_model_or_parameter_is_a_clear_error(tmp_path):
     metric = latency.build(latency.Options(repeats=2, reference_model="muse-shapes", reference_params={"stepz": 4}))
     with pytest.raises(MusebenchError, match=r"latency.reference_model muse-shapes: does not take parameter 'stepz' \(did you mean 'steps'\?\)"):
         metric.compute(_ctx(MatmulAdapter(1), tmp_path))
+
+
+def test_busy_cpu_is_recorded_and_warned_about_once(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(latency.os, "getloadavg", lambda: (9.5, 9.0, 8.0))
+    monkeypatch.setattr(latency.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(latency, "_WARNED", [])
+    options = latency.Options(warmup=0, repeats=2, batch=1, calibration_size=16)
+    rows = latency.build(options).compute(_ctx(MatmulAdapter(1), tmp_path))
+    assert all(r.extra["load_average_1min"] == 9.5 for r in rows)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "latency timed with load average 9.5 on 2 cores" in err
+    latency.build(options).compute(_ctx(MatmulAdapter(1), tmp_path))
+    assert capsys.readouterr().err == ""  # once per process
+    monkeypatch.setattr(latency.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    monkeypatch.setattr(latency, "_WARNED", [])
+    latency.build(options).compute(_ctx(MatmulAdapter(1), tmp_path))
+    assert capsys.readouterr().err == ""  # an idle machine: no warning

@@ -21,7 +21,9 @@ Intervals: bootstrap of the median over repeats (seeded by the suite seed).
 
 from __future__ import annotations
 
+import os
 import resource
+import sys
 import time
 from dataclasses import dataclass
 
@@ -120,7 +122,31 @@ def measure(adapter, prompts: list[str], params: dict, options: Options, seed: i
         for _ in range(options.repeats):
             bn.append(timed(many, device))
     return {"b1_s": np.array(b1), "calib_s": np.array(cal), "bn_s": np.array(bn), "calib_flops": calib_flops,
-            "ref_s": np.array(ref) if ref_one is not None else None}
+            "ref_s": np.array(ref) if ref_one is not None else None, "load_average": busy_cpu_warning(device)}
+
+
+def busy_cpu_warning(device: str) -> float | None:
+    """The 1-min load average (None where unknown); warns on stderr when more work is runnable than
+    there are cores (load > cores + 0.5), i.e. when other processes take CPU time from the timing.
+
+    On a CPU whose cores are busy, torch's OpenMP threads wait for each other and one image can
+    take many times longer (measured: a 5 s latency metric took 339 s with 2 threads beside two
+    1-thread training jobs on 2 cores). The ratio to the calibration absorbs steady load, not that.
+    """
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+    cores = os.cpu_count() or 1
+    if not device.startswith("cuda") and load > cores + 0.5 and not _WARNED:
+        _WARNED.append(True)
+        hint = "; set OMP_NUM_THREADS=1 for steadier timings" if torch.get_num_threads() > 1 else ""
+        print(f"musebench: warning: latency timed with load average {load:.1f} on {cores} cores: other "
+              f"processes share the CPU, so these timings are slower and noisier{hint} (docs/ci.md)", file=sys.stderr)
+    return round(load, 2)
+
+
+_WARNED: list[bool] = []  # one warning per process
 
 
 def adapter_device(adapter) -> str:
@@ -193,6 +219,7 @@ def rows_from(m: dict, description: dict, o: Options, seed: int, device: str) ->
         "p95_ms": float(np.percentile(ms, 95)), "calibration": f"matmul {o.calibration_size}^2 float32",
         "calibration_ms": float(np.median(m["calib_s"]) * 1000), "calibration_flops_per_s": calib_flops_s,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "load_average_1min": m.get("load_average"), "torch_threads": torch.get_num_threads(),
     }
     if device.startswith("cuda"):
         extra["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
