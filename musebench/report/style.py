@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -20,6 +19,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never open a window (reports are built on headless machines)
 
 import matplotlib.pyplot as plt  # noqa: E402
+
+from musebench.gate.atomic import write_atomic  # noqa: E402
 
 # Okabe–Ito, blue first (the reference Muse is the first series of most figures); yellow last: it
 # is the one colour of the set with too little contrast on white for thin lines.
@@ -132,18 +133,15 @@ def save(fig, out_dir: Path, stem: str) -> tuple[str, str]:
     return f"{stem}.png", f"{stem}.pdf"
 
 
+def _write(path: Path, data: bytes) -> None:
+    write_atomic(path, data, "report")  # whole or absent, like every other file musebench writes
+
+
 def _render(fig, ext: str, **kwargs) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format=ext, metadata=_metadata(ext), **kwargs)
     return buffer.getvalue()
 
-
-def _write(path: Path, data: bytes) -> None:
-    """Whole or absent: a temp file in the same directory, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _metadata(ext: str) -> dict:
