@@ -49,7 +49,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--minutes", type=float, default=55.0, help="wall-time budget of the denoiser stage")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (= Muse's)")
-    p.add_argument("--prediction", choices=("v_prediction", "epsilon"), default="v_prediction")
+    p.add_argument("--head", choices=("noise", "codes"), default="noise",
+                   help="noise: predict --prediction per latent channel; codes: logits over the VQ codebook "
+                        "trained with cross-entropy, x0 = their expectation over the codes (CDCD)")
+    p.add_argument("--self-condition", action="store_true",
+                   help="codes head only: feed the previous x0 estimate back as an input (Analog Bits)")
+    p.add_argument("--prediction", choices=("v_prediction", "epsilon"), default="v_prediction",
+                   help="target of the noise head (the codes head predicts x0)")
     p.add_argument("--latent-std", type=float, default=1.0,
                    help="std of the training latents (1: unit variance, SD's scaling_factor); below 1 lowers every t's SNR")
     p.add_argument("--snr-gamma", type=float, default=5.0, help="Min-SNR-gamma loss weighting (0: plain MSE on the target)")
@@ -156,15 +162,25 @@ def vq_hash(vq) -> str:
     return digest.hexdigest()
 
 
-def stage_denoiser(args, config, vq, latents: torch.Tensor, text: dict):
+@torch.no_grad()
+def snap_to_codes(vq, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unit latents (N, C, g, g) -> (code ids (N, g, g), the unit codes themselves (N, C, g, g)):
+    the codebook head diffuses the tokens Muse is trained on, not the encoder's raw output."""
+    ids = torch.cat([vq.quantizer.lookup(latents[i:i + 4096]) for i in range(0, latents.shape[0], 4096)])
+    return ids, vq.quantizer.embed(ids)
+
+
+def stage_denoiser(args, config, vq, latents: torch.Tensor, text: dict, ids: torch.Tensor | None):
     from musebench.train.ldm_shapes_eval import curve_evaluator
-    from reference_model.ldm.denoiser import new_denoiser
+    from reference_model.ldm.denoiser import CodeHeadDenoiser, new_denoiser
     from reference_model.ldm.training import LatentData, TrainConfig, train_denoiser
 
     torch.manual_seed(args.seed + 2)  # module init only; every later draw takes an explicit generator
     model = new_denoiser(config.denoiser)
+    if isinstance(model, CodeHeadDenoiser):
+        model.codes.copy_(vq.quantizer.codes().detach() * config.latent.scale)  # (K, C), as the latents are scaled
     data = LatentData(latents=latents * config.latent.scale, caption_index=text["index"], text_hidden=text["hidden"],
-                      text_mask=text["mask"], empty_index=int(text["empty_index"]))
+                      text_mask=text["mask"], empty_index=int(text["empty_index"]), ids=ids)
     train_config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                                snr_gamma=args.snr_gamma, max_wall_s=args.minutes * 60, eval_every=args.eval_every)
     curve = curve_evaluator(config, vq, args.curve_prompts) if args.eval_every else None
@@ -185,14 +201,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     muse = muse_config(args.muse_work)
     vq, vq_source = load_vq(args.tokenizer, args.muse_work, muse.vq)
-    latents = stage_latents(args, vq, images)
-    config = matched_config(muse, scale=args.latent_std * latent_scale(latents))
-    config = dataclasses.replace(config, noise=NoiseConfig(prediction_type=args.prediction))
+    latents, ids = stage_latents(args, vq, images), None
+    if args.head == "codes":
+        ids, latents = snap_to_codes(vq, latents)
+    config = matched_config(muse, scale=args.latent_std * latent_scale(latents), head=args.head,
+                            self_condition=args.self_condition)
+    if args.head == "noise":
+        config = dataclasses.replace(config, noise=NoiseConfig(prediction_type=args.prediction))
     config.check("command-line arguments")
     print(f"data + latents: {time.perf_counter() - t0:.0f} s; latent scale {config.latent.scale:.3f}", file=sys.stderr)
     if last < 2:
         return 0
-    weights, steps_done, wall = stage_denoiser(args, config, vq, latents, text)
+    weights, steps_done, wall = stage_denoiser(args, config, vq, latents, text, ids)
     from musebench.train import ldm_shapes_eval as eval_mod
 
     checkpoint = args.work / "checkpoint"

@@ -199,7 +199,23 @@ def verdict(final: dict, muse: dict) -> str:
 
 
 def loss_weighting(args) -> str:
+    if getattr(args, "head", "noise") == "codes":
+        return "cross-entropy of the code logits (uniform t, no SNR weight)"
     return f"Min-SNR-{args.snr_gamma:g} loss weight" if args.snr_gamma > 0 else "unweighted MSE on the target"
+
+
+def latent_lines(model: dict) -> str:
+    """The card's latent and head lines (the two heads diffuse different latents)."""
+    d, latent = model["denoiser"], model["latent"]
+    shape = f"({d['latent_channels']}x{d['grid']}x{d['grid']})"
+    decode = f"decode = `{latent['decode']}` (nearest code, then the Muse decoder)"
+    if d.get("head", "noise") == "codes":
+        return (f"- latent: the Muse tokens' codebook vectors (the VQ encoder output snapped to its nearest code, "
+                f"unit norm), x{latent['scale']:.3f} {shape}; {decode}\n"
+                f"- head: logits over the {d['codebook_size']} codes per position, x0 = their softmax-expectation over "
+                f"the scaled codes (CDCD score interpolation, Dieleman et al. 2022), i.e. diffusion trained with Muse's loss")
+    return (f"- latent: Muse VQ encoder output before quantisation, l2-normalised, x{latent['scale']:.3f}\n"
+            f"  {shape}; {decode}")
 
 
 def curve_note(args) -> str:
@@ -246,8 +262,7 @@ def card_text(args, checkpoint: Path, metrics: dict, argv: list[str]) -> str:
 Command (seed {args.seed}): `python -m musebench.train.ldm_shapes {' '.join(argv[1:])}`
 
 - data: the Muse run's training set and caption encodings ({args.muse_work}); text encoder frozen MiniLM-L6
-- latent: Muse VQ encoder output before quantisation, l2-normalised, x{model['latent']['scale']:.3f}
-  ({d['latent_channels']}x{d['grid']}x{d['grid']}); decode = `{model['latent']['decode']}` (nearest code, then the Muse decoder)
+{latent_lines(model)}
 - denoiser: diffusers PixArtTransformer2DModel, patch 1, {d['heads']} heads x {d['head_dim']}, depth {d['depth']}
 - noise: {n['beta_schedule']}, {n['train_timesteps']} steps, **{n['prediction_type']}**, {loss_weighting(args)}, CFG dropout 10 %, EMA
 - training: {training['steps']} steps of batch {args.batch_size}, lr {args.lr}, wall time {training['wall_s'] / 60:.1f} min

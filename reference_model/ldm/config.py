@@ -22,7 +22,8 @@ from reference_model.config import TextEncoderConfig, VQConfig
 from reference_model.errors import ReferenceModelError
 
 DECODE_MODES = ("snap", "direct")
-PREDICTION_TYPES = ("epsilon", "v_prediction")
+PREDICTION_TYPES = ("epsilon", "v_prediction", "sample")
+HEADS = ("noise", "codes")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,16 @@ class DenoiserConfig:
     depth: int = 6  # = Muse depth (blocks of self-attn -> cross-attn -> MLP)
     text_dim: int = 384  # MiniLM-L6 hidden size, projected to the width (PixArt caption_projection)
     dropout: float = 0.0  # attention/MLP dropout (training only)
+    # "noise": the output is the noise config's eps or v per latent channel (Rombach et al. 2022).
+    # "codes": the output is logits over the VQ codebook per position, trained with cross-entropy,
+    # and the model's x0 is their softmax-expectation over the (scaled) codes: CDCD's "score
+    # interpolation" (Dieleman et al. 2022, §3), i.e. diffusion trained with Muse's loss.
+    head: str = "noise"
+    codebook_size: int = 0  # = vq.codebook_size when head == "codes" (the logit count)
+    # Self-conditioning (Chen et al. 2023, "Analog Bits", §3.2; used by CDCD): the previous step's
+    # x0 estimate is a second input (zeros at the first step; in training, half the batch gets the
+    # model's own no-grad estimate). Codebook head only.
+    self_condition: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,19 @@ class LDMConfig:
                 raise ReferenceModelError(f"{where}: {name}={value} != {other} {expected}; make them equal")
         if self.latent.decode not in DECODE_MODES:
             raise ReferenceModelError(f"{where}: latent.decode='{self.latent.decode}'; choose one of {DECODE_MODES}")
+        if self.denoiser.head not in HEADS:
+            raise ReferenceModelError(f"{where}: denoiser.head='{self.denoiser.head}'; choose one of {HEADS}")
+        if self.denoiser.head == "codes":
+            if self.denoiser.codebook_size != self.vq.codebook_size:
+                raise ReferenceModelError(f"{where}: denoiser.codebook_size={self.denoiser.codebook_size} != "
+                                          f"vq.codebook_size {self.vq.codebook_size}; make them equal")
+            if self.noise.prediction_type != "sample":
+                raise ReferenceModelError(f"{where}: denoiser.head='codes' predicts x0, so noise.prediction_type "
+                                          f"must be 'sample', not '{self.noise.prediction_type}'")
+        elif self.denoiser.self_condition:
+            raise ReferenceModelError(f"{where}: denoiser.self_condition needs denoiser.head='codes'")
+        elif self.noise.prediction_type == "sample":
+            raise ReferenceModelError(f"{where}: noise.prediction_type='sample' needs denoiser.head='codes'")
         if self.noise.prediction_type not in PREDICTION_TYPES:
             raise ReferenceModelError(
                 f"{where}: noise.prediction_type='{self.noise.prediction_type}'; choose one of {PREDICTION_TYPES}"
@@ -126,11 +150,15 @@ def ldm_config_from_dict(data: Any, where: str) -> LDMConfig:
     return config
 
 
-def matched_config(muse, scale: float = 1.0) -> LDMConfig:
+def matched_config(muse, scale: float = 1.0, head: str = "noise", self_condition: bool = False) -> LDMConfig:
     """The LDM matched to a reference_model.config.MuseConfig: same VQ, text encoder, width, depth."""
     t = muse.transformer
     if t.width % t.heads:
         raise ReferenceModelError(f"Muse width {t.width} is not divisible by heads {t.heads}")
     denoiser = DenoiserConfig(latent_channels=muse.vq.code_dim, grid=muse.vq.grid, heads=t.heads,
-                              head_dim=t.width // t.heads, depth=t.depth, text_dim=muse.text_encoder.hidden_size)
-    return LDMConfig(vq=muse.vq, text_encoder=muse.text_encoder, denoiser=denoiser, latent=LatentConfig(scale=scale))
+                              head_dim=t.width // t.heads, depth=t.depth, text_dim=muse.text_encoder.hidden_size,
+                              head=head, codebook_size=muse.vq.codebook_size if head == "codes" else 0,
+                              self_condition=self_condition)
+    noise = NoiseConfig(prediction_type="sample") if head == "codes" else NoiseConfig()
+    return LDMConfig(vq=muse.vq, text_encoder=muse.text_encoder, denoiser=denoiser, noise=noise,
+                     latent=LatentConfig(scale=scale))

@@ -16,13 +16,50 @@ from torch import nn
 from reference_model.ldm.config import DenoiserConfig
 
 
-def build_denoiser(config: DenoiserConfig) -> PixArtTransformer2DModel:
+class CodeHeadDenoiser(nn.Module):
+    """PixArt with logits over the VQ codebook as its output (DenoiserConfig.head == "codes").
+
+    CDCD (Dieleman et al. 2022, "Continuous diffusion for categorical data", §3): the network
+    classifies each position's clean code from the noisy latent (cross-entropy, Muse's loss) and
+    its x0 estimate is the softmax-weighted mean of the code embeddings ("score interpolation"),
+    which any diffusers scheduler consumes with prediction_type="sample". `codes` (K, C) holds the
+    scaled unit-norm codebook the latents were made from, so the checkpoint is self-contained.
+    """
+
+    def __init__(self, config: DenoiserConfig) -> None:
+        super().__init__()
+        self.self_condition = config.self_condition
+        in_channels = config.latent_channels * (2 if config.self_condition else 1)  # [x_t; previous x0]
+        self.transformer = _pixart(config, out_channels=config.codebook_size, in_channels=in_channels)
+        self.register_buffer("codes", torch.zeros(config.codebook_size, config.latent_channels))  # (K, C)
+
+    def logits(self, latents, timesteps, text_hidden, text_mask, x0_prev=None) -> torch.Tensor:
+        """-> (B, K, g, g) logits of each position's clean code. x0_prev (B, C, g, g): the previous
+        x0 estimate when self-conditioning (None: zeros, the first step)."""
+        if self.self_condition:
+            latents = torch.cat([latents, torch.zeros_like(latents) if x0_prev is None else x0_prev], dim=1)
+        return _pixart_call(self.transformer, latents, timesteps, text_hidden, text_mask)
+
+    def forward(self, latents, timesteps, text_hidden, text_mask, x0_prev=None) -> torch.Tensor:
+        """-> x0 estimate (B, C, g, g) = sum_k softmax(logits)_k codes_k."""
+        probs = self.logits(latents, timesteps, text_hidden, text_mask, x0_prev).softmax(dim=1)  # (B, K, g, g)
+        return torch.einsum("bkhw,kc->bchw", probs, self.codes)
+
+
+def build_denoiser(config: DenoiserConfig) -> nn.Module:
+    """The bare denoiser of `config`: PixArt (head "noise") or PixArt with a codebook head."""
+    if config.head == "codes":
+        return CodeHeadDenoiser(config)
+    return _pixart(config, out_channels=config.latent_channels)  # one prediction per channel (no learned variance)
+
+
+def _pixart(config: DenoiserConfig, out_channels: int, in_channels: int | None = None) -> PixArtTransformer2DModel:
     width = config.heads * config.head_dim
     return PixArtTransformer2DModel(
         num_attention_heads=config.heads,
         attention_head_dim=config.head_dim,
-        in_channels=config.latent_channels,
-        out_channels=config.latent_channels,  # one prediction per channel (no learned variance)
+        in_channels=in_channels or config.latent_channels,
+        out_channels=out_channels,
         num_layers=config.depth,
         dropout=config.dropout,
         cross_attention_dim=width,
@@ -33,7 +70,7 @@ def build_denoiser(config: DenoiserConfig) -> PixArtTransformer2DModel:
     )
 
 
-def new_denoiser(config: DenoiserConfig) -> PixArtTransformer2DModel:
+def new_denoiser(config: DenoiserConfig) -> nn.Module:
     """A denoiser to train from scratch, initialised as the PixArt-alpha reference does.
 
     diffusers' PixArtTransformer2DModel has no init of its own (it expects pretrained weights), so
@@ -44,7 +81,7 @@ def new_denoiser(config: DenoiserConfig) -> PixArtTransformer2DModel:
     output at zero, which DiT reports converges markedly faster.
     """
     model = build_denoiser(config)
-    init_like_pixart(model)
+    init_like_pixart(model.transformer if isinstance(model, CodeHeadDenoiser) else model)
     return model
 
 
@@ -72,13 +109,22 @@ def init_like_pixart(model: PixArtTransformer2DModel) -> None:
 
 
 def predict(
-    denoiser: PixArtTransformer2DModel,
+    denoiser: nn.Module,
     latents: torch.Tensor,
     timesteps: torch.Tensor,
     text_hidden: torch.Tensor,
     text_mask: torch.Tensor,
+    x0_prev: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """latents (B, C, g, g), timesteps (B,), text (B, L, D) + mask (B, L) bool -> (B, C, g, g)."""
+    """latents (B, C, g, g), timesteps (B,), text (B, L, D) + mask (B, L) bool -> (B, C, g, g):
+    the prediction the noise config names (eps, v, or x0 for the codebook head). x0_prev: the
+    previous x0 estimate, for a self-conditioned codebook head only."""
+    if isinstance(denoiser, CodeHeadDenoiser):
+        return denoiser(latents, timesteps, text_hidden, text_mask, x0_prev)
+    return _pixart_call(denoiser, latents, timesteps, text_hidden, text_mask)
+
+
+def _pixart_call(denoiser: PixArtTransformer2DModel, latents, timesteps, text_hidden, text_mask) -> torch.Tensor:
     return denoiser(
         latents,
         encoder_hidden_states=text_hidden,

@@ -7,6 +7,8 @@
                                                                 Salimans 2022), diffusers' scale
       x_{t-1} = scheduler.step(out, t, x_t, generator=per-image generators)
 A fresh scheduler is built for every call: multistep solvers keep state between steps.
+A self-conditioned codebook head also gets each row's previous x0 estimate (before guidance mixes
+the halves; zeros at the first step), as Analog Bits (Chen et al. 2023, Alg. 2) samples.
 """
 
 from __future__ import annotations
@@ -56,10 +58,12 @@ def sample_latents(
     latents = initial_noise(latent_shape, generators) * scheduler.init_noise_sigma  # (B, C, g, g)
     guided = params.guidance != 1.0
     hidden, mask = (torch.cat([uncond[0], text[0]]), torch.cat([uncond[1], text[1]])) if guided else text
+    x0_prev = None  # self-conditioning input (2B or B, C, g, g); only a self-conditioned head reads it
     for t in scheduler.timesteps:
         x_in = torch.cat([latents, latents]) if guided else latents  # (2B or B, C, g, g)
         x_in = scheduler.scale_model_input(x_in, t)  # Euler divides by sqrt(sigma^2 + 1)
-        out = predict(denoiser, x_in, t.expand(x_in.shape[0]), hidden, mask)
+        out = predict(denoiser, x_in, t.expand(x_in.shape[0]), hidden, mask, x0_prev)
+        x0_prev = out
         if guided:
             out_u, out_c = out.chunk(2)
             out = out_u + params.guidance * (out_c - out_u)

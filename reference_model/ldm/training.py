@@ -11,6 +11,9 @@ frozen text encoder's hidden states of each unique caption (computed once, store
   the same rate Muse trains with;
 - AdamW, linear warm-up then cosine decay (reference_model.schedule, shared with Muse);
 - EMA of the weights (diffusers EMAModel, with warm-up) is what gets exported and sampled.
+With the codebook head (DenoiserConfig.head == "codes", CDCD, Dieleman et al. 2022) x_0 is the
+scaled code of each position, the loss is cross-entropy of the logits against the code ids (no
+label smoothing, no SNR weight: CDCD's score-interpolation objective) and t stays uniform.
 Every batch (rows, dropout, t, noise) is drawn from a generator seeded with (seed, step), so a
 resumed run sees exactly the batches an uninterrupted one would. State is saved atomically.
 """
@@ -32,7 +35,7 @@ from tqdm import tqdm
 from reference_model import training_log
 from reference_model.errors import ReferenceModelError
 from reference_model.ldm.config import NoiseConfig
-from reference_model.ldm.denoiser import predict
+from reference_model.ldm.denoiser import CodeHeadDenoiser, predict
 from reference_model.schedule import warmup_cosine
 
 
@@ -43,6 +46,7 @@ class LatentData:
     text_hidden: torch.Tensor  # (U, L, D) fp16: encoder states of each unique caption
     text_mask: torch.Tensor  # (U, L) bool, True = real token
     empty_index: int  # row of the empty caption "" (the unconditional input)
+    ids: torch.Tensor | None = None  # (N, g, g) long: code ids of the latents (codebook head only)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ class Batch:
     hidden: torch.Tensor  # (B, L, D)
     mask: torch.Tensor  # (B, L) bool
     weight: torch.Tensor  # (B,) loss weight
+    ids: torch.Tensor | None = None  # (B, g, g) clean code ids: the cross-entropy target of the codebook head
+    self_cond: torch.Tensor | None = None  # (B,) bool: rows that get the model's own x0 estimate as input
 
 
 def noise_scheduler(noise: NoiseConfig) -> DDPMScheduler:
@@ -89,17 +95,32 @@ def draw_batch(data: LatentData, config: TrainConfig, sched: DDPMScheduler, step
     t = torch.randint(0, sched.config.num_train_timesteps, (config.batch_size,), generator=g)
     eps = torch.randn(x0.shape, generator=g)
     noisy = sched.add_noise(x0, eps, t)
-    v = sched.config.prediction_type == "v_prediction"
-    target = sched.get_velocity(x0, eps, t) if v else eps
-    if config.snr_gamma > 0:
+    kind = sched.config.prediction_type
+    v = kind == "v_prediction"
+    target = sched.get_velocity(x0, eps, t) if v else (x0 if kind == "sample" else eps)
+    ids = data.ids[rows] if data.ids is not None else None
+    if config.snr_gamma > 0 and kind != "sample":
         snr = compute_snr(sched, t)  # (B,) alpha_bar / (1 - alpha_bar)
         weight = torch.clamp(snr, max=config.snr_gamma) / (snr + 1 if v else snr)
     else:
         weight = torch.ones(config.batch_size)
-    return Batch(noisy, t, target, data.text_hidden[caption].float(), data.text_mask[caption], weight)
+    self_cond = torch.rand(config.batch_size, generator=g) < 0.5  # drawn last: earlier draws are unchanged
+    return Batch(noisy, t, target, data.text_hidden[caption].float(), data.text_mask[caption], weight, ids, self_cond)
 
 
 def diffusion_loss(denoiser: torch.nn.Module, batch: Batch) -> torch.Tensor:
+    if isinstance(denoiser, CodeHeadDenoiser):
+        if batch.ids is None:
+            raise ReferenceModelError("the codebook head trains on code ids; give LatentData.ids")
+        x0_prev = None
+        if denoiser.self_condition:  # Analog Bits §3.2: half the rows see the model's own estimate
+            x0_prev = torch.zeros_like(batch.noisy)
+            rows = batch.self_cond
+            if rows.any():
+                with torch.no_grad():
+                    x0_prev[rows] = denoiser(batch.noisy[rows], batch.timesteps[rows], batch.hidden[rows], batch.mask[rows])
+        logits = denoiser.logits(batch.noisy, batch.timesteps, batch.hidden, batch.mask, x0_prev)  # (B, K, g, g)
+        return F.cross_entropy(logits, batch.ids)
     out = predict(denoiser, batch.noisy, batch.timesteps, batch.hidden, batch.mask)
     per_example = F.mse_loss(out, batch.target, reduction="none").mean(dim=(1, 2, 3))  # (B,)
     return (per_example * batch.weight).mean()
