@@ -35,3 +35,17 @@ def test_muses_numbers_come_from_metrics_json_else_the_step_4000_copy(tmp_path):
     assert muse["single_object"] == 0.95
     assert verdict({"single_object": 0.91}, muse).startswith("Fair opponent: single_object 0.910 vs Muse 0.950")
     assert verdict({"single_object": 0.5}, muse).startswith("**NOT a fair opponent yet**")
+
+
+def test_the_shipped_config_samples_at_the_sweeps_best_setting(tmp_path):
+    from reference_model.ldm.checkpoint import read_config
+    from musebench.train.ldm_shapes_eval import ship_config
+    from test_ldm_model import build_tiny_checkpoint
+
+    build_tiny_checkpoint(tmp_path / "ck")
+    assert read_config(tmp_path / "ck").sampler.scheduler == "dpmpp"
+    (tmp_path / "out").mkdir()
+    ship_config(tmp_path / "ck", tmp_path / "out", {"scheduler": "ddpm", "steps": 100, "guidance": 5.0, "all_correct": 0.5})
+    shipped = read_config(tmp_path / "out")
+    assert (shipped.sampler.scheduler, shipped.sampler.steps, shipped.sampler.guidance) == ("ddpm", 100, 5.0)
+    assert shipped.denoiser == read_config(tmp_path / "ck").denoiser

@@ -293,12 +293,24 @@ Training curve: loss.png / loss.csv.
 """
 
 
+def ship_config(checkpoint: Path, out: Path, best: dict) -> None:
+    """out/config.json = checkpoint's, with the sweep's best setting as the sampler defaults, so a
+    suite that names the checkpoint without sampler parameters measures the baseline at its best."""
+    from reference_model.ldm.checkpoint import read_config
+
+    document = json.loads((checkpoint / "config.json").read_text())
+    document["model"]["sampler"] = {k: best[k] for k in ("scheduler", "steps", "guidance")}
+    (out / "config.json.tmp").write_text(json.dumps(document, indent=2) + "\n")
+    os.replace(out / "config.json.tmp", out / "config.json")
+    read_config(out)  # the shipped file must load: fails loudly here, not in a user's run
+
+
 def package(args, checkpoint: Path, metrics: dict, argv: list[str]) -> None:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("model.safetensors", "config.json"):
-        shutil.copyfile(checkpoint / name, out / (name + ".tmp"))
-        os.replace(out / (name + ".tmp"), out / name)
+    shutil.copyfile(checkpoint / "model.safetensors", out / "model.safetensors.tmp")
+    os.replace(out / "model.safetensors.tmp", out / "model.safetensors")
+    ship_config(checkpoint, out, metrics["best"])
     for name in ("loss.csv", "loss.png", "eval.csv"):
         src = args.work / "denoiser" / name
         if src.is_file():
