@@ -1,5 +1,3 @@
-import sys
+from musebench.cli.main import console_main
 
-from musebench.cli.main import main
-
-sys.exit(main())
+console_main()

@@ -68,3 +68,28 @@ def test_cache_commands(tmp_path, capsys, tiny_registry):
     # the next run regenerates exactly the pruned image
     assert main(["run", str(suite), "--out", str(tmp_path / "run2"), "--cache", cache, "--no-report"]) == 0
     assert json.loads((tmp_path / "run2" / "run.json").read_text())["cache"]["misses"] == 1
+
+
+def test_the_executable_flushes_its_output_and_keeps_the_exit_code():
+    """console_main skips interpreter teardown (os._exit); nothing printed may be lost on the way."""
+    import subprocess
+    import sys
+
+    from musebench.cli.main import main
+
+    listing = subprocess.run([sys.executable, "-m", "musebench", "ls", "adapters"], capture_output=True, text=True)
+    assert listing.returncode == 0 and listing.stderr == ""
+    assert "muse" in listing.stdout and listing.stdout.endswith("\n")
+    bad = subprocess.run([sys.executable, "-m", "musebench", "nonsense"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("musebench: error: unknown command 'nonsense'")
+    assert main(["ls", "adapters"]) == 0  # in-process callers keep a normal return
+
+
+def test_a_reader_that_stops_early_is_not_an_error():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "musebench", "ls"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # like `musebench ls | head -0`
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 0 and "Traceback" not in err and "BrokenPipe" not in err

@@ -130,3 +130,44 @@ def test_busy_cpu_is_recorded_and_warned_about_once(tmp_path, monkeypatch, capsy
     monkeypatch.setattr(latency, "_WARNED", [])
     latency.build(options).compute(_ctx(MatmulAdapter(1), tmp_path))
     assert capsys.readouterr().err == ""  # an idle machine: no warning
+
+
+class DescribeCountingAdapter(MatmulAdapter):
+    """MatmulAdapter that counts describe() calls (FLOP counting is the slow part of a warm run)."""
+
+    def __init__(self, k: int) -> None:
+        super().__init__(k)
+        self.described = 0
+
+    def describe(self, params):
+        self.described += 1
+        return {**super().describe(params), "parameters_by_component": {"w": 64 * 64}, "params": dict(params)}
+
+
+def test_describe_is_cached_by_model_and_params(tmp_path):
+    from musebench.metrics.describe_cache import cached_describe
+
+    first, again, other = DescribeCountingAdapter(20), DescribeCountingAdapter(20), DescribeCountingAdapter(40)
+    cold = cached_describe(first, {"steps": 4}, tmp_path)
+    assert first.described == 1 and cached_describe(again, {"steps": 4}, tmp_path) == cold
+    assert again.described == 0  # a second process with the same model reads the file
+    cached_describe(again, {"steps": 8}, tmp_path)
+    cached_describe(other, {"steps": 4}, tmp_path)
+    assert again.described == 1 and other.described == 1  # new params / new fingerprint: counted
+    assert cached_describe(other, {"steps": 4}, tmp_path)["flops_per_image"] == 2.0 * 64**3 * 40
+    entries = sorted((tmp_path / "describe").glob("*.json"))
+    assert len(entries) == 3
+    entries[0].write_text("{half a fi")  # a torn entry is measured again and replaced
+    for adapter, params in ((DescribeCountingAdapter(20), {"steps": 4}), (DescribeCountingAdapter(20), {"steps": 8}), (DescribeCountingAdapter(40), {"steps": 4})):
+        assert cached_describe(adapter, params, tmp_path) == adapter.describe(params)
+    assert cached_describe(DescribeCountingAdapter(20), {"steps": 4}, None) is not None  # no cache: plain describe()
+
+
+def test_latency_rows_are_the_same_with_a_cached_description(tmp_path):
+    options = latency.Options(warmup=1, repeats=3, batch=2, calibration_size=64)
+    adapter = DescribeCountingAdapter(20)
+    cold = {r.metric: r for r in latency.build(options).compute(_ctx(adapter, tmp_path))}
+    warm = {r.metric: r for r in latency.build(options).compute(_ctx(adapter, tmp_path))}
+    assert adapter.described == 1
+    assert warm["latency/ratio"].extra["achieved_flops_per_s"] > 0
+    assert cold["latency/ratio"].extra.keys() == warm["latency/ratio"].extra.keys()

@@ -196,7 +196,9 @@ class LatencyMetric:
         reference, reference_params = self.reference(device)
         m = measure(ctx.adapter, [r.prompt for r in ctx.prompts], dict(ctx.params), o, ctx.seed, device,
                     reference, reference_params)
-        rows = rows_from(m, ctx.adapter.describe(dict(ctx.params)), o, ctx.seed, device)
+        from musebench.metrics.describe_cache import cached_describe
+
+        rows = rows_from(m, cached_describe(ctx.adapter, ctx.params, ctx.feature_cache_dir), o, ctx.seed, device)
         if reference is not None:
             ratio = m["b1_s"] / m["ref_s"]  # (repeats,)
             extra = {"reference_model": o.reference_model, "reference_params": reference_params,

@@ -1,0 +1,43 @@
+"""An adapter's describe() (parameter count, FLOPs per image), cached on disk like features.
+
+describe() runs one image under torch's FlopCounterMode, about 0.4 s per sweep point for the
+shipped Muse, and its answer is a deterministic function of the model and the sampler params. So
+the latency metric reads it from `<feature cache>/describe/<key>.json`, where the key hashes the
+adapter name and version, the model fingerprint (weights, config, text encoder files), the params
+and the torch version (FlopCounterMode's counting rules). Written atomically; an unreadable entry
+is recomputed and replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from musebench.gate.atomic import write_atomic
+
+
+def describe_key(adapter, params: Mapping) -> str:
+    identity = {"adapter": adapter.name, "version": adapter.version, "fingerprint": adapter.fingerprint(),
+                "params": dict(params), "torch": torch.__version__}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def cached_describe(adapter, params: Mapping, cache_dir: Path | None) -> dict:
+    """adapter.describe(params), from cache_dir/describe/<key>.json when present (None: no cache)."""
+    if cache_dir is None:
+        return adapter.describe(dict(params))
+    path = Path(cache_dir) / "describe" / f"{describe_key(adapter, params)}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        pass  # absent or unreadable: measure again
+    description = adapter.describe(dict(params))
+    try:
+        write_atomic(path, (json.dumps(description, sort_keys=True) + "\n").encode(), "--cache")
+    except OSError:
+        pass  # a read-only cache only costs speed
+    return description
