@@ -190,7 +190,7 @@ def stage_denoiser(args, config, vq, latents: torch.Tensor, text: dict, ids: tor
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    from reference_model.ldm.config import NoiseConfig, matched_config
+    from reference_model.ldm.config import matched_config
     from reference_model.ldm.latents import latent_scale
 
     args.work.mkdir(parents=True, exist_ok=True)
@@ -205,9 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.head == "codes":
         ids, latents = snap_to_codes(vq, latents)
     config = matched_config(muse, scale=args.latent_std * latent_scale(latents), head=args.head,
-                            self_condition=args.self_condition)
-    if args.head == "noise":
-        config = dataclasses.replace(config, noise=NoiseConfig(prediction_type=args.prediction))
+                            self_condition=args.self_condition, prediction=args.prediction)
     config.check("command-line arguments")
     print(f"data + latents: {time.perf_counter() - t0:.0f} s; latent scale {config.latent.scale:.3f}", file=sys.stderr)
     if last < 2:

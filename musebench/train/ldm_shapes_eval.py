@@ -296,12 +296,12 @@ Training curve: loss.png / loss.csv.
 def ship_config(checkpoint: Path, out: Path, best: dict) -> None:
     """out/config.json = checkpoint's, with the sweep's best setting as the sampler defaults, so a
     suite that names the checkpoint without sampler parameters measures the baseline at its best."""
+    from musebench.gate.atomic import write_atomic
     from reference_model.ldm.checkpoint import read_config
 
     document = json.loads((checkpoint / "config.json").read_text())
     document["model"]["sampler"] = {k: best[k] for k in ("scheduler", "steps", "guidance")}
-    (out / "config.json.tmp").write_text(json.dumps(document, indent=2) + "\n")
-    os.replace(out / "config.json.tmp", out / "config.json")
+    write_atomic(out / "config.json", (json.dumps(document, indent=2) + "\n").encode(), "--out")
     read_config(out)  # the shipped file must load: fails loudly here, not in a user's run
 
 

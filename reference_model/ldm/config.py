@@ -150,7 +150,8 @@ def ldm_config_from_dict(data: Any, where: str) -> LDMConfig:
     return config
 
 
-def matched_config(muse, scale: float = 1.0, head: str = "noise", self_condition: bool = False) -> LDMConfig:
+def matched_config(muse, scale: float = 1.0, head: str = "noise", self_condition: bool = False,
+                   prediction: str = "v_prediction") -> LDMConfig:
     """The LDM matched to a reference_model.config.MuseConfig: same VQ, text encoder, width, depth."""
     t = muse.transformer
     if t.width % t.heads:
@@ -159,6 +160,6 @@ def matched_config(muse, scale: float = 1.0, head: str = "noise", self_condition
                               head_dim=t.width // t.heads, depth=t.depth, text_dim=muse.text_encoder.hidden_size,
                               head=head, codebook_size=muse.vq.codebook_size if head == "codes" else 0,
                               self_condition=self_condition)
-    noise = NoiseConfig(prediction_type="sample") if head == "codes" else NoiseConfig()
+    noise = NoiseConfig(prediction_type="sample" if head == "codes" else prediction)  # the codes head predicts x0
     return LDMConfig(vq=muse.vq, text_encoder=muse.text_encoder, denoiser=denoiser, noise=noise,
                      latent=LatentConfig(scale=scale))
