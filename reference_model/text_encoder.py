@@ -9,6 +9,8 @@ classifier-free guidance is the encoding of the empty string (Muse §2.7).
 
 from __future__ import annotations
 
+import json
+import threading
 from pathlib import Path
 
 import torch
@@ -39,35 +41,91 @@ def encoder_dir(config: TextEncoderConfig) -> Path:
     return path
 
 
-class FrozenTextEncoder:
-    """captions -> (hidden (B, L, D) float32, mask (B, L) bool, True = real token). No gradients."""
+def declared_width(path: Path) -> int | None:
+    """The encoder's hidden size as its config.json declares it (BERT/CLIP text: hidden_size, T5:
+    d_model, a full CLIP config: text_config.hidden_size); None when the file names none of them.
+    Read without importing transformers, so a mismatch is an error before any weights load."""
+    try:
+        raw = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ReferenceModelError(f"text encoder '{path}': config.json is unreadable ({exc}); point text_encoder.path at a Hugging Face encoder directory") from None
+    for value in (raw.get("hidden_size"), raw.get("d_model"), (raw.get("text_config") or {}).get("hidden_size")):
+        if isinstance(value, int):
+            return value
+    return None
 
-    def __init__(self, config: TextEncoderConfig, device: str = "cpu") -> None:
+
+class FrozenTextEncoder:
+    """captions -> (hidden (B, L, D) float32, mask (B, L) bool, True = real token). No gradients.
+
+    `background=True` loads the weights (and imports transformers, most of the cost) in a thread
+    while the caller does other work; the first call, or the first access to `.model` /
+    `.tokenizer`, waits for it and re-raises what the load raised. The path and the width are
+    checked before the thread starts, so those errors are immediate either way.
+    """
+
+    def __init__(self, config: TextEncoderConfig, device: str = "cpu", background: bool = False) -> None:
+        path = encoder_dir(config)
+        width = declared_width(path)
+        if width is not None and width != config.hidden_size:
+            raise _width_error(path, width, config)
+        self.config = config
+        self.device = device
+        self._path = path
+        self._loaded: tuple | None = None  # (model, tokenizer) once loaded
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._load_in_thread, name="text-encoder-load", daemon=True)
+            self._thread.start()
+        else:
+            self._loaded = self._load_checked(path)
+
+    def _load_in_thread(self) -> None:
+        try:
+            self._loaded = self._load_checked(self._path)
+        except BaseException as exc:  # handed to the first caller, with its traceback
+            self._error = exc
+
+    def _ready(self) -> tuple:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+        return self._loaded
+
+    def wait(self) -> None:
+        """Return once the weights are loaded (at once unless background=True); re-raise a load error."""
+        self._ready()
+
+    @property
+    def model(self):
+        return self._ready()[0]
+
+    @property
+    def tokenizer(self):
+        return self._ready()[1]
+
+    def _load_checked(self, path: Path) -> tuple:
         from transformers.utils import logging as hf_logging
 
-        path = encoder_dir(config)
         bar_was_on = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()  # a CLI's stderr stays one line per error
         try:
-            model = self._load(path)
+            model, tokenizer = self._load(path)
         finally:
             if bar_was_on:
                 hf_logging.enable_progress_bar()
-        width = model.config.hidden_size
-        if width != config.hidden_size:
-            raise ReferenceModelError(
-                f"text encoder '{path}': hidden size {width} != text_encoder.hidden_size="
-                f"{config.hidden_size} in the model config; use the encoder it was trained with"
-            )
-        self.model = model.eval().requires_grad_(False).to(device)
-        self.config = config
-        self.device = device
+        if model.config.hidden_size != self.config.hidden_size:
+            raise _width_error(path, model.config.hidden_size, self.config)
+        return model.eval().requires_grad_(False).to(self.device), tokenizer
 
     def _load(self, path: Path):
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
         hf_config = AutoConfig.from_pretrained(path, local_files_only=True)
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         if hf_config.model_type == "t5":  # encoder only: the decoder is never used
             from transformers import T5EncoderModel
 
@@ -78,16 +136,24 @@ class FrozenTextEncoder:
             model = CLIPTextModel.from_pretrained(path, local_files_only=True)
         else:
             model = AutoModel.from_pretrained(path, local_files_only=True)
-        return model
+        return model, tokenizer
 
     @torch.no_grad()
     def __call__(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        batch = self.tokenizer(
+        model, tokenizer = self._ready()
+        batch = tokenizer(
             list(captions),
             padding="max_length",
             truncation=True,
             max_length=self.config.max_length,
             return_tensors="pt",
         ).to(self.device)
-        out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
         return out.last_hidden_state.float(), batch["attention_mask"].bool()  # (B, L, D), (B, L)
+
+
+def _width_error(path: Path, width: int, config: TextEncoderConfig) -> ReferenceModelError:
+    return ReferenceModelError(
+        f"text encoder '{path}': hidden size {width} != text_encoder.hidden_size="
+        f"{config.hidden_size} in the model config; use the encoder it was trained with"
+    )

@@ -107,3 +107,26 @@ def test_real_ceiling_renders_each_prompt_scene(tmp_path, tiny_registry):
     expected = sum(float(render(scene_from_dict(r.scene), 32).mean()) / 255 for r in records) / 2
     real = next(r for r in outcome.rows if r["model"] == "real" and r["metric"] == "pixel_mean/all")
     assert real["value"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_timed_metrics_run_last_after_background_loads(tmp_path, tiny_registry, monkeypatch):
+    """Image metrics run for every point first (overlapping background loads); then every adapter's
+    wait_ready(); then timed metrics (latency), which get no images. Rows stay in (point, metric) order."""
+    import tiny_order_metric
+
+    from musebench.metrics.registry import METRICS
+
+    monkeypatch.setitem(METRICS, "order_log", "tiny_order_metric")
+    tiny_order_metric.EVENTS.clear()
+    suite = write_suite(tmp_path)
+    text = suite.read_text().replace("  pixel_red: {metric: pixel_mean, channel: r}\n",
+                                     "  clock: {metric: order_log, timed: true}\n  seen: {metric: order_log}\n")
+    suite.write_text(text)
+    assert main(["run", str(suite), "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "cache"), "--no-report"]) == 0
+    events = tiny_order_metric.EVENTS
+    assert events == [("image", 1, (12, 3, 32, 32)), ("image", 2, (12, 3, 32, 32)), ("image", None, (12, 3, 32, 32)),
+                      ("wait_ready", None, None),
+                      ("timed", 1, (0, 3, 32, 32)), ("timed", 2, (0, 3, 32, 32)), ("timed", None, (0, 3, 32, 32))]
+    rows = _rows(tmp_path / "run")
+    assert [(r["params"].get("steps"), r["metric"]) for r in rows] == [
+        (s, m) for s in (1, 2, None) for m in ("pixel_mean/all", "order_log/timed", "order_log/image")]

@@ -64,20 +64,53 @@ def row(suite: Suite, point: SweepPoint, value: MetricValue) -> dict:
     }
 
 
+def is_timed(built: BuiltMetric) -> bool:
+    """Timed metrics (latency) measure the adapter, not the images: see evaluate()."""
+    return bool(getattr(built.metric, "timed", False))
+
+
+def wait_for_background_loads(models: dict[str, LoadedModel]) -> None:
+    """Join every adapter's background loading (e.g. a text encoder loading in a thread), so no
+    other thread competes with a timed measurement."""
+    for model in models.values():
+        wait = getattr(model.adapter, "wait_ready", None)
+        if wait is not None:
+            wait()
+
+
 def evaluate(suite: Suite, plan: Plan, models: dict[str, LoadedModel], metrics: list[BuiltMetric],
              cache: ImageCache, timings: dict[str, float]) -> list[dict]:
-    rows = []
-    for point in tqdm(plan.points, unit="point", desc="metrics"):
+    """Rows in (point, metric) order. Image metrics run first, for every point; timed metrics run
+    after them, back to back, once wait_for_background_loads() has returned: the image metrics
+    overlap the models' background loading, and nothing else runs while the clock does. A timed
+    metric gets the point's prompts, params and adapter, and no images (an empty (0, 3, H, W))."""
+    untimed = [b for b in metrics if not is_timed(b)]
+    timed = [b for b in metrics if is_timed(b)]
+    by_point: dict[int, dict[str, list[dict]]] = {}  # point index -> metric key -> rows
+
+    def run(built: BuiltMetric, ctx: EvalContext, point: SweepPoint) -> list[dict]:
+        start = time.perf_counter()
+        values = built.metric.compute(ctx)
+        key = f"metric/{built.spec.key}"
+        timings[key] = timings.get(key, 0.0) + time.perf_counter() - start
+        return [row(suite, point, v) for v in values]
+
+    def context(point: SweepPoint, images: torch.Tensor) -> EvalContext:
         model = models[point.model]
-        images = point_images(cache, model, point, plan)
-        ctx = EvalContext(
-            images=images, prompts=tuple(r.record for r in plan.for_point(point)),
-            feature_cache_dir=cache.features_dir, adapter=model.adapter,
-            params=model.full_params(point.params), seed=suite.seed,
-        )
-        for built in metrics:
-            start = time.perf_counter()
-            values = built.metric.compute(ctx)
-            timings[f"metric/{built.spec.key}"] = timings.get(f"metric/{built.spec.key}", 0.0) + time.perf_counter() - start
-            rows += [row(suite, point, v) for v in values]
-    return rows
+        return EvalContext(images=images, prompts=tuple(r.record for r in plan.for_point(point)),
+                           feature_cache_dir=cache.features_dir, adapter=model.adapter,
+                           params=model.full_params(point.params), seed=suite.seed)
+
+    for i, point in enumerate(tqdm(plan.points, unit="point", desc="metrics")):
+        if untimed:
+            ctx = context(point, point_images(cache, models[point.model], point, plan))
+            by_point[i] = {b.spec.key: run(b, ctx, point) for b in untimed}
+        else:
+            by_point[i] = {}
+    if timed:
+        wait_for_background_loads(models)
+        for i, point in enumerate(tqdm(plan.points, unit="point", desc="timing")):
+            res = models[point.model].resolution
+            ctx = context(point, torch.empty((0, 3, res, res), dtype=torch.uint8))
+            by_point[i].update({b.spec.key: run(b, ctx, point) for b in timed})
+    return [r for i in range(len(plan.points)) for b in metrics for r in by_point[i][b.spec.key]]
