@@ -266,3 +266,17 @@ def test_false_alarm_rate_and_power_on_binomial_accuracy(max_drop):
     se = np.sqrt(0.8 * 0.2 / n + 0.5 * 0.5 / n)
     expected_power = norm.sf(norm.ppf(0.975) - 0.3 / se) if max_drop < 0.3 else 0.0
     assert abs(fail_rate(0.8, 0.5) - expected_power) < 0.04
+
+
+def test_atomic_writes_get_the_mode_a_plain_open_would(tmp_path):
+    """mkstemp's 0600 would make report figures unreadable to a web server or a colleague."""
+    import os
+
+    from musebench.gate.atomic import write_atomic
+
+    mask = os.umask(0o027)
+    os.umask(mask)
+    plain = tmp_path / "plain.txt"
+    plain.write_bytes(b"x")
+    written = write_atomic(tmp_path / "atomic.txt", b"x", "--out")
+    assert (written.stat().st_mode & 0o777) == (plain.stat().st_mode & 0o777) == 0o666 & ~mask

@@ -9,6 +9,15 @@ from pathlib import Path
 from musebench.errors import MusebenchError
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # read it the only way POSIX allows, then put it back
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()  # read once at import, not while other threads may be creating files
+
+
 def write_atomic(path: Path, data: bytes, flag: str) -> Path:
     """Write `data` to a temp file in `path`'s folder, then os.replace it onto `path`.
 
@@ -21,6 +30,7 @@ def write_atomic(path: Path, data: bytes, flag: str) -> Path:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the mode open() would have
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
