@@ -49,3 +49,26 @@ def test_the_shipped_config_samples_at_the_sweeps_best_setting(tmp_path):
     shipped = read_config(tmp_path / "out")
     assert (shipped.sampler.scheduler, shipped.sampler.steps, shipped.sampler.guidance) == ("ddpm", 100, 5.0)
     assert shipped.denoiser == read_config(tmp_path / "ck").denoiser
+
+
+def test_eval_reuses_the_sweep_and_reruns_the_final_for_new_prompt_counts(tmp_path, monkeypatch):
+    from musebench.train import ldm_shapes_eval as ev
+    from reference_model.ldm import pipeline
+
+    checkpoint = tmp_path / "ckpt"
+    checkpoint.mkdir()
+    (checkpoint / "model.safetensors").write_bytes(b"weights v1")
+    calls = []
+    monkeypatch.setattr(pipeline.LDMPipeline, "from_dir", classmethod(lambda cls, d: "pipe"))
+    monkeypatch.setattr(ev, "sweep", lambda pipe, records: calls.append(("sweep", len(records))) or
+                        {"rows": [{"scheduler": "ddim", "steps": 10}], "best": {"scheduler": "ddim", "steps": 10, "guidance": 5.0}})
+    monkeypatch.setattr(ev, "accuracy", lambda pipe, records, params, desc: calls.append(("final", len(records))) or
+                        {"all_correct": 0.5, "n": len(records)})
+    path = tmp_path / "metrics.json"
+    first = ev.evaluate(checkpoint, path, 12, 30)
+    assert ev.evaluate(checkpoint, path, 12, 30) == first and calls == [("sweep", 12), ("final", 30)]
+    more = ev.evaluate(checkpoint, path, 12, 60)  # more final prompts: the same sweep, a new final eval
+    assert calls[2:] == [("final", 60)] and more["final"]["n"] == 60 and more["best"] == first["best"]
+    (checkpoint / "model.safetensors").write_bytes(b"weights v2")  # new weights: everything again
+    ev.evaluate(checkpoint, path, 12, 60)
+    assert calls[3:] == [("sweep", 12), ("final", 60)]

@@ -89,18 +89,20 @@ def sweep(pipe, records) -> dict:
 
 
 def evaluate(checkpoint: Path, path: Path, sweep_prompts: int, eval_prompts: int) -> dict:
-    """Sweep then final per-category eval -> metrics.json (reused if the weights are unchanged)."""
+    """Sweep then final per-category eval -> metrics.json. Reused while the weights and prompt counts
+    are unchanged; a new `eval_prompts` re-runs only the final eval at the same sweep's best point."""
     from musebench.shapes import sample_prompts
     from reference_model.ldm.pipeline import LDMPipeline
     from reference_model.ldm.sampler import SampleParams
 
     weights_hash = _sha256(checkpoint / "model.safetensors")
-    if path.is_file():
-        cached = json.loads(path.read_text())
-        if cached.get("weights_sha256") == weights_hash:
-            return cached
+    cached = json.loads(path.read_text()) if path.is_file() else {}
+    same_sweep = cached.get("weights_sha256") == weights_hash and cached.get("sweep_prompts") == sweep_prompts
+    if same_sweep and cached.get("eval_prompts") == eval_prompts:
+        return cached
     pipe = LDMPipeline.from_dir(checkpoint)
-    result = sweep(pipe, sample_prompts("val", sweep_prompts, 0))
+    result = ({"rows": cached["sweep"], "best": cached["best"]} if same_sweep
+              else sweep(pipe, sample_prompts("val", sweep_prompts, 0)))
     b = result["best"]
     final = accuracy(pipe, sample_prompts("val", eval_prompts, 0), SampleParams(b["scheduler"], b["steps"], b["guidance"]),
                      desc="final eval")
