@@ -30,11 +30,9 @@ class MusePipeline:
         self.text_encoder = text_encoder
 
     @classmethod
-    def from_dir(cls, directory: str | Path, device: str = "cpu", background_text_encoder: bool = False) -> MusePipeline:
-        """Load a checkpoint directory. `background_text_encoder`: the frozen text encoder loads in a
-        thread (see FrozenTextEncoder) while the caller goes on; the first generation waits for it."""
+    def from_dir(cls, directory: str | Path, device: str = "cpu") -> MusePipeline:
         config, vq, transformer = load_checkpoint(Path(directory))
-        return cls(config, vq.to(device), transformer.to(device), FrozenTextEncoder(config.text_encoder, device, background_text_encoder))
+        return cls(config, vq.to(device), transformer.to(device), FrozenTextEncoder(config.text_encoder, device))
 
     def _context(self, prompts: Sequence[str], negative_prompt: str | None, guided: bool) -> TextContext:
         """Text K/V for [cond] or [cond; uncond] rows, computed once for the whole decoding."""

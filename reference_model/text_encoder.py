@@ -10,7 +10,6 @@ classifier-free guidance is the encoding of the empty string (Muse §2.7).
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import torch
@@ -56,70 +55,27 @@ def declared_width(path: Path) -> int | None:
 
 
 class FrozenTextEncoder:
-    """captions -> (hidden (B, L, D) float32, mask (B, L) bool, True = real token). No gradients.
+    """captions -> (hidden (B, L, D) float32, mask (B, L) bool, True = real token). No gradients."""
 
-    `background=True` loads the weights (and imports transformers, most of the cost) in a thread
-    while the caller does other work; the first call, or the first access to `.model` /
-    `.tokenizer`, waits for it and re-raises what the load raised. The path and the width are
-    checked before the thread starts, so those errors are immediate either way.
-    """
-
-    def __init__(self, config: TextEncoderConfig, device: str = "cpu", background: bool = False) -> None:
-        path = encoder_dir(config)
-        width = declared_width(path)
-        if width is not None and width != config.hidden_size:
-            raise _width_error(path, width, config)
-        self.config = config
-        self.device = device
-        self._path = path
-        self._loaded: tuple | None = None  # (model, tokenizer) once loaded
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        if background:
-            self._thread = threading.Thread(target=self._load_in_thread, name="text-encoder-load", daemon=True)
-            self._thread.start()
-        else:
-            self._loaded = self._load_checked(path)
-
-    def _load_in_thread(self) -> None:
-        try:
-            self._loaded = self._load_checked(self._path)
-        except BaseException as exc:  # handed to the first caller, with its traceback
-            self._error = exc
-
-    def _ready(self) -> tuple:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._error is not None:
-            raise self._error
-        return self._loaded
-
-    def wait(self) -> None:
-        """Return once the weights are loaded (at once unless background=True); re-raise a load error."""
-        self._ready()
-
-    @property
-    def model(self):
-        return self._ready()[0]
-
-    @property
-    def tokenizer(self):
-        return self._ready()[1]
-
-    def _load_checked(self, path: Path) -> tuple:
+    def __init__(self, config: TextEncoderConfig, device: str = "cpu") -> None:
         from transformers.utils import logging as hf_logging
 
+        path = encoder_dir(config)
+        width = declared_width(path)  # a mismatch fails before transformers is even imported
+        if width is not None and width != config.hidden_size:
+            raise _width_error(path, width, config)
         bar_was_on = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()  # a CLI's stderr stays one line per error
         try:
-            model, tokenizer = self._load(path)
+            model, self.tokenizer = self._load(path)
         finally:
             if bar_was_on:
                 hf_logging.enable_progress_bar()
-        if model.config.hidden_size != self.config.hidden_size:
-            raise _width_error(path, model.config.hidden_size, self.config)
-        return model.eval().requires_grad_(False).to(self.device), tokenizer
+        if model.config.hidden_size != config.hidden_size:
+            raise _width_error(path, model.config.hidden_size, config)
+        self.model = model.eval().requires_grad_(False).to(device)
+        self.config = config
+        self.device = device
 
     def _load(self, path: Path):
         from transformers import AutoConfig, AutoModel, AutoTokenizer
@@ -140,15 +96,14 @@ class FrozenTextEncoder:
 
     @torch.no_grad()
     def __call__(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        model, tokenizer = self._ready()
-        batch = tokenizer(
+        batch = self.tokenizer(
             list(captions),
             padding="max_length",
             truncation=True,
             max_length=self.config.max_length,
             return_tensors="pt",
         ).to(self.device)
-        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
         return out.last_hidden_state.float(), batch["attention_mask"].bool()  # (B, L, D), (B, L)
 
 

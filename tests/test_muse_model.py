@@ -85,33 +85,10 @@ def test_text_encoder_pads_to_max_length_and_masks(tiny_encoder_dir):
     assert mask[0].sum() == 5 and mask[1].sum() == 2  # [CLS] a red circle [SEP]; [CLS] [SEP]
 
 
-def test_background_text_encoder_equals_foreground(tiny_encoder_dir):
-    config = TextEncoderConfig(path=str(tiny_encoder_dir), max_length=12, hidden_size=8)
-    now, later = FrozenTextEncoder(config), FrozenTextEncoder(config, background=True)
-    for a, b in zip(now(["a red circle", ""]), later(["a red circle", ""])):
-        assert torch.equal(a, b)
-    assert later.model.config.hidden_size == 8 and later.tokenizer is not None
-
-
 def test_text_encoder_width_mismatch_fails_before_loading(tiny_encoder_dir):
     config = TextEncoderConfig(path=str(tiny_encoder_dir), max_length=12, hidden_size=16)
-    for background in (False, True):  # read from config.json: no thread is started
-        with pytest.raises(ReferenceModelError, match="hidden size 8 != text_encoder.hidden_size=16"):
-            FrozenTextEncoder(config, background=background)
-
-
-def test_background_load_error_reaches_the_first_call(tmp_path, tiny_encoder_dir):
-    import shutil
-
-    broken = tmp_path / "broken"
-    shutil.copytree(tiny_encoder_dir, broken)
-    for weights in broken.glob("*.safetensors"):
-        weights.write_bytes(b"not a safetensors file")
-    enc = FrozenTextEncoder(TextEncoderConfig(path=str(broken), max_length=12, hidden_size=8), background=True)
-    with pytest.raises(Exception) as first:
-        enc(["a red circle"])
-    with pytest.raises(type(first.value)):  # and again, not a hang or a half-loaded model
-        enc.wait()
+    with pytest.raises(ReferenceModelError, match="hidden size 8 != text_encoder.hidden_size=16"):
+        FrozenTextEncoder(config)  # read from config.json, before transformers loads any weights
 
 
 def test_pipeline_generates_uint8_batch_independent(tiny_ckpt):

@@ -109,9 +109,9 @@ def test_real_ceiling_renders_each_prompt_scene(tmp_path, tiny_registry):
     assert real["value"] == pytest.approx(expected, abs=1e-9)
 
 
-def test_timed_metrics_run_last_after_background_loads(tmp_path, tiny_registry, monkeypatch):
-    """Image metrics run for every point first (overlapping background loads); then every adapter's
-    wait_ready(); then timed metrics (latency), which get no images. Rows stay in (point, metric) order."""
+def test_timed_metrics_run_last_back_to_back(tmp_path, tiny_registry, monkeypatch):
+    """Image metrics run for every point first, then timed metrics (latency), which get no images.
+    Rows stay in (point, metric) order."""
     import tiny_order_metric
 
     from musebench.metrics.registry import METRICS
@@ -125,7 +125,6 @@ def test_timed_metrics_run_last_after_background_loads(tmp_path, tiny_registry, 
     assert main(["run", str(suite), "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "cache"), "--no-report"]) == 0
     events = tiny_order_metric.EVENTS
     assert events == [("image", 1, (12, 3, 32, 32)), ("image", 2, (12, 3, 32, 32)), ("image", None, (12, 3, 32, 32)),
-                      ("wait_ready", None, None),
                       ("timed", 1, (0, 3, 32, 32)), ("timed", 2, (0, 3, 32, 32)), ("timed", None, (0, 3, 32, 32))]
     rows = _rows(tmp_path / "run")
     assert [(r["params"].get("steps"), r["metric"]) for r in rows] == [

@@ -44,12 +44,6 @@ class TinyAdapter:
     def fingerprint(self) -> str:
         return hashlib.sha256(f"tiny:{self.weight_seed}:{self.size}".encode()).hexdigest()
 
-    def wait_ready(self) -> None:
-        """The runner's hook before timed metrics; logged so the metric-order test can see it."""
-        from tiny_order_metric import EVENTS
-
-        EVENTS.append(("wait_ready", None, None))
-
     def describe(self, params):
         return {"parameters": self.kernel.numel(), "resolution": self.size, "flops_per_image": 0.0}
 

@@ -37,7 +37,7 @@ class EvalContext:
 
 class Metric(Protocol):
     """A metric may also set `timed = True` (latency): the runner then calls it after every image
-    metric of every point, with background loads joined and `ctx.images` empty (runner/evaluate.py)."""
+    metric of every point, with `ctx.images` empty (runner/evaluate.py)."""
 
     name: str
 

@@ -166,7 +166,7 @@ def adapter_device(adapter) -> str:
 
 class LatencyMetric:
     name = "latency"
-    timed = True  # the runner runs it after the image metrics, background loads joined, no images
+    timed = True  # the runner runs it after every image metric, back to back, with no images
 
     def __init__(self, options: Options) -> None:
         self.options = options

@@ -20,8 +20,6 @@ ParamValue = int | float | str | bool | None
 class ModelAdapter(Protocol):
     name: str  # adapter name in musebench.models.registry.ADAPTERS
     version: str  # bump when the adapter's code changes its outputs (part of every cache key)
-    # Optional: `wait_ready() -> None` blocks until work the adapter started in the background
-    # (muse, ldm: the text encoder's load) has finished; the runner calls it before timing anything.
 
     def defaults(self) -> Mapping[str, ParamValue]:
         """Every sampler parameter this adapter accepts, with its default value.

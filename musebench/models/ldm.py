@@ -38,14 +38,7 @@ class LDMAdapter:
         from reference_model.ldm.pipeline import LDMPipeline
 
         directory = resolve_checkpoint(checkpoint or DEFAULT_CHECKPOINT)
-        # the text encoder loads in a thread while the runner scores cached images (see muse.py)
-        return cls(LDMPipeline.from_dir(directory, device, background_text_encoder=True), directory)
-
-    def wait_ready(self) -> None:
-        """Block until the text encoder's background load has finished (re-raising its error)."""
-        wait = getattr(self.pipe.text_encoder, "wait", None)  # any callable encoder works too
-        if wait is not None:
-            wait()
+        return cls(LDMPipeline.from_dir(directory, device), directory)
 
     def defaults(self) -> dict[str, ParamValue]:
         s = self.pipe.config.sampler

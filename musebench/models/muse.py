@@ -42,15 +42,7 @@ class MuseAdapter:
         from reference_model.pipeline import MusePipeline
 
         directory = resolve_checkpoint(checkpoint or DEFAULT_CHECKPOINT)
-        # the text encoder (transformers' import is most of the load) loads while the runner scores
-        # cached images; it is joined before the first generation or latency measurement
-        return cls(MusePipeline.from_dir(directory, device, background_text_encoder=True), directory)
-
-    def wait_ready(self) -> None:
-        """Block until the text encoder's background load has finished (re-raising its error)."""
-        wait = getattr(self.pipe.text_encoder, "wait", None)  # any callable encoder works too
-        if wait is not None:
-            wait()
+        return cls(MusePipeline.from_dir(directory, device), directory)
 
     def defaults(self) -> dict[str, ParamValue]:
         s = self.pipe.config.sampler

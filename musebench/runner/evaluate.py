@@ -69,21 +69,12 @@ def is_timed(built: BuiltMetric) -> bool:
     return bool(getattr(built.metric, "timed", False))
 
 
-def wait_for_background_loads(models: dict[str, LoadedModel]) -> None:
-    """Join every adapter's background loading (e.g. a text encoder loading in a thread), so no
-    other thread competes with a timed measurement."""
-    for model in models.values():
-        wait = getattr(model.adapter, "wait_ready", None)
-        if wait is not None:
-            wait()
-
-
 def evaluate(suite: Suite, plan: Plan, models: dict[str, LoadedModel], metrics: list[BuiltMetric],
              cache: ImageCache, timings: dict[str, float]) -> list[dict]:
     """Rows in (point, metric) order. Image metrics run first, for every point; timed metrics run
-    after them, back to back, once wait_for_background_loads() has returned: the image metrics
-    overlap the models' background loading, and nothing else runs while the clock does. A timed
-    metric gets the point's prompts, params and adapter, and no images (an empty (0, 3, H, W))."""
+    after them, back to back, so the clock never runs between two image metrics' allocations and
+    every point's timing sees the same warmed-up process. A timed metric gets the point's prompts,
+    params and adapter, and no images (an empty (0, 3, H, W))."""
     untimed = [b for b in metrics if not is_timed(b)]
     timed = [b for b in metrics if is_timed(b)]
     by_point: dict[int, dict[str, list[dict]]] = {}  # point index -> metric key -> rows
@@ -108,7 +99,6 @@ def evaluate(suite: Suite, plan: Plan, models: dict[str, LoadedModel], metrics: 
         else:
             by_point[i] = {}
     if timed:
-        wait_for_background_loads(models)
         for i, point in enumerate(tqdm(plan.points, unit="point", desc="timing")):
             res = models[point.model].resolution
             ctx = context(point, torch.empty((0, 3, res, res), dtype=torch.uint8))

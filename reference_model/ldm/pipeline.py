@@ -30,11 +30,9 @@ class LDMPipeline:
         self.text_encoder = text_encoder  # callable: captions -> (hidden (B, L, D), mask (B, L))
 
     @classmethod
-    def from_dir(cls, directory: str | Path, device: str = "cpu", background_text_encoder: bool = False) -> LDMPipeline:
-        """Load a checkpoint directory. `background_text_encoder`: the frozen text encoder loads in a
-        thread (see FrozenTextEncoder) while the caller goes on; the first generation waits for it."""
+    def from_dir(cls, directory: str | Path, device: str = "cpu") -> LDMPipeline:
         config, vq, denoiser = load_checkpoint(Path(directory))
-        return cls(config, vq.to(device), denoiser.to(device), FrozenTextEncoder(config.text_encoder, device, background_text_encoder))
+        return cls(config, vq.to(device), denoiser.to(device), FrozenTextEncoder(config.text_encoder, device))
 
     def latent_shape(self) -> tuple[int, int, int]:
         d = self.config.denoiser
