@@ -6,7 +6,8 @@
 Reads only reports/<report>/runs/<suite>/results.jsonl (what scripts/make_reports.sh copies there),
 so the answers are regenerated with the figures and never typed by hand:
   1. speed-up at matched quality (latency_vs_diffusion): the best diffusion setting D* is the ldm
-     sweep point with the highest oracle accuracy (ties: the lower FID). A Muse point matches it
+     sweep point with the highest oracle accuracy (ties: the lower FID; the fastest of the equally
+     accurate points is reported beside it as the conservative reading). A Muse point matches it
      when its accuracy is at least D*'s 95 % lower bound and its FID at most D*'s 95 % upper bound
      (no worse than D* beyond D*'s own interval). The answer is time(D*) / time(fastest matching
      Muse point), batch-1 medians measured in the same run, in units of the matmul calibration
@@ -90,6 +91,14 @@ def speedup_section(rows: list[dict]) -> list[str]:
         verdict = f"{ratio:.1f}x faster than" if ratio >= 1 else f"{1 / ratio:.1f}x slower than"
         lines.append(f"**Muse is {verdict} the best diffusion setting at matched oracle accuracy and FID** "
                      "(same machine, same run).")
+        # the FID tie-break can pick a slower setting whose FID differs by noise: say what the
+        # cheapest equally accurate diffusion setting gives, the conservative reading
+        cheapest = min((p for p in diffusion if p[ACC]["value"] == best[ACC]["value"]), key=lambda p: p[cost]["value"])
+        if cheapest is not best and fast[ACC]["value"] >= lo(cheapest[ACC]) and fast[FID]["value"] <= hi(cheapest[FID]):
+            low = cheapest[cost]["value"] / fast[cost]["value"]
+            lines.append(f"Conservative reading: the fastest diffusion setting exactly as accurate as D*, "
+                         f"ldm {label(cheapest['params'])} (FID {fmt(cheapest[FID], 2)}, {cheapest[LAT]['value']:.1f} ms/image), "
+                         f"is matched by the same Muse setting, which is {low:.1f}x faster than it.")
     else:
         top = max(muse, key=lambda p: (p[ACC]["value"], -p[FID]["value"]))
         lines.append(f"**No Muse setting matches D*** (best Muse: {label(top['params'])}, accuracy {fmt(top[ACC])}, "

@@ -51,6 +51,22 @@ def test_speedup_is_best_diffusion_latency_over_fastest_matching_muse(tmp_path):
     assert "**Muse is 7.5x faster than the best diffusion setting" in text  # 300 / 40
 
 
+def test_a_cheaper_equally_accurate_diffusion_setting_is_reported_beside_d_star(tmp_path):
+    rows = (point("ldm", {"scheduler": "ddpm", "steps": 20}, 0.60, [0.50, 0.70], 2.0, [1.8, 2.4], 250.0)  # D*: lower FID
+            + point("ldm", {"scheduler": "ddpm", "steps": 10}, 0.60, [0.50, 0.70], 2.1, [1.8, 2.5], 150.0)  # as accurate, faster
+            + point("muse", {"steps": 4}, 0.65, [0.55, 0.74], 2.3, [2.1, 2.7], 50.0))
+    write(tmp_path, "latency_vs_diffusion", rows)
+    text = summary(tmp_path)
+    assert "Best diffusion setting D*: ldm scheduler=ddpm, steps=20" in text
+    assert "**Muse is 5.0x faster than the best diffusion setting" in text  # 250 / 50
+    assert "Conservative reading: the fastest diffusion setting exactly as accurate as D*, ldm scheduler=ddpm, steps=10" in text
+    assert "which is 3.0x faster than it." in text  # 150 / 50
+    alone = [r for r in rows if r["params"].get("steps") != 10]  # no cheaper tie: no second reading
+    (tmp_path / "latency_vs_diffusion" / "runs" / "latency_vs_diffusion" / "results.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in alone))
+    assert "Conservative reading" not in summary(tmp_path)
+
+
 def test_no_speedup_is_claimed_when_muse_never_matches(tmp_path):
     rows = (point("ldm", {"scheduler": "ddpm", "steps": 50}, 0.90, [0.85, 0.94], 1.0, [0.9, 1.1], 500.0)
             + point("muse", {"steps": 12}, 0.60, [0.50, 0.70], 1.5, [1.3, 1.8], 30.0))
