@@ -49,6 +49,30 @@ def test_variants_follow_their_formulas(tiny_probe, tmp_path):
     assert all(r.n == 6 and r.metric == "clip_score/probe" and r.ci95 is not None for r in rows.values())
 
 
+def test_cached_scores_and_features_need_no_model(tiny_probe, tmp_path, monkeypatch):
+    """A warm run: CLIP-score cosines and FID features come from the cache; the probe is never built.
+    New images or texts miss the cache and are computed (and equal an uncached computation)."""
+    from musebench.metrics import fid, probe_model
+
+    ctx = _ctx(6, tmp_path)
+    options = clip_score.Options(pretrained=str(tiny_probe), bootstrap=20)
+    fid_options = fid.Options(extractor="probe", extractor_weights=str(tiny_probe), bootstrap=0)
+    cold = clip_score.build(options).compute(ctx)[0], fid.build(fid_options).compute(ctx)[0]
+
+    def no_model(*args):
+        raise AssertionError("the probe model was built although everything was cached")
+
+    monkeypatch.setattr(probe_model, "load_probe_model", no_model)
+    warm = clip_score.build(options).compute(ctx)[0], fid.build(fid_options).compute(ctx)[0]
+    assert [(r.value, r.ci95) for r in warm] == [(r.value, r.ci95) for r in cold]
+    with pytest.raises(AssertionError, match="probe model was built"):  # other texts: a miss
+        other = EvalContext(images=ctx.images, prompts=tuple(reversed(ctx.prompts)), feature_cache_dir=tmp_path, seed=0)
+        clip_score.build(options).compute(other)
+    monkeypatch.undo()
+    nocache = EvalContext(images=ctx.images, prompts=ctx.prompts, feature_cache_dir=None, seed=0)
+    assert clip_score.build(options).compute(nocache)[0].value == pytest.approx(cold[0].value, abs=1e-9)
+
+
 def test_torchmetrics_variant_equals_torchmetrics_clip_score(tiny_probe, tmp_path):
     """torchmetrics' clip_score accepts a (model, processor) factory: we hand it the same probe."""
     from torchmetrics.functional.multimodal import clip_score as tm_clip_score

@@ -43,8 +43,19 @@ def test_fid_against_shapes_reference_is_cached_and_orders_noise(tiny_probe, tmp
     assert real.metric == "fid/probe" and real.n == 20 and not real.higher_is_better
     assert real.extra["mode"] == "clean" and real.extra["reference"] == "shapes:test n=24 size=32 seed=0"
     assert real.ci95[0] <= real.value <= real.ci95[1] and "fid_inf" in real.extra
-    assert len(list((tmp_path / "features").glob("stats-probe-clean-*.npz"))) == 1  # reference stats cached
-    again = metric.compute(_ctx(tmp_path))[0]
+    stats = sorted(p.name for p in (tmp_path / "features").glob("stats-probe-clean-*.npz"))
+    assert len(stats) == 2 and stats[1].startswith("stats-probe-clean-shapes-")  # keyed by images, and by spec
+    import musebench.metrics.reference as reference
+
+    def no_render(*args):
+        raise AssertionError("the cached shapes reference was rendered again")
+
+    reference.shapes_reference_images.cache_clear()
+    original, reference.shapes_reference_images = reference.shapes_reference_images, no_render
+    try:  # a warm run: the statistics come from the spec-keyed entry, nothing is rendered
+        again = metric.compute(_ctx(tmp_path))[0]
+    finally:
+        reference.shapes_reference_images = original
     assert again.value == real.value and again.ci95 == real.ci95  # deterministic, from the cache
     noise = metric.compute(_ctx(tmp_path, noise=True))[0]
     assert noise.value > real.value

@@ -74,3 +74,27 @@ def test_real_renders_score_high_and_noise_scores_low(tmp_path: Path):
     assert sum(real[f"oracle/{c}"].n for c in CATEGORIES) == 24
     row = real["oracle/all_correct"]
     assert row.ci95 == wilson_interval(row.extra["correct"], 24) and row.ci95[0] <= row.value <= row.ci95[1]
+
+
+def test_verdicts_are_cached_and_keyed_by_the_worlds_code(tmp_path: Path, monkeypatch):
+    """A warm run reads the oracle's verdicts from the features cache; an edit of the shapes world's
+    code (its version hash) or other images is a miss, never a stale verdict."""
+    import musebench.shapes as shapes
+    import musebench.shapes.version as version
+
+    ctx = _shapes_context(12, tmp_path, noise=True)
+    cold = oracle.build(oracle.Options()).compute(ctx)
+    assert len(list(tmp_path.glob("oracle-*.json"))) == 1
+    calls = []
+    real_score = shapes.score_image
+
+    def counting(image, scene):
+        calls.append(1)
+        return real_score(image, scene)
+
+    monkeypatch.setattr(shapes, "score_image", counting)
+    assert oracle.build(oracle.Options()).compute(ctx) == cold and not calls  # from the cache
+    monkeypatch.setattr(version, "world_version", lambda: "edited")
+    assert oracle.build(oracle.Options()).compute(ctx) == cold and len(calls) == 12  # scored again
+    uncached = EvalContext(images=ctx.images, prompts=ctx.prompts, feature_cache_dir=None)
+    assert oracle.build(oracle.Options()).compute(uncached) == cold

@@ -14,13 +14,17 @@ name with `pretrained:` a local file, or `local-dir:PATH`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
+from musebench.metrics.features import atomic_save_npy
 from musebench.metrics.intervals import bootstrap_interval
 from musebench.metrics.preprocess import check_images, check_mode, resize
 
@@ -57,11 +61,12 @@ class ClipScorer:
     """Unit-norm image and text embeddings of one CLIP model."""
 
     def __init__(self, model: str, pretrained: str | None) -> None:
-        if model == "probe":
-            from musebench.metrics.probe_model import load_probe, tokenizer
+        self._net = self._tokenize = self._probe = None
+        if model == "probe":  # identity now, model on the first cosines(): cached scores never need it
+            from musebench.metrics.probe_model import probe_identity
 
-            self.net, cfg, digest = load_probe(pretrained or "probe-clip")
-            self.tokenize = tokenizer(cfg)
+            directory, cfg, digest = probe_identity(pretrained or "probe-clip")
+            self._probe = (directory, cfg)
             self.mean, self.std, self.size = cfg.mean, cfg.std, cfg.image_size
             self.fingerprint = f"probe-clip:{digest}"
         else:
@@ -69,9 +74,26 @@ class ClipScorer:
 
             from musebench.metrics.extractors import load_open_clip
 
-            self.net, self.mean, self.std, self.size, digest = load_open_clip(model, pretrained)
-            self.tokenize = open_clip.get_tokenizer(model)
+            self._net, self.mean, self.std, self.size, digest = load_open_clip(model, pretrained)
+            self._tokenize = open_clip.get_tokenizer(model)
             self.fingerprint = f"open_clip:{model}:{digest}"
+
+    def _load(self) -> None:
+        if self._net is None:
+            from musebench.metrics.probe_model import load_probe_model, tokenizer
+
+            directory, cfg = self._probe
+            self._net, self._tokenize = load_probe_model(directory, cfg), tokenizer(cfg)
+
+    @property
+    def net(self) -> torch.nn.Module:
+        self._load()
+        return self._net
+
+    @property
+    def tokenize(self):
+        self._load()
+        return self._tokenize
 
     @torch.no_grad()
     def cosines(self, images: torch.Tensor, texts: list[str], mode: str, batch_size: int) -> np.ndarray:
@@ -107,12 +129,32 @@ class ClipScoreMetric:
         if len(ctx.prompts) != ctx.images.shape[0] or not ctx.prompts:
             raise MusebenchError(f"clip_score: {ctx.images.shape[0]} images but {len(ctx.prompts)} prompts; they must align one to one")
         texts = [(HESSEL_PREFIX if o.variant == "hessel" else "") + r.prompt for r in ctx.prompts]
-        scores = per_pair(self.scorer().cosines(ctx.images, texts, o.mode, o.batch_size), o.variant)
+        scores = per_pair(cached_cosines(self.scorer(), ctx.images, texts, o.mode, o.batch_size, ctx.feature_cache_dir), o.variant)
         ci = None
         if o.bootstrap and len(scores) >= 2:
             ci = bootstrap_interval(len(scores), lambda idx: aggregate(scores[idx], o.variant), seed=ctx.seed, rounds=o.bootstrap)
         extra = {"variant": o.variant, "mode": o.mode, "fingerprint": self.scorer().fingerprint, "std": float(scores.std())}
         return [MetricValue(self.name, aggregate(scores, o.variant), len(scores), True, ci, extra)]
+
+
+def cached_cosines(scorer: ClipScorer, images: torch.Tensor, texts: list[str], mode: str, batch_size: int,
+                   cache_dir: Path | None) -> np.ndarray:
+    """scorer.cosines, read from / written to cache_dir/clipscore-<key>.npy when cache_dir is set.
+
+    The key hashes what the cosines depend on: the model's fingerprint, the preprocessing mode and
+    input size, the images' bytes and the texts (with any prefix) -- like the image feature cache
+    (features.py), so a warm run neither recomputes them nor loads the model."""
+    if cache_dir is None:
+        return scorer.cosines(images, texts, mode, batch_size)
+    digest = hashlib.sha256(f"{scorer.fingerprint}|{mode}|{scorer.size}|{tuple(images.shape)}|".encode())
+    digest.update(images.contiguous().numpy().tobytes())
+    digest.update(json.dumps(texts).encode())
+    path = Path(cache_dir) / f"clipscore-{mode}-{digest.hexdigest()[:32]}.npy"
+    if path.is_file():
+        return np.load(path)
+    cosines = scorer.cosines(images, texts, mode, batch_size)
+    atomic_save_npy(path, cosines)
+    return cosines
 
 
 def build(options: Options) -> ClipScoreMetric:

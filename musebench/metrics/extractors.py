@@ -47,11 +47,20 @@ class ProbeExtractor:
     name = "probe"
 
     def __init__(self, checkpoint: str | None) -> None:
-        from musebench.metrics.probe_model import load_probe
+        from musebench.metrics.probe_model import probe_identity
 
-        self.model, self.cfg, digest = load_probe(checkpoint or "probe-clip")
+        self._directory, self.cfg, digest = probe_identity(checkpoint or "probe-clip")
         self.input_size, self.dim = self.cfg.image_size, self.cfg.embed_dim
         self.fingerprint = f"probe-clip:{digest}"
+        self._model = None  # built on the first embed(): cached features never need it
+
+    @property
+    def model(self) -> torch.nn.Module:
+        if self._model is None:
+            from musebench.metrics.probe_model import load_probe_model
+
+            self._model = load_probe_model(self._directory, self.cfg)
+        return self._model
 
     @torch.no_grad()
     def embed(self, x: torch.Tensor) -> torch.Tensor:

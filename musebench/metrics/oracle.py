@@ -15,9 +15,13 @@ Every row carries n and a 95 % Wilson score interval (musebench.metrics.interval
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from musebench.errors import MusebenchError
+from musebench.gate.atomic import write_atomic
 from musebench.metrics.base import EvalContext, MetricValue
 from musebench.metrics.intervals import wilson_interval
 
@@ -43,7 +47,7 @@ class OracleMetric:
         _check_context(ctx)
         from musebench.shapes import score_image  # the shapes world is only needed here
 
-        verdicts = [score_image(ctx.images[i], rec.scene) for i, rec in enumerate(ctx.prompts)]
+        verdicts = cached_verdicts(ctx, lambda: [score_image(ctx.images[i], rec.scene) for i, rec in enumerate(ctx.prompts)])
         rows = [self._row("all_correct", [v.all_correct for v in verdicts], {})]
         rows += self._category_rows(ctx, verdicts)
         rows += self._attribute_rows(verdicts)
@@ -75,6 +79,41 @@ class OracleMetric:
             ci95=ci,
             extra={**extra, "correct": k, "interval": "wilson"},
         )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the metric reads of an OracleResult; what the verdict cache stores."""
+
+    attributes: dict[str, bool | None]
+    all_correct: bool
+
+
+def cached_verdicts(ctx: EvalContext, score) -> list[Verdict]:
+    """score() -> one verdict per image, read from / written to the features cache when there is one.
+
+    The key hashes the shapes world's code (musebench.shapes.version), the images' bytes and the
+    scenes, so an edit of the oracle or of the world is a miss, never a stale verdict."""
+    if ctx.feature_cache_dir is None:
+        return [Verdict(dict(v.attributes), bool(v.all_correct)) for v in score()]
+    from musebench.shapes.version import world_version
+
+    digest = hashlib.sha256(f"oracle|{world_version()}|{tuple(ctx.images.shape)}|".encode())
+    digest.update(ctx.images.contiguous().numpy().tobytes())
+    digest.update(json.dumps([rec.scene for rec in ctx.prompts], sort_keys=True).encode())
+    path = Path(ctx.feature_cache_dir) / f"oracle-{digest.hexdigest()[:32]}.json"
+    if path.is_file():
+        try:
+            return [Verdict(v["attributes"], v["all_correct"]) for v in json.loads(path.read_text())]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # unreadable entry: score again and replace it
+    verdicts = [Verdict(dict(v.attributes), bool(v.all_correct)) for v in score()]
+    data = json.dumps([{"attributes": v.attributes, "all_correct": v.all_correct} for v in verdicts]).encode()
+    try:
+        write_atomic(path, data, "the features cache")
+    except OSError:
+        pass  # a read-only cache only costs speed
+    return verdicts
 
 
 def _check_context(ctx: EvalContext) -> None:

@@ -66,11 +66,10 @@ def load_config(path: Path) -> ProbeConfig:
     return ProbeConfig(**{k: v for k, v in data.items() if k in known})
 
 
-def load_probe(name_or_dir: str = "probe-clip") -> tuple[torch.nn.Module, ProbeConfig, str]:
-    """(model in eval mode, config, fingerprint = sha256 prefix of the weights file)."""
+def probe_identity(name_or_dir: str = "probe-clip") -> tuple[Path, ProbeConfig, str]:
+    """(checkpoint dir, config, fingerprint = sha256 prefix of the weights file), without building
+    the model: enough to key cached features, so a warm run never imports open_clip."""
     import hashlib
-
-    from safetensors.torch import load_model
 
     from musebench.models.checkpoints import resolve_checkpoint
 
@@ -79,11 +78,22 @@ def load_probe(name_or_dir: str = "probe-clip") -> tuple[torch.nn.Module, ProbeC
     if not weights.is_file():
         raise MusebenchError(f"{weights}: missing; train it with python -m musebench.train.probe_clip --out {directory}")
     cfg = load_config(directory / CONFIG_FILE)
+    return directory, cfg, hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+
+
+def load_probe_model(directory: Path, cfg: ProbeConfig) -> torch.nn.Module:
+    """The probe CLIP of `directory` in eval mode, gradients off."""
+    from safetensors.torch import load_model
+
     model = build_clip(cfg)
-    load_model(model, str(weights))
-    model.eval().requires_grad_(False)
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-    return model, cfg, digest
+    load_model(model, str(directory / WEIGHTS_FILE))
+    return model.eval().requires_grad_(False)
+
+
+def load_probe(name_or_dir: str = "probe-clip") -> tuple[torch.nn.Module, ProbeConfig, str]:
+    """(model in eval mode, config, fingerprint = sha256 prefix of the weights file)."""
+    directory, cfg, digest = probe_identity(name_or_dir)
+    return load_probe_model(directory, cfg), cfg, digest
 
 
 def normalise(images_uint8: torch.Tensor, cfg: ProbeConfig) -> torch.Tensor:

@@ -58,7 +58,7 @@ def reference_images(spec: dict, default_size: int) -> tuple[torch.Tensor, str]:
         return images, f"folder:{spec['path']} n={images.shape[0]}"
     split, n, seed = spec.get("split", "test"), spec.get("n", 1000), spec.get("seed", 0)
     size = spec.get("size", default_size)
-    return shapes_reference_images(split, n, seed, size), f"shapes:{split} n={n} size={size} seed={seed}"
+    return shapes_reference_images(split, n, seed, size), _shapes_description(spec, default_size)
 
 
 @functools.lru_cache(maxsize=4)
@@ -80,6 +80,11 @@ def load_reference(spec: dict, extractor, mode: str, batch_size: int, cache_dir:
         if need_features:
             raise MusebenchError(f"reference {spec['path']}: KID needs reference images (source: shapes or folder), not an .npz of mu/sigma")
         return Reference(f"npz:{spec['path']}", load_stats(Path(spec["path"]).expanduser(), extractor.dim), None)
+    by_spec = None  # a shapes reference is a pure function of its spec and the world's code
+    if spec["source"] == "shapes" and cache_dir is not None and not need_features:
+        by_spec = Path(cache_dir) / f"stats-{extractor.name}-{mode}-{shapes_reference_key(spec, default_size, extractor, mode)}.npz"
+        if by_spec.is_file():  # a warm run: neither renders the reference nor reads its features
+            return Reference(_shapes_description(spec, default_size), load_stats(by_spec, extractor.dim), None)
     images, description = reference_images(spec, default_size)
     feats = cached_features(extractor, images, mode, batch_size, cache_dir)
     stats_path = None
@@ -91,4 +96,22 @@ def load_reference(spec: dict, extractor, mode: str, batch_size: int, cache_dir:
         stats = stats_from_features(feats, f"reference {description}").with_factor()
         if stats_path is not None:
             save_stats(stats_path, stats)
+    if by_spec is not None:
+        save_stats(by_spec, stats)
     return Reference(description, stats, feats)
+
+
+def _shapes_description(spec: dict, default_size: int) -> str:
+    split, n, seed = spec.get("split", "test"), spec.get("n", 1000), spec.get("seed", 0)
+    return f"shapes:{split} n={n} size={spec.get('size', default_size)} seed={seed}"
+
+
+def shapes_reference_key(spec: dict, default_size: int, extractor, mode: str) -> str:
+    """Key of a shapes reference's statistics without rendering it: the spec, the world's code
+    (musebench.shapes.version), the extractor's weights and input size, the preprocessing mode."""
+    import hashlib
+
+    from musebench.shapes.version import world_version
+
+    text = f"{_shapes_description(spec, default_size)}|{world_version()}|{extractor.fingerprint}|{extractor.input_size}|{mode}"
+    return "shapes-" + hashlib.sha256(text.encode()).hexdigest()[:32]
