@@ -47,7 +47,17 @@ def timed_run(cache: Path, out: Path, overrides: list[str]) -> dict:
         raise SystemExit(f"musebench run failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
     info = json.loads((out / "run.json").read_text())
     return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "cache": {k: info["cache"][k] for k in ("hits", "misses")},
-            "stages_s": info["timings"], "last_line": result.stdout.strip().splitlines()[-1]}
+            "stages_s": info["timings"], "calibration_ms": calibration_ms(out),
+            "last_line": result.stdout.strip().splitlines()[-1]}
+
+
+def calibration_ms(run_dir: Path) -> float | None:
+    """Median time of the latency metric's 1024^2 matmul in this run: how fast the machine was then
+    (a shared machine's speed drifts by 10-20 % within minutes; compare walls at similar values)."""
+    values = sorted(json.loads(row)["extra"].get("calibration_ms") for row in (run_dir / "results.jsonl").read_text().splitlines()
+                    if json.loads(row)["metric"] == "latency/ratio")
+    values = [v for v in values if v is not None]
+    return round(values[len(values) // 2], 2) if values else None
 
 
 def cached_rows(run_dir: Path) -> list[str]:
