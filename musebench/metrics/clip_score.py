@@ -14,7 +14,6 @@ name with `pretrained:` a local file, or `local-dir:PATH`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ import torch
 
 from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
-from musebench.metrics.features import atomic_save_npy
+from musebench.metrics.features import atomic_save_npy, content_key
 from musebench.metrics.intervals import bootstrap_interval
 from musebench.metrics.preprocess import check_images, check_mode, resize
 
@@ -146,10 +145,8 @@ def cached_cosines(scorer: ClipScorer, images: torch.Tensor, texts: list[str], m
     (features.py), so a warm run neither recomputes them nor loads the model."""
     if cache_dir is None:
         return scorer.cosines(images, texts, mode, batch_size)
-    digest = hashlib.sha256(f"{scorer.fingerprint}|{mode}|{scorer.size}|{tuple(images.shape)}|".encode())
-    digest.update(images.contiguous().numpy().tobytes())
-    digest.update(json.dumps(texts).encode())
-    path = Path(cache_dir) / f"clipscore-{mode}-{digest.hexdigest()[:32]}.npy"
+    key = content_key(f"{scorer.fingerprint}|{mode}|{scorer.size}|{tuple(images.shape)}|", images, json.dumps(texts).encode())
+    path = Path(cache_dir) / f"clipscore-{mode}-{key}.npy"
     if path.is_file():
         return np.load(path)
     cosines = scorer.cosines(images, texts, mode, batch_size)

@@ -21,10 +21,17 @@ from musebench.errors import MusebenchError
 from musebench.metrics.preprocess import check_images, check_mode, resize
 
 
-def feature_key(extractor, mode: str, images: torch.Tensor) -> str:
-    digest = hashlib.sha256(f"{extractor.fingerprint}|{mode}|{extractor.input_size}|{tuple(images.shape)}|".encode())
+def content_key(header: str, images: torch.Tensor, extra: bytes = b"") -> str:
+    """The key of a metric cache entry: sha256 of `header` (what computed it: weights, mode, code
+    version, shape), the images' bytes and `extra` (e.g. texts, scenes); 32 hex digits."""
+    digest = hashlib.sha256(header.encode())
     digest.update(images.contiguous().numpy().tobytes())
+    digest.update(extra)
     return digest.hexdigest()[:32]
+
+
+def feature_key(extractor, mode: str, images: torch.Tensor) -> str:
+    return content_key(f"{extractor.fingerprint}|{mode}|{extractor.input_size}|{tuple(images.shape)}|", images)
 
 
 def compute_features(extractor, images: torch.Tensor, mode: str, batch_size: int) -> np.ndarray:

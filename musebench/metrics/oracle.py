@@ -15,7 +15,6 @@ Every row carries n and a 95 % Wilson score interval (musebench.metrics.interval
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,12 +95,12 @@ def cached_verdicts(ctx: EvalContext, score) -> list[Verdict]:
     scenes, so an edit of the oracle or of the world is a miss, never a stale verdict."""
     if ctx.feature_cache_dir is None:
         return [Verdict(dict(v.attributes), bool(v.all_correct)) for v in score()]
+    from musebench.metrics.features import content_key
     from musebench.shapes.version import world_version
 
-    digest = hashlib.sha256(f"oracle|{world_version()}|{tuple(ctx.images.shape)}|".encode())
-    digest.update(ctx.images.contiguous().numpy().tobytes())
-    digest.update(json.dumps([rec.scene for rec in ctx.prompts], sort_keys=True).encode())
-    path = Path(ctx.feature_cache_dir) / f"oracle-{digest.hexdigest()[:32]}.json"
+    scenes = json.dumps([rec.scene for rec in ctx.prompts], sort_keys=True).encode()
+    key = content_key(f"oracle|{world_version()}|{tuple(ctx.images.shape)}|", ctx.images, scenes)
+    path = Path(ctx.feature_cache_dir) / f"oracle-{key}.json"
     if path.is_file():
         try:
             return [Verdict(v["attributes"], v["all_correct"]) for v in json.loads(path.read_text())]
