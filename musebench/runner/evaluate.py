@@ -77,7 +77,7 @@ def evaluate(suite: Suite, plan: Plan, models: dict[str, LoadedModel], metrics: 
     params and adapter, and no images (an empty (0, 3, H, W))."""
     untimed = [b for b in metrics if not is_timed(b)]
     timed = [b for b in metrics if is_timed(b)]
-    by_point: dict[int, dict[str, list[dict]]] = {}  # point index -> metric key -> rows
+    by_point: list[dict[str, list[dict]]] = [{} for _ in plan.points]  # per point: metric key -> rows
 
     def run(built: BuiltMetric, ctx: EvalContext, point: SweepPoint) -> list[dict]:
         start = time.perf_counter()
@@ -92,15 +92,13 @@ def evaluate(suite: Suite, plan: Plan, models: dict[str, LoadedModel], metrics: 
                            feature_cache_dir=cache.features_dir, adapter=model.adapter,
                            params=model.full_params(point.params), seed=suite.seed)
 
-    for i, point in enumerate(tqdm(plan.points, unit="point", desc="metrics")):
-        if untimed:
+    if untimed:
+        for i, point in enumerate(tqdm(plan.points, unit="point", desc="metrics")):
             ctx = context(point, point_images(cache, models[point.model], point, plan))
-            by_point[i] = {b.spec.key: run(b, ctx, point) for b in untimed}
-        else:
-            by_point[i] = {}
+            by_point[i].update({b.spec.key: run(b, ctx, point) for b in untimed})
     if timed:
         for i, point in enumerate(tqdm(plan.points, unit="point", desc="timing")):
             res = models[point.model].resolution
             ctx = context(point, torch.empty((0, 3, res, res), dtype=torch.uint8))
             by_point[i].update({b.spec.key: run(b, ctx, point) for b in timed})
-    return [r for i in range(len(plan.points)) for b in metrics for r in by_point[i][b.spec.key]]
+    return [r for rows in by_point for b in metrics for r in rows[b.spec.key]]
