@@ -20,9 +20,6 @@ EPILOG = """examples:
   musebench report runs/steps_sweep --out /tmp/steps    # choose where the report goes
   musebench report runs/before runs/after --out reports/compare   # side-by-side comparison
 
-environment: MUSEBENCH_REPORT_WORKERS=N renders the figures in N processes (default: one per
-  CPU core, at most 4; 0 renders them in this process). The files are the same either way.
-
 exit codes: 0 written, 2 bad input (a missing or invalid results.jsonl / run.json, one line on stderr)
 """
 
