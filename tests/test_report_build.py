@@ -249,36 +249,6 @@ def test_figure_cache_reuses_pdfs_of_unchanged_figures_only(tmp_path: Path) -> N
     assert len(sorted(cache.rglob("*.pdf"))) > len(stored)
 
 
-def test_figures_rendered_in_worker_processes_equal_inline_ones(tmp_path: Path, monkeypatch) -> None:
-    """The render pool (forked workers, one per core) writes byte-identical files to rendering in
-    the building process; a worker's error reaches the caller and leaves no report behind."""
-    import musebench.report.style as style
-
-    run = write_run(tmp_path / "run")
-    monkeypatch.setenv("MUSEBENCH_REPORT_WORKERS", "0")
-    inline = build_report([run], tmp_path / "inline").parent
-    monkeypatch.setenv("MUSEBENCH_REPORT_WORKERS", "2")
-    pooled = build_report([run], tmp_path / "pooled").parent
-    files = sorted(p.name for p in inline.iterdir())
-    assert files == sorted(p.name for p in pooled.iterdir()) and any(f.endswith(".pdf") for f in files)
-    for name in files:
-        assert (inline / name).read_bytes() == (pooled / name).read_bytes(), name
-
-    def broken(fig, out_dir, stem, cache):
-        raise OSError(f"disk full while writing {stem}")
-
-    monkeypatch.setattr(style, "_render_files", broken)  # forked workers inherit the patch
-    with pytest.raises(OSError, match="disk full"):
-        build_report([run], tmp_path / "failed")
-    assert not (tmp_path / "failed").exists() and not list(tmp_path.glob(".failed.staging-*"))
-
-
-def test_bad_worker_count_is_one_line(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("MUSEBENCH_REPORT_WORKERS", "many")
-    with pytest.raises(MusebenchError, match="MUSEBENCH_REPORT_WORKERS='many': give a whole number"):
-        build_report([write_run(tmp_path / "run", images=False)], tmp_path / "report")
-
-
 # --- bad input: one line, exit 2, nothing written ---------------------------------------------
 
 def test_missing_results_is_one_line_exit_2(tmp_path: Path, capsys) -> None:

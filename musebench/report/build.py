@@ -36,8 +36,8 @@ def build_report(run_dirs: list[Path], out_dir: Path, *, progress: bool = False,
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        with style.pdf_cache(figure_cache), style.render_pool(style.render_workers()):
-            blocks = _build(runs, df, staging, progress)  # every figure's files are written here
+        with style.pdf_cache(figure_cache):
+            blocks = _build(runs, df, staging, progress)
         title = _title(runs)
         md, html_text = page.render(title, blocks)
         (staging / "index.md").write_text(md, encoding="utf-8")

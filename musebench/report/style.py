@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import multiprocessing
-import os
-import pickle
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -111,49 +107,6 @@ def pdf_cache(directory: Path | None):
         _PDF_CACHE.reset(token)
 
 
-# Where save() sends figures to be rendered while the report goes on (see render_pool); None: inline.
-_RENDER_POOL: ContextVar[tuple[ProcessPoolExecutor, list[Future]] | None] = ContextVar("musebench_report_render_pool", default=None)
-
-
-def render_workers() -> int:
-    """Processes that render figures: $MUSEBENCH_REPORT_WORKERS, else one per CPU core (at most 4);
-    0 renders in this process."""
-    value = os.environ.get("MUSEBENCH_REPORT_WORKERS")
-    if value is None:
-        return min(os.cpu_count() or 1, 4)
-    try:
-        return max(int(value), 0)
-    except ValueError:
-        from musebench.errors import MusebenchError
-
-        raise MusebenchError(f"MUSEBENCH_REPORT_WORKERS={value!r}: give a whole number of processes (0 = render in this process)") from None
-
-
-@contextmanager
-def render_pool(workers: int):
-    """Within this block save() hands each figure (pickled) to `workers` forked processes, which
-    render its PNG and PDF while the report goes on building tables and the next figures; leaving
-    the block waits for every figure and re-raises a worker's error. Rendering is most of a
-    report's time and every figure is independent, so this uses the machine's other cores. The
-    files are byte-identical to inline rendering (tests/test_report_build.py). workers < 1, or no
-    fork on this platform: inline."""
-    if workers < 1 or "fork" not in multiprocessing.get_all_start_methods():
-        yield
-        return
-    # fork: the workers start with matplotlib imported and this style loaded (a spawned worker
-    # would import them again, which costs more than it saves on a small report)
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-    futures: list[Future] = []
-    token = _RENDER_POOL.set((pool, futures))
-    try:
-        yield
-        for future in futures:
-            future.result()
-    finally:
-        _RENDER_POOL.reset(token)
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
 def save(fig, out_dir: Path, stem: str) -> tuple[str, str]:
     """Write `stem`.png and `stem`.pdf atomically (temp file + rename); return their names.
 
@@ -161,34 +114,11 @@ def save(fig, out_dir: Path, stem: str) -> tuple[str, str]:
     deterministic functions of the figure, so under pdf_cache() a PDF is stored under the hash of
     its figure's PNG (+ matplotlib version and style) and a figure whose PNG is byte-identical to an
     earlier one (a warm rerun, an unchanged plot) copies that PDF instead of rendering it again.
-    Under render_pool() the files are written by a worker process, before the pool block ends.
     """
-    pool, cache = _RENDER_POOL.get(), _PDF_CACHE.get()
-    if pool is not None:
-        try:
-            blob = pickle.dumps(fig)
-        except Exception:  # an artist that cannot be pickled: render this one here
-            blob = None
-        if blob is not None:
-            pool[1].append(pool[0].submit(_render_pickled, blob, Path(out_dir), stem, cache))
-            return f"{stem}.png", f"{stem}.pdf"
-    _render_files(fig, Path(out_dir), stem, cache)
-    return f"{stem}.png", f"{stem}.pdf"
-
-
-def _render_pickled(blob: bytes, out_dir: Path, stem: str, cache: Path | None) -> None:
-    """A render_pool worker's job: one figure's files."""
-    fig = pickle.loads(blob)
-    try:
-        _render_files(fig, out_dir, stem, cache)
-    finally:
-        plt.close(fig)
-
-
-def _render_files(fig, out_dir: Path, stem: str, cache: Path | None) -> None:
     with plt.rc_context(RC):
         png = _render(fig, "png", dpi=PNG_DPI)
         _write(out_dir / f"{stem}.png", png)
+        cache = _PDF_CACHE.get()
         key = hashlib.sha256(png + f"|{matplotlib.__version__}|{sorted(RC.items())}".encode()).hexdigest()
         cached = None if cache is None else cache / f"{key[:2]}/{key}.pdf"
         pdf = cached.read_bytes() if cached is not None and cached.is_file() else None
@@ -200,6 +130,7 @@ def _render_files(fig, out_dir: Path, stem: str, cache: Path | None) -> None:
                 except OSError:
                     pass  # a read-only cache only costs speed
         _write(out_dir / f"{stem}.pdf", pdf)
+    return f"{stem}.png", f"{stem}.pdf"
 
 
 def _write(path: Path, data: bytes) -> None:
