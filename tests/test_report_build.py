@@ -249,6 +249,54 @@ def test_figure_cache_reuses_pdfs_of_unchanged_figures_only(tmp_path: Path) -> N
     assert len(sorted(cache.rglob("*.pdf"))) > len(stored)
 
 
+def test_figure_cache_skips_figures_drawn_from_the_same_numbers(tmp_path: Path, monkeypatch) -> None:
+    from musebench.report import style
+
+    run = write_run(tmp_path / "run")  # every kind of figure: curves, trade-off, Pareto, bars, grids
+    cache = tmp_path / "figures"
+    build_report([run], tmp_path / "cold", figure_cache=cache)
+    renders: list[str] = []
+    real = style._render
+    monkeypatch.setattr(style, "_render", lambda fig, ext, **kw: renders.append(ext) or real(fig, ext, **kw))
+    build_report([run], tmp_path / "warm", figure_cache=cache)
+    assert renders == []  # nothing drawn again: every figure came from the cache
+    figures = sorted(p.name for p in (tmp_path / "cold").iterdir() if p.suffix in (".png", ".pdf"))
+    assert len(figures) >= 20
+    assert all((tmp_path / "warm" / f).read_bytes() == (tmp_path / "cold" / f).read_bytes() for f in figures)
+
+    rows = read_rows(run)  # a re-timed run: only the latency numbers change
+    for r in rows:
+        if r["metric"].startswith("latency/"):
+            r["value"] *= 1.5
+            r["ci95"] = None if r["ci95"] is None else [v * 1.5 for v in r["ci95"]]
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    build_report([run], tmp_path / "changed", figure_cache=cache)
+    changed = {f for f in figures if (tmp_path / "changed" / f).read_bytes() != (tmp_path / "cold" / f).read_bytes()}
+    assert "steps_latency_ms_per_image_b1.png" in changed and "pareto_oracle_all_correct.png" in changed
+    assert "steps_oracle_all_correct.png" not in changed and "categories_bars.png" not in changed
+    assert 0 < renders.count("png") == len({f for f in changed if f.endswith(".png")})  # only those re-rendered
+    monkeypatch.setattr(style, "_render", real)
+    build_report([run], tmp_path / "plain")  # no cache at all: the reference bytes
+    assert [f for f in figures if (tmp_path / "changed" / f).read_bytes() != (tmp_path / "plain" / f).read_bytes()] == []
+
+
+def test_figure_key_covers_what_is_drawn() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from musebench.report.style import drawn_key
+
+    frame = pd.DataFrame({"steps": [4, 8], "value": [0.5, 0.75]})
+    base = drawn_key(("steps", "label", frame))
+    assert drawn_key(("steps", "label", frame.copy())) == base
+    assert drawn_key(("steps", "label", frame.assign(value=[0.5, 0.7500001]))) != base
+    assert drawn_key(("steps", "other label", frame)) != base
+    assert drawn_key(("steps", ("label", frame))) != base  # nesting is part of the key
+    assert drawn_key(np.zeros((2, 3), np.uint8)) != drawn_key(np.zeros((3, 2), np.uint8))
+    with pytest.raises(TypeError):
+        drawn_key(object())
+
+
 # --- bad input: one line, exit 2, nothing written ---------------------------------------------
 
 def test_missing_results_is_one_line_exit_2(tmp_path: Path, capsys) -> None:

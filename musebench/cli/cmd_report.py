@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_cache:
         from musebench.cache.location import resolve_cache_dir
 
-        figure_cache = resolve_cache_dir(args.cache) / "features" / "report-pdfs"
+        figure_cache = resolve_cache_dir(args.cache) / "features" / "report-figures"
     index = build_report(list(args.run_dirs), out, progress=True, figure_cache=figure_cache)
     print(index)
     return 0

@@ -42,7 +42,7 @@ def _report_path(out_dir, cache_flag):
         return out_dir
     from musebench.cache.location import resolve_cache_dir
 
-    built = build_report([out_dir], out_dir / "report", figure_cache=resolve_cache_dir(cache_flag) / "features" / "report-pdfs")
+    built = build_report([out_dir], out_dir / "report", figure_cache=resolve_cache_dir(cache_flag) / "features" / "report-figures")
     return built if built is not None else out_dir / "report"
 
 

@@ -55,6 +55,7 @@ def category_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, ru
     x = np.arange(len(categories))  # (C,) group centres
     with style.figure(width=max(5.0, 0.6 * len(categories) + 2.0), height=3.4) as (fig, axes):
         ax = axes[0][0]
+        drawn = []  # what this figure shows, the key of its cached files (style.save)
         for i, (run, model, pkey) in enumerate(keys):
             rows = cats[(cats["run"] == run) & (cats["model"] == model) & (cats["params_key"] == pkey)].set_index("category")
             rows = rows.reindex(categories)  # categories a series lacks become gaps (nan)
@@ -64,9 +65,11 @@ def category_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, ru
             color_key = family if len({k[2] for k in keys if k[1] == model}) == 1 else f"{model} · {label_params}"
             lower = (rows["value"] - rows["lo"]).clip(lower=0).fillna(0).to_numpy()
             upper = (rows["hi"] - rows["value"]).clip(lower=0).fillna(0).to_numpy()
+            hatch = None if style.linestyle(runs.index(run)) == "-" else "//"
             ax.bar(x - 0.4 + width * (i + 0.5), rows["value"].to_numpy(), width, color=palette.color(color_key),
                    yerr=[lower, upper], error_kw={"elinewidth": 0.7, "capsize": 1.5}, label=label,
-                   hatch=None if style.linestyle(runs.index(run)) == "-" else "//", edgecolor="white", linewidth=0.3)
+                   hatch=hatch, edgecolor="white", linewidth=0.3)
+            drawn.append((label, palette.color(color_key), hatch, rows["value"].to_numpy(), lower, upper))
         ax.set_xticks(x)
         ax.set_xticklabels(categories, rotation=30, ha="right")
         ax.set_ylim(0, 1.05)
@@ -74,7 +77,7 @@ def category_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, ru
         ax.set_title("Per-category accuracy")
         ax.grid(axis="x", visible=False)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=min(len(keys), 2))
-        png, pdf = style.save(fig, out_dir, "categories_bars")
+        png, pdf = style.save(fig, out_dir, "categories_bars", drawn=("categories", categories, drawn))
     caption = "Oracle accuracy per category (bars) with 95 % intervals (whiskers)."
     if len(runs) > 1:
         caption += f" Plain bars: run {runs[0]}; hatched bars: the other runs (named in the legend)."

@@ -26,8 +26,8 @@ MARKER = ".musebench-report"
 def build_report(run_dirs: list[Path], out_dir: Path, *, progress: bool = False, figure_cache: Path | None = None) -> Path:
     """Write index.md, index.html, tables and figures for `run_dirs` into `out_dir`; return index.html.
 
-    figure_cache: a directory where rendered PDFs are kept by their figure's PNG (style.save), so an
-    unchanged figure is not rendered twice; None renders every PDF.
+    figure_cache: a directory where rendered figures are kept by what they draw (style.save), so an
+    unchanged figure is not rendered twice; None renders every figure.
     """
     runs, df = load_runs([Path(d) for d in run_dirs])
     out_dir = Path(out_dir)
@@ -36,7 +36,7 @@ def build_report(run_dirs: list[Path], out_dir: Path, *, progress: bool = False,
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        with style.pdf_cache(figure_cache):
+        with style.figure_cache(figure_cache):
             blocks = _build(runs, df, staging, progress)
         title = _title(runs)
         md, html_text = page.render(title, blocks)

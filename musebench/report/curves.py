@@ -105,27 +105,34 @@ def steps_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs:
         with style.figure() as (fig, axes):
             ax = axes[0][0]
             keys = color_keys(series)
+            drawn = []  # what this figure shows, the key of its cached files (style.save)
             for ((run, model, rest), rows), key in zip(series, keys):
-                color = palette.color(key)
-                ax.plot(rows["steps"], rows["value"], color=color, marker=palette.marker(key),
-                        linestyle=style.linestyle(runs.index(run)), label=series_label(run, model, rest, len(runs) > 1))
+                color, marker, line = palette.color(key), palette.marker(key), style.linestyle(runs.index(run))
+                label = series_label(run, model, rest, len(runs) > 1)
+                ax.plot(rows["steps"], rows["value"], color=color, marker=marker, linestyle=line, label=label)
                 banded = rows[rows["lo"].map(math.isfinite) & rows["hi"].map(math.isfinite)]
                 if len(banded) >= 2:
                     ax.fill_between(banded["steps"], banded["lo"], banded["hi"], color=color, alpha=style.BAND_ALPHA, linewidth=0)
+                drawn.append((label, color, marker, line, rows[["steps", "value", "lo", "hi"]]))
             _steps_axis(ax, stepped["steps"])
-            ax.set_ylabel(f"{nice_metric(metric)} {'↑' if bool(stepped[stepped['metric'] == metric]['higher_is_better'].iloc[0]) else '↓'}")
+            ylabel = f"{nice_metric(metric)} {'↑' if bool(stepped[stepped['metric'] == metric]['higher_is_better'].iloc[0]) else '↓'}"
+            ax.set_ylabel(ylabel)
             ax.set_title(f"{nice_metric(metric)} vs sampling steps")
             style.legend(ax, len(series))
             stem = f"steps_{slug(metric)}"
-            png, pdf = style.save(fig, out_dir, stem)
+            png, pdf = style.save(fig, out_dir, stem, drawn=("steps", ylabel, _steps_values(stepped["steps"]), drawn))
         caption = (f"{nice_metric(metric)} against the number of sampling steps; the band is the 95 % interval "
                    f"of each point ({len(series)} series).")
         figures.append(FigureFiles(stem, f"{nice_metric(metric)} vs steps", caption, png, pdf))
     return figures
 
 
+def _steps_values(steps: pd.Series) -> list[float]:
+    return sorted(set(float(s) for s in steps))
+
+
 def _steps_axis(ax, steps: pd.Series) -> None:
-    values = sorted(set(float(s) for s in steps))
+    values = _steps_values(steps)
     if values and values[0] > 0 and values[-1] / values[0] >= 8:
         ax.set_xscale("log", base=2)  # 1, 2, 4, ... 32 steps: even spacing per doubling
     ax.set_xticks(values)
@@ -163,10 +170,12 @@ def _pair(df: pd.DataFrame, fid: str, clip: str) -> pd.DataFrame:
 def _tradeoff_figure(series, fid: str, clip: str, out_dir: Path, palette: style.Palette, runs: list[str]) -> FigureFiles:
     with style.figure() as (fig, axes):
         ax = axes[0][0]
+        drawn = []  # what this figure shows, the key of its cached files (style.save)
         for ((run, model, rest), rows), key in zip(series, color_keys(series)):
-            color = palette.color(key)
-            ax.plot(rows["value_clip"], rows["value"], color=color, marker=palette.marker(key),
-                    linestyle=style.linestyle(runs.index(run)), label=series_label(run, model, rest, len(runs) > 1))
+            color, marker, line = palette.color(key), palette.marker(key), style.linestyle(runs.index(run))
+            label = series_label(run, model, rest, len(runs) > 1)
+            drawn.append((label, color, marker, line, rows[["value_clip", "value", "lo", "hi", "lo_clip", "hi_clip", "guidance"]]))
+            ax.plot(rows["value_clip"], rows["value"], color=color, marker=marker, linestyle=line, label=label)
             xerr = _err(rows["value_clip"], rows["lo_clip"], rows["hi_clip"])
             yerr = _err(rows["value"], rows["lo"], rows["hi"])
             if xerr is not None or yerr is not None:
@@ -179,7 +188,7 @@ def _tradeoff_figure(series, fid: str, clip: str, out_dir: Path, palette: style.
         ax.set_title("FID–CLIP trade-off over guidance scale")
         style.legend(ax, len(series))
         stem = f"tradeoff_{slug(fid)}_{slug(clip)}"
-        png, pdf = style.save(fig, out_dir, stem)
+        png, pdf = style.save(fig, out_dir, stem, drawn=("tradeoff", fid, clip, drawn))
     caption = (f"{nice_metric(fid)} against {nice_metric(clip)} as the guidance scale varies (labels on the points); "
                "bars are 95 % intervals where defined. Lower right is better (Muse Fig. 8 style).")
     return FigureFiles(stem, "FID–CLIP trade-off over guidance", caption, png, pdf)

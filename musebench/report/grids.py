@@ -93,10 +93,13 @@ def grid_figure(spec: GridSpec, out_dir: Path, index: int) -> FigureFiles:
     nrows, ncols = len(spec.rows), len(spec.values)
     cell = 0.9  # inches per image
     with style.figure(width=1.9 + cell * ncols, height=0.35 + cell * nrows, ncols=ncols, nrows=nrows) as (fig, axes):
+        drawn = []  # what this figure shows, the key of its cached files (style.save)
         for r, (prompt, seed) in enumerate(spec.rows):
             for c, value in enumerate(spec.values):
                 ax = axes[r][c]
-                ax.imshow(_load(spec.cells[(prompt, seed, value)]), interpolation="nearest")
+                pixels = _load(spec.cells[(prompt, seed, value)])
+                ax.imshow(pixels, interpolation="nearest")
+                drawn.append((prompt, seed, value, pixels))
                 ax.set_xticks([])
                 ax.set_yticks([])
                 ax.grid(False)
@@ -109,7 +112,7 @@ def grid_figure(spec: GridSpec, out_dir: Path, index: int) -> FigureFiles:
                                   ha="right", va="center", fontsize=6.5, labelpad=4)
         fig.subplots_adjust(wspace=0.04, hspace=0.08)
         stem = f"grid_{slug(spec.run)}_{slug(spec.model)}_{spec.axis}_{index}"
-        png, pdf = style.save(fig, out_dir, stem)
+        png, pdf = style.save(fig, out_dir, stem, drawn=("grid", spec.axis, spec.values, len(spec.rows), drawn))
     fixed = f", {spec.rest}" if spec.rest else ""
     title = f"{spec.model}{fixed}: prompt × {spec.axis}"
     caption = (f"Run {spec.run}, model {spec.model}{fixed}. Rows: prompts (one seed per row); columns: "

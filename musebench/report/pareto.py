@@ -78,18 +78,21 @@ def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs
         hib = bool(pts["higher_is_better"].iloc[0])
         with style.figure() as (fig, axes):
             ax = axes[0][0]
+            drawn = []  # what this figure shows, the key of its cached files (style.save)
             for (run, family), rows in pts.groupby(["run", "group"], sort=False):
-                color, marker = palette.color(family), palette.marker(family)
+                color, marker, line = palette.color(family), palette.marker(family), style.linestyle(runs.index(run))
                 label = f"{family} [{run}]" if len(runs) > 1 else family
                 ax.scatter(rows["ms"], rows["q"], color=color, marker=marker, alpha=0.35, s=14, linewidths=0)
                 edge = front(rows, hib)
-                ax.step(edge["ms"], edge["q"], where="post", color=color, linestyle=style.linestyle(runs.index(run)),
-                        marker=marker, label=label)
+                ax.step(edge["ms"], edge["q"], where="post", color=color, linestyle=line, marker=marker, label=label)
+                notes = []
                 for _, row in edge.iterrows():
                     steps = row["params"].get("steps")
                     if steps is not None:
                         ax.annotate(f"{steps}", (row["ms"], row["q"]), textcoords="offset points", xytext=(3, 2),
                                     fontsize=6.5, color=color)
+                        notes.append((f"{steps}", float(row["ms"]), float(row["q"])))
+                drawn.append((label, color, marker, line, rows[["ms", "q"]], edge[["ms", "q"]], notes))
             if pts["ms"].max() / max(pts["ms"].min(), 1e-12) >= 10:
                 ax.set_xscale("log")
             ax.set_xlabel("latency, ms per image (batch 1) ↓")
@@ -97,7 +100,7 @@ def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs
             ax.set_title(f"Latency vs {nice_metric(quality)}")
             style.legend(ax, pts.groupby(["run", "group"]).ngroups)
             stem = f"pareto_{slug(quality)}"
-            png, pdf = style.save(fig, out_dir, stem)
+            png, pdf = style.save(fig, out_dir, stem, drawn=("pareto", quality, hib, drawn))
         caption = (f"Latency against {nice_metric(quality)} for every sweep point (faint) and each family's Pareto front "
                    "(line; labels are step counts). A family is a model, or one diffusion scheduler of it.")
         figures.append(FigureFiles(stem, f"Latency vs {nice_metric(quality)}", caption, png, pdf))

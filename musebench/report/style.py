@@ -12,6 +12,7 @@ import hashlib
 import io
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
@@ -19,6 +20,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never open a window (reports are built on headless machines)
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from musebench.gate.atomic import write_atomic  # noqa: E402
 
@@ -93,44 +96,132 @@ def figure(width: float = 5.0, height: float = 3.4, ncols: int = 1, nrows: int =
             plt.close(fig)
 
 
-# Where save() keeps the PDFs it rendered, keyed by the PNG of the same figure (see save); None: off.
-_PDF_CACHE: ContextVar[Path | None] = ContextVar("musebench_report_pdf_cache", default=None)
+# Where save() keeps the figures it rendered (see save); None: off.
+_FIGURE_CACHE: ContextVar[Path | None] = ContextVar("musebench_report_figure_cache", default=None)
 
 
 @contextmanager
-def pdf_cache(directory: Path | None):
-    """Within this block, save() reuses PDFs from `directory` (None: renders every PDF)."""
-    token = _PDF_CACHE.set(None if directory is None else Path(directory))
+def figure_cache(directory: Path | None):
+    """Within this block, save() reuses figures from `directory` (None: renders every figure)."""
+    token = _FIGURE_CACHE.set(None if directory is None else Path(directory))
     try:
         yield
     finally:
-        _PDF_CACHE.reset(token)
+        _FIGURE_CACHE.reset(token)
 
 
-def save(fig, out_dir: Path, stem: str) -> tuple[str, str]:
+def save(fig, out_dir: Path, stem: str, drawn=None) -> tuple[str, str]:
     """Write `stem`.png and `stem`.pdf atomically (temp file + rename); return their names.
 
-    The PDF is the slow half (TrueType subsetting for the embedded fonts). Both files are byte-
-    deterministic functions of the figure, so under pdf_cache() a PDF is stored under the hash of
-    its figure's PNG (+ matplotlib version and style) and a figure whose PNG is byte-identical to an
-    earlier one (a warm rerun, an unchanged plot) copies that PDF instead of rendering it again.
+    Both files are byte-deterministic functions of the figure. Under figure_cache():
+    - `drawn` (everything the caller drew: labels, colours, markers, line styles and the plotted
+      numbers, as DataFrames, arrays, bytes, strings and numbers) keys both files together with
+      the report code and matplotlib's version and style (drawn_key), and a figure drawn from the
+      same inputs as an earlier one (a warm rerun, a plot whose numbers did not change) copies
+      both files without rendering anything;
+    - otherwise the PDF, the slow half (TrueType subsetting of the embedded fonts), is kept under
+      the hash of its figure's PNG, so a byte-identical PNG copies that PDF instead of rendering.
     """
+    cache = _FIGURE_CACHE.get()
+    key = None if cache is None or drawn is None else drawn_key(drawn)
+    if key is not None:
+        stored = _read_pair(cache / "drawn" / key[:2], key)
+        if stored is not None:
+            _write(out_dir / f"{stem}.png", stored[0])
+            _write(out_dir / f"{stem}.pdf", stored[1])
+            return f"{stem}.png", f"{stem}.pdf"
     with plt.rc_context(RC):
-        png = _render(fig, "png", dpi=PNG_DPI)
+        box = _tight_box(fig)
+        png = _render(fig, "png", dpi=PNG_DPI, bbox_inches=box)
         _write(out_dir / f"{stem}.png", png)
-        cache = _PDF_CACHE.get()
-        key = hashlib.sha256(png + f"|{matplotlib.__version__}|{sorted(RC.items())}".encode()).hexdigest()
-        cached = None if cache is None else cache / f"{key[:2]}/{key}.pdf"
+        by_png = hashlib.sha256(png + _style_version().encode()).hexdigest()
+        cached = None if cache is None else cache / f"{by_png[:2]}/{by_png}.pdf"
         pdf = cached.read_bytes() if cached is not None and cached.is_file() else None
         if pdf is None:
-            pdf = _render(fig, "pdf")
+            pdf = _render(fig, "pdf", bbox_inches=box)
             if cached is not None:
-                try:
-                    _write(cached, pdf)
-                except OSError:
-                    pass  # a read-only cache only costs speed
+                _store(cached, pdf)
         _write(out_dir / f"{stem}.pdf", pdf)
+    if key is not None:
+        _store(cache / "drawn" / key[:2] / f"{key}.pdf", pdf)  # the PDF first: a hit needs both
+        _store(cache / "drawn" / key[:2] / f"{key}.png", png)
     return f"{stem}.png", f"{stem}.pdf"
+
+
+def _tight_box(fig):
+    """The padded tight bounding box (inches) that savefig(bbox_inches="tight") computes for the PNG,
+    computed once and given to both savefig calls: "tight" would lay the figure out again for each
+    format before drawing it (4 passes over every text for a PNG + PDF pair; this way 3)."""
+    dpi = fig.dpi
+    fig.dpi = PNG_DPI  # text extents as the PNG's renderer measures them
+    try:
+        fig.draw_without_rendering()
+        box = fig.get_tightbbox()
+    finally:
+        fig.dpi = dpi
+    pad = RC["savefig.pad_inches"]
+    return box.padded(pad, pad)
+
+
+def drawn_key(drawn) -> str:
+    """sha256 of a figure's inputs (see save) and of everything else its pixels depend on: the
+    report package's source code, matplotlib's version and the report style."""
+    h = hashlib.sha256(_style_version().encode() + _code_version().encode())
+    _feed(h, drawn)
+    return h.hexdigest()
+
+
+def _feed(h, value) -> None:
+    """Hash `value` unambiguously (type tag + length + content); other types are a bug, not a miss."""
+    if isinstance(value, pd.DataFrame):
+        _feed(h, ("DataFrame", tuple(map(str, value.columns)), value.to_csv(index=False)))
+    elif isinstance(value, pd.Series):
+        _feed(h, ("Series", value.to_numpy()))
+    elif isinstance(value, np.ndarray):
+        data = value.tobytes() if value.dtype != object else repr(value.tolist()).encode()
+        _feed(h, ("ndarray", str(value.dtype), value.shape, data))
+    elif isinstance(value, (tuple, list)):
+        h.update(f"[{len(value)}:".encode())
+        for item in value:
+            _feed(h, item)
+        h.update(b"]")
+    elif isinstance(value, dict):
+        _feed(h, ("dict", sorted((str(k), v) for k, v in value.items())))
+    elif isinstance(value, bytes):
+        h.update(f"b{len(value)}:".encode() + value)
+    elif value is None or isinstance(value, (str, int, float, bool, np.integer, np.floating, np.bool_)):
+        text = repr(value.item() if isinstance(value, np.generic) else value)
+        h.update(f"{type(value).__name__}{len(text)}:{text}".encode())
+    else:
+        raise TypeError(f"report figure key: cannot hash {type(value).__name__}; pass its plotted values")
+
+
+@lru_cache(maxsize=1)
+def _style_version() -> str:
+    return f"|{matplotlib.__version__}|{sorted(RC.items())}|{PNG_DPI}"
+
+
+@lru_cache(maxsize=1)
+def _code_version() -> str:
+    """Hash of the report package's source: an edit of any plotting code makes every key new."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _read_pair(folder: Path, key: str) -> tuple[bytes, bytes] | None:
+    try:
+        return (folder / f"{key}.png").read_bytes(), (folder / f"{key}.pdf").read_bytes()
+    except OSError:
+        return None
+
+
+def _store(path: Path, data: bytes) -> None:
+    try:
+        _write(path, data)
+    except OSError:
+        pass  # a read-only cache only costs speed
 
 
 def _write(path: Path, data: bytes) -> None:
