@@ -41,7 +41,7 @@ SLOWED_FLAG = "--as-slowed-musebench"  # child mode: run `musebench ...` with th
 # batch 1 (no 8-image throughput calls: they cost most of the run and are not gated); a 1024^2
 # calibration matmul lasts about as long as one muse-shapes image on one core, so load on the
 # machine slows both halves of the ratio alike.
-LATENCY_OPTIONS = "{warmup: 1, repeats: 10, batch: 1, calibration_size: 1024}"
+LATENCY_OPTIONS = "{{warmup: 1, repeats: {repeats}, batch: 1, calibration_size: 1024}}"  # repeats: --latency-repeats
 
 # One core busy with float32 matmuls, single-threaded: the kind of load a shared CI runner sees.
 CPU_LOAD = (
@@ -89,11 +89,13 @@ def latency_available() -> bool:
     return importlib.util.find_spec("musebench.metrics.latency") is not None
 
 
-def gated_suite(base: Path, out: Path, model: str, steps: int, quality_drop: float, latency_rel: float) -> Path:
+def gated_suite(base: Path, out: Path, model: str, steps: int, quality_drop: float, latency_rel: float,
+                latency_repeats: int = 10) -> Path:
     """The experiment's suite: `base` (by include:) at one sweep point, plus latency and its gates.
 
     One sweep point (steps=12 by default) so that `steps 12 -> 2` is a change of that point;
-    latency/ratio is added when the latency metric exists (the quickstart suite has no latency).
+    latency/ratio and its gate are added when the latency metric exists, with `latency_repeats` timed
+    calls per measurement (the quickstart suite's own latency block is replaced by this one).
     """
     lines = [
         f"include: {base.resolve()}",
@@ -104,7 +106,7 @@ def gated_suite(base: Path, out: Path, model: str, steps: int, quality_drop: flo
         f"  - {{metric: oracle/all_correct, model: {model}, max_drop: {quality_drop}}}",
     ]
     if latency_available():
-        lines.insert(lines.index("gates:"), f"metrics:\n  latency: {LATENCY_OPTIONS}")
+        lines.insert(lines.index("gates:"), f"metrics:\n  latency: {LATENCY_OPTIONS.format(repeats=latency_repeats)}")
         lines.append(f"  - {{metric: latency/ratio, model: {model}, max_rel_drop: {latency_rel}}}")
     out.write_text("\n".join(lines) + "\n")
     return out
@@ -252,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-drop", type=float, default=0.10, help="quality gate: oracle/all_correct max_drop")
     parser.add_argument("--max-rel-drop", type=float, default=0.30, help="latency gate: latency/ratio max_rel_drop")
     parser.add_argument("--repeats", type=int, default=10, help="unchanged runs without, and again with, CPU load")
+    parser.add_argument("--latency-repeats", type=int, default=10,
+                        help="timed calls per latency measurement (the quickstart suite uses 6)")
     parser.add_argument("--noise", type=float, default=0.5, help="weight noise std, relative to each tensor's std")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="suite override for every run, e.g. prompts.limit=64")
@@ -270,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     overrides = tuple(args.overrides)
     model, _ = muse_model(args.suite, overrides)
-    suite = gated_suite(args.suite, workdir / "suite.yaml", model, args.steps, args.max_drop, args.max_rel_drop)
+    suite = gated_suite(args.suite, workdir / "suite.yaml", model, args.steps, args.max_drop, args.max_rel_drop,
+                        args.latency_repeats)
     meta = {
         "note": args.note,
         "base_suite": str(args.suite),
@@ -282,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         "weight_noise_relative_std": args.noise,
         "omp_num_threads": args.threads or "torch default",
         "repeats_planned": args.repeats,
+        "latency_repeats": args.latency_repeats,
     }
     if args.summarize_only:  # e.g. after stopping a long experiment: summarise the runs written so far
         results = json.loads(args.out.read_text())["runs"]
