@@ -36,6 +36,9 @@ class TokenData:
     text_hidden: torch.Tensor  # (U, L, D) fp16: encoder states of each unique caption
     text_mask: torch.Tensor  # (U, L) bool, True = real token
     empty_index: int  # row of the empty caption "" (the unconditional input)
+    # Another caption of the same image (a paraphrase, e.g. "B right of A" for "A left of B"), row in
+    # text_hidden, -1 where an image has none; used with probability TrainConfig.alt_caption_prob.
+    alt_caption_index: torch.Tensor | None = None  # (N,) long
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class TrainConfig:
     betas: tuple[float, float] = (0.9, 0.99)
     label_smoothing: float = 0.1  # MaskGIT
     text_dropout: float = 0.1  # Muse §2.7: 10 % empty captions train the unconditional branch
+    alt_caption_prob: float = 0.0  # chance of TokenData.alt_caption_index's caption, where there is one
     grad_clip: float = 1.0
     seed: int = 0
     log_every: int = 20  # steps between loss.csv rows
@@ -68,6 +72,10 @@ def draw_batch(data: TokenData, config: TrainConfig, step: int, mask_id: int):
     rows = torch.randint(0, data.tokens.shape[0], (config.batch_size,), generator=g)
     target = data.tokens[rows].long()  # (B, seq)
     caption = data.caption_index[rows]  # (B,)
+    if config.alt_caption_prob > 0 and data.alt_caption_index is not None:  # no extra draw otherwise
+        alt = data.alt_caption_index[rows]  # (B,)
+        use = (torch.rand(config.batch_size, generator=g) < config.alt_caption_prob) & (alt >= 0)
+        caption = torch.where(use, alt, caption)
     drop = torch.rand(config.batch_size, generator=g) < config.text_dropout
     caption = torch.where(drop, torch.full_like(caption, data.empty_index), caption)
     ids, mask = random_mask(target, mask_id, g)

@@ -91,6 +91,24 @@ def test_batches_are_a_function_of_step_and_text_dropout_rate():
     assert abs(dropped.float().mean().item() - 0.1) < 0.02
 
 
+def test_alternative_captions_replace_a_share_of_captions_and_change_nothing_when_off():
+    from dataclasses import replace
+
+    data = tiny_data(64)
+    alt = torch.where(torch.arange(64) % 2 == 0, torch.full((64,), 3), torch.full((64,), -1))  # even rows: row 3
+    with_alt = replace(data, caption_index=torch.zeros(64, dtype=torch.long), alt_caption_index=alt)
+    plain = replace(with_alt, alt_caption_index=None)
+    off = TrainConfig(batch_size=512, text_dropout=0.0)
+    assert all(torch.equal(x, y) for x, y in zip(draw_batch(with_alt, off, 5, 16), draw_batch(plain, off, 5, 16)))
+    on = TrainConfig(batch_size=4096, text_dropout=0.0, alt_caption_prob=0.5)
+    g = torch.Generator().manual_seed(on.seed * 1_000_003 + 5)
+    rows = torch.randint(0, 64, (on.batch_size,), generator=g)  # the batch's images, as draw_batch draws them
+    hidden = draw_batch(with_alt, on, 5, 16)[3]
+    used_alt = (hidden[:, 0] == data.text_hidden[3, 0].float()).all(1)
+    assert not used_alt[rows % 2 == 1].any()  # images without an alternative keep their caption
+    assert abs(used_alt[rows % 2 == 0].float().mean().item() - 0.5) < 0.03
+
+
 def test_warmup_cosine_schedule():
     lrs = [warmup_cosine(s, 100, 10, 1.0) for s in range(100)]
     assert lrs[9] == 1.0 and lrs[0] == 0.1

@@ -94,3 +94,38 @@ def build_token_data(path: Path, vq, encoder, data: dict) -> dict:
     out = {"tokens": tokens, **text, "longest_caption_tokens": longest}
     _save(out, path)
     return out
+
+
+INVERSE_RELATION = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
+
+
+def converse_caption(text: str) -> str | None:
+    """"A <relation> B" -> "B <inverse relation> A" in the same template: the same picture, the
+    objects named in the other order. None for captions without a relation."""
+    from dataclasses import replace
+
+    from musebench.shapes.captions import TEMPLATES, caption, parse_caption
+
+    scene = parse_caption(text)
+    if scene.relation is None:
+        return None
+    variant = next(v for v in range(len(TEMPLATES[scene.category])) if caption(scene, v) == text)
+    converse = replace(scene, objects=scene.objects[::-1], relation=INVERSE_RELATION[scene.relation])
+    return caption(converse, variant)
+
+
+def add_converse_captions(encoder, tokens: dict, captions: list[str]) -> dict:
+    """`tokens` (build_token_data's) plus `alt_index` (N,): the row of each image's converse caption
+    (-1 where none), the new captions encoded and appended to `hidden`/`mask`/`unique`."""
+    row = {c: i for i, c in enumerate(tokens["unique"])}
+    per_unique = {c: converse_caption(c) for c in tqdm(sorted(set(captions)), desc="converse captions", mininterval=10)}
+    new = sorted({c for c in per_unique.values() if c is not None and c not in row}, key=lambda c: (len(c), c))
+    hidden, mask = [tokens["hidden"]], [tokens["mask"]]
+    for i in range(0, len(new), 256):
+        h, m = encoder(new[i : i + 256])
+        hidden.append(h.half())
+        mask.append(m)
+    unique = [*tokens["unique"], *new]
+    row.update({c: len(tokens["unique"]) + i for i, c in enumerate(new)})
+    alt = torch.tensor([row[per_unique[c]] if per_unique[c] is not None else -1 for c in captions], dtype=torch.long)
+    return {**tokens, "hidden": torch.cat(hidden), "mask": torch.cat(mask), "unique": unique, "alt_index": alt}
