@@ -34,9 +34,10 @@ def test_resuming_with_other_arguments_is_an_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path):
+@pytest.mark.parametrize("extra", [[], ["--converse-prob", "0.5"]], ids=["plain", "converse"])
+def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path, extra):
     out = tmp_path / "ckpt"
-    argv = ["--work", str(tmp_path / "work"), "--out", str(out), *TOY]
+    argv = ["--work", str(tmp_path / "work"), "--out", str(out), *TOY, *extra]
     assert muse_shapes.main(argv) == 0
     work = tmp_path / "work"
     for name in ("train_set.pt", "ceiling.json", "tokens.pt", "metrics.json", "timings.json", "transformer/eval.csv",
@@ -68,3 +69,15 @@ def test_a_larger_steps_extends_a_finished_run_and_a_smaller_one_is_an_error(tmp
     shorter = muse_shapes.parse_args(["--work", str(tmp_path), *TOY, "--steps", "4"])
     with pytest.raises(MusebenchError, match=r"arguments differ .*\(steps\).*only --steps may grow"):
         muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(shorter), shorter)
+
+
+def test_converse_captions_are_part_of_a_run_only_when_on(tmp_path):
+    plain = muse_shapes.parse_args(["--work", str(tmp_path), *TOY])
+    muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(plain), plain)
+    assert "converse_prob" not in json.loads((tmp_path / "run_config.json").read_text())  # old work dirs stay valid
+    on = muse_shapes.parse_args(["--work", str(tmp_path), *TOY, "--converse-prob", "0.5"])
+    with pytest.raises(MusebenchError, match=r"arguments differ .*\(converse_prob\)"):
+        muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(on), on)
+    other = tmp_path / "other"
+    muse_shapes.check_same_config(other, muse_shapes.model_config(on), on)
+    assert json.loads((other / "run_config.json").read_text())["converse_prob"] == 0.5

@@ -41,6 +41,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=4000, help="transformer optimizer steps")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--converse-prob", type=float, default=0.0,
+                   help="chance that a position image is trained with its converse caption ('B right of A' "
+                        "for 'A left of B'; benchmarks/muse_position_finetune.py); 0: off")
     p.add_argument("--width", type=int, default=128)
     p.add_argument("--depth", type=int, default=6)
     p.add_argument("--heads", type=int, default=4)
@@ -77,6 +80,8 @@ def check_same_config(work: Path, config, args: argparse.Namespace) -> None:
     model = {k: v for k, v in to_dict(config).items() if k != "sampler"}  # sampler: eval/package only
     wanted = {"model": model, "seed": args.seed, "images": args.images, "vq_steps": args.vq_steps,
               "vq_batch": args.vq_batch, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr}
+    if args.converse_prob:  # recorded only when on: work dirs of earlier runs stay valid
+        wanted["converse_prob"] = args.converse_prob
     if path.is_file():
         saved = json.loads(path.read_text())
         wanted = json.loads(json.dumps(wanted))
@@ -129,9 +134,10 @@ def stage_transformer(args, config, tokens: dict, evaluate):
     torch.manual_seed(args.seed + 1)  # module init only
     model = MaskedTransformer(config.transformer)
     data = TokenData(tokens=tokens["tokens"], caption_index=tokens["index"], text_hidden=tokens["hidden"],
-                     text_mask=tokens["mask"], empty_index=tokens["empty_index"])
+                     text_mask=tokens["mask"], empty_index=tokens["empty_index"],
+                     alt_caption_index=tokens.get("alt_index"))
     train_config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                               eval_every=args.eval_every if evaluate else 0)
+                               eval_every=args.eval_every if evaluate else 0, alt_caption_prob=args.converse_prob)
     return train_transformer(model, data, train_config, args.work / "transformer", evaluate)
 
 
@@ -172,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     encoder = FrozenTextEncoder(config.text_encoder)
     tokens = timed("tokens", lambda: data_mod.build_token_data(args.work / "tokens.pt", vq, encoder, data))
+    if args.converse_prob:
+        tokens = timed("tokens", lambda: data_mod.add_converse_captions(encoder, tokens, data["captions"]))
     if last < 4:
         return 0
     curve = eval_mod.curve_evaluator(config, vq, encoder, args.curve_prompts) if args.eval_every else None
