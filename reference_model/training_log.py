@@ -26,9 +26,12 @@ def read_rows(path: Path) -> list[dict[str, float]]:
 
 def truncate_after(path: Path, step: int) -> None:
     """Drop rows logged after `step` (a resumed run redoes them), atomically."""
-    rows = [r for r in read_rows(path) if r["step"] <= step]
     if not path.exists():
         return
+    logged = read_rows(path)
+    rows = [r for r in logged if r["step"] <= step]
+    if len(rows) == len(logged):
+        return  # nothing to drop: the file stays as written (re-running a finished stage touches nothing)
     tmp = path.with_suffix(".tmp")
     tmp.unlink(missing_ok=True)
     for row in rows:

@@ -49,6 +49,7 @@ def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path, extra):
     card = (out / "CARD.md").read_text()
     assert "python -m musebench.train.muse_shapes --work" in card and "tokenizer ceiling" in card
     assert json.loads((out / "config.json").read_text())["adapter"] == "muse"
+    assert json.loads((out / "training" / "metrics.json").read_text()) == metrics  # the logs of these weights
     from musebench.models.registry import load_adapter
 
     images = load_adapter("muse", str(out)).generate(["a red circle"], [0], {"steps": 2})
@@ -81,3 +82,21 @@ def test_converse_captions_are_part_of_a_run_only_when_on(tmp_path):
     other = tmp_path / "other"
     muse_shapes.check_same_config(other, muse_shapes.model_config(on), on)
     assert json.loads((other / "run_config.json").read_text())["converse_prob"] == 0.5
+
+
+def test_packaging_replaces_the_shipped_training_logs(tmp_path):
+    from musebench.train.muse_shapes_card import copy_training_logs
+
+    work, dest = tmp_path / "work", tmp_path / "ckpt" / "training"
+    (work / "transformer").mkdir(parents=True)
+    (work / "vq").mkdir()
+    (work / "metrics.json").write_text('{"steps": 10000}')
+    (work / "transformer" / "loss.csv").write_text("step,loss\n")
+    (work / "transformer" / "state.pt").write_bytes(b"weights")
+    (work / "vq" / "vq_loss.png").write_bytes(b"png")
+    dest.mkdir(parents=True)
+    (dest / "metrics.json").write_text('{"steps": 4000}')  # an earlier packaging's
+    (dest / "stale_eval.csv").write_text("old")
+    assert copy_training_logs(work, dest) == ["metrics.json", "loss.csv", "vq_loss.png"]
+    assert sorted(p.name for p in dest.iterdir()) == ["loss.csv", "metrics.json", "vq_loss.png"]
+    assert (dest / "metrics.json").read_text() == '{"steps": 10000}'

@@ -128,3 +128,14 @@ def test_vq_training_runs_restarts_codes_and_reports(tmp_path):
     assert len(rows) == 5 and float(rows[2].split(",")[-1]) > 0  # dead codes restarted at step 2
     stats = reconstruction_stats(vq, images)
     assert 1 <= stats["codes_used"] <= 16 and stats["perplexity"] >= 1 and stats["psnr_db"] > 0
+
+
+def test_truncating_a_log_with_nothing_to_drop_leaves_its_bytes(tmp_path):
+    from reference_model.training_log import truncate_after
+
+    log = tmp_path / "loss.csv"
+    log.write_text("step,loss\n20,0.5\n40,0.25\n")  # as an earlier version wrote it (integer steps)
+    truncate_after(log, 40)  # re-running a finished stage
+    assert log.read_text() == "step,loss\n20,0.5\n40,0.25\n"
+    truncate_after(log, 20)  # a resume from step 20 redoes step 40
+    assert [line.split(",")[0] for line in log.read_text().splitlines()[1:]] in (["20"], ["20.0"])

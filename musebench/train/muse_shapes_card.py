@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 from pathlib import Path
 
 import torch
@@ -137,3 +138,20 @@ def package(args, config, vq, transformer, argv: list[str]) -> None:
                 "images": args.images, "steps": args.steps, "batch_size": args.batch_size,
                 "metrics": _read_json(args.work / "metrics.json"), "timings_s": _read_json(args.work / "timings.json")}
     save_checkpoint(args.out, config, vq, transformer, {"adapter": "muse", "training": training})
+    copy_training_logs(args.work, args.out / "training")
+
+
+def copy_training_logs(work: Path, dest: Path) -> list[str]:
+    """The work dir's records (run config, timings, ceiling and eval JSONs, loss/eval curves) into
+    `dest`, replacing what an earlier packaging left there, so the logs shipped beside a checkpoint
+    are always those of its weights (state files stay behind: they are not part of a checkpoint)."""
+    sources = sorted(work.glob("*.json")) + [p for d in ("transformer", "vq") for p in sorted((work / d).glob("*"))
+                                             if p.suffix in (".csv", ".png")]
+    staging = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for path in sources:
+        shutil.copy2(path, staging / path.name)
+    shutil.rmtree(dest, ignore_errors=True)
+    os.replace(staging, dest)
+    return [p.name for p in sources]
