@@ -10,6 +10,7 @@ oracle on the same val prompts (12 steps, the shipped sampler settings).
 
     python benchmarks/muse_position_finetune.py --name converse --converse-prob 0.5
     python benchmarks/muse_position_finetune.py --name control --converse-prob 0
+    python benchmarks/muse_position_finetune.py --name shipped --converse-prob 0 --steps 0   # the baseline
 
 Needs the training work dir of the shipped checkpoint (train_set.pt and tokens.pt, written by
 `python -m musebench.train.muse_shapes`). Writes benchmarks/results/muse_position_finetune_NAME.json
@@ -70,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     metrics = final_eval(pipeline.config, pipeline.vq, transformer, pipeline.text_encoder, out / "metrics.json",
                          args.eval_prompts, 0 if args.eval_prompts == 0 else 200)
     eval_s = time.perf_counter() - t0
-    last_loss = (out / "transformer" / "loss.csv").read_text().strip().splitlines()[-1]
+    loss_csv = out / "transformer" / "loss.csv"  # absent with --steps 0 (the starting model's own scores)
+    last_loss = loss_csv.read_text().strip().splitlines()[-1] if loss_csv.is_file() else None
     result = {
         "benchmark": "muse_position_finetune",
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
