@@ -34,7 +34,7 @@ def test_resuming_with_other_arguments_is_an_error(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("extra", [[], ["--converse-prob", "0.5"]], ids=["plain", "converse"])
+@pytest.mark.parametrize("extra", [[], ["--converse-prob", "0.5", "--finetune-steps", "2"]], ids=["plain", "converse+finetune"])
 def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path, extra):
     out = tmp_path / "ckpt"
     argv = ["--work", str(tmp_path / "work"), "--out", str(out), *TOY, *extra]
@@ -50,6 +50,8 @@ def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path, extra):
     assert "python -m musebench.train.muse_shapes --work" in card and "tokenizer ceiling" in card
     assert json.loads((out / "config.json").read_text())["adapter"] == "muse"
     assert json.loads((out / "training" / "metrics.json").read_text()) == metrics  # the logs of these weights
+    if extra:  # the fine-tune's loss curve ships too, and the card says what the weights are
+        assert (out / "training" / "finetune_loss.csv").is_file() and "Fine-tune (the weights shipped): 2" in card
     from musebench.models.registry import load_adapter
 
     images = load_adapter("muse", str(out)).generate(["a red circle"], [0], {"steps": 2})
@@ -100,3 +102,18 @@ def test_packaging_replaces_the_shipped_training_logs(tmp_path):
     assert copy_training_logs(work, dest) == ["metrics.json", "loss.csv", "vq_loss.png"]
     assert sorted(p.name for p in dest.iterdir()) == ["loss.csv", "metrics.json", "vq_loss.png"]
     assert (dest / "metrics.json").read_text() == '{"steps": 10000}'
+
+
+def test_a_finetune_can_be_added_to_a_finished_run_once(tmp_path):
+    args = muse_shapes.parse_args(["--work", str(tmp_path), *TOY])
+    muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(args), args)
+    (tmp_path / "metrics.json").write_text("{}")
+    tuned = muse_shapes.parse_args(["--work", str(tmp_path), *TOY, "--finetune-steps", "3", "--finetune-lr", "1e-4"])
+    muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(tuned), tuned)
+    saved = json.loads((tmp_path / "run_config.json").read_text())
+    assert saved["finetune_steps"] == 3 and saved["finetune_lr"] == 1e-4
+    assert (tmp_path / "metrics_step2.json").is_file() and not (tmp_path / "metrics.json").exists()
+    muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(tuned), tuned)  # same again: fine
+    other = muse_shapes.parse_args(["--work", str(tmp_path), *TOY, "--finetune-steps", "5"])
+    with pytest.raises(MusebenchError, match=r"arguments differ .*\(finetune_lr, finetune_steps\)"):
+        muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(other), other)

@@ -5,8 +5,10 @@
 
 Stages, each resumable (a finished stage's output is reused; an interrupted training resumes from
 its last state.pt): data (render the training set) -> vq (train the tokenizer) -> ceiling (oracle
-accuracy of VQ reconstructions) -> tokens (VQ ids + caption encodings) -> transformer -> eval
-(oracle accuracy of generations at 12 steps on val and holdout) -> package (checkpoint + card).
+accuracy of VQ reconstructions) -> tokens (VQ ids + caption encodings) -> transformer -> finetune
+(only with --finetune-steps: more steps from the trained weights with a fresh optimizer and a low
+learning rate) -> eval (oracle accuracy of generations at 12 steps on val and holdout) -> package
+(checkpoint + card).
 `--until STAGE` stops after that stage. Re-running the command with the same arguments continues.
 """
 
@@ -22,7 +24,7 @@ import torch
 
 from musebench.errors import MusebenchError
 
-STAGES = ("data", "vq", "ceiling", "tokens", "transformer", "eval", "package")
+STAGES = ("data", "vq", "ceiling", "tokens", "transformer", "finetune", "eval", "package")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -41,6 +43,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=4000, help="transformer optimizer steps")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--finetune-steps", type=int, default=0,
+                   help="after --steps, this many more steps from the trained weights: fresh AdamW, 50 warm-up "
+                        "steps, peak --finetune-lr, cosine to 0, batch stream seed --seed + 1 (0: none)")
+    p.add_argument("--finetune-lr", type=float, default=2e-4)
     p.add_argument("--converse-prob", type=float, default=0.0,
                    help="chance that a position image is trained with its converse caption ('B right of A' "
                         "for 'A left of B'; benchmarks/muse_position_finetune.py); 0: off")
@@ -82,16 +88,20 @@ def check_same_config(work: Path, config, args: argparse.Namespace) -> None:
               "vq_batch": args.vq_batch, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr}
     if args.converse_prob:  # recorded only when on: work dirs of earlier runs stay valid
         wanted["converse_prob"] = args.converse_prob
+    if args.finetune_steps:
+        wanted |= {"finetune_steps": args.finetune_steps, "finetune_lr": args.finetune_lr}
     if path.is_file():
         saved = json.loads(path.read_text())
         wanted = json.loads(json.dumps(wanted))
         diff = sorted(k for k in wanted if wanted[k] != saved.get(k))
         if diff == ["steps"] and wanted["steps"] > saved["steps"]:
             extend_training(work, saved, wanted["steps"])
+        elif diff == ["finetune_lr", "finetune_steps"] and "finetune_steps" not in saved:
+            add_finetune(work, saved, wanted)
         elif diff:
             raise MusebenchError(f"{path}: arguments differ from the run in this work dir ({', '.join(diff)}); "
                                  "use the same arguments or another --work (only --steps may grow: that "
-                                 "extends a finished training)")
+                                 "extends a finished training; --finetune-steps may be added to a run without one)")
     else:
         work.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(wanted, indent=2) + "\n")
@@ -117,6 +127,19 @@ def extend_training(work: Path, saved: dict, steps: int) -> None:
     print(f"muse_shapes: extending the transformer training from {old} to {steps} steps", file=sys.stderr)
 
 
+def add_finetune(work: Path, saved: dict, wanted: dict) -> None:
+    """--finetune-steps on a run without one: the trained transformer is kept, the fine-tune starts from
+    it; the old final eval is kept as metrics_step<N>.json (N = the run's --steps)."""
+    saved |= {"finetune_steps": wanted["finetune_steps"], "finetune_lr": wanted["finetune_lr"]}
+    metrics = work / "metrics.json"
+    if metrics.is_file():
+        metrics.replace(work / f"metrics_step{saved['steps']}.json")
+    tmp = work / "run_config.json.tmp"
+    tmp.write_text(json.dumps(saved, indent=2) + "\n")
+    tmp.replace(work / "run_config.json")
+    print(f"muse_shapes: adding a {wanted['finetune_steps']}-step fine-tune to the trained transformer", file=sys.stderr)
+
+
 def stage_vq(args, config, data: dict):
     from reference_model.tokenizer import VQModel
     from reference_model.vq_training import VQTrainConfig, train_vq
@@ -139,6 +162,19 @@ def stage_transformer(args, config, tokens: dict, evaluate):
     train_config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                                eval_every=args.eval_every if evaluate else 0, alt_caption_prob=args.converse_prob)
     return train_transformer(model, data, train_config, args.work / "transformer", evaluate)
+
+
+def stage_finetune(args, tokens: dict, transformer):
+    """--finetune-steps more steps from the trained weights: a fresh AdamW with a short warm-up and a
+    low peak learning rate decaying to 0, on a batch stream of its own (seed + 1)."""
+    from reference_model.training import TokenData, TrainConfig, train_transformer
+
+    data = TokenData(tokens=tokens["tokens"], caption_index=tokens["index"], text_hidden=tokens["hidden"],
+                     text_mask=tokens["mask"], empty_index=tokens["empty_index"],
+                     alt_caption_index=tokens.get("alt_index"))
+    train_config = TrainConfig(steps=args.finetune_steps, batch_size=args.batch_size, lr=args.finetune_lr, warmup=50,
+                               seed=args.seed + 1, alt_caption_prob=args.converse_prob)
+    return train_transformer(transformer.train(), data, train_config, args.work / "finetune")
 
 
 def record_time(work: Path, stage: str, seconds: float) -> None:
@@ -186,9 +222,13 @@ def main(argv: list[str] | None = None) -> int:
     transformer = timed("transformer", lambda: stage_transformer(args, config, tokens, curve))
     if last < 5:
         return 0
+    if args.finetune_steps:
+        transformer = timed("finetune", lambda: stage_finetune(args, tokens, transformer))
+    if last < 6:
+        return 0
     timed("eval", lambda: eval_mod.final_eval(config, vq, transformer, encoder, args.work / "metrics.json",
                                                args.eval_prompts, args.holdout_prompts))
-    if last < 6:
+    if last < 7:
         return 0
     from musebench.train import muse_shapes_card
 

@@ -40,6 +40,14 @@ def _history_line(work: Path, command: str) -> str:
             "Batches are a function of (seed, step), so running the same sequence reproduces this checkpoint.")
 
 
+def _finetune_line(args) -> str:
+    if not args.finetune_steps:
+        return ""
+    return (f"\nFine-tune (the weights shipped): {args.finetune_steps} more steps from the transformer above with a "
+            f"fresh AdamW, 50 warm-up steps, peak lr {args.finetune_lr}, cosine to 0, batch stream seed {args.seed + 1} "
+            "(work dir `finetune/`). The curve below is the training before it; the results are after it.")
+
+
 def _curve_table(eval_csv: Path) -> str:
     from reference_model.training_log import read_rows
 
@@ -103,7 +111,7 @@ Seed {args.seed}; data: {args.images:,} images of ShapesDataset(split="train", s
 {args.threads} thread(s), shared with other training runs (wall times depend on that load).
 Tokenizer: {args.vq_steps} steps at batch {args.vq_batch}; transformer: {_last_step(work)} steps at batch
 {args.batch_size}, peak lr {args.lr} (AdamW, warm-up + cosine to step {args.steps}).
-{_history_line(work, command)}
+{_history_line(work, command)}{_finetune_line(args)}
 
 ## Results (oracle all-correct, val seed 0 n = {metrics.get('val', {}).get('n', 'n/a')}, holdout n = {metrics.get('holdout', {}).get('n', 'n/a')})
 
@@ -135,7 +143,7 @@ def package(args, config, vq, transformer, argv: list[str]) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     write_card(args, config, args.out, argv, n_params)  # the card first: no checkpoint without one
     training = {"command": "python -m musebench.train.muse_shapes " + " ".join(argv[1:]), "seed": args.seed,
-                "images": args.images, "steps": args.steps, "batch_size": args.batch_size,
+                "images": args.images, "steps": args.steps, "finetune_steps": args.finetune_steps, "batch_size": args.batch_size,
                 "metrics": _read_json(args.work / "metrics.json"), "timings_s": _read_json(args.work / "timings.json")}
     save_checkpoint(args.out, config, vq, transformer, {"adapter": "muse", "training": training})
     copy_training_logs(args.work, args.out / "training")
@@ -145,13 +153,14 @@ def copy_training_logs(work: Path, dest: Path) -> list[str]:
     """The work dir's records (run config, timings, ceiling and eval JSONs, loss/eval curves) into
     `dest`, replacing what an earlier packaging left there, so the logs shipped beside a checkpoint
     are always those of its weights (state files stay behind: they are not part of a checkpoint)."""
-    sources = sorted(work.glob("*.json")) + [p for d in ("transformer", "vq") for p in sorted((work / d).glob("*"))
-                                             if p.suffix in (".csv", ".png")]
+    named = [(p, p.name) for p in sorted(work.glob("*.json"))]
+    for folder, prefix in (("transformer", ""), ("vq", ""), ("finetune", "finetune_")):
+        named += [(p, prefix + p.name) for p in sorted((work / folder).glob("*")) if p.suffix in (".csv", ".png")]
     staging = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for path in sources:
-        shutil.copy2(path, staging / path.name)
+    for path, name in named:
+        shutil.copy2(path, staging / name)
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(staging, dest)
-    return [p.name for p in sources]
+    return [name for _, name in named]
