@@ -111,7 +111,10 @@ def test_a_finetune_can_be_added_to_a_finished_run_once(tmp_path):
     tuned = muse_shapes.parse_args(["--work", str(tmp_path), *TOY, "--finetune-steps", "3", "--finetune-lr", "1e-4"])
     muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(tuned), tuned)
     saved = json.loads((tmp_path / "run_config.json").read_text())
-    assert saved["finetune_steps"] == 3 and saved["finetune_lr"] == 1e-4
+    assert saved["finetune_steps"] == 3 and saved["finetune_lr"] == 1e-4 and saved["finetune_added_after"] == 2
+    from musebench.train.muse_shapes_card import _history_line
+
+    assert "first with `--steps 2` without `--finetune-steps`, then as above" in _history_line(tmp_path, "")
     assert (tmp_path / "metrics_step2.json").is_file() and not (tmp_path / "metrics.json").exists()
     muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(tuned), tuned)  # same again: fine
     other = muse_shapes.parse_args(["--work", str(tmp_path), *TOY, "--finetune-steps", "5"])

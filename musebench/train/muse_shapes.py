@@ -130,7 +130,8 @@ def extend_training(work: Path, saved: dict, steps: int) -> None:
 def add_finetune(work: Path, saved: dict, wanted: dict) -> None:
     """--finetune-steps on a run without one: the trained transformer is kept, the fine-tune starts from
     it; the old final eval is kept as metrics_step<N>.json (N = the run's --steps)."""
-    saved |= {"finetune_steps": wanted["finetune_steps"], "finetune_lr": wanted["finetune_lr"]}
+    saved |= {"finetune_steps": wanted["finetune_steps"], "finetune_lr": wanted["finetune_lr"],
+              "finetune_added_after": saved["steps"]}  # the card's reproduce sequence names this run
     metrics = work / "metrics.json"
     if metrics.is_file():
         metrics.replace(work / f"metrics_step{saved['steps']}.json")

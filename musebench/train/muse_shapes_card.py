@@ -31,7 +31,10 @@ def _pct(x: float | None) -> str:
 
 def _history_line(work: Path, command: str) -> str:
     """A training extended with a larger --steps is reproduced by running each recorded --steps in turn."""
-    history = json.loads((work / "run_config.json").read_text()).get("steps_history", [])
+    saved = json.loads((work / "run_config.json").read_text())
+    history = saved.get("steps_history", [])
+    if "finetune_added_after" in saved:  # the fine-tune came in a later run than the last --steps
+        history = [*history, f"{saved['finetune_added_after']}` without `--finetune-steps"]
     if not history:
         return ""
     runs = ", then ".join(f"`--steps {n}`" for n in history)
