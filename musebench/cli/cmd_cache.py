@@ -9,7 +9,7 @@ Inspect the generation cache (--cache DIR, else $MUSEBENCH_CACHE, else ~/.cache/
 stats: entries and bytes per model; verify: re-read every entry (size, sha256, PNG, resolution)
 and list interrupted writes; prune: remove bad entries, orphans and stale temp files, and
 optionally old entries, all entries or the features (under features/: metric features, reference
-statistics, oracle verdicts, CLIP-score cosines, describe() results and the rendered report PDFs).
+statistics, oracle verdicts, CLIP-score cosines, describe() results and the rendered report figures).
 """
 EPILOG = """examples:
   musebench cache stats
