@@ -32,6 +32,23 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def add_text_positions(transformer, length: int) -> None:
+    """The experiment's variant: text states + a learned (L, width) table, zero at the start, so the
+    fine-tune starts from exactly the model it is compared with (the table is a new parameter)."""
+    import types
+
+    from reference_model.transformer import TextContext
+
+    transformer.text_pos = torch.nn.Parameter(torch.zeros(1, length, transformer.config.width))
+
+    def text_context(self, hidden, mask):
+        text = self.text_norm(self.text_proj(hidden)) + self.text_pos[:, : hidden.shape[1]]  # (B, L, width)
+        kvs = [block.cross_attn.keys_values(text) for block in self.blocks]
+        return TextContext(keys=tuple(k for k, _ in kvs), values=tuple(v for _, v in kvs), mask=mask[:, None, None, :])
+
+    transformer.text_context = types.MethodType(text_context, transformer)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--name", required=True, help="names the results file and the default --out")
@@ -42,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=2e-4, help="peak learning rate (warm-up 50 steps, cosine to 0)")
     p.add_argument("--seed", type=int, default=1, help="batch stream seed (the original training used 0)")
     p.add_argument("--eval-prompts", type=int, default=600, help="val prompts scored at the end (100 per category)")
+    p.add_argument("--text-positions", action="store_true",
+                   help="add learned position embeddings (zero-initialised) to the projected text states, so "
+                        "cross-attention can tell the first noun from the second (not in the shipped model)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=None, help="fine-tuning state and logs (default runs/position-finetune-NAME)")
     args = p.parse_args(argv)
@@ -56,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or ROOT / "runs" / f"position-finetune-{args.name}"
     out.mkdir(parents=True, exist_ok=True)
     pipeline = MusePipeline.from_dir(resolve_checkpoint(args.checkpoint))
+    if args.text_positions:
+        add_text_positions(pipeline.transformer, pipeline.config.text_encoder.max_length)
     captions = data_mod.load(args.work / "train_set.pt")["captions"]
     tokens = data_mod.load(args.work / "tokens.pt")
     t0 = time.perf_counter()
@@ -77,9 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "muse_position_finetune",
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": f"python benchmarks/muse_position_finetune.py --name {args.name} --converse-prob {args.converse_prob} "
-                   f"--steps {args.steps} --lr {args.lr} --seed {args.seed} --eval-prompts {args.eval_prompts} --threads {args.threads}",
+                   f"--steps {args.steps} --lr {args.lr} --seed {args.seed} --eval-prompts {args.eval_prompts} --threads {args.threads}"
+                   + (" --text-positions" if args.text_positions else ""),
         "start": str(args.checkpoint),
         "converse_prob": args.converse_prob,
+        "text_positions": args.text_positions,
         "images_with_a_converse_caption": int((tokens["alt_index"] >= 0).sum()),
         "train": {"steps": args.steps, "lr": args.lr, "warmup": 50, "seed": args.seed, "batch_size": config.batch_size,
                   "last_loss_row": last_loss},
