@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from musebench.train import muse_shapes_data as data_mod
     from musebench.train.muse_shapes_eval import final_eval
     from reference_model.pipeline import MusePipeline
-    from reference_model.training import TokenData, TrainConfig, train_transformer
+    from reference_model.training import TrainConfig, train_transformer
 
     out = args.out or ROOT / "runs" / f"position-finetune-{args.name}"
     out.mkdir(parents=True, exist_ok=True)
@@ -83,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     tokens = data_mod.add_converse_captions(pipeline.text_encoder, tokens, captions)
     prep_s = time.perf_counter() - t0
-    data = TokenData(tokens=tokens["tokens"], caption_index=tokens["index"], text_hidden=tokens["hidden"],
-                     text_mask=tokens["mask"], empty_index=tokens["empty_index"], alt_caption_index=tokens["alt_index"])
+    data = data_mod.token_data(tokens)
     config = TrainConfig(steps=args.steps, lr=args.lr, warmup=50, seed=args.seed, alt_caption_prob=args.converse_prob)
     t0 = time.perf_counter()
     transformer = train_transformer(pipeline.transformer.train(), data, config, out / "transformer")

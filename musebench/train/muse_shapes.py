@@ -152,14 +152,13 @@ def stage_vq(args, config, data: dict):
 
 
 def stage_transformer(args, config, tokens: dict, evaluate):
-    from reference_model.training import TokenData, TrainConfig, train_transformer
+    from musebench.train import muse_shapes_data as data_mod
+    from reference_model.training import TrainConfig, train_transformer
     from reference_model.transformer import MaskedTransformer
 
     torch.manual_seed(args.seed + 1)  # module init only
     model = MaskedTransformer(config.transformer)
-    data = TokenData(tokens=tokens["tokens"], caption_index=tokens["index"], text_hidden=tokens["hidden"],
-                     text_mask=tokens["mask"], empty_index=tokens["empty_index"],
-                     alt_caption_index=tokens.get("alt_index"))
+    data = data_mod.token_data(tokens)
     train_config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                                eval_every=args.eval_every if evaluate else 0, alt_caption_prob=args.converse_prob)
     return train_transformer(model, data, train_config, args.work / "transformer", evaluate)
@@ -168,11 +167,10 @@ def stage_transformer(args, config, tokens: dict, evaluate):
 def stage_finetune(args, tokens: dict, transformer):
     """--finetune-steps more steps from the trained weights: a fresh AdamW with a short warm-up and a
     low peak learning rate decaying to 0, on a batch stream of its own (seed + 1)."""
-    from reference_model.training import TokenData, TrainConfig, train_transformer
+    from musebench.train import muse_shapes_data as data_mod
+    from reference_model.training import TrainConfig, train_transformer
 
-    data = TokenData(tokens=tokens["tokens"], caption_index=tokens["index"], text_hidden=tokens["hidden"],
-                     text_mask=tokens["mask"], empty_index=tokens["empty_index"],
-                     alt_caption_index=tokens.get("alt_index"))
+    data = data_mod.token_data(tokens)
     train_config = TrainConfig(steps=args.finetune_steps, batch_size=args.batch_size, lr=args.finetune_lr, warmup=50,
                                seed=args.seed + 1, alt_caption_prob=args.converse_prob)
     return train_transformer(transformer.train(), data, train_config, args.work / "finetune")

@@ -65,14 +65,19 @@ def encode_captions(encoder, captions: list[str], batch_size: int = 256) -> dict
     """
     unique = sorted(set(captions) | {""}, key=lambda c: (len(c), c))
     row = {c: i for i, c in enumerate(unique)}
+    hidden, mask = _encode(encoder, unique, batch_size)
+    index = torch.tensor([row[c] for c in captions], dtype=torch.long)
+    return {"hidden": hidden, "mask": mask, "index": index, "empty_index": row[""], "unique": unique}
+
+
+def _encode(encoder, texts: list[str], batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """texts -> (hidden (U, L, D) fp16, mask (U, L)), in batches."""
     hidden, mask = [], []
-    for i in tqdm(range(0, len(unique), batch_size), desc="encode captions", mininterval=10):
-        h, m = encoder(unique[i : i + batch_size])
+    for i in tqdm(range(0, len(texts), batch_size), desc="encode captions", mininterval=10):
+        h, m = encoder(texts[i : i + batch_size])
         hidden.append(h.half())
         mask.append(m)
-    index = torch.tensor([row[c] for c in captions], dtype=torch.long)
-    return {"hidden": torch.cat(hidden), "mask": torch.cat(mask), "index": index, "empty_index": row[""],
-            "unique": unique}
+    return torch.cat(hidden), torch.cat(mask)
 
 
 def caption_token_lengths(encoder, captions: list[str]) -> int:
@@ -120,12 +125,20 @@ def add_converse_captions(encoder, tokens: dict, captions: list[str]) -> dict:
     row = {c: i for i, c in enumerate(tokens["unique"])}
     per_unique = {c: converse_caption(c) for c in tqdm(sorted(set(captions)), desc="converse captions", mininterval=10)}
     new = sorted({c for c in per_unique.values() if c is not None and c not in row}, key=lambda c: (len(c), c))
-    hidden, mask = [tokens["hidden"]], [tokens["mask"]]
-    for i in range(0, len(new), 256):
-        h, m = encoder(new[i : i + 256])
-        hidden.append(h.half())
-        mask.append(m)
+    hidden, mask = tokens["hidden"], tokens["mask"]
+    if new:
+        h, m = _encode(encoder, new)
+        hidden, mask = torch.cat([hidden, h]), torch.cat([mask, m])
     unique = [*tokens["unique"], *new]
     row.update({c: len(tokens["unique"]) + i for i, c in enumerate(new)})
     alt = torch.tensor([row[per_unique[c]] if per_unique[c] is not None else -1 for c in captions], dtype=torch.long)
-    return {**tokens, "hidden": torch.cat(hidden), "mask": torch.cat(mask), "unique": unique, "alt_index": alt}
+    return {**tokens, "hidden": hidden, "mask": mask, "unique": unique, "alt_index": alt}
+
+
+def token_data(tokens: dict):
+    """build_token_data's (or add_converse_captions') dict -> the training loop's TokenData."""
+    from reference_model.training import TokenData
+
+    return TokenData(tokens=tokens["tokens"], caption_index=tokens["index"], text_hidden=tokens["hidden"],
+                     text_mask=tokens["mask"], empty_index=tokens["empty_index"],
+                     alt_caption_index=tokens.get("alt_index"))
