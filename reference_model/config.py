@@ -51,6 +51,11 @@ class TransformerConfig:
     mlp_ratio: int = 4  # MLP hidden = mlp_ratio * width
     text_dim: int = 384  # width of the text encoder's hidden states (projected to `width`)
     dropout: float = 0.0  # attention/MLP dropout (training only)
+    # Trainable text refiner (not in Muse, whose T5-XXL states only get a linear projection): this many
+    # pre-norm self-attention + MLP blocks over the projected text states, with learned positions of
+    # `text_length` (= text_encoder.max_length) tokens, so small models can tell which noun comes first.
+    text_layers: int = 0
+    text_length: int = 0
 
     @property
     def mask_id(self) -> int:
@@ -88,6 +93,11 @@ class MuseConfig:
             raise ReferenceModelError(
                 f"{where}: transformer.grid={self.transformer.grid} != vq grid {self.vq.grid} "
                 f"(image_size / 2**(len(channels)-1)); make them equal"
+            )
+        if self.transformer.text_layers and self.transformer.text_length != self.text_encoder.max_length:
+            raise ReferenceModelError(
+                f"{where}: transformer.text_length={self.transformer.text_length} != "
+                f"text_encoder.max_length={self.text_encoder.max_length}; make them equal"
             )
         if self.transformer.text_dim != self.text_encoder.hidden_size:
             raise ReferenceModelError(

@@ -36,11 +36,12 @@ class SelfAttention(nn.Module):
         self.proj = nn.Linear(config.width, config.width)
         self.dropout = config.dropout
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, N, width); mask (B, 1, 1, N) bool, True = attend (None: attend everywhere)."""
         b, n, c = x.shape
         q, k, v = self.qkv(x).view(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         p = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=p)  # (B, heads, N, head_dim)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (B, heads, N, head_dim)
         return self.proj(y.transpose(1, 2).reshape(b, n, c))
 
 
@@ -93,6 +94,29 @@ class Block(nn.Module):
         return x + self.mlp(self.norm_mlp(x))
 
 
+class TextBlock(nn.Module):
+    """A block of the optional text refiner: pre-norm self-attention over the caption -> MLP.
+
+    Output projections start at zero, so a refiner added to a trained model leaves it unchanged
+    until it learns something (the ControlNet / adapter zero-init trick).
+    """
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.norm_self = nn.LayerNorm(config.width)
+        self.self_attn = SelfAttention(config)
+        self.norm_mlp = nn.LayerNorm(config.width)
+        self.mlp = MLP(config)
+
+    def zero_outputs(self) -> None:
+        nn.init.zeros_(self.self_attn.proj.weight)
+        nn.init.zeros_(self.mlp.proj.weight)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = x + self.self_attn(self.norm_self(x), mask)
+        return x + self.mlp(self.norm_mlp(x))
+
+
 class MaskedTransformer(nn.Module):
     """(ids (B, N) with [MASK] = vocab_size, TextContext) -> logits (B, N, vocab_size)."""
 
@@ -105,12 +129,18 @@ class MaskedTransformer(nn.Module):
         self.col_emb = nn.Parameter(torch.zeros(1, config.grid, config.width))
         self.text_proj = nn.Linear(config.text_dim, config.width)  # Muse: project T5 states
         self.text_norm = nn.LayerNorm(config.width)
+        if config.text_layers:  # optional trainable refiner (TransformerConfig.text_layers)
+            self.text_pos = nn.Parameter(torch.zeros(1, config.text_length, config.width))
+            self.text_blocks = nn.ModuleList(TextBlock(config) for _ in range(config.text_layers))
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.depth))
         self.norm_out = nn.LayerNorm(config.width)
         self.head = nn.Linear(config.width, config.vocab_size)  # logits over the codebook only
         self.apply(self._init)
         nn.init.normal_(self.row_emb, std=0.02)
         nn.init.normal_(self.col_emb, std=0.02)
+        if config.text_layers:  # text_pos stays zero: the refiner starts as the identity
+            for block in self.text_blocks:
+                block.zero_outputs()
 
     @staticmethod
     def _init(module: nn.Module) -> None:
@@ -122,6 +152,10 @@ class MaskedTransformer(nn.Module):
     def text_context(self, hidden: torch.Tensor, mask: torch.Tensor) -> TextContext:
         """hidden (B, L, text_dim), mask (B, L) bool -> per-layer K/V, computed once per call."""
         text = self.text_norm(self.text_proj(hidden))  # (B, L, width)
+        if self.config.text_layers:
+            text = text + self.text_pos[:, : text.shape[1]]
+            for block in self.text_blocks:
+                text = block(text, mask[:, None, None, :])  # (B, L, width)
         kvs = [block.cross_attn.keys_values(text) for block in self.blocks]
         return TextContext(
             keys=tuple(k for k, _ in kvs),
@@ -140,3 +174,16 @@ class MaskedTransformer(nn.Module):
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def with_text_refiner(model: MaskedTransformer, layers: int, text_length: int) -> MaskedTransformer:
+    """`model` with a zero-initialised text refiner of `layers` blocks added: the same function until
+    trained (the refiner's positions and output projections start at zero)."""
+    from dataclasses import replace
+
+    if model.config.text_layers:
+        raise ValueError(f"the transformer already has a text refiner ({model.config.text_layers} layers)")
+    refined = MaskedTransformer(replace(model.config, text_layers=layers, text_length=text_length))
+    missing, unexpected = refined.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith(("text_pos", "text_blocks.")) for k in missing), (missing, unexpected)
+    return refined.train(model.training)

@@ -275,3 +275,48 @@ class _nullcontext:
 
     def __exit__(self, *exc):
         return False
+
+
+def _refined(config: TransformerConfig, layers: int = 1) -> TransformerConfig:
+    from dataclasses import replace
+
+    return replace(config, text_layers=layers, text_length=12)
+
+
+def test_text_refiner_starts_as_identity_and_sees_word_order(tiny_ckpt):
+    """Cross-attention alone is blind to the order of the text states (permuting them permutes K/V
+    rows, the attention output is the same); the refiner's positions make order visible. Added to a
+    trained model it changes nothing until trained (zero-initialised outputs and positions)."""
+    from reference_model.transformer import with_text_refiner
+
+    config, _, plain = load_checkpoint(tiny_ckpt)
+    refined = with_text_refiner(plain, 1, 12)
+    assert refined.config == _refined(config.transformer) and len(refined.text_blocks) == 1
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, 17, (2, 16), generator=g)
+    hidden, mask = torch.randn(2, 12, 8, generator=g), torch.ones(2, 12, dtype=torch.bool)
+    swap = torch.tensor([0, 3, 2, 1, *range(4, 12)])  # swap text tokens 1 and 3
+    with torch.no_grad():
+        assert torch.allclose(refined(ids, refined.text_context(hidden, mask)), plain(ids, plain.text_context(hidden, mask)))
+        assert torch.allclose(plain(ids, plain.text_context(hidden[:, swap], mask)),
+                              plain(ids, plain.text_context(hidden, mask)), atol=1e-5)
+        for p in refined.parameters():  # a "trained" refiner: every weight non-zero
+            p.add_(torch.randn(p.shape, generator=g))
+        moved = refined(ids, refined.text_context(hidden[:, swap], mask)) - refined(ids, refined.text_context(hidden, mask))
+    assert moved.abs().max() > 1e-3
+
+
+def test_text_refiner_checkpoint_round_trip_and_length_check(tmp_path, tiny_encoder_dir):
+    from dataclasses import replace
+
+    config = tiny_config(tiny_encoder_dir)
+    config = replace(config, transformer=_refined(config.transformer, layers=2))
+    torch.manual_seed(2)
+    save_checkpoint(tmp_path / "ck", config, VQModel(config.vq), MaskedTransformer(config.transformer), {"adapter": "muse"})
+    again = load_checkpoint(tmp_path / "ck")
+    assert again[0].transformer.text_layers == 2 and len(again[2].text_blocks) == 2
+    doc = json.loads((tmp_path / "ck" / "config.json").read_text())
+    doc["model"]["transformer"]["text_length"] = 11
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(ReferenceModelError, match="text_length=11 != text_encoder.max_length=12"):
+        load_checkpoint(tmp_path / "ck")
