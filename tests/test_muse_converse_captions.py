@@ -52,3 +52,16 @@ def test_add_converse_captions_points_each_image_at_its_converse_row():
     grown = add_converse_captions(fake, first, captions[:1])  # its converse was never encoded: appended
     assert grown["unique"] == ["", captions[0], captions[2]] and grown["hidden"].shape == (3, 4, 3)
     assert grown["alt_index"].tolist() == [2]
+
+
+def test_canonical_alternatives_keep_only_right_of_and_below():
+    from musebench.train.muse_shapes_data import canonical_alternatives
+
+    captions = ["a red circle to the left of a blue star", "a blue star to the right of a red circle",
+                "two white squares", "a green cross below a cyan square", "a cyan square above a green cross"]
+    unique = ["", *sorted(set(captions))]
+    fake = lambda texts: (torch.randn(len(texts), 4, 3), torch.ones(len(texts), 4, dtype=torch.bool))  # noqa: E731
+    tokens = {"unique": unique, "hidden": torch.zeros(len(unique), 4, 3).half(), "mask": torch.ones(len(unique), 4, dtype=torch.bool)}
+    out = canonical_alternatives(add_converse_captions(fake, tokens, captions), captions)
+    texts = [out["unique"][i] if i >= 0 else None for i in out["alt_index"].tolist()]
+    assert texts == [None, captions[0], None, captions[4], None]

@@ -34,7 +34,8 @@ def test_resuming_with_other_arguments_is_an_error(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("extra", [[], ["--converse-prob", "0.5", "--finetune-steps", "2"]], ids=["plain", "converse+finetune"])
+@pytest.mark.parametrize("extra", [[], ["--converse-prob", "0.5", "--finetune-steps", "2", "--relation-steps", "2,2,2"]],
+                         ids=["plain", "converse+finetune+relations"])
 def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path, extra):
     out = tmp_path / "ckpt"
     argv = ["--work", str(tmp_path / "work"), "--out", str(out), *TOY, *extra]
@@ -52,6 +53,8 @@ def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path, extra):
     assert json.loads((out / "training" / "metrics.json").read_text()) == metrics  # the logs of these weights
     if extra:  # the fine-tune's loss curve ships too, and the card says what the weights are
         assert (out / "training" / "finetune_loss.csv").is_file() and "Fine-tune (the weights shipped): 2" in card
+        assert (out / "training" / "relations_3-everything_loss.csv").is_file() and "Relations stage" in card
+        assert json.loads((out / "config.json").read_text())["model"]["transformer"]["text_layers"] == 2
     from musebench.models.registry import load_adapter
 
     images = load_adapter("muse", str(out)).generate(["a red circle"], [0], {"steps": 2})
@@ -120,3 +123,47 @@ def test_a_finetune_can_be_added_to_a_finished_run_once(tmp_path):
     other = muse_shapes.parse_args(["--work", str(tmp_path), *TOY, "--finetune-steps", "5"])
     with pytest.raises(MusebenchError, match=r"arguments differ .*\(finetune_lr, finetune_steps\)"):
         muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(other), other)
+
+
+def test_relations_can_be_added_to_a_finished_run_once_and_need_three_phases(tmp_path, capsys):
+    tuned = ["--work", str(tmp_path), *TOY, "--finetune-steps", "3"]
+    args = muse_shapes.parse_args(tuned)
+    muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(args), args)
+    (tmp_path / "metrics.json").write_text("{}")
+    rel = muse_shapes.parse_args([*tuned, "--relation-steps", "4,5,6"])
+    assert rel.relation_steps == (4, 5, 6) and rel.relation_lr == (5e-4, 5e-4, 2e-4)
+    muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(rel), rel)
+    saved = json.loads((tmp_path / "run_config.json").read_text())
+    assert saved["relation_steps"] == [4, 5, 6] and saved["relations_added_after"] == "finetune"
+    from musebench.train.muse_shapes_card import _history_line
+
+    assert "first with `--steps 2 --finetune-steps 3 --finetune-lr 0.0002` without `--relation-steps`, then as above" in _history_line(tmp_path, "")
+    assert (tmp_path / "metrics_before_relations.json").is_file() and not (tmp_path / "metrics.json").exists()
+    other = muse_shapes.parse_args([*tuned, "--relation-steps", "4,5,7"])
+    with pytest.raises(MusebenchError, match=r"arguments differ .*\(relation_steps\)"):
+        muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(other), other)
+    for bad in ("4,5", "4,x,6", "0,1,1"):
+        with pytest.raises(SystemExit) as exc:
+            muse_shapes.parse_args([*tuned, "--relation-steps", bad])
+        assert exc.value.code == 2
+        assert f"'{bad}': give 3" in capsys.readouterr().err
+
+
+def test_relation_phases_rows():
+    """Phase rows: each position image once per caption form, after every image if `everything`."""
+    from musebench.train.muse_shapes_data import relation_captions, relation_token_data
+
+    captions = ["a red circle to the left of a blue star", "two white squares", "a green cross below a cyan square"]
+    unique = ["", *sorted(set(captions))]
+    fake = lambda texts: (torch.randn(len(texts), 4, 3), torch.ones(len(texts), 4, dtype=torch.bool))  # noqa: E731
+    tokens = {"unique": unique, "hidden": torch.zeros(len(unique), 4, 3).half(), "mask": torch.ones(len(unique), 4, dtype=torch.bool),
+              "tokens": torch.arange(3)[:, None].repeat(1, 2), "index": torch.tensor([unique.index(c) for c in captions]),
+              "empty_index": 0}
+    rel = relation_captions(fake, tokens, captions)
+    text = lambda data: [rel["unique"][i] for i in data.caption_index.tolist()]  # noqa: E731
+    first = relation_token_data(rel, ("canonical", "subject"), everything=False)
+    assert first.tokens[:, 0].tolist() == [0, 2, 0, 2]
+    assert text(first) == [captions[0], "a cyan square above a green cross",
+                           "a red circle to the left of something", "a green cross below something"]
+    last = relation_token_data(rel, ("original",), everything=True)
+    assert last.tokens[:, 0].tolist() == [0, 1, 2, 0, 2] and text(last) == [*captions, captions[0], captions[2]]

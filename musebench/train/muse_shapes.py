@@ -7,7 +7,8 @@ Stages, each resumable (a finished stage's output is reused; an interrupted trai
 its last state.pt): data (render the training set) -> vq (train the tokenizer) -> ceiling (oracle
 accuracy of VQ reconstructions) -> tokens (VQ ids + caption encodings) -> transformer -> finetune
 (only with --finetune-steps: more steps from the trained weights with a fresh optimizer and a low
-learning rate) -> eval (oracle accuracy of generations at 12 steps on val and holdout) -> package
+learning rate) -> relations (only with --relation-steps: a text refiner added and a three-phase
+curriculum that teaches which object a relation puts where) -> eval (oracle accuracy of generations at 12 steps on val and holdout) -> package
 (checkpoint + card).
 `--until STAGE` stops after that stage. Re-running the command with the same arguments continues.
 """
@@ -24,7 +25,18 @@ import torch
 
 from musebench.errors import MusebenchError
 
-STAGES = ("data", "vq", "ceiling", "tokens", "transformer", "finetune", "eval", "package")
+STAGES = ("data", "vq", "ceiling", "tokens", "transformer", "finetune", "relations", "eval", "package")
+
+# The relations stage (benchmarks/muse_relation_probe.py says why): (work subdir, caption forms of the
+# position images, whether every other image is in the rows too). Phase 1 names position scenes only
+# as "A left of B" / "A above B" or "A <relation> something", so which object goes where depends on
+# one fact at a time (word order, or the relation's direction) and is learned; phase 2 mixes the
+# original captions in, whose meaning is the combination; phase 3 brings every category back.
+RELATION_PHASES = (
+    ("1-order", ("canonical", "subject"), False),
+    ("2-direction", ("subject", "original"), False),
+    ("3-everything", ("canonical", "subject"), True),
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -50,6 +62,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--converse-prob", type=float, default=0.0,
                    help="chance that a position image is trained with its converse caption ('B right of A' "
                         "for 'A left of B'; benchmarks/muse_position_finetune.py); 0: off")
+    p.add_argument("--relation-steps", type=_floats(int), default=(),
+                   help="steps of the relations stage's 3 phases, e.g. 600,600,800 (default: no such stage); it "
+                        "adds a text refiner of --relation-text-layers blocks to the trained transformer")
+    p.add_argument("--relation-lr", type=_floats(float), default=(5e-4, 5e-4, 2e-4), help="peak lr of each phase")
+    p.add_argument("--relation-text-layers", type=int, default=2)
     p.add_argument("--width", type=int, default=128)
     p.add_argument("--depth", type=int, default=6)
     p.add_argument("--heads", type=int, default=4)
@@ -63,6 +80,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--eval-prompts", type=int, default=1200, help="val prompts of the final eval")
     p.add_argument("--holdout-prompts", type=int, default=400, help="holdout prompts of the final eval")
     return p.parse_args(argv)
+
+
+def _floats(kind):
+    def parse(text: str) -> tuple:
+        try:
+            values = tuple(kind(v) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}': give {len(RELATION_PHASES)} comma-separated numbers") from None
+        if len(values) != len(RELATION_PHASES) or min(values) <= 0:
+            raise argparse.ArgumentTypeError(f"'{text}': give {len(RELATION_PHASES)} positive comma-separated numbers")
+        return values
+    return parse
 
 
 def model_config(args: argparse.Namespace):
@@ -84,12 +113,17 @@ def check_same_config(work: Path, config, args: argparse.Namespace) -> None:
 
     path = work / "run_config.json"
     model = {k: v for k, v in to_dict(config).items() if k != "sampler"}  # sampler: eval/package only
+    for key in ("text_layers", "text_length"):  # the refiner is the relations stage's (relation_* keys)
+        model["transformer"].pop(key)
     wanted = {"model": model, "seed": args.seed, "images": args.images, "vq_steps": args.vq_steps,
               "vq_batch": args.vq_batch, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr}
     if args.converse_prob:  # recorded only when on: work dirs of earlier runs stay valid
         wanted["converse_prob"] = args.converse_prob
     if args.finetune_steps:
         wanted |= {"finetune_steps": args.finetune_steps, "finetune_lr": args.finetune_lr}
+    if args.relation_steps:
+        wanted |= {"relation_steps": list(args.relation_steps), "relation_lr": list(args.relation_lr),
+                   "relation_text_layers": args.relation_text_layers}
     if path.is_file():
         saved = json.loads(path.read_text())
         wanted = json.loads(json.dumps(wanted))
@@ -98,10 +132,13 @@ def check_same_config(work: Path, config, args: argparse.Namespace) -> None:
             extend_training(work, saved, wanted["steps"])
         elif diff == ["finetune_lr", "finetune_steps"] and "finetune_steps" not in saved:
             add_finetune(work, saved, wanted)
+        elif diff == sorted(RELATION_KEYS) and "relation_steps" not in saved:
+            add_relations(work, saved, wanted)
         elif diff:
             raise MusebenchError(f"{path}: arguments differ from the run in this work dir ({', '.join(diff)}); "
                                  "use the same arguments or another --work (only --steps may grow: that "
-                                 "extends a finished training; --finetune-steps may be added to a run without one)")
+                                 "extends a finished training; --finetune-steps or --relation-steps may be added to "
+                                 "a run without one)")
     else:
         work.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(wanted, indent=2) + "\n")
@@ -141,6 +178,23 @@ def add_finetune(work: Path, saved: dict, wanted: dict) -> None:
     print(f"muse_shapes: adding a {wanted['finetune_steps']}-step fine-tune to the trained transformer", file=sys.stderr)
 
 
+RELATION_KEYS = ("relation_steps", "relation_lr", "relation_text_layers")
+
+
+def add_relations(work: Path, saved: dict, wanted: dict) -> None:
+    """--relation-steps on a run without them: the trained (and fine-tuned) transformer is kept, the
+    relations stage starts from it; the old final eval is kept as metrics_before_relations.json."""
+    saved |= {k: wanted[k] for k in RELATION_KEYS}
+    saved["relations_added_after"] = "finetune" if "finetune_steps" in saved else "transformer"
+    metrics = work / "metrics.json"
+    if metrics.is_file():
+        metrics.replace(work / "metrics_before_relations.json")
+    tmp = work / "run_config.json.tmp"
+    tmp.write_text(json.dumps(saved, indent=2) + "\n")
+    tmp.replace(work / "run_config.json")
+    print("muse_shapes: adding the relations stage to the trained transformer", file=sys.stderr)
+
+
 def stage_vq(args, config, data: dict):
     from reference_model.tokenizer import VQModel
     from reference_model.vq_training import VQTrainConfig, train_vq
@@ -174,6 +228,22 @@ def stage_finetune(args, tokens: dict, transformer):
     train_config = TrainConfig(steps=args.finetune_steps, batch_size=args.batch_size, lr=args.finetune_lr, warmup=50,
                                seed=args.seed + 1, alt_caption_prob=args.converse_prob)
     return train_transformer(transformer.train(), data, train_config, args.work / "finetune")
+
+
+def stage_relations(args, config, encoder, tokens: dict, captions: list[str], transformer):
+    """A text refiner (zero-initialised: the model is unchanged at the start) and RELATION_PHASES, each
+    a fresh AdamW with 50 warm-up steps and cosine decay, batch stream seed + 2 + phase."""
+    from musebench.train import muse_shapes_data as data_mod
+    from reference_model.training import TrainConfig, train_transformer
+    from reference_model.transformer import with_text_refiner
+
+    relations = data_mod.relation_captions(encoder, tokens, captions)
+    model = with_text_refiner(transformer, args.relation_text_layers, config.text_encoder.max_length)
+    for i, ((name, forms, everything), steps, lr) in enumerate(zip(RELATION_PHASES, args.relation_steps, args.relation_lr)):
+        data = data_mod.relation_token_data(relations, forms, everything)
+        train_config = TrainConfig(steps=steps, batch_size=args.batch_size, lr=lr, warmup=50, seed=args.seed + 2 + i)
+        model = train_transformer(model.train(), data, train_config, args.work / "relations" / name)
+    return model
 
 
 def record_time(work: Path, stage: str, seconds: float) -> None:
@@ -225,9 +295,16 @@ def main(argv: list[str] | None = None) -> int:
         transformer = timed("finetune", lambda: stage_finetune(args, tokens, transformer))
     if last < 6:
         return 0
+    if args.relation_steps:
+        from dataclasses import replace
+
+        transformer = timed("relations", lambda: stage_relations(args, config, encoder, tokens, data["captions"], transformer))
+        config = replace(config, transformer=transformer.config)
+    if last < 7:
+        return 0
     timed("eval", lambda: eval_mod.final_eval(config, vq, transformer, encoder, args.work / "metrics.json",
                                                args.eval_prompts, args.holdout_prompts))
-    if last < 7:
+    if last < 8:
         return 0
     from musebench.train import muse_shapes_card
 

@@ -35,6 +35,11 @@ def _history_line(work: Path, command: str) -> str:
     history = saved.get("steps_history", [])
     if "finetune_added_after" in saved:  # the fine-tune came in a later run than the last --steps
         history = [*history, f"{saved['finetune_added_after']}` without `--finetune-steps"]
+    if saved.get("relations_added_after") == "finetune":  # and the relations stage in a run after that
+        history = [*history, f"{saved['steps']} --finetune-steps {saved['finetune_steps']} --finetune-lr "
+                             f"{saved['finetune_lr']}` without `--relation-steps"]
+    elif saved.get("relations_added_after") == "transformer":
+        history = [*history, f"{saved['steps']}` without `--relation-steps"]
     if not history:
         return ""
     runs = ", then ".join(f"`--steps {n}`" for n in history)
@@ -49,6 +54,21 @@ def _finetune_line(args) -> str:
     return (f"\nFine-tune (the weights shipped): {args.finetune_steps} more steps from the transformer above with a "
             f"fresh AdamW, 50 warm-up steps, peak lr {args.finetune_lr}, cosine to 0, batch stream seed {args.seed + 1} "
             "(work dir `finetune/`). The curve below is the training before it; the results are after it.")
+
+
+def _relations_line(args) -> str:
+    if not args.relation_steps:
+        return ""
+    from musebench.train.muse_shapes import RELATION_PHASES
+
+    phases = "; ".join(
+        f"{name}: {steps} steps, peak lr {lr}, position images as {' + '.join(forms)} captions"
+        + (" after every image with its own caption" if everything else "")
+        for (name, forms, everything), steps, lr in zip(RELATION_PHASES, args.relation_steps, args.relation_lr))
+    return (f"\nRelations stage (the weights shipped): a {args.relation_text_layers}-block text refiner "
+            "(zero-initialised) added to the transformer, then three phases, each a fresh AdamW with 50 warm-up "
+            f"steps and cosine decay (work dir `relations/`): {phases}. Why: "
+            "benchmarks/results/muse_relation_probe_*.json.")
 
 
 def _curve_table(eval_csv: Path) -> str:
@@ -91,6 +111,11 @@ def _results_table(metrics: dict, ceiling: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _refiner_words(config) -> str:
+    layers = config.transformer.text_layers
+    return f" + a trained {layers}-block text refiner (not in Muse)" if layers else ""
+
+
 def write_card(args, config, out: Path, argv: list[str], n_params: dict) -> None:
     work = args.work
     ceiling, metrics, timings = _read_json(work / "ceiling.json"), _read_json(work / "metrics.json"), _read_json(work / "timings.json")
@@ -100,7 +125,7 @@ def write_card(args, config, out: Path, argv: list[str], n_params: dict) -> None
     text = f"""# muse-shapes: the reference Muse trained on the shapes world
 
 A small Muse (Chang et al. 2023): conv VQ tokenizer (32 px -> 8x8 tokens, K = {config.vq.codebook_size}),
-frozen MiniLM-L6 text encoder, masked transformer (width {config.transformer.width}, depth
+frozen MiniLM-L6 text encoder{_refiner_words(config)}, masked transformer (width {config.transformer.width}, depth
 {config.transformer.depth}, self-attn -> cross-attn -> MLP per block), MaskGIT/Muse sampler.
 Parameters: {n_params['transformer']:,} transformer + {n_params['vq']:,} VQ (+ the frozen text encoder).
 
@@ -114,7 +139,7 @@ Seed {args.seed}; data: {args.images:,} images of ShapesDataset(split="train", s
 {args.threads} thread(s), shared with other training runs (wall times depend on that load).
 Tokenizer: {args.vq_steps} steps at batch {args.vq_batch}; transformer: {_last_step(work)} steps at batch
 {args.batch_size}, peak lr {args.lr} (AdamW, warm-up + cosine to step {args.steps}).
-{_history_line(work, command)}{_finetune_line(args)}
+{_history_line(work, command)}{_finetune_line(args)}{_relations_line(args)}
 
 ## Results (oracle all-correct, val seed 0 n = {metrics.get('val', {}).get('n', 'n/a')}, holdout n = {metrics.get('holdout', {}).get('n', 'n/a')})
 
@@ -146,7 +171,8 @@ def package(args, config, vq, transformer, argv: list[str]) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     write_card(args, config, args.out, argv, n_params)  # the card first: no checkpoint without one
     training = {"command": "python -m musebench.train.muse_shapes " + " ".join(argv[1:]), "seed": args.seed,
-                "images": args.images, "steps": args.steps, "finetune_steps": args.finetune_steps, "batch_size": args.batch_size,
+                "images": args.images, "steps": args.steps, "finetune_steps": args.finetune_steps,
+                "relation_steps": list(args.relation_steps), "batch_size": args.batch_size,
                 "metrics": _read_json(args.work / "metrics.json"), "timings_s": _read_json(args.work / "timings.json")}
     save_checkpoint(args.out, config, vq, transformer, {"adapter": "muse", "training": training})
     copy_training_logs(args.work, args.out / "training")
@@ -157,7 +183,9 @@ def copy_training_logs(work: Path, dest: Path) -> list[str]:
     `dest`, replacing what an earlier packaging left there, so the logs shipped beside a checkpoint
     are always those of its weights (state files stay behind: they are not part of a checkpoint)."""
     named = [(p, p.name) for p in sorted(work.glob("*.json"))]
-    for folder, prefix in (("transformer", ""), ("vq", ""), ("finetune", "finetune_")):
+    folders = [("transformer", ""), ("vq", ""), ("finetune", "finetune_")]
+    folders += [(f"relations/{p.name}", f"relations_{p.name}_") for p in sorted((work / "relations").glob("*"))]
+    for folder, prefix in folders:
         named += [(p, prefix + p.name) for p in sorted((work / folder).glob("*")) if p.suffix in (".csv", ".png")]
     staging = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)

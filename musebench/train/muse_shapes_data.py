@@ -122,8 +122,14 @@ def converse_caption(text: str) -> str | None:
 def add_converse_captions(encoder, tokens: dict, captions: list[str]) -> dict:
     """`tokens` (build_token_data's) plus `alt_index` (N,): the row of each image's converse caption
     (-1 where none), the new captions encoded and appended to `hidden`/`mask`/`unique`."""
+    return _with_alternatives(encoder, tokens, captions, converse_caption, "converse captions")
+
+
+def _with_alternatives(encoder, tokens: dict, captions: list[str], alternative, desc: str) -> dict:
+    """`tokens` plus `alt_index` (N,): the row of alternative(caption) per image (-1 where it is None);
+    captions not encoded yet are encoded and appended to `hidden`/`mask`/`unique`."""
     row = {c: i for i, c in enumerate(tokens["unique"])}
-    per_unique = {c: converse_caption(c) for c in tqdm(sorted(set(captions)), desc="converse captions", mininterval=10)}
+    per_unique = {c: alternative(c) for c in tqdm(sorted(set(captions)), desc=desc, mininterval=10)}
     new = sorted({c for c in per_unique.values() if c is not None and c not in row}, key=lambda c: (len(c), c))
     hidden, mask = tokens["hidden"], tokens["mask"]
     if new:
@@ -133,6 +139,72 @@ def add_converse_captions(encoder, tokens: dict, captions: list[str]) -> dict:
     row.update({c: len(tokens["unique"]) + i for i, c in enumerate(new)})
     alt = torch.tensor([row[per_unique[c]] if per_unique[c] is not None else -1 for c in captions], dtype=torch.long)
     return {**tokens, "hidden": hidden, "mask": mask, "unique": unique, "alt_index": alt}
+
+
+CANONICAL_RELATIONS = ("left of", "above")
+
+
+def canonical_alternatives(tokens: dict, captions: list[str]) -> dict:
+    """add_converse_captions' dict with `alt_index` kept only where the caption says "right of" or
+    "below": their converse names the same picture with "left of" / "above".
+
+    Why: with the four relations equally common, where object A goes is an XOR of two facts (is A
+    named first? is the relation "left of" or "right of"?), and neither fact alone says anything, so
+    gradient descent finds no signal in either: the 11,200-step model ignored both (swapping the
+    objects or the relation's direction moved its loss by <= 0.01 nats/token, the axis word by 0.53;
+    benchmarks/results/muse_relation_probe_shipped.json). In canonical captions word order alone says
+    where each object goes, which the model learns in a few hundred steps (the relations stage).
+    """
+    from musebench.shapes.captions import parse_caption
+
+    keep = torch.tensor([parse_caption(c).relation not in (None, *CANONICAL_RELATIONS) for c in captions])
+    return {**tokens, "alt_index": torch.where(keep, tokens["alt_index"], torch.full_like(tokens["alt_index"], -1))}
+
+
+def subject_caption(text: str) -> str | None:
+    """A position caption that names only its subject: "A <relation> B" -> "A <relation> something"
+    (the same picture). None for captions without a relation."""
+    from musebench.shapes.captions import RELATION_PHRASES, _article, parse_caption
+
+    scene = parse_caption(text)
+    if scene.relation is None:
+        return None
+    words = " ".join(w for w in (scene.objects[0].colour, scene.objects[0].shape) if w)
+    return f"{_article(words)} {words} {RELATION_PHRASES[scene.relation]} something"
+
+
+def add_subject_captions(encoder, tokens: dict, captions: list[str]) -> dict:
+    """`tokens` plus `alt_index` (N,): the row of each image's subject caption (-1 where none)."""
+    return _with_alternatives(encoder, tokens, captions, subject_caption, "subject captions")
+
+
+RELATION_FORMS = ("original", "canonical", "subject")
+
+
+def relation_captions(encoder, tokens: dict, captions: list[str]) -> dict:
+    """`tokens` plus, per image, the row of its canonical caption (`canonical_index`: "B left of A" for
+    "A right of B", the caption itself otherwise) and of its subject caption (`subject_index`, -1
+    without a relation), all new captions encoded once; `position_rows` lists the position images."""
+    converse = canonical_alternatives(add_converse_captions(encoder, tokens, captions), captions)
+    canonical = torch.where(converse["alt_index"] >= 0, converse["alt_index"], tokens["index"])
+    subject = add_subject_captions(encoder, converse, captions)
+    rows = torch.nonzero(subject["alt_index"] >= 0).flatten()
+    return {**subject, "canonical_index": canonical, "subject_index": subject["alt_index"], "position_rows": rows}
+
+
+def relation_token_data(relations: dict, forms: tuple[str, ...], everything: bool):
+    """The training rows of one phase of the relations stage: each position image once per caption
+    form in `forms` (RELATION_FORMS), after every image with its own caption if `everything`."""
+    from reference_model.training import TokenData
+
+    index = {"original": relations["index"], "canonical": relations["canonical_index"], "subject": relations["subject_index"]}
+    rows = relations["position_rows"]
+    tokens = [relations["tokens"][rows] for _ in forms]
+    captions = [index[form][rows] for form in forms]
+    if everything:
+        tokens, captions = [relations["tokens"], *tokens], [relations["index"], *captions]
+    return TokenData(tokens=torch.cat(tokens), caption_index=torch.cat(captions), text_hidden=relations["hidden"],
+                     text_mask=relations["mask"], empty_index=relations["empty_index"])
 
 
 def token_data(tokens: dict):
