@@ -15,6 +15,7 @@ Each is reported for captions with "left of"/"above" and with "right of"/"below"
 
     python benchmarks/muse_relation_probe.py                      # the shipped muse-shapes
     python benchmarks/muse_relation_probe.py --checkpoint DIR --name mine
+    python benchmarks/muse_relation_probe.py --state runs/muse-shapes-train/relations/1-order/state.pt --name order
 
 Needs the training work dir of the checkpoint (train_set.pt, tokens.pt). Writes
 benchmarks/results/muse_relation_probe_NAME.json.
@@ -95,11 +96,25 @@ def probe(transformer, encoder, tokens: torch.Tensor, captions: list[str], per_g
     return out
 
 
+def load_state(transformer, path: Path, text_length: int):
+    """The checkpoint's transformer with the weights of a training state.pt (a refiner added if it has one)."""
+    from reference_model.transformer import with_text_refiner
+
+    weights = torch.load(path, map_location="cpu", weights_only=True)["model"]
+    layers = len({k.split(".")[1] for k in weights if k.startswith("text_blocks.")})
+    if layers and not transformer.config.text_layers:
+        transformer = with_text_refiner(transformer, layers, text_length)
+    transformer.load_state_dict(weights)
+    return transformer.eval()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", default="muse-shapes", help="shipped name or checkpoint dir")
     p.add_argument("--name", default="shipped", help="names the results file")
     p.add_argument("--work", type=Path, default=ROOT / "runs" / "muse-shapes-train", help="the training work dir")
+    p.add_argument("--state", type=Path, default=None,
+                   help="probe the transformer of a training state.pt instead (e.g. one phase of the relations stage)")
     p.add_argument("--per-group", type=int, default=256, help="position images per relation group")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
@@ -111,14 +126,17 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     pipeline = MusePipeline.from_dir(resolve_checkpoint(args.checkpoint))
+    if args.state is not None:
+        pipeline.transformer = load_state(pipeline.transformer, args.state, pipeline.config.text_encoder.max_length)
     captions = data_mod.load(args.work / "train_set.pt")["captions"]
     tokens = data_mod.load(args.work / "tokens.pt")["tokens"]
     result = {
         "benchmark": "muse_relation_probe",
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": f"python benchmarks/muse_relation_probe.py --checkpoint {args.checkpoint} --name {args.name} "
-                   f"--per-group {args.per_group}",
+                   f"--per-group {args.per_group}" + (f" --state {args.state}" if args.state else ""),
         "checkpoint": str(args.checkpoint),
+        "state": None if args.state is None else str(args.state),
         "unit": "extra nats per token vs the true caption, all tokens masked (0: the edit is ignored)",
         "groups": probe(pipeline.transformer, pipeline.text_encoder, tokens, captions, args.per_group),
         "wall_s": round(time.perf_counter() - t0, 1),
