@@ -52,7 +52,7 @@ def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path, extra):
     assert json.loads((out / "config.json").read_text())["adapter"] == "muse"
     assert json.loads((out / "training" / "metrics.json").read_text()) == metrics  # the logs of these weights
     if extra:  # the fine-tune's loss curve ships too, and the card says what the weights are
-        assert (out / "training" / "finetune_loss.csv").is_file() and "Fine-tune (the weights shipped): 2" in card
+        assert (out / "training" / "finetune_loss.csv").is_file() and "Fine-tune: 2 more steps" in card
         assert (out / "training" / "relations_3-everything_loss.csv").is_file() and "Relations stage" in card
         assert json.loads((out / "config.json").read_text())["model"]["transformer"]["text_layers"] == 2
     from musebench.models.registry import load_adapter

@@ -51,9 +51,11 @@ def _history_line(work: Path, command: str) -> str:
 def _finetune_line(args) -> str:
     if not args.finetune_steps:
         return ""
-    return (f"\nFine-tune (the weights shipped): {args.finetune_steps} more steps from the transformer above with a "
+    shipped = "" if args.relation_steps else " (the weights shipped)"
+    return (f"\nFine-tune{shipped}: {args.finetune_steps} more steps from the transformer above with a "
             f"fresh AdamW, 50 warm-up steps, peak lr {args.finetune_lr}, cosine to 0, batch stream seed {args.seed + 1} "
-            "(work dir `finetune/`). The curve below is the training before it; the results are after it.")
+            "(work dir `finetune/`). The curve below is the training before it; the results are after it"
+            + (" and the relations stage." if args.relation_steps else "."))
 
 
 def _relations_line(args) -> str:
