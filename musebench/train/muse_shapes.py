@@ -8,8 +8,8 @@ its last state.pt): data (render the training set) -> vq (train the tokenizer) -
 accuracy of VQ reconstructions) -> tokens (VQ ids + caption encodings) -> transformer -> finetune
 (only with --finetune-steps: more steps from the trained weights with a fresh optimizer and a low
 learning rate) -> relations (only with --relation-steps: a text refiner added and a three-phase
-curriculum that teaches which object a relation puts where) -> eval (oracle accuracy of generations at 12 steps on val and holdout) -> package
-(checkpoint + card).
+curriculum that teaches which object a relation puts where) -> eval (oracle accuracy of generations
+at 12 steps on val and holdout) -> package (checkpoint + card).
 `--until STAGE` stops after that stage. Re-running the command with the same arguments continues.
 """
 
@@ -62,10 +62,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--converse-prob", type=float, default=0.0,
                    help="chance that a position image is trained with its converse caption ('B right of A' "
                         "for 'A left of B'; benchmarks/muse_position_finetune.py); 0: off")
-    p.add_argument("--relation-steps", type=_floats(int), default=(),
+    p.add_argument("--relation-steps", type=_per_phase(int), default=(),
                    help="steps of the relations stage's 3 phases, e.g. 600,600,800 (default: no such stage); it "
                         "adds a text refiner of --relation-text-layers blocks to the trained transformer")
-    p.add_argument("--relation-lr", type=_floats(float), default=(5e-4, 5e-4, 2e-4), help="peak lr of each phase")
+    p.add_argument("--relation-lr", type=_per_phase(float), default=(5e-4, 5e-4, 2e-4), help="peak lr of each phase")
     p.add_argument("--relation-text-layers", type=int, default=2)
     p.add_argument("--width", type=int, default=128)
     p.add_argument("--depth", type=int, default=6)
@@ -82,7 +82,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _floats(kind):
+def _per_phase(kind):
     def parse(text: str) -> tuple:
         try:
             values = tuple(kind(v) for v in text.split(","))
@@ -155,13 +155,7 @@ def extend_training(work: Path, saved: dict, steps: int) -> None:
     old = saved["steps"]
     saved["steps_history"] = [*saved.get("steps_history", []), old]
     saved["steps"] = steps
-    metrics = work / "metrics.json"
-    if metrics.is_file():
-        metrics.replace(work / f"metrics_step{old}.json")
-    tmp = work / "run_config.json.tmp"
-    tmp.write_text(json.dumps(saved, indent=2) + "\n")
-    tmp.replace(work / "run_config.json")
-    print(f"muse_shapes: extending the transformer training from {old} to {steps} steps", file=sys.stderr)
+    _change_run(work, saved, f"metrics_step{old}.json", f"extending the transformer training from {old} to {steps} steps")
 
 
 def add_finetune(work: Path, saved: dict, wanted: dict) -> None:
@@ -169,13 +163,8 @@ def add_finetune(work: Path, saved: dict, wanted: dict) -> None:
     it; the old final eval is kept as metrics_step<N>.json (N = the run's --steps)."""
     saved |= {"finetune_steps": wanted["finetune_steps"], "finetune_lr": wanted["finetune_lr"],
               "finetune_added_after": saved["steps"]}  # the card's reproduce sequence names this run
-    metrics = work / "metrics.json"
-    if metrics.is_file():
-        metrics.replace(work / f"metrics_step{saved['steps']}.json")
-    tmp = work / "run_config.json.tmp"
-    tmp.write_text(json.dumps(saved, indent=2) + "\n")
-    tmp.replace(work / "run_config.json")
-    print(f"muse_shapes: adding a {wanted['finetune_steps']}-step fine-tune to the trained transformer", file=sys.stderr)
+    _change_run(work, saved, f"metrics_step{saved['steps']}.json",
+                f"adding a {wanted['finetune_steps']}-step fine-tune to the trained transformer")
 
 
 RELATION_KEYS = ("relation_steps", "relation_lr", "relation_text_layers")
@@ -186,13 +175,19 @@ def add_relations(work: Path, saved: dict, wanted: dict) -> None:
     relations stage starts from it; the old final eval is kept as metrics_before_relations.json."""
     saved |= {k: wanted[k] for k in RELATION_KEYS}
     saved["relations_added_after"] = "finetune" if "finetune_steps" in saved else "transformer"
+    _change_run(work, saved, "metrics_before_relations.json", "adding the relations stage to the trained transformer")
+
+
+def _change_run(work: Path, saved: dict, old_metrics: str, message: str) -> None:
+    """Keep the old final eval as `old_metrics` (the new weights get their own) and write `saved` as
+    run_config.json atomically."""
     metrics = work / "metrics.json"
     if metrics.is_file():
-        metrics.replace(work / "metrics_before_relations.json")
+        metrics.replace(work / old_metrics)
     tmp = work / "run_config.json.tmp"
     tmp.write_text(json.dumps(saved, indent=2) + "\n")
     tmp.replace(work / "run_config.json")
-    print("muse_shapes: adding the relations stage to the trained transformer", file=sys.stderr)
+    print(f"muse_shapes: {message}", file=sys.stderr)
 
 
 def stage_vq(args, config, data: dict):
