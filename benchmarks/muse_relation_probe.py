@@ -34,6 +34,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from musebench.train.muse_shapes_data import recaption
+
 ROOT = Path(__file__).resolve().parent.parent
 AXIS_SWAP = {"left of": "above", "right of": "below", "above": "left of", "below": "right of"}
 GROUPS = {"left of/above": ("left of", "above"), "right of/below": ("right of", "below")}
@@ -50,21 +52,11 @@ def edits() -> dict:
     }
 
 
-def edited(text: str, edit) -> str:
-    """The caption of the edited scene in the same template as `text`."""
-    from musebench.shapes.captions import TEMPLATES, caption, parse_caption
-
-    scene = parse_caption(text)
-    variant = next(v for v in range(len(TEMPLATES[scene.category])) if caption(scene, v) == text)
-    return caption(edit(scene), variant)
-
-
 def inverted_subject(text: str) -> str:
-    from musebench.shapes.captions import RELATION_PHRASES, parse_caption
-    from musebench.train.muse_shapes_data import INVERSE_RELATION, subject_caption
+    """"A <relation> B" -> "A <inverse relation> something"."""
+    from musebench.train.muse_shapes_data import subject_caption
 
-    relation = parse_caption(text).relation
-    return subject_caption(text).replace(RELATION_PHRASES[relation], RELATION_PHRASES[INVERSE_RELATION[relation]])
+    return subject_caption(recaption(text, edits()["invert_relation"]))
 
 
 @torch.no_grad()
@@ -88,7 +80,7 @@ def probe(transformer, encoder, tokens: torch.Tensor, captions: list[str], per_g
         base = full_mask_loss(transformer, encoder, target, texts)
         row = {"n": len(rows), "loss_true_caption": round(base, 4)}
         for edit_name, edit in edits().items():
-            row[edit_name] = round(full_mask_loss(transformer, encoder, target, [edited(t, edit) for t in texts]) - base, 4)
+            row[edit_name] = round(full_mask_loss(transformer, encoder, target, [recaption(t, edit) for t in texts]) - base, 4)
         subject = full_mask_loss(transformer, encoder, target, [subject_caption(t) for t in texts])
         row["subject_invert"] = round(full_mask_loss(transformer, encoder, target, [inverted_subject(t) for t in texts]) - subject, 4)
         row["empty"] = round(full_mask_loss(transformer, encoder, target, [""] * len(texts)) - base, 4)

@@ -104,19 +104,25 @@ def build_token_data(path: Path, vq, encoder, data: dict) -> dict:
 INVERSE_RELATION = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
 
 
+def recaption(text: str, edit) -> str:
+    """The caption of edit(scene of `text`) in the template `text` uses (a Scene -> Scene function)."""
+    from musebench.shapes.captions import TEMPLATES, caption, parse_caption
+
+    scene = parse_caption(text)
+    variant = next(v for v in range(len(TEMPLATES[scene.category])) if caption(scene, v) == text)
+    return caption(edit(scene), variant)
+
+
 def converse_caption(text: str) -> str | None:
     """"A <relation> B" -> "B <inverse relation> A" in the same template: the same picture, the
     objects named in the other order. None for captions without a relation."""
     from dataclasses import replace
 
-    from musebench.shapes.captions import TEMPLATES, caption, parse_caption
+    from musebench.shapes.captions import parse_caption
 
-    scene = parse_caption(text)
-    if scene.relation is None:
+    if parse_caption(text).relation is None:
         return None
-    variant = next(v for v in range(len(TEMPLATES[scene.category])) if caption(scene, v) == text)
-    converse = replace(scene, objects=scene.objects[::-1], relation=INVERSE_RELATION[scene.relation])
-    return caption(converse, variant)
+    return recaption(text, lambda s: replace(s, objects=s.objects[::-1], relation=INVERSE_RELATION[s.relation]))
 
 
 def add_converse_captions(encoder, tokens: dict, captions: list[str]) -> dict:
@@ -178,9 +184,6 @@ def add_subject_captions(encoder, tokens: dict, captions: list[str]) -> dict:
     return _with_alternatives(encoder, tokens, captions, subject_caption, "subject captions")
 
 
-RELATION_FORMS = ("original", "canonical", "subject")
-
-
 def relation_captions(encoder, tokens: dict, captions: list[str]) -> dict:
     """`tokens` plus, per image, the row of its canonical caption (`canonical_index`: "B left of A" for
     "A right of B", the caption itself otherwise) and of its subject caption (`subject_index`, -1
@@ -194,7 +197,7 @@ def relation_captions(encoder, tokens: dict, captions: list[str]) -> dict:
 
 def relation_token_data(relations: dict, forms: tuple[str, ...], everything: bool):
     """The training rows of one phase of the relations stage: each position image once per caption
-    form in `forms` (RELATION_FORMS), after every image with its own caption if `everything`."""
+    form in `forms` ("original", "canonical", "subject"), after every image with its own caption if `everything`."""
     from reference_model.training import TokenData
 
     index = {"original": relations["index"], "canonical": relations["canonical_index"], "subject": relations["subject_index"]}
