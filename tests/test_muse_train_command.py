@@ -167,3 +167,32 @@ def test_relation_phases_rows():
                            "a red circle to the left of something", "a green cross below something"]
     last = relation_token_data(rel, ("original",), everything=True)
     assert last.tokens[:, 0].tolist() == [0, 1, 2, 0, 2] and text(last) == [*captions, captions[0], captions[2]]
+
+
+def test_final_eval_runs_again_when_the_sampler_defaults_change(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from musebench.train import muse_shapes_eval
+    from reference_model.text_encoder import FrozenTextEncoder
+    from reference_model.tokenizer import VQModel
+    from reference_model.transformer import MaskedTransformer
+
+    args = muse_shapes.parse_args(["--work", str(tmp_path), *TOY])
+    config = muse_shapes.model_config(args)
+    torch.manual_seed(0)
+    parts = (VQModel(config.vq), MaskedTransformer(config.transformer), FrozenTextEncoder(config.text_encoder))
+    path = tmp_path / "metrics.json"
+    first = muse_shapes_eval.final_eval(config, *parts, path, 2, 2)
+    assert first["sampler"]["temperature"] == 4.5 and first["val"]["n"] == 2
+
+    def no_generation(*a, **k):
+        raise AssertionError("evaluated again with the same sampler")
+
+    with monkeypatch.context() as m:
+        m.setattr(muse_shapes_eval, "generate_images", no_generation)
+        assert muse_shapes_eval.final_eval(config, *parts, path, 2, 2) == first
+    cooler = replace(config, sampler=replace(config.sampler, temperature=0.5))
+    second = muse_shapes_eval.final_eval(cooler, *parts, path, 2, 2)
+    assert second["sampler"]["temperature"] == 0.5 and json.loads(path.read_text()) == second
+    kept = tmp_path / "metrics_g2.0_constant_t4.5.json"
+    assert json.loads(kept.read_text()) == first

@@ -112,15 +112,25 @@ def curve_evaluator(config, vq, encoder, n: int):
 
 
 def final_eval(config, vq, transformer, encoder, path: Path, n_val: int, n_holdout: int) -> dict:
-    """12-step generations on val (all categories) and holdout, scored by the oracle."""
+    """12-step generations on val (all categories) and holdout, scored by the oracle.
+
+    Done once per sampler: a metrics file of other sampler defaults (--guidance, --guidance-schedule,
+    --temperature changed on a finished run) is kept as metrics_<guidance>_<schedule>_<temperature>.json
+    and the weights are evaluated again, so the card never reports another sampler's numbers.
+    """
+    sampler = {"guidance": config.sampler.guidance, "guidance_schedule": config.sampler.guidance_schedule,
+               "temperature": config.sampler.temperature}
     if path.is_file():
-        return json.loads(path.read_text())
+        done = json.loads(path.read_text())
+        old = done.get("sampler", sampler)  # files without one predate this check: same sampler
+        if old == sampler:
+            return done
+        path.replace(path.with_name(f"metrics_g{old['guidance']}_{old['guidance_schedule']}_t{old['temperature']}.json"))
     from musebench.shapes import sample_prompts
     from reference_model.pipeline import MusePipeline
 
     pipeline = MusePipeline(config, vq, transformer, encoder)
-    result = {"steps": EVAL_STEPS, "sampler": {"guidance": config.sampler.guidance,
-              "guidance_schedule": config.sampler.guidance_schedule, "temperature": config.sampler.temperature}}
+    result = {"steps": EVAL_STEPS, "sampler": sampler}
     for split, n in (("val", n_val), ("holdout", n_holdout)):
         records = sample_prompts(split, n, EVAL_SEED)
         result[split] = oracle_accuracy(generate_images(pipeline, records, EVAL_STEPS, desc=split), records)
