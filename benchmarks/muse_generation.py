@@ -2,7 +2,9 @@
 
     python benchmarks/muse_generation.py [--model muse-shapes] [--threads 1] [--batches 3]
 
-Measures, in one run: images/s at batch 64, 12 steps, guidance on (the checkpoint's default s);
+Measures, in one run: images/s at batch 64, 12 steps, guidance on (the checkpoint's default s),
+with the pipeline's default micro-batch and, for comparison, each of --micro-batches (images per
+transformer forward; it never changes an image, only how well the activations fit in the caches);
 FLOPs per image (FlopCounterMode over the whole sampler: text encoder, 12 batched cond+uncond
 transformer calls, VQ decode); a calibration (fp32 square matmul, same thread count); and the share
 of the calibrated FLOP/s that sampling achieves. Also copies the checkpoint's recorded training wall
@@ -45,6 +47,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--batches", type=int, default=3, help="timed batches (after one warm-up)")
+    parser.add_argument("--micro-batches", type=int, nargs="*", default=[64, 32, 16, 8],
+                        help="also time these images-per-forward sizes (default: 64 32 16 8)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -56,13 +60,26 @@ def main() -> None:
     info = adapter.describe(params)
     prompts = [r.prompt for r in sample_prompts("val", args.batch_size, 0)]
     seeds = list(range(args.batch_size))
-    adapter.generate(prompts, seeds, params)  # warm-up
-    times = []
-    for _ in range(args.batches):
-        t = time.perf_counter()
-        adapter.generate(prompts, seeds, params)
-        times.append(time.perf_counter() - t)
-    calibration = [matmul_gflops() for _ in range(2)]
+
+    def timed() -> list[float]:
+        adapter.generate(prompts, seeds, params)  # warm-up
+        times = []
+        for _ in range(args.batches):
+            t = time.perf_counter()
+            adapter.generate(prompts, seeds, params)
+            times.append(time.perf_counter() - t)
+        return times
+
+    default_size = adapter.pipe.images_per_forward
+    calibration = [matmul_gflops()]
+    times = timed()
+    by_size = {}
+    for size in args.micro_batches:
+        adapter.pipe.images_per_forward = size
+        by_size[str(size)] = args.batch_size / statistics.median(timed())
+        print(f"images per forward {size}: {by_size[str(size)]:.2f} images/s", flush=True)
+    adapter.pipe.images_per_forward = default_size
+    calibration.append(matmul_gflops())
     seconds = statistics.median(times)
     images_per_s = args.batch_size / seconds
     achieved = info["flops_per_image"] * images_per_s / 1e9
@@ -70,7 +87,8 @@ def main() -> None:
     result = {
         "model": args.model, "fingerprint": adapter.fingerprint(), "threads": args.threads,
         "batch_size": args.batch_size, "steps": args.steps, "guidance": adapter.defaults()["guidance"],
-        "seconds_per_batch": times, "images_per_s": images_per_s,
+        "images_per_forward": default_size, "seconds_per_batch": times, "images_per_s": images_per_s,
+        "images_per_s_by_images_per_forward": by_size,
         "flops_per_image": info["flops_per_image"], "transformer_flops_per_call": info["transformer_flops_per_call"],
         "achieved_gflops": achieved, "matmul_gflops_calibration": calibration,
         "share_of_matmul_flops": achieved / max(calibration),

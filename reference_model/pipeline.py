@@ -3,6 +3,12 @@
 `MusePipeline.generate` is what users and the musebench adapter call: one prompt and one seed per
 image, one `torch.Generator` per image (so an image never depends on its batch). `inpaint` starts
 the same decoding from known tokens with a masked region (Muse §2.8 zero-shot editing).
+
+Micro-batches: on a CPU the decoding runs `images_per_forward` images at a time (cond + uncond rows
+in one forward each), because activations of a whole batch of 64 (128 rows x 64 tokens x 512 MLP
+features = 16 MiB per tensor) spill out of the caches and every op slows down; see
+benchmarks/muse_generation.py for the measured speed per micro-batch size. Images are independent
+(one generator each, per-image shapes), so the micro-batch size never changes an image.
 """
 
 from __future__ import annotations
@@ -21,24 +27,36 @@ from reference_model.tokenizer import VQModel, to_uint8, to_unit
 from reference_model.transformer import MaskedTransformer, TextContext
 
 
+CPU_IMAGES_PER_FORWARD = 16  # micro-batch on a CPU (benchmarks/results/muse_generation.json)
+
+
 class MusePipeline:
     def __init__(self, config: MuseConfig, vq: VQModel, transformer: MaskedTransformer,
-                 text_encoder: FrozenTextEncoder) -> None:
+                 text_encoder: FrozenTextEncoder, images_per_forward: int | None = None) -> None:
+        """images_per_forward: decode this many images at a time (None: the CPU default when the
+        transformer is on a CPU, the whole batch elsewhere); it changes speed, never an image."""
+        if images_per_forward is not None and images_per_forward < 1:
+            raise ReferenceModelError(f"images_per_forward={images_per_forward} must be >= 1 (or None)")
         self.config = config
         self.vq = vq.eval()
         self.transformer = transformer.eval()
         self.text_encoder = text_encoder
+        on_cpu = next(transformer.parameters()).device.type == "cpu"
+        self.images_per_forward = images_per_forward or (CPU_IMAGES_PER_FORWARD if on_cpu else None)
 
     @classmethod
     def from_dir(cls, directory: str | Path, device: str = "cpu") -> MusePipeline:
         config, vq, transformer = load_checkpoint(Path(directory))
         return cls(config, vq.to(device), transformer.to(device), FrozenTextEncoder(config.text_encoder, device))
 
-    def _context(self, prompts: Sequence[str], negative_prompt: str | None, guided: bool) -> TextContext:
-        """Text K/V for [cond] or [cond; uncond] rows, computed once for the whole decoding."""
+    @staticmethod
+    def _check_prompts(prompts: Sequence[str]) -> None:
         for i, prompt in enumerate(prompts):
             if not isinstance(prompt, str) or not prompt.strip():
                 raise ReferenceModelError(f"prompt {i} is empty; give a non-empty text prompt")
+
+    def _context(self, prompts: Sequence[str], negative_prompt: str | None, guided: bool) -> TextContext:
+        """Text K/V for [cond] or [cond; uncond] rows, computed once for the whole decoding."""
         texts = list(prompts)
         if guided:  # unconditional = "" (Muse §2.7); a negative prompt takes its place
             texts += [negative_prompt if negative_prompt is not None else ""] * len(prompts)
@@ -53,10 +71,15 @@ class MusePipeline:
     @torch.inference_mode()
     def decode_ids(self, ids: torch.Tensor, prompts: Sequence[str], seeds: Sequence[int], params: SampleParams,
                    negative_prompt: str | None = None) -> torch.Tensor:
-        """ids (B, N) with [MASK] where unknown -> completed ids (B, N)."""
+        """ids (B, N) with [MASK] where unknown -> completed ids (B, N), in micro-batches."""
+        self._check_prompts(prompts)
         generators = self._generators(seeds, len(prompts))
-        context = self._context(prompts, negative_prompt, guided=params.guidance != 0)
-        return decode(self.transformer, context, ids, params, generators)
+        size = self.images_per_forward or max(1, len(prompts))
+        done = []
+        for i in range(0, len(prompts), size):
+            context = self._context(prompts[i : i + size], negative_prompt, guided=params.guidance != 0)
+            done.append(decode(self.transformer, context, ids[i : i + size], params, generators[i : i + size]))
+        return torch.cat(done) if done else ids.clone()
 
     def ids_to_images(self, ids: torch.Tensor) -> torch.Tensor:
         g = self.config.vq.grid

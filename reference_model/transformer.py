@@ -25,7 +25,7 @@ class TextContext:
 
     keys: tuple[torch.Tensor, ...]  # depth x (B, heads, L, head_dim)
     values: tuple[torch.Tensor, ...]  # depth x (B, heads, L, head_dim)
-    mask: torch.Tensor  # (B, 1, 1, L) bool, True = attend (padding excluded)
+    mask: torch.Tensor  # (B, 1, 1, L) float, 0 = attend, -inf = padding (additive)
 
 
 class SelfAttention(nn.Module):
@@ -157,10 +157,13 @@ class MaskedTransformer(nn.Module):
             for block in self.text_blocks:
                 text = block(text, mask[:, None, None, :])  # (B, L, width)
         kvs = [block.cross_attn.keys_values(text) for block in self.blocks]
+        # Additive float mask: the same attention as the bool mask (bit for bit), but SDPA's CPU
+        # kernel converts a bool mask to this on every call (~15 % of a cross-attention call).
+        additive = torch.zeros(mask.shape, dtype=text.dtype, device=text.device).masked_fill_(~mask, float("-inf"))
         return TextContext(
             keys=tuple(k for k, _ in kvs),
             values=tuple(v for _, v in kvs),
-            mask=mask[:, None, None, :],  # (B, 1, 1, L)
+            mask=additive[:, None, None, :],  # (B, 1, 1, L)
         )
 
     def forward(self, ids: torch.Tensor, context: TextContext) -> torch.Tensor:

@@ -116,14 +116,34 @@ def test_inpainting_regenerates_only_the_region(tiny_ckpt):
         pipe.inpaint(images, torch.ones(1, 2, 2, dtype=torch.bool), ["a blue square"], [1], params)
 
 
-def test_text_keys_values_computed_once_per_call(tiny_ckpt):
+@pytest.mark.parametrize("images_per_forward, micro_batches", [(None, 1), (1, 2)])
+def test_text_keys_values_computed_once_per_call(tiny_ckpt, images_per_forward, micro_batches):
     pipe = MusePipeline.from_dir(tiny_ckpt)
+    pipe.images_per_forward = images_per_forward
     calls = []
     hooks = [b.cross_attn.kv.register_forward_hook(lambda *a: calls.append(1)) for b in pipe.transformer.blocks]
     pipe.generate(["a red circle", "a blue square"], [0, 1], SampleParams(steps=4, guidance=2.0))
     for h in hooks:
         h.remove()
-    assert len(calls) == len(pipe.transformer.blocks)  # once per layer, not once per step
+    # once per layer and micro-batch, not once per step
+    assert len(calls) == len(pipe.transformer.blocks) * micro_batches
+
+
+def test_micro_batch_size_never_changes_an_image(tiny_ckpt):
+    pipe = MusePipeline.from_dir(tiny_ckpt)
+    assert pipe.images_per_forward == 16  # the CPU default
+    prompts = ["a red circle", "two blue squares", "a green star", "a red square", "a blue star"]
+    params = SampleParams(steps=3, guidance=2.0, guidance_schedule="linear")
+    reference = pipe.generate(prompts, [0, 1, 2, 3, 4], params)
+    for size in (1, 2, 3, 5, 64):
+        pipe.images_per_forward = size
+        assert torch.equal(pipe.generate(prompts, [0, 1, 2, 3, 4], params), reference), size
+    pipe.images_per_forward = 2  # prompt indices in errors are over the whole batch, not a micro-batch
+    with pytest.raises(ReferenceModelError, match="prompt 3 is empty"):
+        pipe.generate(prompts[:3] + [" "], [0, 1, 2, 3], params)
+    config, vq, transformer = load_checkpoint(tiny_ckpt)
+    with pytest.raises(ReferenceModelError, match=r"images_per_forward=0 must be >= 1"):
+        MusePipeline(config, vq, transformer, pipe.text_encoder, images_per_forward=0)
 
 
 def test_negative_prompt_takes_the_unconditional_place(tiny_ckpt):
