@@ -34,8 +34,9 @@ def test_resuming_with_other_arguments_is_an_error(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("extra", [[], ["--converse-prob", "0.5", "--finetune-steps", "2", "--relation-steps", "2,2,2"]],
-                         ids=["plain", "converse+finetune+relations"])
+@pytest.mark.parametrize("extra", [[], ["--converse-prob", "0.5", "--finetune-steps", "2", "--relation-steps", "2,2,2",
+                                       "--binding-steps", "2"]],
+                         ids=["plain", "converse+finetune+relations+binding"])
 def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path, extra):
     out = tmp_path / "ckpt"
     argv = ["--work", str(tmp_path / "work"), "--out", str(out), *TOY, *extra]
@@ -54,6 +55,7 @@ def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path, extra):
     if extra:  # the fine-tune's loss curve ships too, and the card says what the weights are
         assert (out / "training" / "finetune_loss.csv").is_file() and "Fine-tune: 2 more steps" in card
         assert (out / "training" / "relations_3-everything_loss.csv").is_file() and "Relations stage" in card
+        assert (out / "training" / "binding_loss.csv").is_file() and "Binding stage (the weights shipped)" in card
         assert json.loads((out / "config.json").read_text())["model"]["transformer"]["text_layers"] == 2
     from musebench.models.registry import load_adapter
 
@@ -196,3 +198,29 @@ def test_final_eval_runs_again_when_the_sampler_defaults_change(tmp_path, monkey
     assert second["sampler"]["temperature"] == 0.5 and json.loads(path.read_text()) == second
     kept = tmp_path / "metrics_g2.0_constant_t4.5.json"
     assert json.loads(kept.read_text()) == first
+
+
+def test_a_binding_stage_can_be_added_once_and_repeats_the_color_attr_images(tmp_path):
+    from musebench.train.muse_shapes_card import _history_line
+    from musebench.train.muse_shapes_data import binding_token_data
+
+    args = muse_shapes.parse_args(["--work", str(tmp_path), *TOY, "--relation-steps", "2,2,2"])
+    muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(args), args)
+    (tmp_path / "metrics.json").write_text("{}")
+    bound = muse_shapes.parse_args(["--work", str(tmp_path), *TOY, "--relation-steps", "2,2,2", "--binding-steps", "3"])
+    muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(bound), bound)
+    saved = json.loads((tmp_path / "run_config.json").read_text())
+    assert (saved["binding_steps"], saved["binding_extra"], saved["binding_added_after"]) == (3, 4, "relations")
+    assert (tmp_path / "metrics_before_binding.json").is_file()
+    assert "`--steps 2 --relation-steps 2,2,2` without `--binding-steps`, then as above" in _history_line(tmp_path, "")
+    other = muse_shapes.parse_args(["--work", str(tmp_path), *TOY, "--relation-steps", "2,2,2", "--binding-steps", "5"])
+    with pytest.raises(MusebenchError, match=r"arguments differ .*\(binding_steps\)"):
+        muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(other), other)
+
+    captions = ["a red circle", "a circle that is red and a square that is blue", "two green stars",
+                "a photo of a blue cross and a white star"]
+    tokens = {"tokens": torch.arange(4)[:, None].repeat(1, 3), "index": torch.arange(4), "hidden": torch.zeros(5, 2, 3),
+              "mask": torch.ones(5, 2, dtype=torch.bool), "empty_index": 4}
+    data = binding_token_data(tokens, captions, extra=2)
+    assert data.caption_index.tolist() == [0, 1, 2, 3, 1, 3, 1, 3]  # every image, then the color_attr ones twice
+    assert torch.equal(data.tokens[:, 0], data.caption_index)  # each image keeps its own caption

@@ -25,7 +25,7 @@ import torch
 
 from musebench.errors import MusebenchError
 
-STAGES = ("data", "vq", "ceiling", "tokens", "transformer", "finetune", "relations", "eval", "package")
+STAGES = ("data", "vq", "ceiling", "tokens", "transformer", "finetune", "relations", "binding", "eval", "package")
 
 # The relations stage (benchmarks/muse_relation_probe.py says why): (work subdir, caption forms of the
 # position images, whether every other image is in the rows too). Phase 1 names position scenes only
@@ -67,6 +67,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "adds a text refiner of --relation-text-layers blocks to the trained transformer")
     p.add_argument("--relation-lr", type=_per_phase(float), default=(5e-4, 5e-4, 2e-4), help="peak lr of each phase")
     p.add_argument("--relation-text-layers", type=int, default=2)
+    p.add_argument("--binding-steps", type=int, default=0,
+                   help="after the relations stage, this many steps on every image once plus each color_attr "
+                        "image --binding-extra more times: fresh AdamW, 50 warm-up steps, peak --binding-lr, "
+                        "cosine to 0, batch stream seed --seed + 10 (0: no such stage)")
+    p.add_argument("--binding-lr", type=float, default=2e-4)
+    p.add_argument("--binding-extra", type=int, default=4, help="extra copies of each color_attr image")
     p.add_argument("--width", type=int, default=128)
     p.add_argument("--depth", type=int, default=6)
     p.add_argument("--heads", type=int, default=4)
@@ -124,6 +130,8 @@ def check_same_config(work: Path, config, args: argparse.Namespace) -> None:
     if args.relation_steps:
         wanted |= {"relation_steps": list(args.relation_steps), "relation_lr": list(args.relation_lr),
                    "relation_text_layers": args.relation_text_layers}
+    if args.binding_steps:
+        wanted |= {"binding_steps": args.binding_steps, "binding_lr": args.binding_lr, "binding_extra": args.binding_extra}
     if path.is_file():
         saved = json.loads(path.read_text())
         wanted = json.loads(json.dumps(wanted))
@@ -134,11 +142,13 @@ def check_same_config(work: Path, config, args: argparse.Namespace) -> None:
             add_finetune(work, saved, wanted)
         elif diff == sorted(RELATION_KEYS) and "relation_steps" not in saved:
             add_relations(work, saved, wanted)
+        elif diff == sorted(BINDING_KEYS) and "binding_steps" not in saved:
+            add_binding(work, saved, wanted)
         elif diff:
             raise MusebenchError(f"{path}: arguments differ from the run in this work dir ({', '.join(diff)}); "
                                  "use the same arguments or another --work (only --steps may grow: that "
-                                 "extends a finished training; --finetune-steps or --relation-steps may be added to "
-                                 "a run without one)")
+                                 "extends a finished training; --finetune-steps, --relation-steps or --binding-steps "
+                                 "may be added to a run without one)")
     else:
         work.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(wanted, indent=2) + "\n")
@@ -176,6 +186,18 @@ def add_relations(work: Path, saved: dict, wanted: dict) -> None:
     saved |= {k: wanted[k] for k in RELATION_KEYS}
     saved["relations_added_after"] = "finetune" if "finetune_steps" in saved else "transformer"
     _change_run(work, saved, "metrics_before_relations.json", "adding the relations stage to the trained transformer")
+
+
+BINDING_KEYS = ("binding_steps", "binding_lr", "binding_extra")
+
+
+def add_binding(work: Path, saved: dict, wanted: dict) -> None:
+    """--binding-steps on a run without them: the binding stage starts from the run's last weights; the
+    old final eval is kept as metrics_before_binding.json."""
+    saved |= {k: wanted[k] for k in BINDING_KEYS}
+    saved["binding_added_after"] = ("relations" if "relation_steps" in saved
+                                    else "finetune" if "finetune_steps" in saved else "transformer")
+    _change_run(work, saved, "metrics_before_binding.json", "adding the binding stage to the trained transformer")
 
 
 def _change_run(work: Path, saved: dict, old_metrics: str, message: str) -> None:
@@ -241,6 +263,23 @@ def stage_relations(args, config, encoder, tokens: dict, captions: list[str], tr
     return model
 
 
+def stage_binding(args, tokens: dict, captions: list[str], transformer):
+    """--binding-steps more steps on every image plus the color_attr images --binding-extra more times:
+    a fresh AdamW with 50 warm-up steps and cosine decay, batch stream seed + 10.
+
+    Why: most color_attr failures of the relations-stage weights drew the two requested colours on the
+    wrong objects (a swap; on the hold-out the swap turns a novel colour-shape pair into two seen
+    ones); benchmarks/results/muse_binding_exploration.json has the analysis and the arms tried.
+    """
+    from musebench.train import muse_shapes_data as data_mod
+    from reference_model.training import TrainConfig, train_transformer
+
+    data = data_mod.binding_token_data(tokens, captions, args.binding_extra)
+    train_config = TrainConfig(steps=args.binding_steps, batch_size=args.batch_size, lr=args.binding_lr, warmup=50,
+                               seed=args.seed + 10)
+    return train_transformer(transformer.train(), data, train_config, args.work / "binding")
+
+
 def record_time(work: Path, stage: str, seconds: float) -> None:
     path = work / "timings.json"
     timings = json.loads(path.read_text()) if path.is_file() else {}
@@ -297,9 +336,13 @@ def main(argv: list[str] | None = None) -> int:
         config = replace(config, transformer=transformer.config)
     if last < 7:
         return 0
+    if args.binding_steps:
+        transformer = timed("binding", lambda: stage_binding(args, tokens, data["captions"], transformer))
+    if last < 8:
+        return 0
     timed("eval", lambda: eval_mod.final_eval(config, vq, transformer, encoder, args.work / "metrics.json",
                                                args.eval_prompts, args.holdout_prompts))
-    if last < 8:
+    if last < 9:
         return 0
     from musebench.train import muse_shapes_card
 

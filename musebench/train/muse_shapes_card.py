@@ -40,6 +40,8 @@ def _history_line(work: Path, command: str) -> str:
                              f"{saved['finetune_lr']}` without `--relation-steps"]
     elif saved.get("relations_added_after") == "transformer":
         history = [*history, f"{saved['steps']}` without `--relation-steps"]
+    if "binding_added_after" in saved:  # the binding stage in a run after the last of those
+        history = [*history, f"{saved['steps']}{_earlier_flags(saved)}` without `--binding-steps"]
     if not history:
         return ""
     runs = ", then ".join(f"`--steps {n}`" for n in history)
@@ -48,14 +50,24 @@ def _history_line(work: Path, command: str) -> str:
             "Batches are a function of (seed, step), so running the same sequence reproduces this checkpoint.")
 
 
+def _earlier_flags(saved: dict) -> str:
+    """The fine-tune and relation flags of a run, as they were typed (for the history line)."""
+    flags = ""
+    if "finetune_steps" in saved:
+        flags += f" --finetune-steps {saved['finetune_steps']} --finetune-lr {saved['finetune_lr']}"
+    if "relation_steps" in saved:
+        flags += f" --relation-steps {','.join(str(n) for n in saved['relation_steps'])}"
+    return flags
+
+
 def _finetune_line(args) -> str:
     if not args.finetune_steps:
         return ""
-    shipped = "" if args.relation_steps else " (the weights shipped)"
+    shipped = "" if args.relation_steps or args.binding_steps else " (the weights shipped)"
     return (f"\nFine-tune{shipped}: {args.finetune_steps} more steps from the transformer above with a "
             f"fresh AdamW, 50 warm-up steps, peak lr {args.finetune_lr}, cosine to 0, batch stream seed {args.seed + 1} "
             "(work dir `finetune/`). The curve below is the training before it; the results are after it"
-            + (" and the relations stage." if args.relation_steps else "."))
+            + (" and the later stages." if args.relation_steps or args.binding_steps else "."))
 
 
 def _relations_line(args) -> str:
@@ -67,10 +79,20 @@ def _relations_line(args) -> str:
         f"{name}: {steps} steps, peak lr {lr}, position images as {' + '.join(forms)} captions"
         + (" after every image with its own caption" if everything else "")
         for (name, forms, everything), steps, lr in zip(RELATION_PHASES, args.relation_steps, args.relation_lr))
-    return (f"\nRelations stage (the weights shipped): a {args.relation_text_layers}-block text refiner "
+    shipped = "" if args.binding_steps else " (the weights shipped)"
+    return (f"\nRelations stage{shipped}: a {args.relation_text_layers}-block text refiner "
             "(zero-initialised) added to the transformer, then three phases, each a fresh AdamW with 50 warm-up "
             f"steps and cosine decay (work dir `relations/`): {phases}. Why: "
             "benchmarks/results/muse_relation_probe_*.json.")
+
+
+def _binding_line(args) -> str:
+    if not args.binding_steps:
+        return ""
+    return (f"\nBinding stage (the weights shipped): {args.binding_steps} more steps on every image once plus each "
+            f"color_attr image {args.binding_extra} more times, a fresh AdamW with 50 warm-up steps, peak lr "
+            f"{args.binding_lr}, cosine to 0, batch stream seed {args.seed + 10} (work dir `binding/`). Why: "
+            "benchmarks/results/muse_binding_exploration.json.")
 
 
 def _curve_table(eval_csv: Path) -> str:
@@ -141,7 +163,7 @@ Seed {args.seed}; data: {args.images:,} images of ShapesDataset(split="train", s
 {args.threads} thread(s), shared with other training runs (wall times depend on that load).
 Tokenizer: {args.vq_steps} steps at batch {args.vq_batch}; transformer: {_last_step(work)} steps at batch
 {args.batch_size}, peak lr {args.lr} (AdamW, warm-up + cosine to step {args.steps}).
-{_history_line(work, command)}{_finetune_line(args)}{_relations_line(args)}
+{_history_line(work, command)}{_finetune_line(args)}{_relations_line(args)}{_binding_line(args)}
 
 ## Results (oracle all-correct, val seed 0 n = {metrics.get('val', {}).get('n', 'n/a')}, holdout n = {metrics.get('holdout', {}).get('n', 'n/a')})
 
@@ -174,7 +196,8 @@ def package(args, config, vq, transformer, argv: list[str]) -> None:
     write_card(args, config, args.out, argv, n_params)  # the card first: no checkpoint without one
     training = {"command": "python -m musebench.train.muse_shapes " + " ".join(argv[1:]), "seed": args.seed,
                 "images": args.images, "steps": args.steps, "finetune_steps": args.finetune_steps,
-                "relation_steps": list(args.relation_steps), "batch_size": args.batch_size,
+                "relation_steps": list(args.relation_steps), "binding_steps": args.binding_steps,
+                "batch_size": args.batch_size,
                 "metrics": _read_json(args.work / "metrics.json"), "timings_s": _read_json(args.work / "timings.json")}
     save_checkpoint(args.out, config, vq, transformer, {"adapter": "muse", "training": training})
     copy_training_logs(args.work, args.out / "training")
@@ -185,7 +208,7 @@ def copy_training_logs(work: Path, dest: Path) -> list[str]:
     `dest`, replacing what an earlier packaging left there, so the logs shipped beside a checkpoint
     are always those of its weights (state files stay behind: they are not part of a checkpoint)."""
     named = [(p, p.name) for p in sorted(work.glob("*.json"))]
-    folders = [("transformer", ""), ("vq", ""), ("finetune", "finetune_")]
+    folders = [("transformer", ""), ("vq", ""), ("finetune", "finetune_"), ("binding", "binding_")]
     folders += [(f"relations/{p.name}", f"relations_{p.name}_") for p in sorted((work / "relations").glob("*"))]
     for folder, prefix in folders:
         named += [(p, prefix + p.name) for p in sorted((work / folder).glob("*")) if p.suffix in (".csv", ".png")]

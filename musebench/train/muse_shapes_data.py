@@ -210,6 +210,22 @@ def relation_token_data(relations: dict, forms: tuple[str, ...], everything: boo
                      text_mask=relations["mask"], empty_index=relations["empty_index"])
 
 
+BINDING_CATEGORIES = ("color_attr",)
+
+
+def binding_token_data(tokens: dict, captions: list[str], extra: int):
+    """The binding stage's rows: every image once with its own caption, then the images of
+    BINDING_CATEGORIES (two objects, a colour each) `extra` more times."""
+    from musebench.shapes.captions import parse_caption
+    from reference_model.training import TokenData
+
+    rows = torch.tensor([i for i, c in enumerate(captions) if parse_caption(c).category in BINDING_CATEGORIES],
+                        dtype=torch.long)
+    return TokenData(tokens=torch.cat([tokens["tokens"], *[tokens["tokens"][rows]] * extra]),
+                     caption_index=torch.cat([tokens["index"], *[tokens["index"][rows]] * extra]),
+                     text_hidden=tokens["hidden"], text_mask=tokens["mask"], empty_index=tokens["empty_index"])
+
+
 def token_data(tokens: dict):
     """build_token_data's (or add_converse_captions') dict -> the training loop's TokenData."""
     from reference_model.training import TokenData
