@@ -4,7 +4,8 @@
 
 Measures, in one run: images/s at batch 64, 12 steps, guidance on (the checkpoint's default s),
 with the pipeline's default micro-batch and, for comparison, each of --micro-batches (images per
-transformer forward; it never changes an image, only how well the activations fit in the caches);
+transformer forward; it never changes an image, only how well the activations fit in the caches;
+timed in interleaved rounds, so the sizes are compared under the same machine load);
 FLOPs per image (FlopCounterMode over the whole sampler: text encoder, 12 batched cond+uncond
 transformer calls, VQ decode); a calibration (fp32 square matmul, same thread count); and the share
 of the calibrated FLOP/s that sampling achieves. Also copies the checkpoint's recorded training wall
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=12)
-    parser.add_argument("--batches", type=int, default=3, help="timed batches (after one warm-up)")
+    parser.add_argument("--batches", type=int, default=5, help="timed rounds (after one warm-up)")
     parser.add_argument("--micro-batches", type=int, nargs="*", default=[64, 32, 16, 8],
                         help="also time these images-per-forward sizes (default: 64 32 16 8)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -61,25 +62,25 @@ def main() -> None:
     prompts = [r.prompt for r in sample_prompts("val", args.batch_size, 0)]
     seeds = list(range(args.batch_size))
 
-    def timed() -> list[float]:
-        adapter.generate(prompts, seeds, params)  # warm-up
-        times = []
-        for _ in range(args.batches):
+    default_size = adapter.pipe.images_per_forward
+    sizes = [default_size, *(n for n in args.micro_batches if n != default_size)]
+    calibration = [matmul_gflops()]
+    adapter.generate(prompts, seeds, params)  # warm-up
+    # Rounds: each round times one batch per micro-batch size, the order rotating, so a slow
+    # stretch of a shared machine hits every size alike (the comparison is paired).
+    per_size: dict[int, list[float]] = {n: [] for n in sizes}
+    for r in range(args.batches):
+        for size in sizes[r % len(sizes):] + sizes[: r % len(sizes)]:
+            adapter.pipe.images_per_forward = size
             t = time.perf_counter()
             adapter.generate(prompts, seeds, params)
-            times.append(time.perf_counter() - t)
-        return times
-
-    default_size = adapter.pipe.images_per_forward
-    calibration = [matmul_gflops()]
-    times = timed()
-    by_size = {}
-    for size in args.micro_batches:
-        adapter.pipe.images_per_forward = size
-        by_size[str(size)] = args.batch_size / statistics.median(timed())
-        print(f"images per forward {size}: {by_size[str(size)]:.2f} images/s", flush=True)
+            per_size[size].append(time.perf_counter() - t)
     adapter.pipe.images_per_forward = default_size
     calibration.append(matmul_gflops())
+    times = per_size[default_size]
+    by_size = {str(n): args.batch_size / statistics.median(v) for n, v in per_size.items()}
+    for n, v in by_size.items():
+        print(f"images per forward {n}: {v:.2f} images/s", flush=True)
     seconds = statistics.median(times)
     images_per_s = args.batch_size / seconds
     achieved = info["flops_per_image"] * images_per_s / 1e9
