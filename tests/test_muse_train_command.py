@@ -224,3 +224,16 @@ def test_a_binding_stage_can_be_added_once_and_repeats_the_color_attr_images(tmp
     data = binding_token_data(tokens, captions, extra=2)
     assert data.caption_index.tolist() == [0, 1, 2, 3, 1, 3, 1, 3]  # every image, then the color_attr ones twice
     assert torch.equal(data.tokens[:, 0], data.caption_index)  # each image keeps its own caption
+
+
+@pytest.mark.parametrize("flag, bad, message", [("--binding-steps", "-3", "give a whole number >= 0"),
+                                                ("--binding-extra", "two", "give a whole number >= 0"),
+                                                ("--finetune-steps", "-1", "give a whole number >= 0"),
+                                                ("--binding-lr", "0", "give a number > 0"),
+                                                ("--finetune-lr", "fast", "give a number > 0")])
+def test_stage_flags_reject_bad_values_with_exit_2(flag, bad, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        muse_shapes.parse_args([flag, bad])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert flag in err and f"'{bad}': {message}" in err

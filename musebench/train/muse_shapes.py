@@ -55,10 +55,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=4000, help="transformer optimizer steps")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--finetune-steps", type=int, default=0,
+    p.add_argument("--finetune-steps", type=_non_negative_int, default=0,
                    help="after --steps, this many more steps from the trained weights: fresh AdamW, 50 warm-up "
                         "steps, peak --finetune-lr, cosine to 0, batch stream seed --seed + 1 (0: none)")
-    p.add_argument("--finetune-lr", type=float, default=2e-4)
+    p.add_argument("--finetune-lr", type=_positive_float, default=2e-4)
     p.add_argument("--converse-prob", type=float, default=0.0,
                    help="chance that a position image is trained with its converse caption ('B right of A' "
                         "for 'A left of B'; benchmarks/muse_position_finetune.py); 0: off")
@@ -67,12 +67,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "adds a text refiner of --relation-text-layers blocks to the trained transformer")
     p.add_argument("--relation-lr", type=_per_phase(float), default=(5e-4, 5e-4, 2e-4), help="peak lr of each phase")
     p.add_argument("--relation-text-layers", type=int, default=2)
-    p.add_argument("--binding-steps", type=int, default=0,
+    p.add_argument("--binding-steps", type=_non_negative_int, default=0,
                    help="after the relations stage, this many steps on every image once plus each color_attr "
                         "image --binding-extra more times: fresh AdamW, 50 warm-up steps, peak --binding-lr, "
                         "cosine to 0, batch stream seed --seed + 10 (0: no such stage)")
-    p.add_argument("--binding-lr", type=float, default=2e-4)
-    p.add_argument("--binding-extra", type=int, default=4, help="extra copies of each color_attr image")
+    p.add_argument("--binding-lr", type=_positive_float, default=2e-4)
+    p.add_argument("--binding-extra", type=_non_negative_int, default=4, help="extra copies of each color_attr image")
     p.add_argument("--width", type=int, default=128)
     p.add_argument("--depth", type=int, default=6)
     p.add_argument("--heads", type=int, default=4)
@@ -86,6 +86,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--eval-prompts", type=int, default=1200, help="val prompts of the final eval")
     p.add_argument("--holdout-prompts", type=int, default=400, help="holdout prompts of the final eval")
     return p.parse_args(argv)
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}': give a whole number >= 0")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"'{text}': give a number > 0, e.g. 2e-4")
+    return value
 
 
 def _per_phase(kind):
