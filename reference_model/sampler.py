@@ -69,10 +69,14 @@ def guidance_scale(scale: float, schedule: str, step: int, steps: int) -> float:
 
 
 def gumbel_noise(shape: Sequence[int], generators: Sequence[torch.Generator]) -> torch.Tensor:
-    """(B, *shape) standard Gumbel noise, row i drawn from generators[i] only."""
-    rows = [torch.rand(tuple(shape), generator=g) for g in generators]
-    u = torch.stack(rows).clamp_(torch.finfo(torch.float32).tiny, 1.0 - 1e-7)
-    return -torch.log(-torch.log(u))
+    """(B, *shape) standard Gumbel noise, row i drawn from generators[i] only.
+
+    Filled and transformed in place (the values equal torch.rand + -log(-log(u)) bit for bit; this
+    runs twice per decoding step over (B, N, K), so the saved copies count)."""
+    u = torch.empty((len(generators), *shape))
+    for row, g in zip(u, generators):
+        row.uniform_(generator=g)  # the same stream as torch.rand(shape, generator=g)
+    return u.clamp_(torch.finfo(torch.float32).tiny, 1.0 - 1e-7).log_().neg_().log_().neg_()
 
 
 def guided_logits(
@@ -115,7 +119,7 @@ def decode(
         logits = guided_logits(transformer, ids, context, scale).float()  # (B, N, K)
         # Sample a token at every masked position: categorical via Gumbel-max (MaskGIT
         # jax.random.categorical), noise from each image's own generator.
-        sampled = (logits + gumbel_noise(logits.shape[1:], generators)).argmax(dim=-1)  # (B, N)
+        sampled = gumbel_noise(logits.shape[1:], generators).add_(logits).argmax(dim=-1)  # (B, N)
         # Tokens fixed at earlier steps (or given for inpainting) are never revisited.
         sampled = torch.where(unknown, sampled, ids)
         n_keep_masked = masked_after_step(n_start, unknown.sum(dim=1), step, params.steps)
