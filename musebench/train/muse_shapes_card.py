@@ -35,13 +35,10 @@ def _history_line(work: Path, command: str) -> str:
     history = saved.get("steps_history", [])
     if "finetune_added_after" in saved:  # the fine-tune came in a later run than the last --steps
         history = [*history, f"{saved['finetune_added_after']}` without `--finetune-steps"]
-    if saved.get("relations_added_after") == "finetune":  # and the relations stage in a run after that
-        history = [*history, f"{saved['steps']} --finetune-steps {saved['finetune_steps']} --finetune-lr "
-                             f"{saved['finetune_lr']}` without `--relation-steps"]
-    elif saved.get("relations_added_after") == "transformer":
-        history = [*history, f"{saved['steps']}` without `--relation-steps"]
+    if "relations_added_after" in saved:  # the relations stage in a run after that
+        history = [*history, f"{saved['steps']}{_earlier_flags(saved, ('finetune',))}` without `--relation-steps"]
     if "binding_added_after" in saved:  # the binding stage in a run after the last of those
-        history = [*history, f"{saved['steps']}{_earlier_flags(saved)}` without `--binding-steps"]
+        history = [*history, f"{saved['steps']}{_earlier_flags(saved, ('finetune', 'relation'))}` without `--binding-steps"]
     if not history:
         return ""
     runs = ", then ".join(f"`--steps {n}`" for n in history)
@@ -50,12 +47,12 @@ def _history_line(work: Path, command: str) -> str:
             "Batches are a function of (seed, step), so running the same sequence reproduces this checkpoint.")
 
 
-def _earlier_flags(saved: dict) -> str:
-    """The fine-tune and relation flags of a run, as they were typed (for the history line)."""
+def _earlier_flags(saved: dict, stages: tuple[str, ...]) -> str:
+    """The flags of `stages` ("finetune", "relation") that the run has, as typed (for the history line)."""
     flags = ""
-    if "finetune_steps" in saved:
+    if "finetune" in stages and "finetune_steps" in saved:
         flags += f" --finetune-steps {saved['finetune_steps']} --finetune-lr {saved['finetune_lr']}"
-    if "relation_steps" in saved:
+    if "relation" in stages and "relation_steps" in saved:
         flags += f" --relation-steps {','.join(str(n) for n in saved['relation_steps'])}"
     return flags
 
