@@ -8,6 +8,7 @@ hidden states of each unique caption (computed once, stored fp16). Rules:
 - AdamW, linear warm-up then cosine decay (schedule.py).
 Every batch is drawn from a generator seeded with (seed, step), so a resumed run sees exactly the
 batches an uninterrupted one would. State is saved atomically every `checkpoint_every` steps.
+With `procs` > 1 the batch is split over that many forked processes (data_parallel.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from reference_model import training_log
+from reference_model import data_parallel, training_log
+from reference_model.data_parallel import Shard
 from reference_model.errors import ReferenceModelError
 from reference_model.masking import random_mask
 from reference_model.schedule import warmup_cosine
@@ -57,6 +59,7 @@ class TrainConfig:
     log_every: int = 20  # steps between loss.csv rows
     checkpoint_every: int = 200  # steps between state.pt saves
     eval_every: int = 0  # steps between evaluate() calls (0: never)
+    procs: int = 1  # data-parallel processes; > 1 changes only the float summation order (data_parallel.py)
 
 
 def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
@@ -97,7 +100,7 @@ def save_state(path: Path, model, optimizer, step: int, wall_s: float) -> None:
     os.replace(tmp, path)
 
 
-def load_state(path: Path, model, optimizer) -> tuple[int, float]:
+def load_state(path: Path, model, optimizer=None) -> tuple[int, float]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
@@ -106,8 +109,20 @@ def load_state(path: Path, model, optimizer) -> tuple[int, float]:
             f"{path}: cannot resume ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
             "delete it to start over"
         ) from exc
-    optimizer.load_state_dict(state["optimizer"])
+    if optimizer is not None:
+        optimizer.load_state_dict(state["optimizer"])
     return int(state["step"]), float(state["wall_s"])
+
+
+def shard_loss(model: MaskedTransformer, batch, label_smoothing: float, shard: Shard) -> tuple[torch.Tensor, float]:
+    """This rank's part of the whole batch's masked loss: (sum over its rows / the batch's masked count,
+    its correct predictions), so the ranks' losses and gradients sum to the single-process ones."""
+    total = batch[2].sum()  # masked tokens of the whole batch
+    ids, target, mask, hidden, text_mask = (t[shard.rows(t.shape[0])] for t in batch)
+    logits = model(ids, model.text_context(hidden, text_mask))  # (B / P, seq, K)
+    picked, wanted = logits[mask], target[mask]
+    loss = F.cross_entropy(picked, wanted, label_smoothing=label_smoothing, reduction="sum") / total
+    return loss, float((picked.argmax(-1) == wanted).sum())
 
 
 def train_transformer(
@@ -117,34 +132,59 @@ def train_transformer(
     out_dir: Path,
     evaluate: Callable[[MaskedTransformer, int], dict[str, float]] | None = None,
 ) -> MaskedTransformer:
-    """Train (or resume from out_dir/state.pt) to config.steps; logs loss.csv/.png, eval.csv."""
+    """Train (or resume from out_dir/state.pt) to config.steps; logs loss.csv/.png, eval.csv.
+
+    With config.procs > 1 the training runs in forked processes and `model` then loads the result.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    if config.procs > 1 and (out_dir / "state.pt").exists():  # a bad state file: the one-line error, from here
+        load_state(out_dir / "state.pt", model, make_optimizer(model, config))
+    data_parallel.run(lambda shard: _train(model, data, config, out_dir, evaluate, shard), config.procs)
+    if config.procs > 1:
+        load_state(out_dir / "state.pt", model)  # written by rank 0 at the last step
+    model.eval()
+    return model
+
+
+def _train(model, data: TokenData, config: TrainConfig, out_dir: Path, evaluate, shard: Shard) -> None:
     state_path, loss_csv, eval_csv = out_dir / "state.pt", out_dir / "loss.csv", out_dir / "eval.csv"
     optimizer = make_optimizer(model, config)
+    params = list(model.parameters())
     step, wall = (0, 0.0)
     if state_path.exists():
         step, wall = load_state(state_path, model, optimizer)
-    training_log.truncate_after(loss_csv, step)
-    training_log.truncate_after(eval_csv, step)
+    if shard.is_main:
+        training_log.truncate_after(loss_csv, step)
+        training_log.truncate_after(eval_csv, step)
     model.train()
     mask_id = model.config.mask_id
-    bar = tqdm(total=config.steps, initial=step, desc="transformer", mininterval=10)
+    bar = tqdm(total=config.steps, initial=step, desc="transformer", mininterval=10, disable=not shard.is_main)
     t0 = time.perf_counter() - wall
     while step < config.steps:
         lr = warmup_cosine(step, config.steps, config.warmup, config.lr)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        loss, accuracy = masked_loss(model, draw_batch(data, config, step, mask_id), config.label_smoothing)
+        batch = draw_batch(data, config, step, mask_id)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        if shard.world == 1:
+            loss, accuracy = masked_loss(model, batch, config.label_smoothing)
+            loss.backward()
+            loss_value = loss.item()
+        else:
+            loss, correct = shard_loss(model, batch, config.label_smoothing, shard)
+            loss.backward()
+            loss_value, correct = data_parallel.all_reduce_grads(params, [loss.item(), correct])
+            accuracy = correct / float(batch[2].sum())
+        torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
         optimizer.step()
         step += 1
         bar.update(1)
+        if not shard.is_main:
+            continue
         if step % config.log_every == 0 or step == config.steps:
-            row = {"step": step, "wall_s": time.perf_counter() - t0, "lr": lr, "loss": loss.item(), "masked_acc": accuracy}
+            row = {"step": step, "wall_s": time.perf_counter() - t0, "lr": lr, "loss": loss_value, "masked_acc": accuracy}
             training_log.append_row(loss_csv, row)
-            bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{accuracy:.3f}")
+            bar.set_postfix(loss=f"{loss_value:.3f}", acc=f"{accuracy:.3f}")
         if evaluate is not None and config.eval_every and (step % config.eval_every == 0 or step == config.steps):
             model.eval()
             metrics = evaluate(model, step)
@@ -154,5 +194,3 @@ def train_transformer(
             save_state(state_path, model, optimizer, step, time.perf_counter() - t0)
             training_log.plot(loss_csv, out_dir / "loss.png", ["loss", "masked_acc", "lr"], "masked transformer")
     bar.close()
-    model.eval()
-    return model

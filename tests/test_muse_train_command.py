@@ -35,8 +35,8 @@ def test_resuming_with_other_arguments_is_an_error(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("extra", [[], ["--converse-prob", "0.5", "--finetune-steps", "2", "--relation-steps", "2,2,2",
-                                       "--binding-steps", "2"]],
-                         ids=["plain", "converse+finetune+relations+binding"])
+                                       "--binding-steps", "2", "--procs", "2"]],
+                         ids=["plain", "converse+finetune+relations+binding, 2 processes"])
 def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path, extra):
     out = tmp_path / "ckpt"
     argv = ["--work", str(tmp_path / "work"), "--out", str(out), *TOY, *extra]
@@ -230,7 +230,8 @@ def test_a_binding_stage_can_be_added_once_and_repeats_the_color_attr_images(tmp
                                                 ("--binding-extra", "two", "give a whole number >= 0"),
                                                 ("--finetune-steps", "-1", "give a whole number >= 0"),
                                                 ("--binding-lr", "0", "give a number > 0"),
-                                                ("--finetune-lr", "fast", "give a number > 0")])
+                                                ("--finetune-lr", "fast", "give a number > 0"),
+                                                ("--procs", "0", "give a whole number >= 1")])
 def test_stage_flags_reject_bad_values_with_exit_2(flag, bad, message, capsys):
     with pytest.raises(SystemExit) as exc:
         muse_shapes.parse_args([flag, bad])

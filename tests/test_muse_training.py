@@ -139,3 +139,48 @@ def test_truncating_a_log_with_nothing_to_drop_leaves_its_bytes(tmp_path):
     assert log.read_text() == "step,loss\n20,0.5\n40,0.25\n"
     truncate_after(log, 20)  # a resume from step 20 redoes step 40
     assert [line.split(",")[0] for line in log.read_text().splitlines()[1:]] in (["20"], ["20.0"])
+
+
+def test_two_processes_train_the_same_model_as_one(tmp_path):
+    """Data-parallel (2 forked ranks, gloo): the ranks' gradients sum to the whole batch's, so the weights
+    match one process up to float summation order; rank 0 alone writes the logs and the state."""
+    config = TrainConfig(steps=4, batch_size=6, warmup=2, log_every=1, checkpoint_every=2)
+    single = train_transformer(tiny_transformer(), tiny_data(), config, tmp_path / "one")
+    calls = []
+    model = tiny_transformer()
+    from dataclasses import replace
+
+    parallel = train_transformer(model, tiny_data(), replace(config, procs=2, eval_every=2), tmp_path / "two",
+                                 evaluate=lambda m, step: calls.append(step) or {"score": 1.0})
+    assert parallel is model and not model.training
+    for (k, a), (_, b) in zip(single.state_dict().items(), parallel.state_dict().items()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=k)
+    untrained = tiny_transformer().state_dict()
+    assert any(not torch.equal(untrained[k], v) for k, v in parallel.state_dict().items())  # it trained
+    one = (tmp_path / "one" / "loss.csv").read_text().splitlines()
+    two = (tmp_path / "two" / "loss.csv").read_text().splitlines()
+    assert len(two) == len(one) == 5  # one header, one row per step: written once, not per rank
+    for a, b in zip(one[1:], two[1:]):
+        loss_a, loss_b = float(a.split(",")[3]), float(b.split(",")[3])
+        acc_a, acc_b = float(a.split(",")[4]), float(b.split(",")[4])
+        assert loss_a == pytest.approx(loss_b, rel=1e-5) and acc_a == pytest.approx(acc_b)
+    assert (tmp_path / "two" / "eval.csv").read_text().count("\n") == 3  # header + steps 2, 4 from rank 0 only
+    assert torch.load(tmp_path / "two" / "state.pt", weights_only=True)["step"] == 4
+
+
+def test_a_failing_rank_stops_the_data_parallel_run_with_its_error(tmp_path):
+    def evaluate(model, step):
+        raise ValueError("the evaluation broke")
+
+    config = TrainConfig(steps=4, batch_size=4, warmup=2, eval_every=2, procs=2)
+    with pytest.raises(RuntimeError, match=r"rank 0 of 2 failed(.|\n)*ValueError: the evaluation broke"):
+        train_transformer(tiny_transformer(), tiny_data(), config, tmp_path, evaluate=evaluate)
+
+
+def test_a_corrupt_state_file_is_one_error_with_two_processes_too(tmp_path):
+    from reference_model.errors import ReferenceModelError
+
+    (tmp_path / "state.pt").write_bytes(b"not a checkpoint")
+    config = TrainConfig(steps=4, batch_size=4, warmup=2, procs=2)
+    with pytest.raises(ReferenceModelError, match="state.pt: cannot resume .*delete it to start over"):
+        train_transformer(tiny_transformer(), tiny_data(), config, tmp_path)

@@ -157,7 +157,7 @@ Parameters: {n_params['transformer']:,} transformer + {n_params['vq']:,} VQ (+ t
 ```
 Seed {args.seed}; data: {args.images:,} images of ShapesDataset(split="train", size=32, seed={args.seed})
 (rendered once), captions encoded once. Machine: {platform.machine()} CPU, torch {torch.__version__},
-{args.threads} thread(s), shared with other training runs (wall times depend on that load).
+{args.procs} training process(es) x {args.threads} thread(s) (wall times depend on the machine's load).
 Tokenizer: {args.vq_steps} steps at batch {args.vq_batch}; transformer: {_last_step(work)} steps at batch
 {args.batch_size}, peak lr {args.lr} (AdamW, warm-up + cosine to step {args.steps}).
 {_history_line(work, command)}{_finetune_line(args)}{_relations_line(args)}{_binding_line(args)}
@@ -194,7 +194,7 @@ def package(args, config, vq, transformer, argv: list[str]) -> None:
     training = {"command": "python -m musebench.train.muse_shapes " + " ".join(argv[1:]), "seed": args.seed,
                 "images": args.images, "steps": args.steps, "finetune_steps": args.finetune_steps,
                 "relation_steps": list(args.relation_steps), "binding_steps": args.binding_steps,
-                "batch_size": args.batch_size,
+                "batch_size": args.batch_size, "procs": args.procs,
                 "metrics": _read_json(args.work / "metrics.json"), "timings_s": _read_json(args.work / "timings.json")}
     save_checkpoint(args.out, config, vq, transformer, {"adapter": "muse", "training": training})
     copy_training_logs(args.work, args.out / "training")
