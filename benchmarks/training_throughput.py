@@ -1,0 +1,117 @@
+"""Training speed of the reference Muse's masked transformer: 1 process vs data-parallel processes.
+
+    python benchmarks/training_throughput.py [--procs 1 2] [--steps 60] [--rounds 2]
+
+Trains the shipped muse-shapes transformer's shape (width 128, depth 6, 4 heads, K = 512, 8x8 tokens,
+16 text tokens of 384-d, batch 64; random token ids and text states: the cost does not depend on
+the values) through reference_model.training.train_transformer, the code the training command runs,
+once per --procs value per round; rounds interleave the settings, so each is compared under the
+same machine load. Time per step comes from the run's own loss.csv (wall_s between the first and
+last logged step), so process start-up and the first steps are not counted. Each process uses
+--threads threads. Also times the VQ tokenizer's step (batch 32, one process) for the stage budget.
+Writes benchmarks/results/training_throughput.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "results" / "training_throughput.json"
+
+
+def token_data(n: int = 4096):
+    from reference_model.training import TokenData
+
+    g = torch.Generator().manual_seed(0)
+    mask = torch.ones(64, 16, dtype=torch.bool)
+    mask[:, 10:] = False
+    return TokenData(tokens=torch.randint(0, 512, (n, 64), generator=g).to(torch.int16),
+                     caption_index=torch.randint(0, 63, (n,), generator=g),
+                     text_hidden=torch.randn(64, 16, 384, generator=g).half(), text_mask=mask, empty_index=63)
+
+
+def seconds_per_step(procs: int, steps: int, threads: int) -> float:
+    from reference_model.config import TransformerConfig
+    from reference_model.training import TrainConfig, train_transformer
+    from reference_model.training_log import read_rows
+    from reference_model.transformer import MaskedTransformer
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = MaskedTransformer(TransformerConfig(vocab_size=512, grid=8, width=128, depth=6, heads=4))
+    config = TrainConfig(steps=steps, batch_size=64, log_every=10, checkpoint_every=10**9, procs=procs)
+    with tempfile.TemporaryDirectory() as tmp:
+        train_transformer(model, token_data(), config, Path(tmp))
+        rows = read_rows(Path(tmp) / "loss.csv")
+    first, last = rows[0], rows[-1]
+    return (last["wall_s"] - first["wall_s"]) / (last["step"] - first["step"])
+
+
+def vq_seconds_per_step(steps: int, threads: int) -> float:
+    from reference_model.config import VQConfig
+    from reference_model.tokenizer import VQModel
+    from reference_model.vq_training import vq_loss
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = VQModel(VQConfig(codebook_size=512))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    images = torch.randint(0, 256, (32, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    times = []
+    for i in range(steps + 3):
+        t = time.perf_counter()
+        loss, *_ = vq_loss(model, images, 10.0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if i >= 3:
+            times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--procs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--threads", type=int, default=1, help="threads per process")
+    parser.add_argument("--steps", type=int, default=60, help="training steps per timed run")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    if min(args.procs) < 1 or args.steps < 20 or args.rounds < 1:
+        parser.error("--procs must be >= 1, --steps >= 20 (two logged points after the first), --rounds >= 1")
+    runs = {p: [] for p in args.procs}
+    for r in range(args.rounds):
+        for p in args.procs:
+            runs[p].append(seconds_per_step(p, args.steps, args.threads))
+            print(f"round {r + 1}: {p} process(es): {runs[p][-1] * 1000:.0f} ms/step", flush=True)
+    best = {p: min(v) for p, v in runs.items()}
+    base = best[args.procs[0]]
+    vq = vq_seconds_per_step(30, args.threads)
+    result = {
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
+        "threads_per_process": args.threads, "batch_size": 64, "steps_per_run": args.steps,
+        "transformer": "width 128, depth 6, 4 heads, K 512, 64 image + 16 text tokens (muse-shapes)",
+        "seconds_per_step": {str(p): v for p, v in runs.items()},
+        "best_seconds_per_step": {str(p): v for p, v in best.items()},
+        "speedup_vs_first": {str(p): base / v for p, v in best.items()},
+        "vq_seconds_per_step_batch32_one_process": vq,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    for p in args.procs:
+        print(f"{p} process(es): best {best[p] * 1000:.0f} ms/step, {base / best[p]:.2f}x")
+    print(f"VQ step (batch 32, 1 process): {vq * 1000:.0f} ms; wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
