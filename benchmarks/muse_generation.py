@@ -95,6 +95,8 @@ def main() -> None:
         "share_of_matmul_flops": achieved / max(calibration),
         "training_wall_s": training.get("timings_s", {}),
         "training_total_min": sum(training.get("timings_s", {}).values()) / 60,
+        "training_stages_min": sum(v for k, v in training.get("timings_s", {}).items() if k != "eval") / 60,
+        "training_procs": training.get("procs", 1),
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "torch": torch.__version__},
         "note": "shared 2-core machine: other jobs' load lowers both sampling and calibration numbers",
     }

@@ -50,6 +50,8 @@ def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path, extra):
     assert json.loads((work / "ceiling.json").read_text())["val"]["real"]["all_correct"] == 1.0
     card = (out / "CARD.md").read_text()
     assert "python -m musebench.train.muse_shapes --work" in card and "tokenizer ceiling" in card
+    assert "- training stages (all but eval): " in card
+    assert f"{2 if extra else 1} training process(es) x 1 thread(s)" in card
     assert json.loads((out / "config.json").read_text())["adapter"] == "muse"
     assert json.loads((out / "training" / "metrics.json").read_text()) == metrics  # the logs of these weights
     if extra:  # the fine-tune's loss curve ships too, and the card says what the weights are

@@ -141,6 +141,7 @@ def write_card(args, config, out: Path, argv: list[str], n_params: dict) -> None
     work = args.work
     ceiling, metrics, timings = _read_json(work / "ceiling.json"), _read_json(work / "metrics.json"), _read_json(work / "timings.json")
     total_min = sum(timings.values()) / 60
+    training_min = sum(v for k, v in timings.items() if k != "eval") / 60  # eval: the final evaluations only
     command = "python -m musebench.train.muse_shapes " + " ".join(shlex.quote(a) for a in argv[1:])
     stats = ceiling.get("val", {})
     text = f"""# muse-shapes: the reference Muse trained on the shapes world
@@ -178,7 +179,8 @@ oracle on the real renders {_pct(stats.get('real', {}).get('all_correct'))}, on 
 {_curve_table(work / 'transformer' / 'eval.csv')}
 ## Wall time (minutes, this machine)
 
-""" + "".join(f"- {k}: {v / 60:.1f}\n" for k, v in timings.items()) + f"- total: {total_min:.1f}\n"
+""" + "".join(f"- {k}: {v / 60:.1f}\n" for k, v in timings.items()) + (
+        f"- training stages (all but eval): {training_min:.1f}\n- total: {total_min:.1f}\n")
     tmp = out / "CARD.md.tmp"
     tmp.write_text(text)
     os.replace(tmp, out / "CARD.md")
