@@ -4,7 +4,8 @@ Loss = foreground-weighted MSE + VQ codebook/commitment loss (van den Oord et al
 perceptual or adversarial term: at 32 px on flat synthetic scenes the oracle (can the attributes be
 read back?) is the quality that matters, and a prototype showed plain MSE is dominated by the
 background (27.7 dB but 63 % oracle accuracy), while weighting object pixels x10 reached 96.9 %.
-Dead codes (unused over the last `restart_every` steps) are restarted from current encodings.
+Dead codes (unused over the last `restart_every` steps) are restarted from current encodings; the
+checkpoint holds that window and the restart's generator, so a resumed run equals an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -65,15 +66,18 @@ def train_vq(model: VQModel, images: torch.Tensor, config: VQTrainConfig, out_di
     state_path, loss_csv = out_dir / "vq_state.pt", out_dir / "vq_loss.csv"
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.5, 0.9))  # VQGAN betas
     step, wall = 0, 0.0
+    k = model.config.codebook_size
+    used = torch.zeros(k, dtype=torch.bool)  # codes chosen since the last dead-code restart
+    restart_gen = torch.Generator().manual_seed(config.seed + 7)
     if state_path.exists():
         state = torch.load(state_path, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, wall = int(state["step"]), float(state["wall_s"])
+        if "used" in state:  # states saved before 2026-11-28 lack the restart's state: resumed inexactly
+            used = state["used"].clone()
+            restart_gen.set_state(state["restart_gen"])
     training_log.truncate_after(loss_csv, step)
-    k = model.config.codebook_size
-    used = torch.zeros(k, dtype=torch.bool)
-    restart_gen = torch.Generator().manual_seed(config.seed + 7)
     bar = tqdm(total=config.steps, initial=step, desc="vq", mininterval=10)
     t0 = time.perf_counter() - wall
     model.train()
@@ -101,7 +105,7 @@ def train_vq(model: VQModel, images: torch.Tensor, config: VQTrainConfig, out_di
         if step % config.checkpoint_every == 0 or step == config.steps:
             tmp = state_path.with_suffix(".tmp")
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                        "wall_s": time.perf_counter() - t0}, tmp)
+                        "wall_s": time.perf_counter() - t0, "used": used, "restart_gen": restart_gen.get_state()}, tmp)
             os.replace(tmp, state_path)
             training_log.plot(loss_csv, out_dir / "vq_loss.png", ["weighted_mse", "codes_in_batch"], "VQ tokenizer")
     bar.close()

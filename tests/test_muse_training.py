@@ -184,3 +184,35 @@ def test_a_corrupt_state_file_is_one_error_with_two_processes_too(tmp_path):
     config = TrainConfig(steps=4, batch_size=4, warmup=2, procs=2)
     with pytest.raises(ReferenceModelError, match="state.pt: cannot resume .*delete it to start over"):
         train_transformer(tiny_transformer(), tiny_data(), config, tmp_path)
+
+
+def test_vq_training_resumed_after_a_kill_equals_an_uninterrupted_run(tmp_path, monkeypatch):
+    """The dead-code restart's state (codes used since the last restart, its generator) is part of the
+    checkpoint, so a resume restarts the same codes with the same encodings."""
+    from reference_model import vq_training
+
+    images = torch.randint(0, 256, (16, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+
+    def fresh() -> VQModel:
+        torch.manual_seed(0)
+        return VQModel(VQConfig(image_size=16, channels=(8, 8, 8), res_blocks=(0, 1, 0), codebook_size=64, code_dim=4))
+
+    config = VQTrainConfig(steps=8, batch_size=4, warmup=1, restart_every=2, log_every=1, checkpoint_every=3)
+    reference = train_vq(fresh(), images, config, tmp_path / "a")
+    real_append = vq_training.training_log.append_row
+
+    def killed_at_step_5(path, row):
+        if row["step"] == 5:
+            raise KeyboardInterrupt  # like kill -9 after the step-3 checkpoint
+        real_append(path, row)
+
+    monkeypatch.setattr(vq_training.training_log, "append_row", killed_at_step_5)
+    with pytest.raises(KeyboardInterrupt):
+        train_vq(fresh(), images, config, tmp_path / "b")
+    monkeypatch.setattr(vq_training.training_log, "append_row", real_append)
+    assert torch.load(tmp_path / "b" / "vq_state.pt", weights_only=True)["step"] == 3
+    resumed = train_vq(fresh(), images, config, tmp_path / "b")
+    restarted = [float(r.split(",")[-1]) for r in (tmp_path / "a" / "vq_loss.csv").read_text().splitlines()[1:]]
+    assert sum(restarted[3:]) > 0  # codes were restarted after the resume point
+    for (k, a), (_, b) in zip(reference.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), k
