@@ -8,7 +8,7 @@ the values) through reference_model.training.train_transformer, the code the tra
 once per --procs value per round; rounds interleave the settings, so each is compared under the
 same machine load. Time per step comes from the run's own loss.csv (wall_s between the first and
 last logged step), so process start-up and the first steps are not counted. Each process uses
---threads threads. Also times the VQ tokenizer's step (batch 32, one process) for the stage budget.
+--threads threads. The VQ tokenizer's step (batch 32 of 32 px images) is timed the same way.
 Writes benchmarks/results/training_throughput.json.
 """
 
@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -56,26 +55,22 @@ def seconds_per_step(procs: int, steps: int, threads: int) -> float:
     return (last["wall_s"] - first["wall_s"]) / (last["step"] - first["step"])
 
 
-def vq_seconds_per_step(steps: int, threads: int) -> float:
+def vq_seconds_per_step(procs: int, steps: int, threads: int) -> float:
+    """The VQ tokenizer's training step (batch 32 of 32 px images, K = 512) through train_vq."""
     from reference_model.config import VQConfig
     from reference_model.tokenizer import VQModel
-    from reference_model.vq_training import vq_loss
+    from reference_model.training_log import read_rows
+    from reference_model.vq_training import VQTrainConfig, train_vq
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = VQModel(VQConfig(codebook_size=512))
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    images = torch.randint(0, 256, (32, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    times = []
-    for i in range(steps + 3):
-        t = time.perf_counter()
-        loss, *_ = vq_loss(model, images, 10.0)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if i >= 3:
-            times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    images = torch.randint(0, 256, (512, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    config = VQTrainConfig(steps=steps, batch_size=32, log_every=10, checkpoint_every=10**9, procs=procs)
+    with tempfile.TemporaryDirectory() as tmp:
+        train_vq(model, images, config, Path(tmp))
+        rows = read_rows(Path(tmp) / "vq_loss.csv")
+    return (rows[-1]["wall_s"] - rows[0]["wall_s"]) / (rows[-1]["step"] - rows[0]["step"])
 
 
 def main() -> None:
@@ -93,9 +88,14 @@ def main() -> None:
         for p in args.procs:
             runs[p].append(seconds_per_step(p, args.steps, args.threads))
             print(f"round {r + 1}: {p} process(es): {runs[p][-1] * 1000:.0f} ms/step", flush=True)
+    vq_runs = {p: [] for p in args.procs}
+    for r in range(args.rounds):
+        for p in args.procs:
+            vq_runs[p].append(vq_seconds_per_step(p, args.steps, args.threads))
+            print(f"round {r + 1}: VQ, {p} process(es): {vq_runs[p][-1] * 1000:.0f} ms/step", flush=True)
     best = {p: min(v) for p, v in runs.items()}
     base = best[args.procs[0]]
-    vq = vq_seconds_per_step(30, args.threads)
+    vq_best = {p: min(v) for p, v in vq_runs.items()}
     result = {
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
         "threads_per_process": args.threads, "batch_size": 64, "steps_per_run": args.steps,
@@ -103,14 +103,17 @@ def main() -> None:
         "seconds_per_step": {str(p): v for p, v in runs.items()},
         "best_seconds_per_step": {str(p): v for p, v in best.items()},
         "speedup_vs_first": {str(p): base / v for p, v in best.items()},
-        "vq_seconds_per_step_batch32_one_process": vq,
+        "vq_seconds_per_step_batch32": {str(p): v for p, v in vq_runs.items()},
+        "vq_speedup_vs_first": {str(p): vq_best[args.procs[0]] / v for p, v in vq_best.items()},
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     for p in args.procs:
         print(f"{p} process(es): best {best[p] * 1000:.0f} ms/step, {base / best[p]:.2f}x")
-    print(f"VQ step (batch 32, 1 process): {vq * 1000:.0f} ms; wrote {args.out}")
+    for p in args.procs:
+        print(f"VQ, {p} process(es): best {vq_best[p] * 1000:.0f} ms/step, {vq_best[args.procs[0]] / vq_best[p]:.2f}x")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -101,3 +101,14 @@ def all_reduce_grads(params: list[torch.nn.Parameter], extra: list[float]) -> li
         p.grad = flat[offset : offset + n].view_as(p).clone()
         offset += n
     return flat[offset:].tolist()
+
+
+def gather_rows(local: torch.Tensor, shard: Shard) -> torch.Tensor:
+    """The whole batch from each rank's rows (rank, rank + world, ...), in the single-process order.
+    Every rank must hold the same number of rows."""
+    parts = [torch.empty_like(local) for _ in range(shard.world)]
+    dist.all_gather(parts, local.contiguous())
+    whole = torch.empty((local.shape[0] * shard.world, *local.shape[1:]), dtype=local.dtype)
+    for rank, part in enumerate(parts):
+        whole[rank :: shard.world] = part
+    return whole

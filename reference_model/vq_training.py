@@ -19,7 +19,9 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from reference_model import training_log
+from reference_model import data_parallel, training_log
+from reference_model.data_parallel import Shard
+from reference_model.errors import ReferenceModelError
 from reference_model.schedule import warmup_cosine
 from reference_model.tokenizer import VQModel, to_unit
 
@@ -35,6 +37,7 @@ class VQTrainConfig:
     seed: int = 0
     log_every: int = 20
     checkpoint_every: int = 500
+    procs: int = 1  # data-parallel processes; > 1 changes only the float summation order (data_parallel.py)
 
 
 def background_mask(images: torch.Tensor) -> torch.Tensor:
@@ -60,11 +63,39 @@ def vq_loss(model: VQModel, images: torch.Tensor, foreground_weight: float):
     return mse + commit, mse, ids, z
 
 
+def shard_vq_loss(model: VQModel, images: torch.Tensor, foreground_weight: float, shard: Shard):
+    """This rank's part of vq_loss over the whole batch `images`: the weighted MSE over its rows divided
+    by the whole batch's weight, the codebook loss scaled by its share of rows, so the ranks' losses
+    (and gradients) sum to the single-process ones. Returns what vq_loss returns, for its rows."""
+    total_weight = pixel_weights(images, foreground_weight).sum() * images.shape[1]
+    rows = shard.rows(images.shape[0])
+    x = to_unit(images[rows])
+    recon, ids, commit, z = model(x)
+    mse = ((recon - x) ** 2 * pixel_weights(images[rows], foreground_weight)).sum() / total_weight
+    return mse + commit * (len(rows) / images.shape[0]), mse, ids, z
+
+
 def train_vq(model: VQModel, images: torch.Tensor, config: VQTrainConfig, out_dir: Path) -> VQModel:
-    """Train (or resume from out_dir/vq_state.pt) on images uint8 (N, 3, H, W)."""
+    """Train (or resume from out_dir/vq_state.pt) on images uint8 (N, 3, H, W).
+
+    With config.procs > 1 the training runs in forked processes (data_parallel.py) and `model` then
+    loads the result.
+    """
+    if config.procs > 1 and config.batch_size % config.procs:
+        raise ReferenceModelError(f"VQ batch size {config.batch_size} is not a multiple of {config.procs} processes; "
+                                  "change one of them")
     out_dir.mkdir(parents=True, exist_ok=True)
+    data_parallel.run(lambda shard: _train_vq(model, images, config, out_dir, shard), config.procs)
+    if config.procs > 1:
+        model.load_state_dict(torch.load(out_dir / "vq_state.pt", map_location="cpu", weights_only=True)["model"])
+    model.eval()
+    return model
+
+
+def _train_vq(model: VQModel, images: torch.Tensor, config: VQTrainConfig, out_dir: Path, shard: Shard) -> None:
     state_path, loss_csv = out_dir / "vq_state.pt", out_dir / "vq_loss.csv"
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.5, 0.9))  # VQGAN betas
+    params = list(model.parameters())
     step, wall = 0, 0.0
     k = model.config.codebook_size
     used = torch.zeros(k, dtype=torch.bool)  # codes chosen since the last dead-code restart
@@ -77,8 +108,9 @@ def train_vq(model: VQModel, images: torch.Tensor, config: VQTrainConfig, out_di
         if "used" in state:  # states saved before 2026-11-28 lack the restart's state: resumed inexactly
             used = state["used"].clone()
             restart_gen.set_state(state["restart_gen"])
-    training_log.truncate_after(loss_csv, step)
-    bar = tqdm(total=config.steps, initial=step, desc="vq", mininterval=10)
+    if shard.is_main:
+        training_log.truncate_after(loss_csv, step)
+    bar = tqdm(total=config.steps, initial=step, desc="vq", mininterval=10, disable=not shard.is_main)
     t0 = time.perf_counter() - wall
     model.train()
     while step < config.steps:
@@ -86,22 +118,34 @@ def train_vq(model: VQModel, images: torch.Tensor, config: VQTrainConfig, out_di
         batch = images[torch.randint(0, images.shape[0], (config.batch_size,), generator=g)]
         for group in optimizer.param_groups:
             group["lr"] = warmup_cosine(step, config.steps, config.warmup, config.lr)
-        loss, mse, ids, z = vq_loss(model, batch, config.foreground_weight)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if shard.world == 1:
+            loss, mse, ids, z = vq_loss(model, batch, config.foreground_weight)
+            loss.backward()
+            loss_value, mse_value = loss.item(), mse.item()
+            counts = torch.bincount(ids.flatten(), minlength=k)
+        else:
+            loss, mse, ids, z = shard_vq_loss(model, batch, config.foreground_weight, shard)
+            loss.backward()
+            local = [loss.item(), mse.item(), *torch.bincount(ids.flatten(), minlength=k).tolist()]
+            loss_value, mse_value, *summed = data_parallel.all_reduce_grads(params, local)
+            counts = torch.tensor(summed)
         optimizer.step()
-        used[ids.flatten()] = True
+        used |= counts > 0
         step += 1
         bar.update(1)
         restarted = 0
         if step % config.restart_every == 0 and step < 0.9 * config.steps:  # settle before the end
-            restarted = model.quantizer.restart_dead(~used, z.detach(), restart_gen)
+            z = z.detach() if shard.world == 1 else data_parallel.gather_rows(z.detach(), shard)  # (B, D, g, g)
+            restarted = model.quantizer.restart_dead(~used, z, restart_gen)
             used.zero_()
+        if not shard.is_main:
+            continue
         if step % config.log_every == 0 or step == config.steps:
-            row = {"step": step, "wall_s": time.perf_counter() - t0, "loss": loss.item(), "weighted_mse": mse.item(),
-                   "codes_in_batch": float(ids.unique().numel()), "restarted": float(restarted)}
+            row = {"step": step, "wall_s": time.perf_counter() - t0, "loss": loss_value, "weighted_mse": mse_value,
+                   "codes_in_batch": float((counts > 0).sum()), "restarted": float(restarted)}
             training_log.append_row(loss_csv, row)
-            bar.set_postfix(mse=f"{mse.item():.4f}", codes=int(row["codes_in_batch"]))
+            bar.set_postfix(mse=f"{mse_value:.4f}", codes=int(row["codes_in_batch"]))
         if step % config.checkpoint_every == 0 or step == config.steps:
             tmp = state_path.with_suffix(".tmp")
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
@@ -109,8 +153,6 @@ def train_vq(model: VQModel, images: torch.Tensor, config: VQTrainConfig, out_di
             os.replace(tmp, state_path)
             training_log.plot(loss_csv, out_dir / "vq_loss.png", ["weighted_mse", "codes_in_batch"], "VQ tokenizer")
     bar.close()
-    model.eval()
-    return model
 
 
 @torch.no_grad()

@@ -186,17 +186,21 @@ def test_a_corrupt_state_file_is_one_error_with_two_processes_too(tmp_path):
         train_transformer(tiny_transformer(), tiny_data(), config, tmp_path)
 
 
+def random_images() -> torch.Tensor:
+    return torch.randint(0, 256, (16, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+
+
+def tiny_vq() -> VQModel:
+    torch.manual_seed(0)
+    return VQModel(VQConfig(image_size=16, channels=(8, 8, 8), res_blocks=(0, 1, 0), codebook_size=64, code_dim=4))
+
+
 def test_vq_training_resumed_after_a_kill_equals_an_uninterrupted_run(tmp_path, monkeypatch):
     """The dead-code restart's state (codes used since the last restart, its generator) is part of the
     checkpoint, so a resume restarts the same codes with the same encodings."""
     from reference_model import vq_training
 
-    images = torch.randint(0, 256, (16, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
-
-    def fresh() -> VQModel:
-        torch.manual_seed(0)
-        return VQModel(VQConfig(image_size=16, channels=(8, 8, 8), res_blocks=(0, 1, 0), codebook_size=64, code_dim=4))
-
+    images, fresh = random_images(), tiny_vq
     config = VQTrainConfig(steps=8, batch_size=4, warmup=1, restart_every=2, log_every=1, checkpoint_every=3)
     reference = train_vq(fresh(), images, config, tmp_path / "a")
     real_append = vq_training.training_log.append_row
@@ -216,3 +220,25 @@ def test_vq_training_resumed_after_a_kill_equals_an_uninterrupted_run(tmp_path, 
     assert sum(restarted[3:]) > 0  # codes were restarted after the resume point
     for (k, a), (_, b) in zip(reference.state_dict().items(), resumed.state_dict().items()):
         assert torch.equal(a, b), k
+
+
+def test_vq_with_two_processes_matches_one(tmp_path):
+    """Data-parallel VQ: the summed losses are the whole batch's, the dead-code restart sees every rank's
+    codes and the whole batch's encodings, so the weights match one process up to float order."""
+    images, fresh = random_images(), tiny_vq
+    config = VQTrainConfig(steps=4, batch_size=4, warmup=1, restart_every=2, log_every=1, checkpoint_every=2)
+    single = train_vq(fresh(), images, config, tmp_path / "one")
+    from dataclasses import replace
+
+    parallel = train_vq(fresh(), images, replace(config, procs=2), tmp_path / "two")
+    for (k, a), (_, b) in zip(single.state_dict().items(), parallel.state_dict().items()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=k)
+    one = (tmp_path / "one" / "vq_loss.csv").read_text().splitlines()
+    two = (tmp_path / "two" / "vq_loss.csv").read_text().splitlines()
+    assert len(one) == len(two) == 5
+    for a, b in zip(one[1:], two[1:]):
+        a, b = [float(v) for v in a.split(",")], [float(v) for v in b.split(",")]
+        assert a[2] == pytest.approx(b[2], rel=1e-4) and a[4:] == b[4:]  # loss; codes in batch, restarted
+    assert float(two[2].split(",")[-1]) > 0  # codes were restarted at step 2
+    with pytest.raises(Exception, match="VQ batch size 5 is not a multiple of 2 processes"):
+        train_vq(fresh(), images, replace(config, batch_size=5, procs=2), tmp_path / "three")

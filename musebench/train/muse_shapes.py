@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1,
                    help="torch.set_num_threads (1: a shared 2-core machine is 3x faster than with 2)")
     p.add_argument("--procs", type=_positive_int, default=1,
-                   help="data-parallel processes for the transformer stages (reference_model/data_parallel.py), "
+                   help="data-parallel processes for the VQ and transformer stages (reference_model/data_parallel.py), "
                         "each with --threads threads; 2 on a 2-core machine trains ~1.8x faster than 1. "
                         "Changes only the float summation order, so it is part of the run's config")
     p.add_argument("--images", type=int, default=40_000, help="training images rendered once")
@@ -254,7 +254,8 @@ def stage_vq(args, config, data: dict):
 
     torch.manual_seed(args.seed)  # module init only; every later draw takes an explicit generator
     vq = VQModel(config.vq)
-    train_config = VQTrainConfig(steps=args.vq_steps, batch_size=args.vq_batch, seed=args.seed, checkpoint_every=100)
+    train_config = VQTrainConfig(steps=args.vq_steps, batch_size=args.vq_batch, seed=args.seed, checkpoint_every=100,
+                                 procs=args.procs)
     return train_vq(vq, data["images"], train_config, args.work / "vq")
 
 
