@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -330,6 +331,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command_line = sys.argv if argv is None else ["muse_shapes", *argv]
     torch.set_num_threads(args.threads)
+    cores = os.cpu_count() or 1
+    if args.procs * args.threads > cores:  # oversubscribed cores make every rank wait for the slowest
+        print(f"muse_shapes: warning: --procs {args.procs} x --threads {args.threads} is more than this machine's "
+              f"{cores} cores; training will be slower than with --procs {max(1, cores // args.threads)}", file=sys.stderr)
     from musebench.train import muse_shapes_data as data_mod
     from reference_model.text_encoder import FrozenTextEncoder
 
