@@ -63,7 +63,10 @@ def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path, extra):
 
     images = load_adapter("muse", str(out)).generate(["a red circle"], [0], {"steps": 2})
     assert images.shape == (1, 3, 32, 32)
+    timings = json.loads((work / "timings.json").read_text())
     assert muse_shapes.main(argv) == 0  # a finished run re-runs as a no-op from its stage outputs
+    again = json.loads((work / "timings.json").read_text())
+    assert {k: v for k, v in again.items() if k != "eval"} == {k: v for k, v in timings.items() if k != "eval"}
 
 
 def test_a_larger_steps_extends_a_finished_run_and_a_smaller_one_is_an_error(tmp_path):

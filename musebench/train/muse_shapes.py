@@ -327,6 +327,13 @@ def record_time(work: Path, stage: str, seconds: float) -> None:
     path.write_text(json.dumps(timings, indent=2) + "\n")
 
 
+def _finished(state_path: Path, steps: int) -> bool:
+    """Whether a training stage's state file is at its last step (the stage has nothing left to do)."""
+    if not state_path.is_file():
+        return False
+    return int(torch.load(state_path, map_location="cpu", weights_only=True)["step"]) >= steps
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command_line = sys.argv if argv is None else ["muse_shapes", *argv]
@@ -342,46 +349,60 @@ def main(argv: list[str] | None = None) -> int:
     check_same_config(args.work, config, args)
     last = STAGES.index(args.until)
 
-    def timed(stage: str, fn):
+    def timed(stage: str, fn, done: bool = False):
+        """Run a stage; its wall time goes into timings.json unless its output was complete before
+        (re-running a finished command, e.g. to package or re-evaluate, only reloads)."""
         t = time.perf_counter()
         out = fn()
-        record_time(args.work, stage, time.perf_counter() - t)
+        if not done:
+            record_time(args.work, stage, time.perf_counter() - t)
         return out
 
-    data = timed("data", lambda: data_mod.render_training_set(args.work / "train_set.pt", args.images, args.seed, config.vq.image_size))
+    work = args.work
+
+    data = timed("data", lambda: data_mod.render_training_set(work / "train_set.pt", args.images, args.seed, config.vq.image_size),
+                 done=(work / "train_set.pt").is_file())
     if last < 1:
         return 0
-    vq = timed("vq", lambda: stage_vq(args, config, data))
+    vq = timed("vq", lambda: stage_vq(args, config, data), done=_finished(work / "vq" / "vq_state.pt", args.vq_steps))
     if last < 2:
         return 0
     from musebench.train import muse_shapes_eval as eval_mod
 
-    timed("ceiling", lambda: eval_mod.tokenizer_ceiling(vq, data, args.work / "ceiling.json", args.eval_prompts, args.holdout_prompts))
+    timed("ceiling", lambda: eval_mod.tokenizer_ceiling(vq, data, work / "ceiling.json", args.eval_prompts, args.holdout_prompts),
+          done=(work / "ceiling.json").is_file())
     if last < 3:
         return 0
     encoder = FrozenTextEncoder(config.text_encoder)
-    tokens = timed("tokens", lambda: data_mod.build_token_data(args.work / "tokens.pt", vq, encoder, data))
-    if args.converse_prob:
-        tokens = timed("tokens", lambda: data_mod.add_converse_captions(encoder, tokens, data["captions"]))
+    tokens_done = (work / "tokens.pt").is_file()
+    tokens = timed("tokens", lambda: data_mod.build_token_data(work / "tokens.pt", vq, encoder, data), done=tokens_done)
+    if args.converse_prob:  # recomputed on every run, counted with the tokens' first build only
+        tokens = timed("tokens", lambda: data_mod.add_converse_captions(encoder, tokens, data["captions"]),
+                       done=tokens_done)
     if last < 4:
         return 0
     curve = eval_mod.curve_evaluator(config, vq, encoder, args.curve_prompts) if args.eval_every else None
-    transformer = timed("transformer", lambda: stage_transformer(args, config, tokens, curve))
+    transformer = timed("transformer", lambda: stage_transformer(args, config, tokens, curve),
+                        done=_finished(work / "transformer" / "state.pt", args.steps))
     if last < 5:
         return 0
     if args.finetune_steps:
-        transformer = timed("finetune", lambda: stage_finetune(args, tokens, transformer))
+        transformer = timed("finetune", lambda: stage_finetune(args, tokens, transformer),
+                            done=_finished(work / "finetune" / "state.pt", args.finetune_steps))
     if last < 6:
         return 0
     if args.relation_steps:
         from dataclasses import replace
 
-        transformer = timed("relations", lambda: stage_relations(args, config, encoder, tokens, data["captions"], transformer))
+        last_phase = work / "relations" / RELATION_PHASES[-1][0] / "state.pt"
+        transformer = timed("relations", lambda: stage_relations(args, config, encoder, tokens, data["captions"], transformer),
+                            done=_finished(last_phase, args.relation_steps[-1]))
         config = replace(config, transformer=transformer.config)
     if last < 7:
         return 0
     if args.binding_steps:
-        transformer = timed("binding", lambda: stage_binding(args, tokens, data["captions"], transformer))
+        transformer = timed("binding", lambda: stage_binding(args, tokens, data["captions"], transformer),
+                            done=_finished(work / "binding" / "state.pt", args.binding_steps))
     if last < 8:
         return 0
     timed("eval", lambda: eval_mod.final_eval(config, vq, transformer, encoder, args.work / "metrics.json",
