@@ -93,24 +93,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"'{text}': give a whole number >= 0")
-    return value
+def _whole_number(minimum: int):
+    """argparse type: a whole number >= minimum, else the one-line error naming the value."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"'{text}': give a whole number >= {minimum}")
+        return value
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"'{text}': give a whole number >= 1")
-    return value
+_non_negative_int, _positive_int = _whole_number(0), _whole_number(1)
 
 
 def _positive_float(text: str) -> float:
