@@ -41,7 +41,6 @@ def token_data(n: int = 4096):
 def seconds_per_step(procs: int, steps: int, threads: int) -> float:
     from reference_model.config import TransformerConfig
     from reference_model.training import TrainConfig, train_transformer
-    from reference_model.training_log import read_rows
     from reference_model.transformer import MaskedTransformer
 
     torch.set_num_threads(threads)
@@ -50,16 +49,13 @@ def seconds_per_step(procs: int, steps: int, threads: int) -> float:
     config = TrainConfig(steps=steps, batch_size=64, log_every=10, checkpoint_every=10**9, procs=procs)
     with tempfile.TemporaryDirectory() as tmp:
         train_transformer(model, token_data(), config, Path(tmp))
-        rows = read_rows(Path(tmp) / "loss.csv")
-    first, last = rows[0], rows[-1]
-    return (last["wall_s"] - first["wall_s"]) / (last["step"] - first["step"])
+        return _logged_seconds_per_step(Path(tmp) / "loss.csv")
 
 
 def vq_seconds_per_step(procs: int, steps: int, threads: int) -> float:
     """The VQ tokenizer's training step (batch 32 of 32 px images, K = 512) through train_vq."""
     from reference_model.config import VQConfig
     from reference_model.tokenizer import VQModel
-    from reference_model.training_log import read_rows
     from reference_model.vq_training import VQTrainConfig, train_vq
 
     torch.set_num_threads(threads)
@@ -69,8 +65,25 @@ def vq_seconds_per_step(procs: int, steps: int, threads: int) -> float:
     config = VQTrainConfig(steps=steps, batch_size=32, log_every=10, checkpoint_every=10**9, procs=procs)
     with tempfile.TemporaryDirectory() as tmp:
         train_vq(model, images, config, Path(tmp))
-        rows = read_rows(Path(tmp) / "vq_loss.csv")
+        return _logged_seconds_per_step(Path(tmp) / "vq_loss.csv")
+
+
+def _logged_seconds_per_step(csv: Path) -> float:
+    """Seconds per step between a training log's first and last rows (start-up not counted)."""
+    from reference_model.training_log import read_rows
+
+    rows = read_rows(csv)
     return (rows[-1]["wall_s"] - rows[0]["wall_s"]) / (rows[-1]["step"] - rows[0]["step"])
+
+
+def _interleaved(name: str, time_one, args) -> dict[int, list[float]]:
+    """time_one(procs, steps, threads) for each --procs value, round after round (paired under load)."""
+    runs = {p: [] for p in args.procs}
+    for r in range(args.rounds):
+        for p in args.procs:
+            runs[p].append(time_one(p, args.steps, args.threads))
+            print(f"round {r + 1}: {name}, {p} process(es): {runs[p][-1] * 1000:.0f} ms/step", flush=True)
+    return runs
 
 
 def main() -> None:
@@ -83,16 +96,8 @@ def main() -> None:
     args = parser.parse_args()
     if min(args.procs) < 1 or args.steps < 20 or args.rounds < 1:
         parser.error("--procs must be >= 1, --steps >= 20 (two logged points after the first), --rounds >= 1")
-    runs = {p: [] for p in args.procs}
-    for r in range(args.rounds):
-        for p in args.procs:
-            runs[p].append(seconds_per_step(p, args.steps, args.threads))
-            print(f"round {r + 1}: {p} process(es): {runs[p][-1] * 1000:.0f} ms/step", flush=True)
-    vq_runs = {p: [] for p in args.procs}
-    for r in range(args.rounds):
-        for p in args.procs:
-            vq_runs[p].append(vq_seconds_per_step(p, args.steps, args.threads))
-            print(f"round {r + 1}: VQ, {p} process(es): {vq_runs[p][-1] * 1000:.0f} ms/step", flush=True)
+    runs = _interleaved("transformer", seconds_per_step, args)
+    vq_runs = _interleaved("VQ", vq_seconds_per_step, args)
     best = {p: min(v) for p, v in runs.items()}
     base = best[args.procs[0]]
     vq_best = {p: min(v) for p, v in vq_runs.items()}
