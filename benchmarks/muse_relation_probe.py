@@ -100,6 +100,12 @@ def load_state(transformer, path: Path, text_length: int):
     return transformer.eval()
 
 
+def _relative(path: Path) -> str:
+    """`path` as typed from the repository root when it lies under it (the recorded command reruns there)."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", default="muse-shapes", help="shipped name or checkpoint dir")
@@ -126,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "muse_relation_probe",
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": f"python benchmarks/muse_relation_probe.py --checkpoint {args.checkpoint} --name {args.name} "
-                   f"--per-group {args.per_group}" + (f" --state {args.state}" if args.state else ""),
+                   f"--work {_relative(args.work)} --per-group {args.per_group}"
+                   + (f" --state {_relative(args.state)}" if args.state else ""),
+        "work": _relative(args.work),
         "checkpoint": str(args.checkpoint),
         "state": None if args.state is None else str(args.state),
         "unit": "extra nats per token vs the true caption, all tokens masked (0: the edit is ignored)",
