@@ -128,15 +128,15 @@ def main(argv: list[str] | None = None) -> int:
         pipeline.transformer = load_state(pipeline.transformer, args.state, pipeline.config.text_encoder.max_length)
     captions = data_mod.load(args.work / "train_set.pt")["captions"]
     tokens = data_mod.load(args.work / "tokens.pt")["tokens"]
+    work, state = _relative(args.work), None if args.state is None else _relative(args.state)
     result = {
         "benchmark": "muse_relation_probe",
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": f"python benchmarks/muse_relation_probe.py --checkpoint {args.checkpoint} --name {args.name} "
-                   f"--work {_relative(args.work)} --per-group {args.per_group}"
-                   + (f" --state {_relative(args.state)}" if args.state else ""),
-        "work": _relative(args.work),
+                   f"--work {work} --per-group {args.per_group}" + (f" --state {state}" if state else ""),
+        "work": work,
         "checkpoint": str(args.checkpoint),
-        "state": None if args.state is None else str(args.state),
+        "state": state,
         "unit": "extra nats per token vs the true caption, all tokens masked (0: the edit is ignored)",
         "groups": probe(pipeline.transformer, pipeline.text_encoder, tokens, captions, args.per_group),
         "wall_s": round(time.perf_counter() - t0, 1),
