@@ -103,9 +103,8 @@ def _open_index(path: Path) -> sqlite3.Connection:
     """
     deadline = time.monotonic() + BUSY_TIMEOUT_S
     while True:
-        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)  # timeout: the busy handler
         try:
-            db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across process kills
             db.execute(SCHEMA)
