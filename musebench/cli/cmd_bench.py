@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=8, help="images per call for throughput (default 8)")
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per measurement (default 10)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed calls first (default 2)")
+    parser.add_argument("--calibration", choices=("transformer", "matmul"), default="transformer",
+                        help="denominator of latency/ratio: a fixed reference transformer decode (default; the ratio "
+                             "travels between CPUs and thread counts) or a C x C matmul (gives the FLOP/s fraction)")
     parser.add_argument("--calibration-size", type=int, default=512, help="C of the C x C matmul (default 512)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
@@ -60,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
         from musebench.shapes import sample_prompts
 
         prompts = [r.prompt for r in sample_prompts("val", max(args.batch, 1), 0)]
-    options = Options(warmup=args.warmup, repeats=args.repeats, batch=args.batch, calibration_size=args.calibration_size,
+    options = Options(warmup=args.warmup, repeats=args.repeats, batch=args.batch, calibration=args.calibration,
+                      calibration_size=args.calibration_size,
                       device=args.device)
     measured = measure(adapter, prompts, params, options, args.seed, args.device)
     rows = rows_from(measured, adapter.describe(params), options, args.seed, args.device)

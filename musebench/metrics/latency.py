@@ -6,10 +6,12 @@ Protocol (MLPerf-inference style single-stream / offline, simplified):
   - batch 1: per-image latency over `repeats` calls -> median and p95 (ms);
   - batch N: `batch` images per call -> throughput (images/s, median over repeats); with batch 1
     that call is the batch-1 call, so the batch-1 timings give the throughput without re-timing;
-  - calibration: a float32 (C x C) @ (C x C) matmul timed right before every batch-1 repeat on the
-    same device; `latency/ratio` = median over repeats of (model time / matmul time). Load on a
-    shared machine slows both, so the ratio moves far less than raw seconds (benchmarks/
-    metrics_latency_noise.py measures it);
+  - calibration: a fixed workload timed right before every batch-1 repeat on the same device
+    (metrics/calibration.py): by default a reference Muse-shaped transformer decode built from
+    torch.nn, whose time scales with the CPU and thread count as a small model's does; or a
+    float32 (C x C) matmul. `latency/ratio` = median over repeats of (model time / calibration
+    time). Load on a shared machine slows both, so the ratio moves far less than raw seconds
+    (benchmarks/latency_calibration.py measures it across thread counts);
   - peak memory: the process's peak RSS (getrusage), and CUDA max allocated on a GPU;
   - FLOPs per image from the adapter's describe(params); achieved FLOP/s = FLOPs / latency, and
     its fraction of the matmul's FLOP/s in the same run;
@@ -32,6 +34,7 @@ import torch
 
 from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
+from musebench.metrics.calibration import CALIBRATIONS, calibration_workload
 from musebench.metrics.intervals import bootstrap_interval
 
 
@@ -40,13 +43,20 @@ class Options:
     warmup: int = 2  # untimed calls before measuring
     repeats: int = 10  # timed calls per measurement
     batch: int = 8  # images per call for the throughput measurement
-    calibration_size: int = 512  # C of the C x C matmul calibration workload
+    # The denominator of latency/ratio (metrics/calibration.py): "transformer", a fixed Muse-shaped
+    # reference decode whose ratio travels between CPUs and thread counts, or "matmul" (C x C).
+    calibration: str = "transformer"
+    calibration_size: int = 512  # C of the C x C matmul (calibration: matmul)
     device: str | None = None  # timing device; default: the adapter's (see adapter_device)
     # A named reference model timed in the same loop (shipped name, checkpoint dir or diffusers
     # pipeline dir) at its default sampler settings plus `reference_params`: adds
     # latency/ratio_to_reference = model time / reference time, e.g. "Muse at 8 steps vs ldm-shapes".
     reference_model: str | None = None
     reference_params: dict | None = None
+
+    def __post_init__(self) -> None:  # the suite loader reports this at file:line, before any image
+        if self.calibration not in CALIBRATIONS:
+            raise MusebenchError(f"calibration={self.calibration!r}; choose one of: {', '.join(CALIBRATIONS)}")
 
 
 def _sync(device: str) -> None:
@@ -69,18 +79,6 @@ def timed(fn, device: str) -> float:
     return time.perf_counter() - t0
 
 
-def calibration_workload(size: int, device: str):
-    """A deterministic float32 matmul of 2 * size^3 FLOPs."""
-    g = torch.Generator().manual_seed(0)
-    a = torch.randn(size, size, generator=g).to(device)  # (C, C)
-    b = torch.randn(size, size, generator=g).to(device)
-
-    def run() -> None:
-        torch.mm(a, b)
-
-    return run, 2.0 * size**3
-
-
 def _median_ci(values: np.ndarray, seed: int) -> tuple[float, float]:
     return bootstrap_interval(len(values), lambda idx: float(np.median(values[idx])), seed=seed, rounds=200)
 
@@ -94,7 +92,7 @@ def measure(adapter, prompts: list[str], params: dict, options: Options, seed: i
     """
     if options.warmup < 0 or options.repeats < 2 or options.batch < 1 or options.calibration_size < 16:
         raise MusebenchError(f"latency: need warmup >= 0, repeats >= 2, batch >= 1, calibration_size >= 16; got {options}")
-    calib, calib_flops = calibration_workload(options.calibration_size, device)
+    calib, calib_flops, calib_label = calibration_workload(options.calibration, options.calibration_size, device)
     one = lambda: adapter.generate(prompts[:1], [seed], params)  # noqa: E731
     batch_prompts = [prompts[i % len(prompts)] for i in range(options.batch)]
     many = lambda: adapter.generate(batch_prompts, [seed + i for i in range(options.batch)], params)  # noqa: E731
@@ -122,7 +120,8 @@ def measure(adapter, prompts: list[str], params: dict, options: Options, seed: i
         for _ in range(options.repeats):
             bn.append(timed(many, device))
     return {"b1_s": np.array(b1), "calib_s": np.array(cal), "bn_s": np.array(bn), "calib_flops": calib_flops,
-            "ref_s": np.array(ref) if ref_one is not None else None, "load_average": busy_cpu_warning(device)}
+            "ref_s": np.array(ref) if ref_one is not None else None, "load_average": busy_cpu_warning(device),
+            "calibration": calib_label}
 
 
 def busy_cpu_warning(device: str) -> float | None:
@@ -215,11 +214,12 @@ def rows_from(m: dict, description: dict, o: Options, seed: int, device: str) ->
     ms = m["b1_s"] * 1000.0  # (repeats,)
     ips = o.batch / m["bn_s"]  # (repeats,)
     ratio = m["b1_s"] / m["calib_s"]  # (repeats,)
-    calib_flops_s = m["calib_flops"] / float(np.median(m["calib_s"]))
+    calib_flops = m.get("calib_flops")  # None for the reference transformer (its FLOPs are not the point)
+    calib_flops_s = calib_flops / float(np.median(m["calib_s"])) if calib_flops else None
     flops = description.get("flops_per_image")
     extra = {
         "device": device, "repeats": o.repeats, "warmup": o.warmup, "batch": o.batch,
-        "p95_ms": float(np.percentile(ms, 95)), "calibration": f"matmul {o.calibration_size}^2 float32",
+        "p95_ms": float(np.percentile(ms, 95)), "calibration": m.get("calibration", f"matmul {o.calibration_size}^2 float32"),
         "calibration_ms": float(np.median(m["calib_s"]) * 1000), "calibration_flops_per_s": calib_flops_s,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "load_average_1min": m.get("load_average"), "torch_threads": torch.get_num_threads(),
@@ -228,14 +228,16 @@ def rows_from(m: dict, description: dict, o: Options, seed: int, device: str) ->
         extra["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
     if isinstance(flops, (int, float)) and flops > 0:
         achieved = flops / float(np.median(m["b1_s"]))
-        extra.update({"flops_per_image": float(flops), "achieved_flops_per_s": achieved, "fraction_of_calibration": achieved / calib_flops_s})
+        extra.update({"flops_per_image": float(flops), "achieved_flops_per_s": achieved})
+        if calib_flops_s:
+            extra["fraction_of_calibration"] = achieved / calib_flops_s
     n = o.repeats
     return [
         MetricValue("latency/ms_per_image_b1", float(np.median(ms)), n, False, _median_ci(ms, seed), dict(extra)),
         MetricValue("latency/images_per_s", float(np.median(ips)), n, True, _median_ci(ips, seed),
                     {**extra, "p5_images_per_s": float(np.percentile(ips, 5))}),
         MetricValue("latency/ratio", float(np.median(ratio)), n, False, _median_ci(ratio, seed),
-                    {**extra, "definition": "batch-1 model time / calibration matmul time, median over repeats"}),
+                    {**extra, "definition": "batch-1 model time / calibration workload time, median over repeats"}),
     ]
 
 
