@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "metrics": ("musebench.cli.cmd_metrics", "compute FID/KID/CLIP score on image folders"),
     "reference": ("musebench.cli.cmd_reference", "build a FID reference folder: centre crop + resize real images"),
     "bench": ("musebench.cli.cmd_bench", "latency benchmark of a model with a calibration workload"),
+    "power": ("musebench.cli.cmd_power", "images needed to detect a drop (or the drop N images detect)"),
 }
 
 EXAMPLES = """examples:
