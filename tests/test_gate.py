@@ -184,7 +184,7 @@ def test_write_baseline_records_provenance_and_round_trips(tmp_path):
     rows = quality_and_latency()
     path = record_baseline(tmp_path, rows)
     header = json.loads(path.read_text().splitlines()[0])
-    assert header["musebench_baseline"] == 1
+    assert header["musebench_baseline"] == 2  # format 2: rows carry their per-item outcomes inline
     assert header["suite_name"] == "quickstart" and header["suite_hash"] == "abc123"
     assert header["metrics"] == ["latency/ratio", "oracle/all_correct"]
     assert header["git_commit"] == "0123456789abcdef"

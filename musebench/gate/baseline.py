@@ -2,11 +2,15 @@
 
 Format (JSONL, UTF-8; documented in docs/ci.md):
 
-    line 1: {"musebench_baseline": 1, "suite_name": "quickstart", "suite_hash": "...",
+    line 1: {"musebench_baseline": 2, "suite_name": "quickstart", "suite_hash": "...",
              "metrics": ["latency/ratio", "oracle/all_correct", ...], "models": ["muse"],
              "git_commit": "...", "created": "2026-11-27T10:00:00Z", "source_run": "runs/quickstart",
              "run_started": "...", "run_finished": "...", "machine": {...}, "versions": {...}}
-    line 2..: the run's results.jsonl rows, unchanged
+    line 2..: the run's results.jsonl rows, each with its per-item outcomes inline (format 2):
+             "items": {"keys": ["<prompt index>/<seed>", ...], "values": [1.0, 0.0, ...]}
+             (absent for rows without items: set-level metrics, runs before results schema 2)
+
+Format 1 (rows without items) is still read; a newer format is refused with "upgrade musebench".
 
 The header carries what makes two runs comparable (suite name, metric set) and what tells a
 reader where the numbers came from (commit, date, machine). A baseline is any run's results: to
@@ -24,18 +28,19 @@ from pathlib import Path
 
 from musebench.errors import MusebenchError
 from musebench.gate.atomic import write_atomic
-from musebench.gate.rows import ResultRow, parse_rows, read_jsonl
-from musebench.gate.run_files import RunData
+from musebench.results.items import decode, encode
+from musebench.results.run_dir import RunData
+from musebench.results.schema import ResultRow, check_version, parse_rows, read_jsonl
 
 FORMAT_KEY = "musebench_baseline"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: rows as in results.jsonl; 2: each row's per-item outcomes inline
 
 
 @dataclass(frozen=True)
 class Baseline:
     path: Path
     header: dict  # the provenance record (line 1)
-    rows: tuple[ResultRow, ...]
+    rows: tuple[ResultRow, ...]  # with .items where the baseline has them (format 2)
 
     @property
     def suite_name(self) -> str:
@@ -74,8 +79,17 @@ def make_header(run: RunData) -> dict:
 def write_baseline(run: RunData, path: str | Path) -> Path:
     """Write header + rows to `path` atomically (temp file in the same folder, then rename)."""
     lines = [json.dumps(make_header(run), sort_keys=True)]
-    lines += [json.dumps(row.to_json(), sort_keys=True) for row in run.rows]
+    lines += [json.dumps(baseline_line(row), sort_keys=True) for row in run.rows]
     return write_atomic(Path(path), ("\n".join(lines) + "\n").encode("utf-8"), "--write-baseline")
+
+
+def baseline_line(row: ResultRow) -> dict:
+    """A row as a baseline stores it: the results.jsonl fields plus its items inline, if any."""
+    return row.to_json() if row.items is None else {**row.to_json(), "items": encode(row.items)}
+
+
+def _inline_items(value: object, where: str, row: ResultRow) -> dict[str, float]:
+    return decode(value, where)
 
 
 def _check_header(header: object, where: str) -> dict:
@@ -84,8 +98,7 @@ def _check_header(header: object, where: str) -> dict:
             f"{where}: first line is not a baseline header (no '{FORMAT_KEY}' key); "
             "write baselines with `musebench gate RUN_DIR --write-baseline FILE`"
         )
-    if header[FORMAT_KEY] != FORMAT_VERSION:
-        raise MusebenchError(f"{where}: baseline format {header[FORMAT_KEY]!r} is not {FORMAT_VERSION}; rewrite it with --write-baseline")
+    check_version(header[FORMAT_KEY], f"{where}: key '{FORMAT_KEY}'", FORMAT_VERSION, "baseline format")
     if not isinstance(header.get("suite_name"), str):
         raise MusebenchError(f"{where}: baseline header lacks 'suite_name'")
     metrics = header.get("metrics")
@@ -103,7 +116,7 @@ def load_baseline(path: str | Path) -> Baseline:
     if not records:
         raise MusebenchError(f"{path}: baseline file is empty; record one with --write-baseline")
     header = _check_header(records[0][1], records[0][0])
-    rows = parse_rows(records[1:])
+    rows = parse_rows(records[1:], _inline_items if header[FORMAT_KEY] >= 2 else None)
     for row in rows:
         if row.suite != header["suite_name"]:
             raise MusebenchError(f"{row.where}: row of suite '{row.suite}' in a baseline of suite '{header['suite_name']}'")

@@ -21,6 +21,10 @@ class MetricValue:
     higher_is_better: bool
     ci95: tuple[float, float] | None = None
     extra: dict = field(default_factory=dict)  # e.g. {"fid_inf": 3.2} or {"p95_ms": 41.0}
+    # per-item outcomes behind a mean over images (or repeats): ((key, value), ...) with keys from
+    # EvalContext.item_keys (a subset of them for a row over some images, e.g. one oracle category);
+    # None for set-level metrics (FID, KID). Stored in RUN_DIR/items.jsonl (musebench/results).
+    items: tuple[tuple[str, float], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,14 @@ class EvalContext:
     adapter: object | None = None  # the ModelAdapter, for latency; None when images come from disk
     params: dict = field(default_factory=dict)  # the sampler params of this sweep point
     seed: int = 0  # suite seed, for bootstrap / KID subsets
+    item_keys: tuple[str, ...] = ()  # "<prompt index>/<seed>" per image, aligned with `prompts`; () = unknown
+
+
+def keyed(keys: tuple[str, ...], values) -> tuple[tuple[str, float], ...] | None:
+    """MetricValue.items from keys and values aligned with them; None when no keys are known (a
+    context built outside the runner) or they do not align."""
+    values = [float(v) for v in values]
+    return tuple(zip(keys, values)) if keys and len(keys) == len(values) else None
 
 
 class Metric(Protocol):

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from musebench.errors import MusebenchError
-from musebench.metrics.base import EvalContext, MetricValue
+from musebench.metrics.base import EvalContext, MetricValue, keyed
 from musebench.metrics.features import atomic_save_npy, content_key
 from musebench.metrics.intervals import bootstrap_interval
 from musebench.metrics.preprocess import check_images, check_mode, resize
@@ -133,7 +133,8 @@ class ClipScoreMetric:
         if o.bootstrap and len(scores) >= 2:
             ci = bootstrap_interval(len(scores), lambda idx: aggregate(scores[idx], o.variant), seed=ctx.seed, rounds=o.bootstrap)
         extra = {"variant": o.variant, "mode": o.mode, "fingerprint": self.scorer().fingerprint, "std": float(scores.std())}
-        return [MetricValue(self.name, aggregate(scores, o.variant), len(scores), True, ci, extra)]
+        items = keyed(ctx.item_keys, scores)  # per pair; their mean is the value (torchmetrics: before its clamp at 0)
+        return [MetricValue(self.name, aggregate(scores, o.variant), len(scores), True, ci, extra, items)]
 
 
 def cached_cosines(scorer: ClipScorer, images: torch.Tensor, texts: list[str], mode: str, batch_size: int,

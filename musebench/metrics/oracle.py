@@ -47,36 +47,40 @@ class OracleMetric:
         from musebench.shapes import score_image  # the shapes world is only needed here
 
         verdicts = cached_verdicts(ctx, lambda: [score_image(ctx.images[i], rec.scene) for i, rec in enumerate(ctx.prompts)])
-        rows = [self._row("all_correct", [v.all_correct for v in verdicts], {})]
-        rows += self._category_rows(ctx, verdicts)
-        rows += self._attribute_rows(verdicts)
+        keys = ctx.item_keys if len(ctx.item_keys) == len(verdicts) else (None,) * len(verdicts)
+        rows = [self._row("all_correct", [(key, v.all_correct) for key, v in zip(keys, verdicts)], {})]
+        rows += self._category_rows(ctx, keys, verdicts)
+        rows += self._attribute_rows(keys, verdicts)
         return rows
 
-    def _category_rows(self, ctx: EvalContext, verdicts: list) -> list[MetricValue]:
-        by_tag: dict[str, list[bool]] = {}
-        for rec, verdict in zip(ctx.prompts, verdicts):
+    def _category_rows(self, ctx: EvalContext, keys: tuple, verdicts: list) -> list[MetricValue]:
+        by_tag: dict[str, list[tuple[str | None, bool]]] = {}
+        for rec, key, verdict in zip(ctx.prompts, keys, verdicts):
             if rec.tag is not None:
-                by_tag.setdefault(rec.tag, []).append(bool(verdict.all_correct))
+                by_tag.setdefault(rec.tag, []).append((key, bool(verdict.all_correct)))
         return [self._row(tag, hits, {"kind": "category"}) for tag, hits in sorted(by_tag.items())]
 
-    def _attribute_rows(self, verdicts: list) -> list[MetricValue]:
-        by_attr: dict[str, list[bool]] = {}
-        for verdict in verdicts:
+    def _attribute_rows(self, keys: tuple, verdicts: list) -> list[MetricValue]:
+        by_attr: dict[str, list[tuple[str | None, bool]]] = {}
+        for key, verdict in zip(keys, verdicts):
             for attr, ok in verdict.attributes.items():
                 if ok is not None:  # None: this prompt does not constrain the attribute
-                    by_attr.setdefault(attr, []).append(bool(ok))
+                    by_attr.setdefault(attr, []).append((key, bool(ok)))
         return [self._row(f"attribute/{attr}", hits, {"kind": "attribute"}) for attr, hits in sorted(by_attr.items())]
 
-    def _row(self, key: str, hits: list[bool], extra: dict) -> MetricValue:
-        k, n = int(sum(bool(h) for h in hits)), len(hits)
+    def _row(self, name: str, hits: list[tuple[str | None, bool]], extra: dict) -> MetricValue:
+        """One row from (item key, correct) per image it covers; keys are None outside the runner."""
+        k, n = int(sum(bool(h) for _, h in hits)), len(hits)
         ci = wilson_interval(k, n, self.options.confidence)
+        items = None if any(key is None for key, _ in hits) else tuple((key, float(h)) for key, h in hits)
         return MetricValue(
-            metric=f"{PREFIX}/{key}",
+            metric=f"{PREFIX}/{name}",
             value=k / n,
             n=n,
             higher_is_better=True,
             ci95=ci,
             extra={**extra, "correct": k, "interval": "wilson"},
+            items=items,  # 1.0 / 0.0 per image: the mean is `value`
         )
 
 

@@ -1,6 +1,6 @@
 """What a report reads: results.jsonl and run.json of each run directory, nothing else.
 
-The rows are parsed by the gate's strict reader (musebench.gate.run_files: one schema, the same
+The rows are parsed by the strict reader of musebench.results (one schema, the same
 `file:line` errors for `musebench gate` and `musebench report`) and turned into one long pandas
 table, one row per (run, model, sweep point, metric). `run.json["images"]` (a list of
 `{model, params, prompt, seed, path}`, paths relative to the run directory unless absolute) is
@@ -17,8 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from musebench.errors import MusebenchError
-from musebench.gate.rows import format_params
-from musebench.gate.run_files import RUN_FILE, load_run
+from musebench.results import RUN_FILE, format_params, load_run
 
 IMAGE_KEYS = ("model", "params", "prompt", "seed", "path")
 COLUMNS = ("run", "model", "params", "params_key", "params_label", "group", "metric", "value", "n",

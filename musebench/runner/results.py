@@ -1,14 +1,12 @@
-"""RUN_DIR/results.jsonl and RUN_DIR/run.json (docs/architecture.md, Results), written atomically.
+"""What the runner records beside the results: the output directory, provenance for run.json.
 
-Both files are written only at the end of a successful run, each to a temp file then
-os.replace'd, so a reader sees the previous complete file or the new complete file, never a part.
-run.json carries the provenance lm-evaluation-harness records (config, git hash, versions) plus
-timings, cache hits/misses and the image paths report grids use.
+The files themselves are written by musebench.results (write_run: results.jsonl, items.jsonl and
+run.json, atomically). run.json carries the provenance lm-evaluation-harness records (config, git
+hash, versions) plus timings, cache hits/misses and the image paths report grids use.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
@@ -96,8 +94,3 @@ def grid_images(suite: Suite, plan: Plan, models: dict[str, LoadedModel], cache:
         ]
     return entries
 
-
-def write_results(out_dir: Path, rows: list[dict], run_info: dict) -> None:
-    text = "".join(json.dumps(r, sort_keys=False, allow_nan=True) + "\n" for r in rows)
-    write_atomic(out_dir / "results.jsonl", text.encode("utf-8"))
-    write_atomic(out_dir / "run.json", (json.dumps(run_info, indent=2, default=str) + "\n").encode("utf-8"))

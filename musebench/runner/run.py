@@ -21,7 +21,8 @@ from musebench.prompts.registry import load_prompts
 from musebench.runner.evaluate import build_metrics, evaluate
 from musebench.runner.generate import generate_misses
 from musebench.runner.models import canonical_params, load_models
-from musebench.runner.results import device_info, git_commit, grid_images, prepare_out_dir, versions, write_results
+from musebench.results import results_line, write_run
+from musebench.runner.results import device_info, git_commit, grid_images, prepare_out_dir, versions
 from musebench.suite import load_suite, suite_hash, suite_to_dict
 
 
@@ -40,7 +41,7 @@ class RunOutcome:
     out_dir: Path | None  # None: this process only generated (a shard / a non-zero rank)
     hits: int = 0
     misses: int = 0
-    rows: list[dict] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)  # results.jsonl lines
 
 
 def _now() -> str:
@@ -125,8 +126,8 @@ def run_suite(options: RunOptions) -> RunOutcome:
             "argv": list(sys.argv),
             "images": grid_images(suite, plan, models, cache, out_dir),
         }
-        write_results(out_dir, rows, run_info)
-        return RunOutcome(out_dir=out_dir, hits=hits, misses=misses, rows=rows)
+        write_run(out_dir, rows, run_info)
+        return RunOutcome(out_dir=out_dir, hits=hits, misses=misses, rows=[results_line(r) for r in rows])
     finally:
         cache.close()
         distributed.finish(shard)
