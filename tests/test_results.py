@@ -99,3 +99,16 @@ def test_items_file_problems_name_the_file(pair_runs, tmp_path):
     (run_dir / "items.jsonl").unlink()
     with pytest.raises(MusebenchError, match=r"results.jsonl:1: the row's items are in .*items.jsonl, which is missing"):
         load_run(run_dir)
+
+
+def test_latency_rows_carry_one_item_per_timing_repeat():
+    import numpy as np
+
+    from musebench.metrics.latency import Options, rows_from
+
+    m = {"b1_s": np.array([0.010, 0.012, 0.011]), "bn_s": np.array([0.010, 0.012, 0.011]),
+         "calib_s": np.array([0.005, 0.006, 0.005]), "calib_flops": 1e6}
+    rows = {v.metric: v for v in rows_from(m, {}, Options(repeats=3, batch=1), seed=0, device="cpu")}
+    assert rows["latency/ms_per_image_b1"].items == (("repeat/0", 10.0), ("repeat/1", 12.0), ("repeat/2", 11.0))
+    assert [k for k, _ in rows["latency/ratio"].items] == ["repeat/0", "repeat/1", "repeat/2"]
+    assert rows["latency/ratio"].value == float(np.median([v for _, v in rows["latency/ratio"].items]))

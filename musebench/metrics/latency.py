@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from musebench.errors import MusebenchError
-from musebench.metrics.base import EvalContext, MetricValue
+from musebench.metrics.base import EvalContext, MetricValue, keyed
 from musebench.metrics.calibration import CALIBRATIONS, calibration_workload
 from musebench.metrics.intervals import bootstrap_interval
 
@@ -232,12 +232,15 @@ def rows_from(m: dict, description: dict, o: Options, seed: int, device: str) ->
         if calib_flops_s:
             extra["fraction_of_calibration"] = achieved / calib_flops_s
     n = o.repeats
+    repeats = tuple(f"repeat/{i}" for i in range(len(ms)))  # per-repeat items: two runs pair by repeat position
     return [
-        MetricValue("latency/ms_per_image_b1", float(np.median(ms)), n, False, _median_ci(ms, seed), dict(extra)),
+        MetricValue("latency/ms_per_image_b1", float(np.median(ms)), n, False, _median_ci(ms, seed), dict(extra),
+                    keyed(repeats, ms)),
         MetricValue("latency/images_per_s", float(np.median(ips)), n, True, _median_ci(ips, seed),
                     {**extra, "p5_images_per_s": float(np.percentile(ips, 5))}),
         MetricValue("latency/ratio", float(np.median(ratio)), n, False, _median_ci(ratio, seed),
-                    {**extra, "definition": "batch-1 model time / calibration workload time, median over repeats"}),
+                    {**extra, "definition": "batch-1 model time / calibration workload time, median over repeats"},
+                    keyed(repeats, ratio)),
     ]
 
 
