@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("musebench.cli.cmd_generate", "generate images for a prompts.jsonl with one model"),
     "report": ("musebench.cli.cmd_report", "tables, plots and an HTML page from run directories"),
     "gate": ("musebench.cli.cmd_gate", "compare a run with a baseline; exit 1 on regression"),
+    "compare": ("musebench.cli.cmd_compare", "two runs on the same prompts, paired: McNemar, bootstrap, Holm"),
     "cache": ("musebench.cli.cmd_cache", "inspect the generation cache: stats, verify, prune"),
     "shapes": ("musebench.cli.cmd_shapes", "the shapes world: render prompts and score images"),
     "metrics": ("musebench.cli.cmd_metrics", "compute FID/KID/CLIP score on image folders"),
