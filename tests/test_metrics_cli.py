@@ -43,15 +43,16 @@ def _error(capsys, argv: list[str]) -> str:
 def test_fid_kid_stats_and_clip_score_on_folders(tiny_probe, tmp_path, capsys):
     a, b = _folder(tmp_path / "a", 12, 0), _folder(tmp_path / "b", 12, 1)
     common = ["--extractor", "probe", "--weights", str(tiny_probe), "--cache", str(tmp_path / "cache")]
-    assert main(["metrics", "fid", str(a), str(b), *common, "--bootstrap", "5"]) == 0
+    assert main(["metrics", "fid", str(a), str(b), *common, "--bootstrap", "5", "--allow-small-n"]) == 0
     fid = json.loads(capsys.readouterr().out)
-    assert fid["value"] > 0 and fid["n"] == 12 and fid["mode"] == "clean" and fid["ci95"][0] <= fid["value"] <= fid["ci95"][1]
+    assert fid["value"] > 0 and fid["n"] == 12 and fid["mode"] == "clean" and 0 <= fid["ci95"][0] <= fid["ci95"][1]
     assert main(["metrics", "stats", str(b), "--out", str(tmp_path / "b.npz"), *common]) == 0
     capsys.readouterr()
-    assert main(["metrics", "fid", str(a), str(tmp_path / "b.npz"), *common, "--bootstrap", "0"]) == 0
+    assert main(["metrics", "fid", str(a), str(tmp_path / "b.npz"), *common, "--bootstrap", "0", "--allow-small-n"]) == 0
     assert json.loads(capsys.readouterr().out)["value"] == pytest.approx(fid["value"], rel=1e-9)
     assert main(["metrics", "kid", str(a), str(b), *common, "--subsets", "3", "--subset-size", "8"]) == 0
-    assert json.loads(capsys.readouterr().out)["subset_size"] == 8
+    kid = json.loads(capsys.readouterr().out)
+    assert kid["subset_size"] == 8 and kid["ci95"][0] < kid["value"] < kid["ci95"][1]
     assert main(["metrics", "clip-score", str(a), "--weights", str(tiny_probe), "--variant", "cosine"]) == 0
     assert json.loads(capsys.readouterr().out)["n"] == 12
 
@@ -116,3 +117,36 @@ def test_bench_times_a_tiny_diffusers_pipeline(tmp_path, capsys):
     assert rows["latency/ms_per_image_b1"]["extra"]["flops_per_image"] > 0  # from the adapter's describe()
     assert result["params"]["steps"] == 2
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--bootstrap", "-1"], "--bootstrap must be 0 (no interval) or >= 2 bootstrap rounds (200 for a 95 % interval), got -1"),
+    (["--bootstrap", "1"], "--bootstrap must be 0 (no interval) or >= 2 bootstrap rounds"),
+    (["--subsets", "0"], "--subsets must be >= 2 (the interval needs the subsets' spread; 100 is torchmetrics' default), got 0"),
+    (["--subsets", "1"], "--subsets must be >= 2"),
+    (["--subset-size", "1"], "--subset-size must be >= 2 (an unbiased MMD needs 2 images per set), got 1"),
+    (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+])
+@pytest.mark.parametrize("metric", ["fid", "kid"])
+def test_nonsensical_counts_are_refused_before_anything_is_written(metric, flags, message, tmp_path, capsys):
+    a = _folder(tmp_path / "a", 2, 0)
+    out = tmp_path / "out.json"
+    err = _error(capsys, ["metrics", metric, str(a), str(a), *flags, "--out", str(out), "--no-cache"])
+    assert message in err and not out.exists()
+
+
+def test_fid_below_the_feature_dimension_names_the_flag(tiny_probe, tmp_path, capsys):
+    a, b = _folder(tmp_path / "a", 12, 0), _folder(tmp_path / "b", 30, 1)
+    out = tmp_path / "out.json"
+    common = ["--weights", str(tiny_probe), "--no-cache", "--out", str(out)]
+    err = _error(capsys, ["metrics", "fid", str(a), str(b), *common])
+    assert ("fid: N=12 generated images is below the feature dimension D=128, so the covariance is singular and FID "
+            "measures N, not the model; use more images (>= 128) or KID, or pass --allow-small-n to compute it anyway") in err
+    assert not out.exists()
+    assert main(["metrics", "fid", str(a), str(b), *common, "--allow-small-n", "--fid-inf"]) == 2
+    assert "use >= 640 images or drop --fid-inf" in capsys.readouterr().err
+    assert main(["metrics", "fid", str(a), str(b), *common, "--allow-small-n"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["small_n"] is True and row["floor"] > 0 and (row["n"], row["n_reference"], row["feature_dim"]) == (12, 30, 128)
+    assert 0.0 <= row["ci95"][0] <= row["bias_corrected"] <= row["ci95"][1]
+    assert json.loads(out.read_text()) == row

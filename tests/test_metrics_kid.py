@@ -58,3 +58,26 @@ def test_kid_bad_input():
     bad[3, 2] = np.nan
     with pytest.raises(MusebenchError, match="NaN"):
         kid(_features(0), bad, 2, 10, 0)
+
+
+def test_kid_interval_uses_subsets_smaller_than_the_set_and_never_has_zero_width():
+    from musebench.metrics.kid import kid_with_interval
+
+    ref, gen = _features(0), _features(1, shift=0.3)  # 60 each
+    value, (low, high), extra = kid_with_interval(ref, gen, subsets=20, subset_size=1000, seed=0)
+    assert extra["subset_size"] == 30 and low < value < high  # subset_size >= n: n // 2, never the whole set
+    assert extra["interval"] == "delete-d jackknife: mean +- 1.96 std sqrt(m/(n-m) + 1/subsets), m=30, n=60"
+    assert "20 random subsets of 30 per set" in extra["protocol"] and "Binkowski" in extra["protocol"]
+    _, (low40, high40), extra40 = kid_with_interval(ref, gen, subsets=20, subset_size=40, seed=0)  # asked below n: kept
+    assert extra40["subset_size"] == 40 and high40 > low40
+
+
+def test_kid_counts_are_checked():
+    from musebench.metrics.kid import check_counts, kid_with_interval
+
+    with pytest.raises(MusebenchError, match=r"kid.subsets must be >= 2 \(the interval needs the subsets' spread"):
+        check_counts(1, 100)
+    with pytest.raises(MusebenchError, match=r"kid.subset_size must be >= 2"):
+        check_counts(10, 1)
+    with pytest.raises(MusebenchError, match=r"kid: needs at least 4 images in each set .* got 3"):
+        kid_with_interval(_features(0), _features(1)[:3], 5, 100, 0)

@@ -42,10 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default=None, help="inception .pth, open_clip pretrained file, or probe checkpoint")
     parser.add_argument("--model", default=None, help="clip extractor: open_clip model name (default ViT-B-32); clip-score: probe or a name")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--bootstrap", type=int, default=20, help="FID bootstrap rounds (0 = no interval)")
-    parser.add_argument("--fid-inf", action="store_true", help="also extrapolate FID-infinity")
-    parser.add_argument("--subsets", type=int, default=100, help="KID subsets")
-    parser.add_argument("--subset-size", type=int, default=1000, help="KID subset size (capped at the smaller set)")
+    parser.add_argument("--bootstrap", type=int, default=200, help="FID bootstrap rounds (0 = no interval, else >= 2)")
+    parser.add_argument("--fid-inf", action="store_true", help="also extrapolate FID-infinity (needs N >= 5 x feature dim)")
+    parser.add_argument("--allow-small-n", action="store_true", help="FID with fewer images than the feature dimension (stamped)")
+    parser.add_argument("--subsets", type=int, default=100, help="KID subsets (>= 2)")
+    parser.add_argument("--subset-size", type=int, default=1000, help="KID subset size (>= the smaller set n: n // 2)")
     parser.add_argument("--variant", default="torchmetrics", help="clip-score: torchmetrics | hessel | cosine")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap / KID subsets")
     parser.add_argument("--cache", default=None, metavar="DIR", help="feature cache (default: $MUSEBENCH_CACHE or ~/.cache/musebench)")
@@ -88,34 +89,44 @@ def _need(args, count: int) -> None:
         raise MusebenchError(f"metrics {args.metric}: needs {count} input(s), got {len(args.inputs)}: {' '.join(args.inputs)}")
 
 
+CLI_FIXES = ("pass --allow-small-n", "drop --fid-inf")  # how each FID refusal is lifted here
+
+
+def _check_counts(args) -> None:
+    """Every count flag, before anything is read or written: one line naming the flag and the fix."""
+    from musebench.errors import MusebenchError
+    from musebench.metrics.intervals import check_rounds
+    from musebench.metrics.kid import check_counts
+
+    if args.batch_size < 1:
+        raise MusebenchError(f"--batch-size must be >= 1, got {args.batch_size}")
+    check_rounds(args.bootstrap, "--bootstrap")
+    check_counts(args.subsets, args.subset_size, ("--subsets", "--subset-size"))
+
+
 def _fid(args, extractor, cache_dir) -> dict:
-    from musebench.metrics.fid import fid_infinity
-    from musebench.metrics.intervals import bootstrap_interval
+    from musebench.metrics.fid import fid_with_evidence
     from musebench.metrics.stats import fid, stats_from_features
 
     _need(args, 2)
     gen_path, ref_path = Path(args.inputs[0]), Path(args.inputs[1])
-    ref = _stats(ref_path, extractor, args, cache_dir).with_factor()
     if gen_path.suffix == ".npz":
-        return {"value": fid(_stats(gen_path, extractor, args, cache_dir), ref), "ci95": None}
+        return {"value": fid(_stats(gen_path, extractor, args, cache_dir), _stats(ref_path, extractor, args, cache_dir)), "ci95": None}
     gen = _features(gen_path, extractor, args, cache_dir)
-    out = {"value": fid(stats_from_features(gen, str(gen_path)), ref), "n": len(gen), "reference_n": ref.n}
-    if args.bootstrap:
-        out["ci95"] = bootstrap_interval(len(gen), lambda idx: fid(stats_from_features(gen[idx]), ref), args.seed, args.bootstrap,
-                                         centre=out["value"])
-    if args.fid_inf:
-        out["fid_inf"] = fid_infinity(gen, ref, args.seed)
-    return out
+    ref_features = None if ref_path.suffix == ".npz" else _features(ref_path, extractor, args, cache_dir)
+    ref = _stats(ref_path, extractor, args, cache_dir) if ref_features is None else stats_from_features(ref_features, str(ref_path))
+    value, ci, extra = fid_with_evidence(gen, ref.with_factor(), ref_features, args.seed, args, CLI_FIXES)
+    return {"value": value, "ci95": ci, **extra}
 
 
 def _kid(args, extractor, cache_dir) -> dict:
-    from musebench.metrics.kid import kid
+    from musebench.metrics.kid import kid_with_interval
 
     _need(args, 2)
     gen = _features(Path(args.inputs[0]), extractor, args, cache_dir)
     ref = _features(Path(args.inputs[1]), extractor, args, cache_dir)
-    mean, std, size = kid(ref, gen, args.subsets, args.subset_size, args.seed)
-    return {"value": mean, "std": std, "subsets": args.subsets, "subset_size": size, "n": len(gen), "reference_n": len(ref)}
+    value, ci, extra = kid_with_interval(ref, gen, args.subsets, args.subset_size, args.seed)
+    return {"value": value, "ci95": ci, **extra}
 
 
 def _clip_score(args) -> dict:
@@ -157,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
     from musebench.metrics.stats import save_stats, stats_from_features
 
     check_mode(args.mode)
+    _check_counts(args)
     if args.metric == "clip-score":
         result = _clip_score(args)
     else:

@@ -4,13 +4,12 @@ Heusel et al. 2017. The generated images' features come from the named extractor
 resize (extractors.py, preprocess.py); the Gaussian statistics are float64 (stats.py) and the
 distance is musebench.metrics.frechet_distance, whose parity with torchmetrics'
 FrechetInceptionDistance (fed the same feature module), scipy and clean-fid is tested.
-Interval: percentile bootstrap over the generated images (`bootstrap` rounds, seeded by the suite
-seed; the reference is held fixed). Resampling with replacement duplicates images, so bootstrap
-FIDs sit above the point estimate; the percentiles are shifted by that bias estimate
-(intervals.bootstrap_interval's `centre`), so the interval sits around the value.
+The value is the plug-in FID (comparable with the literature). Beside it every row carries N, the
+reference's N, D, the real-vs-real floor at this N, and a bias-corrected basic bootstrap interval over
+both sets (fid_protocol.py); N < D is refused unless `allow_small_n: true`.
 FID-infinity (Chong & Forsyth 2020, "Effectively Unbiased FID and Inception Score and where to find
 them"): FID on 15 random subsets of sizes evenly spaced in [N/5, N], a least-squares line in 1/N,
-and its intercept at 1/N = 0 (`fid_inf: true`).
+and its intercept at 1/N = 0 (`fid_inf: true`); refused unless N/5 >= D (every point on the line).
 """
 
 from __future__ import annotations
@@ -23,7 +22,8 @@ from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
 from musebench.metrics.extractors import EXTRACTORS, ExtractorSpec, build_extractor
 from musebench.metrics.features import cached_features
-from musebench.metrics.intervals import bootstrap_interval
+from musebench.metrics.intervals import check_rounds
+from musebench.metrics.fid_protocol import check_fid_inf_n, check_small_n, fid_interval, real_floor
 from musebench.metrics.preprocess import MODES, check_mode
 from musebench.metrics.reference import load_reference, normalise_spec
 from musebench.metrics.stats import GaussianStats, fid, stats_from_features
@@ -39,8 +39,9 @@ class Options:
     extractor_model: str = "ViT-B-32"  # clip only: open_clip model name or local-dir:PATH
     reference: dict | str | None = None  # see reference.py; default shapes:test n=1000
     batch_size: int = 64
-    bootstrap: int = 20  # rounds of the bootstrap interval; 0 = no interval
-    fid_inf: bool = False  # also report FID-infinity in extra
+    bootstrap: int = 200  # rounds of the bootstrap interval (95 % percentiles need ~200); 0 = no interval
+    fid_inf: bool = False  # also report FID-infinity in extra (needs N >= 5 x the feature dimension)
+    allow_small_n: bool = False  # compute FID with N below the feature dimension anyway (row stamped small_n)
 
 
 def check_common(options, where: str) -> None:
@@ -55,8 +56,7 @@ def check_common(options, where: str) -> None:
 class FidMetric:
     def __init__(self, options: Options) -> None:
         check_common(options, "fid")
-        if options.bootstrap < 0:
-            raise MusebenchError(f"fid.bootstrap must be >= 0, got {options.bootstrap}")
+        check_rounds(options.bootstrap, "fid.bootstrap")
         self.options = options
         self.name = f"fid/{options.extractor}"
         self._extractor = None
@@ -69,21 +69,39 @@ class FidMetric:
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
         o, ext = self.options, self.extractor()
+        check_small_n(int(ctx.images.shape[0]), ext.dim, o.allow_small_n)  # before any feature is computed
         gen = cached_features(ext, ctx.images, o.mode, o.batch_size, ctx.feature_cache_dir)  # (N, D)
-        gen_stats = stats_from_features(gen, f"fid/{o.extractor}: generated images")
-        ref = load_reference(normalise_spec(o.reference, "fid"), ext, o.mode, o.batch_size, ctx.feature_cache_dir,
-                             int(ctx.images.shape[-1]), need_features=False)
-        value = fid(gen_stats, ref.stats)
+        spec = normalise_spec(o.reference, "fid")
+        ref = load_reference(spec, ext, o.mode, o.batch_size, ctx.feature_cache_dir, int(ctx.images.shape[-1]),
+                             need_features=spec["source"] != "npz")  # features: the floor, the reference's resamples
+        value, ci, evidence = fid_with_evidence(gen, ref.stats, ref.features, ctx.seed, o, SUITE_FIXES)
         extra = {"extractor": o.extractor, "mode": o.mode, "fingerprint": ext.fingerprint, "reference": ref.description,
-                 "reference_n": ref.stats.n, "dim": ext.dim}
-        ci = None
-        if o.bootstrap:
-            ci = bootstrap_interval(len(gen), lambda idx: fid(stats_from_features(gen[idx]), ref.stats), seed=ctx.seed,
-                                    rounds=o.bootstrap, centre=value)
-            extra["interval"] = f"bias-shifted percentile bootstrap, {o.bootstrap} rounds, seed {ctx.seed}"
-        if o.fid_inf:
-            extra["fid_inf"] = fid_infinity(gen, ref.stats, ctx.seed)
+                 **evidence}
         return [MetricValue(metric=self.name, value=value, n=len(gen), higher_is_better=False, ci95=ci, extra=extra)]
+
+
+SUITE_FIXES = ("set allow_small_n: true", "set fid_inf: false")  # how a suite (or a CLI flag) lifts each refusal
+
+
+def fid_with_evidence(gen: np.ndarray, ref: GaussianStats, ref_features: np.ndarray | None, seed: int, o,
+                      fixes: tuple[str, str]) -> tuple[float, tuple[float, float] | None, dict]:
+    """(plug-in FID, bias-corrected interval or None, extra): the value with what it needs to be read.
+
+    `o` has bootstrap, allow_small_n and fid_inf (Options, or the CLI's arguments)."""
+    gen_stats = stats_from_features(gen, "fid: generated images")
+    n, dim = gen.shape
+    extra = {"n": n, "n_reference": ref.n or None, "feature_dim": dim, **check_small_n(n, dim, o.allow_small_n, fixes[0])}
+    if o.fid_inf:
+        check_fid_inf_n(n, dim, fixes[1])
+    value = fid(gen_stats, ref)
+    extra.update(real_floor(ref_features, n, seed))
+    ci = None
+    if o.bootstrap:
+        ci, described = fid_interval(gen, ref, ref_features, value, seed, o.bootstrap)
+        extra.update(described)
+    if o.fid_inf:
+        extra["fid_inf"] = fid_infinity(gen, ref, seed)
+    return value, ci, extra
 
 
 def fid_infinity(gen: np.ndarray, ref: GaussianStats, seed: int) -> float:

@@ -6,6 +6,15 @@ interval, well behaved at p = 0 or 1 and small n, unlike the normal (Wald) inter
 
 The bootstrap (Efron & Tibshirani 1993, percentile method) resamples images with replacement using
 a local `numpy.random.Generator(seed)`: never the global RNG, so the interval is reproducible.
+Percentile intervals suit (nearly) unbiased statistics: means of per-image scores, medians.
+
+For a biased set statistic (the plug-in FID) the percentiles sit around E[theta*] = theta_hat + bias,
+not around the truth. `basic_interval` reflects them through theta_hat (Davison & Hinkley 1997,
+eq. 5.6: [2 theta_hat - q_hi, 2 theta_hat - q_lo]); its centre is theta_hat minus the bootstrap bias
+estimate mean(theta*) - theta_hat (Efron & Tibshirani 1993, sec. 10.3), so it is the bias-corrected
+interval to first order. `recentred_interval` puts the same spread around any bias-corrected
+estimate (FID uses a grouped jackknife's, fid_protocol.py). Coverage is measured by simulation in
+benchmarks/interval_coverage.py (docs/statistics.md).
 """
 
 from __future__ import annotations
@@ -41,19 +50,59 @@ def bootstrap_interval(
     seed: int,
     rounds: int = 200,
     confidence: float = 0.95,
-    centre: float | None = None,
 ) -> tuple[float, float]:
-    """Percentile bootstrap: `statistic(indices)` on `rounds` resamples of range(n) with replacement.
-
-    With `centre` (the statistic on the full sample), the percentiles are shifted by the bootstrap
-    bias estimate mean(resampled) - centre (Efron & Tibshirani 1993, sec. 10.3). For FID, whose
-    resamples duplicate images and so always read higher, this keeps the interval around the value.
-    """
+    """Percentile bootstrap: `statistic(indices)` on `rounds` resamples of range(n) with replacement."""
     if n < 2:
         raise MusebenchError(f"bootstrap_interval: need at least 2 samples, got {n}")
     rng = np.random.default_rng(seed)
     values = np.array([statistic(rng.integers(0, n, size=n)) for _ in range(rounds)])  # (rounds,)
     alpha = (1.0 - confidence) / 2
     low, high = np.quantile(values, [alpha, 1.0 - alpha])
-    shift = float(values.mean()) - centre if centre is not None else 0.0
-    return float(low - shift), float(high - shift)
+    return float(low), float(high)
+
+
+def check_rounds(rounds: int, where: str) -> None:
+    """A bootstrap needs 0 rounds (no interval) or enough replicates to have two quantiles."""
+    if rounds < 0 or rounds == 1:
+        raise MusebenchError(f"{where} must be 0 (no interval) or >= 2 bootstrap rounds (200 for a 95 % interval), got {rounds}")
+
+
+def two_sample_replicates(
+    n_a: int,
+    n_b: int,
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    seed: int,
+    rounds: int,
+) -> np.ndarray:
+    """`statistic(idx_a, idx_b)` on `rounds` resamples, each set resampled with replacement on its own
+    (a set statistic of two samples: both are random, STATISTICS.md). n_b = 0 holds the second set
+    fixed (idx_b is None): an .npz reference has no images to resample. Returns (rounds,)."""
+    if n_a < 2 or n_b == 1:
+        raise MusebenchError(f"bootstrap: need at least 2 samples per resampled set, got {n_a} and {n_b}")
+    rng = np.random.default_rng(seed)
+    out = np.empty(rounds)
+    for r in range(rounds):
+        idx_a = rng.integers(0, n_a, size=n_a)
+        out[r] = statistic(idx_a, rng.integers(0, n_b, size=n_b) if n_b else None)
+    return out
+
+
+def basic_interval(estimate: float, replicates: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """Basic (reflected) bootstrap interval [2 theta_hat - q_hi, 2 theta_hat - q_lo]."""
+    alpha = (1.0 - confidence) / 2
+    q_low, q_high = np.quantile(replicates, [alpha, 1.0 - alpha])
+    return float(2 * estimate - q_high), float(2 * estimate - q_low)
+
+
+def recentred_interval(centre: float, replicates: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """The replicates' spread around their mean, moved onto `centre` (a bias-corrected estimate):
+    [centre - (q_hi - mean*), centre + (mean* - q_lo)]. With centre = 2 theta_hat - mean* it is the basic interval."""
+    alpha = (1.0 - confidence) / 2
+    q_low, q_high = np.quantile(replicates, [alpha, 1.0 - alpha])
+    mean = float(np.mean(replicates))
+    return float(centre - (q_high - mean)), float(centre + (mean - q_low))
+
+
+def bootstrap_bias(estimate: float, replicates: np.ndarray) -> float:
+    """The bootstrap estimate of bias, mean(theta*) - theta_hat (Efron & Tibshirani 1993, eq. 10.2)."""
+    return float(np.mean(replicates)) - estimate

@@ -5,9 +5,14 @@ Subsets follow torchmetrics' KernelInceptionDistance.compute exactly (per subset
 reference, then of the generated features, first `subset_size` of each), but draw from a local
 `torch.Generator(seed)` instead of the global RNG, so the value is reproducible; with the same seed
 in torch.manual_seed, torchmetrics picks the same subsets and returns the same mean (tested).
-`subset_size` is capped at the smaller set (clean-fid's rule; torchmetrics would raise). The 95 %
-interval is mean +- 1.96 * std / sqrt(subsets) over subset estimates (normal approximation;
-subsets overlap, so it is narrower than a fresh-sample interval).
+A `subset_size` >= the smaller set n becomes n // 2 (torchmetrics would raise; clean-fid's cap at n
+makes every subset the whole set and the spread 0), so subsets are always strictly smaller than n.
+Interval: the subsets' spread `std` measures Var(one subset estimate | the sample) ~ c (1/m - 1/n)
+for subsets of m (a U-statistic's variance ~ c/m), so the delete-d jackknife (Shao & Wu 1989,
+d = n - m) estimates the full sample's variance as std^2 m / (n - m); adding the Monte Carlo error
+of averaging `subsets` draws, the 95 % interval is mean +- 1.96 std sqrt(m / (n - m) + 1 / subsets),
+with n the smaller set (conservative for the larger one). Not clipped: the unbiased KID can be < 0.
+Coverage: benchmarks/interval_coverage.py (docs/statistics.md).
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ class Options:
     reference: dict | str | None = None  # shapes or folder (an .npz has no features)
     batch_size: int = 64
     subsets: int = 100  # torchmetrics' default
-    subset_size: int = 1000  # torchmetrics' default; capped at the smaller set
+    subset_size: int = 1000  # torchmetrics' default; >= the smaller set n: n // 2 (subsets stay smaller than n)
 
 
 def poly_mmd2(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -55,7 +60,7 @@ def kid(ref: np.ndarray, gen: np.ndarray, subsets: int, subset_size: int, seed: 
     check_features(gen, "kid: generated features")
     if ref.shape[1] != gen.shape[1]:
         raise MusebenchError(f"kid: reference features are {ref.shape[1]}-d but generated are {gen.shape[1]}-d; use one extractor")
-    size = min(subset_size, ref.shape[0], gen.shape[0])
+    size = subset_size_for(subset_size, min(ref.shape[0], gen.shape[0]))
     g = torch.Generator().manual_seed(seed)
     r, f = torch.from_numpy(ref).double(), torch.from_numpy(gen).double()
     values = []
@@ -67,11 +72,37 @@ def kid(ref: np.ndarray, gen: np.ndarray, subsets: int, subset_size: int, seed: 
     return float(arr.mean()), float(arr.std()), size
 
 
+def subset_size_for(subset_size: int, n: int) -> int:
+    """Subsets strictly smaller than the smaller set n, so their spread is never 0."""
+    size = subset_size if subset_size < n else n // 2
+    if size < 2:
+        raise MusebenchError(f"kid: needs at least 4 images in each set (subsets of >= 2, smaller than the set), got {n}")
+    return size
+
+
+def check_counts(subsets: int, subset_size: int, names: tuple[str, str] = ("kid.subsets", "kid.subset_size")) -> None:
+    if subsets < 2:
+        raise MusebenchError(f"{names[0]} must be >= 2 (the interval needs the subsets' spread; 100 is torchmetrics' default), got {subsets}")
+    if subset_size < 2:
+        raise MusebenchError(f"{names[1]} must be >= 2 (an unbiased MMD needs 2 images per set), got {subset_size}")
+
+
+def kid_with_interval(ref: np.ndarray, gen: np.ndarray, subsets: int, subset_size: int, seed: int) -> tuple[float, tuple[float, float], dict]:
+    """(KID, 95 % interval, extra describing the protocol): kid() plus the delete-d jackknife interval."""
+    mean, std, size = kid(ref, gen, subsets, subset_size, seed)
+    n = min(ref.shape[0], gen.shape[0])
+    half = 1.96 * std * math.sqrt(size / (n - size) + 1.0 / subsets)
+    extra = {"std": std, "subsets": subsets, "subset_size": size, "seed": seed, "n": len(gen), "n_reference": len(ref),
+             "protocol": f"mean and std of unbiased MMD^2 (cubic kernel) over {subsets} random subsets of {size} per set "
+                         "(Binkowski et al. 2018; torchmetrics)",
+             "interval": f"delete-d jackknife: mean +- 1.96 std sqrt(m/(n-m) + 1/subsets), m={size}, n={n}"}
+    return mean, (mean - half, mean + half), extra
+
+
 class KidMetric:
     def __init__(self, options: Options) -> None:
         check_common(options, "kid")
-        if options.subsets < 1 or options.subset_size < 2:
-            raise MusebenchError(f"kid: subsets must be >= 1 and subset_size >= 2, got {options.subsets}, {options.subset_size}")
+        check_counts(options.subsets, options.subset_size)
         if normalise_spec(options.reference, "kid")["source"] == "npz":
             raise MusebenchError("kid.reference: KID needs reference images (source: shapes or folder), not an .npz of mu/sigma")
         self.options = options
@@ -86,11 +117,9 @@ class KidMetric:
         gen = cached_features(ext, ctx.images, o.mode, o.batch_size, ctx.feature_cache_dir)
         ref = load_reference(normalise_spec(o.reference, "kid"), ext, o.mode, o.batch_size, ctx.feature_cache_dir,
                              int(ctx.images.shape[-1]), need_features=True)
-        mean, std, size = kid(ref.features, gen, o.subsets, o.subset_size, ctx.seed)
-        half = 1.96 * std / math.sqrt(o.subsets)
-        extra = {"extractor": o.extractor, "mode": o.mode, "fingerprint": ext.fingerprint, "reference": ref.description,
-                 "std": std, "subsets": o.subsets, "subset_size": size, "seed": ctx.seed}
-        return [MetricValue(metric=self.name, value=mean, n=len(gen), higher_is_better=False, ci95=(mean - half, mean + half), extra=extra)]
+        mean, ci, described = kid_with_interval(ref.features, gen, o.subsets, o.subset_size, ctx.seed)
+        extra = {"extractor": o.extractor, "mode": o.mode, "fingerprint": ext.fingerprint, "reference": ref.description, **described}
+        return [MetricValue(metric=self.name, value=mean, n=len(gen), higher_is_better=False, ci95=ci, extra=extra)]
 
 
 def build(options: Options) -> KidMetric:

@@ -6,7 +6,9 @@ Suite forms (Options.reference):
     {source: folder, path: DIR}      or the string "DIR"           real images on disk
 `size` defaults to the evaluated images' size. Features are cached by content (features.py) and
 reference statistics with their square-root factor by (features key), so a second FID against the
-same reference skips the eigendecomposition (stats.py).
+same reference skips the eigendecomposition (stats.py). A shapes reference's statistics and features
+are also stored by spec, so a warm FID or KID (which need the features: the floor, the bootstrap)
+renders nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 import torch
 
 from musebench.errors import MusebenchError
-from musebench.metrics.features import cached_features, feature_key
+from musebench.metrics.features import atomic_save_npy, cached_features, feature_key
 from musebench.metrics.stats import GaussianStats, load_stats, save_stats, stats_from_features
 
 _KEYS = {"shapes": ("source", "split", "n", "size", "seed"), "npz": ("source", "path"), "folder": ("source", "path", "limit")}
@@ -80,11 +82,14 @@ def load_reference(spec: dict, extractor, mode: str, batch_size: int, cache_dir:
         if need_features:
             raise MusebenchError(f"reference {spec['path']}: KID needs reference images (source: shapes or folder), not an .npz of mu/sigma")
         return Reference(f"npz:{spec['path']}", load_stats(Path(spec["path"]).expanduser(), extractor.dim), None)
-    by_spec = None  # a shapes reference is a pure function of its spec and the world's code
-    if spec["source"] == "shapes" and cache_dir is not None and not need_features:
-        by_spec = Path(cache_dir) / f"stats-{extractor.name}-{mode}-{shapes_reference_key(spec, default_size, extractor, mode)}.npz"
-        if by_spec.is_file():  # a warm run: neither renders the reference nor reads its features
-            return Reference(_shapes_description(spec, default_size), load_stats(by_spec, extractor.dim), None)
+    by_spec = feats_by_spec = None  # a shapes reference is a pure function of its spec and the world's code
+    if spec["source"] == "shapes" and cache_dir is not None:
+        key = shapes_reference_key(spec, default_size, extractor, mode)
+        by_spec = Path(cache_dir) / f"stats-{extractor.name}-{mode}-{key}.npz"
+        feats_by_spec = Path(cache_dir) / f"feats-{extractor.name}-{mode}-{key}.npy"
+        if by_spec.is_file() and (not need_features or feats_by_spec.is_file()):  # a warm run: nothing rendered
+            feats = np.load(feats_by_spec) if need_features else None
+            return Reference(_shapes_description(spec, default_size), load_stats(by_spec, extractor.dim), feats)
     images, description = reference_images(spec, default_size)
     feats = cached_features(extractor, images, mode, batch_size, cache_dir)
     stats_path = None
@@ -98,6 +103,7 @@ def load_reference(spec: dict, extractor, mode: str, batch_size: int, cache_dir:
             save_stats(stats_path, stats)
     if by_spec is not None:
         save_stats(by_spec, stats)
+        atomic_save_npy(feats_by_spec, feats)
     return Reference(description, stats, feats)
 
 
