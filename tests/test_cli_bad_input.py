@@ -49,7 +49,7 @@ CASES = {
     "zip_lengths": (_edit("    params: {guidance: 1}\n    sweep:\n      grid: {steps: [1, 2]}", "    sweep:\n      zip: {steps: [1, 2], guidance: [1.0]}"), {}, [], "s.yaml:9: models.tiny.sweep.zip: lists must have equal lengths"),
     "zip_and_fixed": (_edit("grid: {steps: [1, 2]}", "grid: {guidance: [1.0, 2.0]}"), {}, [], "s.yaml:10: models.tiny.sweep.grid.guidance: also fixed in params"),
     "gate_unknown_model": (_edit("model: tiny, min", "model: tiniest, min"), {}, [], "gates[0].model: no model 'tiniest'"),
-    "gate_no_bound": (_edit(", min: 0.0}", "}"), {}, [], "gate on 'pixel_mean/all' has no bound"),
+    "gate_no_bound": (_edit(", min: 0.0}", "}"), {}, [], "gate on 'pixel_mean/all' sets none of min, max, max_drop, max_rel_drop; it could never fail"),
     "gate_unknown_metric": (_edit("metric: pixel_mean/all", "metric: fid/probe"), {}, [], "gates[0].metric: 'fid/probe' is not computed by this suite's metrics"),
     "metric_option_key": (_edit("channel: r", "chanel: r"), {}, [], "s.yaml:15: metrics.pixel_red: unknown key 'chanel' (did you mean 'channel'?)"),
     "metric_option_value": (_edit("channel: r", "channel: x"), {}, [], "metrics.pixel_red.channel: expected one of 'r', 'g', 'b', 'all'"),

@@ -133,8 +133,8 @@ def evaluate(run: RunData, baseline: Baseline | None) -> GateReport:
         metrics = sorted({spec.metric for spec in specs if spec.needs_baseline})
         raise MusebenchError(f"gates on {', '.join(metrics)} set max_drop/max_rel_drop: give --baseline FILE")
     checks = []
-    for spec in specs:
-        for row in rows_for(spec, run, f"{where}: gates[{spec.index}]"):
+    for index, spec in enumerate(specs):
+        for row in rows_for(spec, run, f"{where}: gates[{index}]"):
             base = pairing.find(row) if pairing is not None else None
             checks.append(Check(spec, row, base, tuple(check_row(spec, row, base))))
     return GateReport(suite_name=run.suite_name, checks=tuple(checks), notes=tuple(notes))

@@ -9,6 +9,11 @@ Schema (docs/architecture.md, "Gates"):
         max: null
         max_drop: 0.05               # optional: allowed worsening vs the baseline, metric units
         max_rel_drop: null           # optional: allowed worsening as a fraction of the baseline
+        expected_rate: 0.9           # optional: the accuracy expected, for validate's power check
+        low_power_ok: false          # optional: acknowledge a gate that cannot detect its max_drop
+
+`GateSpec` is the one class: the suite loader builds it with file:line errors, `parse_gates`
+rebuilds it from run.json. Its __post_init__ holds every value check, so both paths agree.
 
 `parse_gates` is the one validator; the suite loader may call it too so a broken gate is caught
 by `musebench validate`, before a run.
@@ -25,13 +30,36 @@ from musebench.errors import MusebenchError
 
 @dataclass(frozen=True)
 class GateSpec:
+    """One regression gate: the suite loader (file:line errors) and `musebench gate` (run.json) both build it."""
+
     metric: str  # metric name as in results.jsonl, e.g. "latency/ratio"
     model: str | None = None  # None: every model that has this metric
     min: float | None = None  # absolute floor on the value
     max: float | None = None  # absolute ceiling on the value
     max_drop: float | None = None  # allowed worsening vs the baseline, in metric units
     max_rel_drop: float | None = None  # allowed worsening as a fraction of |baseline value|
-    index: int = 0  # position in the suite's gates list, for messages
+    # Power (docs/ci.md, "Power"): the accuracy this gate expects, for `musebench validate`'s minimum
+    # detectable drop at the suite's N (default 0.5, the worst case); a proportion gate whose minimum
+    # detectable drop exceeds its max_drop is a validation error unless low_power_ok acknowledges it.
+    expected_rate: float | None = None
+    low_power_ok: bool = False
+
+    def __post_init__(self) -> None:
+        for key in _BOUNDS + ("expected_rate",):
+            value = getattr(self, key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+                raise MusebenchError(f"key '{key}' must be a finite number or null, got {value!r}")
+        for key in ("max_drop", "max_rel_drop"):
+            if (getattr(self, key) or 0) < 0:
+                raise MusebenchError(f"key '{key}' is an allowed worsening and must be >= 0, got {getattr(self, key)!r}")
+        if all(getattr(self, k) is None for k in _BOUNDS):
+            raise MusebenchError(f"gate on '{self.metric}' sets none of {', '.join(_BOUNDS)}; it could never fail")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise MusebenchError(f"min {self.min:g} > max {self.max:g}; no value could pass")
+        if self.expected_rate is not None and not 0 < self.expected_rate < 1:
+            raise MusebenchError(f"key 'expected_rate' is an accuracy in (0, 1), got {self.expected_rate!r}")
+        if not isinstance(self.low_power_ok, bool):
+            raise MusebenchError(f"key 'low_power_ok' must be true or false, got {self.low_power_ok!r}")
 
     @property
     def needs_baseline(self) -> bool:
@@ -51,22 +79,12 @@ class GateSpec:
         return ", ".join(parts)
 
 
-_KEYS = [f.name for f in fields(GateSpec) if f.name != "index"]
+_KEYS = [f.name for f in fields(GateSpec)]
 _BOUNDS = ("min", "max", "max_drop", "max_rel_drop")
 
 
-def _bound(raw: dict, key: str, where: str) -> float | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise MusebenchError(f"{where}: key '{key}' must be a finite number or null, got {value!r}")
-    if key in ("max_drop", "max_rel_drop") and value < 0:
-        raise MusebenchError(f"{where}: key '{key}' is an allowed worsening and must be >= 0, got {value!r}")
-    return float(value)
-
-
-def parse_gate(raw: object, where: str, index: int) -> GateSpec:
+def parse_gate(raw: object, where: str) -> GateSpec:
+    """A gate as recorded in run.json (plain JSON) -> GateSpec; errors start with `where`."""
     if not isinstance(raw, dict):
         raise MusebenchError(f"{where}: each gate must be a mapping with a 'metric' key, got {raw!r}")
     for key in raw:
@@ -80,12 +98,10 @@ def parse_gate(raw: object, where: str, index: int) -> GateSpec:
     model = raw.get("model")
     if model is not None and (not isinstance(model, str) or not model):
         raise MusebenchError(f"{where}: key 'model' must be a model name or null, got {model!r}")
-    spec = GateSpec(metric=metric, model=model, index=index, **{k: _bound(raw, k, where) for k in _BOUNDS})
-    if all(getattr(spec, k) is None for k in _BOUNDS):
-        raise MusebenchError(f"{where}: gate on '{metric}' sets none of {', '.join(_BOUNDS)}; it could never fail")
-    if spec.min is not None and spec.max is not None and spec.min > spec.max:
-        raise MusebenchError(f"{where}: min {spec.min:g} > max {spec.max:g}; no value could pass")
-    return spec
+    try:
+        return GateSpec(**raw)
+    except MusebenchError as exc:
+        raise MusebenchError(f"{where}: {exc}") from None
 
 
 def parse_gates(raw: object, where: str) -> tuple[GateSpec, ...]:
@@ -94,4 +110,4 @@ def parse_gates(raw: object, where: str) -> tuple[GateSpec, ...]:
         return ()
     if not isinstance(raw, list):
         raise MusebenchError(f"{where}: 'gates' must be a list of gates, got {type(raw).__name__}")
-    return tuple(parse_gate(item, f"{where}: gates[{i}]", i) for i, item in enumerate(raw))
+    return tuple(parse_gate(item, f"{where}: gates[{i}]") for i, item in enumerate(raw))

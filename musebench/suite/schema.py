@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from musebench.gate.spec import GateSpec  # the one gate class, shared with `musebench gate`
 from musebench.models.base import ParamValue
 
 SUITE_VERSION = 1  # bump with a migration note in docs/suites.md when the schema changes
@@ -64,25 +65,6 @@ class MetricSpec:
     options: object  # the metric module's frozen Options instance
     raw: dict  # the options as written, for run.json
     loc: str = field(default="", compare=False)  # "file:line" of the entry, for errors when it is built
-
-
-@dataclass(frozen=True)
-class GateSpec:
-    """One regression gate (docs/architecture.md, Gates); evaluated by `musebench gate`."""
-
-    metric: str
-    model: str | None = None
-    min: float | None = None
-    max: float | None = None
-    max_drop: float | None = None
-    max_rel_drop: float | None = None
-
-    def __post_init__(self):
-        if all(v is None for v in (self.min, self.max, self.max_drop, self.max_rel_drop)):
-            raise ValueError(f"gate on '{self.metric}' has no bound: give min, max, max_drop or max_rel_drop")
-        for name in ("max_drop", "max_rel_drop"):
-            if (getattr(self, name) or 0) < 0:
-                raise ValueError(f"{name} must be >= 0")
 
 
 @dataclass(frozen=True)
