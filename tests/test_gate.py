@@ -16,7 +16,7 @@ from scipy.stats import binomtest, norm
 
 from musebench.cli.main import main
 from musebench.gate import load_baseline, load_run
-from musebench.gate.rows import parse_row
+from musebench.results.schema import parse_row
 from musebench.gate.rule import FAIL, NOISE, PASS, check_drop
 from musebench.gate.spec import GateSpec
 

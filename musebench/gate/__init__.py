@@ -12,7 +12,7 @@ not explain it.
 from musebench.gate.baseline import Baseline, load_baseline, write_baseline
 from musebench.gate.evaluate import Check, GateReport, evaluate
 from musebench.gate.junit import write_junit
-from musebench.gate.run_files import RunData, load_run
+from musebench.results.run_dir import RunData, load_run
 from musebench.gate.spec import GateSpec, parse_gates
 from musebench.gate.table import render
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from musebench.errors import MusebenchError
 from musebench.gate.baseline import Baseline, check_compatible
-from musebench.gate.rows import ResultRow, format_params
+from musebench.results.schema import ResultRow, format_params
 from musebench.gate.rule import FAIL, Outcome, check_row, overall
-from musebench.gate.run_files import RunData
+from musebench.results.run_dir import RunData
 from musebench.gate.spec import GateSpec, parse_gates
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from musebench.gate.atomic import write_atomic
 from musebench.gate.evaluate import Check, GateReport
-from musebench.gate.rows import format_params
+from musebench.results.schema import format_params
 from musebench.gate.rule import FAIL, NOISE
 from musebench.gate.table import HEADER, check_cells
 

@@ -15,6 +15,13 @@ For one result row (and its baseline row), each criterion of a gate gives an `Ou
 * verdict: "fail" when excess > 0 AND the worsening is larger than the noise band; "noise" when
   the limit is crossed but the interval explains it (a pass, flagged in the table); else "pass".
 
+Paired quality rows: when the row and its baseline both carry per-item 0/1 outcomes (oracle rows of
+results schema 2 and baseline format 2, keyed by prompt id and seed), the noise is judged by the
+exact McNemar test on the items both measured (McNemar 1947, Psychometrika 12; musebench.stats):
+"fail" when the worsening on those items exceeds the tolerance AND the test says the current
+model is worse at one-sided level 2.5 % (the level of the band rule above). Pairing removes the
+between-prompt variance the independent band carries, so the same N detects far smaller drops.
+
 Latency rows (`latency/ratio`) carry the noise band measured from their timing repeats in the
 same `ci95` field, so one rule serves quality and latency alike. A row without an interval has
 zero noise: the comparison is exact.
@@ -25,7 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from musebench.gate.rows import ResultRow
+from musebench.results.schema import ResultRow
 from musebench.gate.spec import GateSpec
 
 PASS, NOISE, FAIL = "pass", "noise", "fail"
@@ -122,6 +129,40 @@ def check_drop(spec: GateSpec, row: ResultRow, base: ResultRow) -> Outcome:
     return Outcome("drop", allowed, worse - allowed, noise, verdict, reason)
 
 
+PAIRED_LEVEL = 0.025  # one-sided, as the band rule's z-test (1.96)
+
+
+def binary_pairs(row: ResultRow, base: ResultRow) -> tuple[list[bool], list[bool]] | None:
+    """(baseline, current) 0/1 outcomes on the items both rows measured; None when not paired binary."""
+    if row.items is None or base.items is None:
+        return None
+    common = sorted(set(row.items) & set(base.items))
+    values = [row.items[k] for k in common] + [base.items[k] for k in common]
+    if len(common) < 2 or any(v not in (0.0, 1.0) for v in values):
+        return None
+    return [base.items[k] == 1.0 for k in common], [row.items[k] == 1.0 for k in common]
+
+
+def check_drop_paired(spec: GateSpec, row: ResultRow, base: ResultRow, pairs: tuple[list[bool], list[bool]]) -> Outcome:
+    """Worsening on the common items beyond the tolerance AND significant by the exact McNemar test."""
+    from musebench.stats.paired import mcnemar_exact
+
+    result = mcnemar_exact(*pairs)
+    allowed = tolerance(spec, base.value)
+    worse = -result.diff if row.higher_is_better else result.diff
+    p_worse = result.p_worse if row.higher_is_better else result.p_better
+    lo, hi = result.ci95
+    noise = max(0.0, worse - (-hi if row.higher_is_better else lo))  # the paired interval's half-width toward better
+    if worse - allowed <= 0:
+        verdict = PASS
+    else:
+        verdict = FAIL if p_worse < PAIRED_LEVEL else NOISE
+    lost, gained = (result.a_only, result.b_only) if row.higher_is_better else (result.b_only, result.a_only)
+    reason = (f"worse by {worse:.4g} (allowed {allowed:.4g}; paired on {result.n} items: {lost} lost, {gained} gained, "
+              f"McNemar p={p_worse:.2g})")
+    return Outcome("drop", allowed, worse - allowed, noise, verdict, reason)
+
+
 def check_row(spec: GateSpec, row: ResultRow, base: ResultRow | None) -> list[Outcome]:
     """Every criterion of `spec` on one row; `base` is required when the spec has a drop limit."""
     if not math.isfinite(row.value):
@@ -129,7 +170,8 @@ def check_row(spec: GateSpec, row: ResultRow, base: ResultRow | None) -> list[Ou
     outcomes = check_bounds(spec, row)
     if spec.needs_baseline:
         assert base is not None, "evaluate.py pairs every drop gate with a baseline row"
-        outcomes.append(check_drop(spec, row, base))
+        pairs = binary_pairs(row, base)
+        outcomes.append(check_drop(spec, row, base) if pairs is None else check_drop_paired(spec, row, base, pairs))
     return outcomes
 
 

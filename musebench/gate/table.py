@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from musebench.gate.evaluate import Check, GateReport
-from musebench.gate.rows import format_params
+from musebench.results.schema import format_params
 from musebench.gate.rule import FAIL, NOISE, half_widths
 
 HEADER = ("metric", "model", "params", "baseline", "current", "delta", "interval", "rule", "verdict")
