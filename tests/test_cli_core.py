@@ -25,7 +25,7 @@ def test_help_shows_examples(command, capsys):
 def test_quickstart_validates_without_loading_weights(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     assert main(["validate", "suites/quickstart.yaml"]) == 0
-    assert capsys.readouterr().out.startswith("ok  suites/quickstart.yaml: 2 models, 4 sweep points, 32 prompts")
+    assert capsys.readouterr().out.startswith("ok  suites/quickstart.yaml: 2 models, 4 sweep points, 300 prompts")
 
 
 def test_validate_many_files_reports_each_bad_one(tmp_path, capsys, tiny_registry):

@@ -112,6 +112,7 @@ def tiny_overrides(suite_file: Path, tiny: dict[str, Path]) -> list[str]:
             sets += [f"metrics.{metric.key}.{k}={v}" for k, v in
                      (("warmup", 0), ("repeats", 2), ("batch", 2), ("calibration_size", 32))]
         if metric.metric == "fid":  # a 1,000-scene reference costs more than the tiny run itself
+            sets.append(f"metrics.{metric.key}.allow_small_n=true")  # tiny runs have N < the feature dimension
             sets.append(f"metrics.{metric.key}.reference={{source: shapes, split: test, n: 24, seed: 0}}")
     return [arg for s in sets for arg in ("--set", s)]
 
@@ -139,7 +140,7 @@ def test_coco_fid_validates_on_the_real_val2014_captions(shared_data, tmp_path, 
     """The real val2014 file layout (an excerpt of the real file) under $MUSEBENCH_COCO_ROOT."""
     root = _coco_root(tmp_path, shared_data)
     monkeypatch.setenv("MUSEBENCH_COCO_ROOT", str(root))
-    assert main(["validate", str(SUITES / "coco_fid.yaml"), "--set", "prompts.limit=16"]) == 0
+    assert main(["validate", str(SUITES / "coco_fid.yaml"), "--set", "prompts.limit=16", "--set", "metrics.fid.allow_small_n=true"]) == 0
     assert "2 models, 2 sweep points, 16 prompts x 1 = 32 images; metrics fid, clip_score" in capsys.readouterr().out
     suite = load_suite(SUITES / "coco_fid.yaml", ["prompts.limit=16"])
     assert suite.prompts.path == f"{root}/annotations/captions_val2014.json"
@@ -327,6 +328,7 @@ def test_runs_with_the_shipped_checkpoints(name, tmp_path):
     from musebench.runner import RunOptions, run_suite
 
     latency = ("metrics.latency.repeats=2", "metrics.latency.batch=2") if "latency" in {m.metric for m in suite.metrics} else ()
+    latency += tuple(f"metrics.{m.key}.allow_small_n=true" for m in suite.metrics if m.metric == "fid")  # limit=4 < D
     outcome = run_suite(RunOptions(suite_path=str(SUITES / name), out=str(tmp_path / "run"), cache=str(tmp_path / "cache"),
                                    overrides=latency, limit=4))
     assert rows_of(outcome.out_dir)

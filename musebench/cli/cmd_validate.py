@@ -14,6 +14,10 @@ EPILOG = """examples:
   musebench validate suites/quickstart.yaml --set prompts.limit=8
   musebench validate suites/quickstart.yaml --deep      # also load weights, check sampler params
 
+Each max_drop gate on an oracle/* accuracy prints the smallest drop it detects with 80 % power at
+the suite's N (for its expected_rate); one that cannot detect its own max_drop is an error unless
+the gate sets low_power_ok: true (docs/ci.md, "Power").
+
 exit codes: 0 all valid, 2 some file is not (one line per bad file on stderr).
 """
 
@@ -27,11 +31,13 @@ def add_arguments(parser) -> None:
 
 def _check(path: str, overrides: list[str], deep: bool) -> str:
     from musebench.plan import build_plan
+    from musebench.preflight import preflight
     from musebench.prompts.registry import load_prompts
     from musebench.suite import load_suite
 
     suite = load_suite(path, overrides)
     records = load_prompts(suite.prompts, suite.seed)
+    powers = preflight(suite, len(records) * suite.prompts.images_per_prompt)
     canonical = None
     if deep:
         from musebench.runner.evaluate import build_metrics
@@ -42,7 +48,8 @@ def _check(path: str, overrides: list[str], deep: bool) -> str:
     plan = build_plan(suite, records, canonical)
     metrics = ", ".join(m.key for m in suite.metrics)
     return (f"ok  {path}: {len(suite.models)} models, {len(plan.points)} sweep points, {len(records)} prompts "
-            f"x {suite.prompts.images_per_prompt} = {len(plan.requests)} images; metrics {metrics}; {len(suite.gates)} gates")
+            f"x {suite.prompts.images_per_prompt} = {len(plan.requests)} images; metrics {metrics}; {len(suite.gates)} gates"
+            + "".join(f"\n    power: {p.describe()}" + (" (low_power_ok)" if p.underpowered else "") for p in powers))
 
 
 def run(args) -> int:

@@ -17,6 +17,7 @@ from musebench import distributed
 from musebench.cache import ImageCache, resolve_cache_dir
 from musebench.errors import MusebenchError
 from musebench.plan import build_plan
+from musebench.preflight import preflight
 from musebench.prompts.registry import load_prompts
 from musebench.runner.evaluate import build_metrics, evaluate
 from musebench.runner.generate import generate_misses
@@ -81,6 +82,8 @@ def run_suite(options: RunOptions) -> RunOutcome:
     started, clock = _now(), _Clock()
     suite = load_suite(options.suite_path, options.overrides, options.limit)
     records = load_prompts(suite.prompts, suite.seed)
+    # before any model, image or directory; --limit is a quick look: gate power is not enforced there
+    preflight(suite, len(records) * suite.prompts.images_per_prompt, quick_look=options.limit is not None)
     clock.lap("load_suite_and_prompts")
     device = distributed.rank_device(suite.device, shard)
     models = load_models(suite, records, device)
