@@ -14,16 +14,12 @@ from dataclasses import dataclass
 
 from musebench.errors import MusebenchError
 from musebench.gate.baseline import Baseline, check_compatible
-from musebench.results.schema import ResultRow, format_params
+from musebench.results.schema import PROTOCOL_KEYS, ResultRow, format_params
 from musebench.gate.rule import FAIL, Outcome, check_row, overall
 from musebench.results.run_dir import RunData
 from musebench.gate.spec import GateSpec, parse_gates
 
 
-# Protocol choices a metric records in its row's `extra`: a row measured under another choice (CLIP score
-# variant cosine vs torchmetrics' 100 x cos, another FID extractor, preprocessing mode, reference set or
-# feature weights) is on another scale, so comparing it with the baseline would be meaningless.
-PROTOCOL_KEYS = ("variant", "extractor", "mode", "reference", "fingerprint", "calibration")
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,8 @@ import fnmatch
 from dataclasses import asdict, dataclass, replace
 
 from musebench.errors import MusebenchError
-from musebench.gate.evaluate import PROTOCOL_KEYS  # what makes two rows' values comparable: the gate's rule
 from musebench.results.run_dir import RunData
-from musebench.results.schema import ResultRow, format_params
+from musebench.results.schema import PROTOCOL_KEYS, ResultRow, format_params
 
 ALPHA = 0.05
 ROUNDS, SEED = 2000, 0  # bootstrap / permutation rounds and seed: fixed, so a compare is reproducible

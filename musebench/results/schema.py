@@ -21,6 +21,12 @@ OPTIONAL_KEYS = ("n", "ci95", "extra")
 ITEMS_KEY = "items"  # optional from schema 2 on; what it holds depends on the file (see ItemsParser)
 
 
+# Protocol choices a metric records in its row's `extra`: a row measured under another choice (CLIP score
+# variant cosine vs torchmetrics' 100 x cos, another FID extractor, preprocessing mode, reference set or
+# feature weights) is on another scale, so comparing it with the baseline would be meaningless.
+PROTOCOL_KEYS = ("variant", "extractor", "mode", "reference", "fingerprint", "calibration")
+
+
 @dataclass(frozen=True)
 class ResultRow:
     suite: str
