@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import torch
 
 from musebench.prompts.base import PromptRecord
@@ -25,6 +26,12 @@ class MetricValue:
     # EvalContext.item_keys (a subset of them for a row over some images, e.g. one oracle category);
     # None for set-level metrics (FID, KID). Stored in RUN_DIR/items.jsonl (musebench/results).
     items: tuple[tuple[str, float], ...] | None = None
+    # arrays a later comparison needs, kept next to the run by musebench.results.write_run in
+    # RUN_DIR/features/ (content-hashed names; results.jsonl stays small): name -> array (an .npy) or
+    # name -> {key: array} (an .npz); the written row's extra[name] is then the file's relative path.
+    # FID/KID: "features" (N, D) float32 generated features, and "reference_features" (M, D) float32
+    # or, for an .npz reference, "reference_stats" {"mu": (D,), "sigma": (D, D)}. None: nothing to keep.
+    arrays: dict[str, np.ndarray | dict[str, np.ndarray]] | None = None
 
 
 @dataclass(frozen=True)

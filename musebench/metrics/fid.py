@@ -25,7 +25,7 @@ from musebench.metrics.features import cached_features
 from musebench.metrics.intervals import check_rounds
 from musebench.metrics.fid_protocol import check_fid_inf_n, check_small_n, fid_interval, real_floor
 from musebench.metrics.preprocess import MODES, check_mode
-from musebench.metrics.reference import load_reference, normalise_spec
+from musebench.metrics.reference import Reference, load_reference, normalise_spec
 from musebench.metrics.stats import GaussianStats, fid, stats_from_features
 
 FID_INF_POINTS = 15
@@ -42,6 +42,9 @@ class Options:
     bootstrap: int = 200  # rounds of the bootstrap interval (95 % percentiles need ~200); 0 = no interval
     fid_inf: bool = False  # also report FID-infinity in extra (needs N >= 5 x the feature dimension)
     allow_small_n: bool = False  # compute FID with N below the feature dimension anyway (row stamped small_n)
+    # keep the generated features (N, D) and the reference in RUN_DIR/features/ for `musebench compare`'s
+    # bootstrap over both image sets; 2048-d Inception at 30K images is ~250 MB per row: large runs may turn it off
+    keep_features: bool = True
 
 
 def check_common(options, where: str) -> None:
@@ -77,7 +80,20 @@ class FidMetric:
         value, ci, evidence = fid_with_evidence(gen, ref.stats, ref.features, ctx.seed, o, SUITE_FIXES)
         extra = {"extractor": o.extractor, "mode": o.mode, "fingerprint": ext.fingerprint, "reference": ref.description,
                  **evidence}
-        return [MetricValue(metric=self.name, value=value, n=len(gen), higher_is_better=False, ci95=ci, extra=extra)]
+        return [MetricValue(metric=self.name, value=value, n=len(gen), higher_is_better=False, ci95=ci, extra=extra,
+                            arrays=kept_arrays(gen, ref) if o.keep_features else None)]
+
+
+def kept_arrays(gen: np.ndarray, ref: Reference) -> dict:
+    """What `musebench compare` needs to bootstrap a set-level difference (MetricValue.arrays): the generated
+    features and the reference, its features when it has them (float32: the network's own precision), else its
+    statistics. The reference's file is content-named, so FID and KID of one (extractor, mode, reference) share it."""
+    arrays = {"features": gen.astype(np.float32)}  # (N, D)
+    if ref.features is not None:
+        arrays["reference_features"] = ref.features.astype(np.float32)  # (M, D)
+    else:
+        arrays["reference_stats"] = {"mu": ref.stats.mu, "sigma": ref.stats.sigma}  # (D,), (D, D) float64
+    return arrays
 
 
 SUITE_FIXES = ("set allow_small_n: true", "set fid_inf: false")  # how a suite (or a CLI flag) lifts each refusal
@@ -120,4 +136,4 @@ def build(options: Options) -> FidMetric:
     return FidMetric(options)
 
 
-__all__ = ["MODES", "Options", "build", "fid_infinity"]
+__all__ = ["MODES", "Options", "build", "fid_infinity", "kept_arrays"]

@@ -27,7 +27,7 @@ from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
 from musebench.metrics.extractors import ExtractorSpec, build_extractor
 from musebench.metrics.features import cached_features
-from musebench.metrics.fid import check_common
+from musebench.metrics.fid import check_common, kept_arrays
 from musebench.metrics.reference import load_reference, normalise_spec
 from musebench.metrics.stats import check_features
 
@@ -42,6 +42,7 @@ class Options:
     batch_size: int = 64
     subsets: int = 100  # torchmetrics' default
     subset_size: int = 1000  # torchmetrics' default; >= the smaller set n: n // 2 (subsets stay smaller than n)
+    keep_features: bool = True  # keep features in RUN_DIR/features/ for `musebench compare` (fid.Options.keep_features)
 
 
 def poly_mmd2(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -119,7 +120,8 @@ class KidMetric:
                              int(ctx.images.shape[-1]), need_features=True)
         mean, ci, described = kid_with_interval(ref.features, gen, o.subsets, o.subset_size, ctx.seed)
         extra = {"extractor": o.extractor, "mode": o.mode, "fingerprint": ext.fingerprint, "reference": ref.description, **described}
-        return [MetricValue(metric=self.name, value=mean, n=len(gen), higher_is_better=False, ci95=ci, extra=extra)]
+        return [MetricValue(metric=self.name, value=mean, n=len(gen), higher_is_better=False, ci95=ci, extra=extra,
+                            arrays=kept_arrays(gen, ref) if o.keep_features else None)]
 
 
 def build(options: Options) -> KidMetric:

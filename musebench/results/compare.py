@@ -6,7 +6,9 @@ their common keys ("<prompt index>/<seed>", "repeat/<i>"). Tests (../shared/STAT
     binary items (oracle)       exact McNemar, Newcombe interval of the paired difference B - A
     latency/* (timing repeats)  paired bootstrap of the ratio of medians B / A, permutation p
     other per-item scores       paired bootstrap of the difference of means B - A (CLIP score)
-    fid/*, kid/*                B - A only: the bootstrap over both image sets needs their features
+    fid/*, kid/*                basic bootstrap over both image sets of B - A, the reference held fixed,
+                                from the features kept in RUN_DIR/features/ (compare_setlevel.py);
+                                rows without them (keep_features: false, older runs): B - A only
     rows without items          B - A with both rows' own intervals, no test (unpaired)
 
 Each kind of test is one family; its p-values are Holm-adjusted within the family (the family is
@@ -17,8 +19,10 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 from musebench.errors import MusebenchError
+from musebench.results.compare_setlevel import has_features, not_comparable, set_level_test
 from musebench.results.run_dir import RunData
 from musebench.results.schema import PROTOCOL_KEYS, ResultRow, format_params
 
@@ -31,7 +35,7 @@ FAMILIES = {
     "mcnemar": ("binary per-item rows (oracle)", "exact McNemar"),
     "ratio": ("latency rows, timing repeats paired", "paired bootstrap, ratio of medians B/A"),
     "bootstrap": ("per-item score rows (CLIP score)", "paired bootstrap, difference of means B-A"),
-    "set-level": ("set-level rows (FID, KID)", "none"),
+    "set-level": ("set-level metrics (FID, KID)", "basic bootstrap over both image sets, difference B-A, reference held fixed"),
     "unpaired": ("rows without per-item outcomes", "none"),
 }
 
@@ -80,7 +84,7 @@ class CompareReport:
 
 def _check_runs(a: RunData, b: RunData) -> None:
     for run in (a, b):
-        if not any(row.items is not None for row in run.rows):
+        if not any(row.items is not None or has_features(row) for row in run.rows):
             raise MusebenchError(
                 f"{run.run_dir}: no per-item outcomes (results schema {run.schema}); rerun `musebench run` "
                 "with this musebench to compare it paired"
@@ -137,13 +141,29 @@ def _test(kind: str, xs: list[float], ys: list[float]) -> dict:
     return {"diff": r.diff, "ci95": tuple(r.ci95), "p_value": r.p_value, "method": r.method}
 
 
-def compare_rows(ra: ResultRow, rb: ResultRow) -> Comparison:
-    """One row pair -> Comparison (p_holm is filled in later, per family)."""
+def _set_level(base: Comparison, ra: ResultRow, rb: ResultRow, dirs: tuple[Path, Path]) -> Comparison:
+    """FID/KID rows with kept features: the bootstrap over both image sets, or why it was not run."""
+    reason = not_comparable(ra, rb)
+    if reason:
+        return replace(base, kind="unpaired", note=reason)
+    try:
+        result = set_level_test(ra, rb, *dirs)
+    except MusebenchError as exc:  # e.g. a features file missing: say so on the row, test the others
+        return replace(base, note=f"not tested: {exc}")
+    note = "" if ra.n == rb.n else f"{ra.n} images in A, {rb.n} in B"
+    return replace(base, **result, note=note)
+
+
+def compare_rows(ra: ResultRow, rb: ResultRow, dirs: tuple[Path, Path] | None = None) -> Comparison:
+    """One row pair -> Comparison (p_holm is filled in later, per family). `dirs`: the two run directories,
+    where set-level rows' kept features are (without them those rows get B - A only)."""
     kind = _kind(ra, rb)
     base = Comparison(model=ra.model, params=ra.params, metric=ra.metric, kind=kind, a=ra.value, b=rb.value,
                       a_ci95=ra.ci95, b_ci95=rb.ci95, diff=rb.value - ra.value, ci95=None,
                       higher_is_better=ra.higher_is_better)
     protocol = _protocol_note(ra, rb)
+    if kind == "set-level" and not protocol and dirs is not None and has_features(ra) and has_features(rb):
+        return _set_level(base, ra, rb, dirs)
     if kind in ("set-level", "unpaired") or protocol:
         note = protocol or ("set-level: bootstrap over both image sets needs features" if kind == "set-level"
                             else "unpaired: no per-item outcomes")
@@ -185,7 +205,8 @@ def compare_runs(a: RunData, b: RunData, pattern: str | None = None) -> CompareR
     if with_items and not any(set(ra.items) & set(rb.items) for ra, rb in with_items):
         raise MusebenchError(f"{b.run_dir}: no prompts and seeds in common with {a.run_dir} (no per-item key "
                              "matches); compare two runs of the same prompts and suite seed")
-    comparisons, families = _adjust([compare_rows(ra, rb) for ra, rb in pairs], pattern)
+    dirs = (a.run_dir, b.run_dir)
+    comparisons, families = _adjust([compare_rows(ra, rb, dirs) for ra, rb in pairs], pattern)
     return CompareReport(run_a=str(a.run_dir), run_b=str(b.run_dir), comparisons=tuple(comparisons),
                          families=tuple(families), notes=tuple(notes))
 

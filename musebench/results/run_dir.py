@@ -2,6 +2,7 @@
 
 The runner writes them (`write_run`) only at the end of a successful run, each to a temp file then
 os.replace'd, so a reader sees the previous complete file or the new complete file, never a part.
+Set-level rows (FID, KID) also keep their features in RUN_DIR/features/ (arrays.py), named from `extra`.
 Gate, report and compare read them (`load_run`) and never reach back into the runner: everything
 they need, including the gates (`run.json["suite"]["gates"]`), is in these files.
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from musebench.errors import MusebenchError
+from musebench.results.arrays import save_row_arrays
 from musebench.results.items import ITEMS_FILE, items_line, read_items_file
 from musebench.results.schema import SCHEMA_VERSION, ResultRow, check_version, parse_rows, read_jsonl
 
@@ -57,10 +59,12 @@ def results_line(row: ResultRow) -> dict:
     return row.to_json() if row.items is None else {**row.to_json(), "items": ITEMS_FILE}
 
 
-def write_run(out_dir: Path, rows: list[ResultRow], run_info: dict) -> None:
-    """results.jsonl, items.jsonl (when any row has items) and run.json (with the schema version)."""
+def write_run(out_dir: Path, rows: list[ResultRow], run_info: dict) -> list[ResultRow]:
+    """results.jsonl, items.jsonl (when any row has items), features/ (the rows' arrays, before the rows
+    that name them) and run.json (with the schema version); the rows as written."""
     from musebench.cache.store import write_atomic  # imports torch: only the runner writes
 
+    rows = [save_row_arrays(out_dir, r) for r in rows]
     text = "".join(json.dumps(results_line(r), allow_nan=True) + "\n" for r in rows)
     with_items = [r for r in rows if r.items is not None]
     if with_items:
@@ -69,6 +73,7 @@ def write_run(out_dir: Path, rows: list[ResultRow], run_info: dict) -> None:
     write_atomic(out_dir / RESULTS_FILE, text.encode("utf-8"))
     info = {SCHEMA_KEY: SCHEMA_VERSION, **run_info}
     write_atomic(out_dir / RUN_FILE, (json.dumps(info, indent=2, default=str) + "\n").encode("utf-8"))
+    return rows
 
 
 def _read_run_json(path: Path) -> dict:

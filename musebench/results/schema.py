@@ -42,6 +42,9 @@ class ResultRow:
     # per-item outcomes, "<prompt index>/<seed>" (or "repeat/<i>") -> value; None: the metric has none
     # (set-level metrics such as FID) or the file predates schema 2
     items: dict[str, float] | None = None
+    # MetricValue.arrays on their way from a metric to write_run, which saves them under RUN_DIR/features/
+    # and puts their relative paths in `extra`; never read back from a file (compare loads the paths)
+    arrays: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def params_key(self) -> str:

@@ -65,6 +65,7 @@ def row(suite: Suite, point: SweepPoint, value: MetricValue) -> ResultRow:
         higher_is_better=bool(value.higher_is_better),
         extra=dict(value.extra),
         items=check_items(value.items, f"metric {value.metric}") if value.items is not None else None,
+        arrays=value.arrays,  # saved by write_run under RUN_DIR/features/
     )
 
 
