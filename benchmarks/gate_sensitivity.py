@@ -1,24 +1,26 @@
 """Does `musebench gate` catch real regressions and ignore machine noise? Measured, not assumed.
 
 Runs the quickstart suite (real `musebench run` subprocesses, real shipped muse-shapes model) at
-one sweep point (steps=12), with latency/ratio and two gates added by a small suite that includes
-it, and gates each run against a baseline recorded from the unchanged model:
+one sweep point (steps=12) with everything else as CI runs it (300 prompts, the real renders,
+oracle, FID, CLIP score, latency at 1 thread), and gates each run against a baseline recorded from the
+unchanged model with the same suite seed, so the quality gate pairs per-item outcomes (exact
+McNemar). For each of --seeds suite seeds (other prompts and image seeds each time):
 
   sensitivity (each must FAIL the gate):
     steps_2         sampler steps 12 -> 2                      (--set models.M.sweep.grid.steps=[2])
     guidance_off    classifier-free guidance 0                  (--set models.M.params.guidance=0)
-    noised_weights  Gaussian noise on the transformer weights   (--set models.M.checkpoint=<copy>)
-    slowed          an extra transformer forward pass per step  (MaskedTransformer.forward runs twice)
-  specificity (each must PASS): the unchanged model, --repeats runs without and --repeats runs
-    while another process keeps one core busy with matrix multiplies.
+    noised_weights  Gaussian noise on the transformer weights   (a noised copy, noise seed = suite seed)
+    slowed          an extra transformer forward pass per step  (MaskedTransformer.forward runs twice),
+                    at 1 and at 2 threads
+  specificity (each must PASS): the unchanged model at 1 thread, at 1 thread while another process
+    keeps one core busy with matrix multiplies, and at 2 threads (the baseline is recorded at 1).
 
 Writes benchmarks/results/gate_sensitivity.json: per run the exit code of `musebench gate`, the
-failed checks, the gated values against the baseline, and the false-alarm rate with its exact
-(Clopper-Pearson) 95 % upper bound.
+failed checks, the gated values against the baseline, catch rates per degradation and the
+false-alarm rate, each with its exact (Clopper-Pearson) 95 % interval.
 
-    python benchmarks/gate_sensitivity.py                      # full experiment
-    python benchmarks/gate_sensitivity.py --repeats 3 --set prompts.limit=16   # a quicker look
-    python benchmarks/gate_sensitivity.py --set models.muse.checkpoint=DIR       # another checkpoint
+    python benchmarks/gate_sensitivity.py                      # 10 seeds, ~30 min on 2 cores
+    python benchmarks/gate_sensitivity.py --seeds 2            # a quicker look
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ SLOWED_FLAG = "--as-slowed-musebench"  # child mode: run `musebench ...` with th
 # batch 1 (no 8-image throughput calls: they cost most of the run and are not gated); a 1024^2
 # calibration matmul lasts about as long as one muse-shapes image on one core, so load on the
 # machine slows both halves of the ratio alike.
-LATENCY_OPTIONS = "{{warmup: 1, repeats: {repeats}, batch: 1, calibration_size: 1024}}"  # repeats: --latency-repeats
+LATENCY_OPTIONS = "{{warmup: 1, repeats: {repeats}, batch: 1, calibration: transformer}}"  # repeats: --latency-repeats
 
 # One core busy with float32 matmuls, single-threaded: the kind of load a shared CI runner sees.
 CPU_LOAD = (
@@ -61,6 +63,7 @@ class Scenario:
     overrides: tuple[str, ...] = ()  # --set items for `musebench run`
     slowed: bool = False  # run through the extra-forward-pass child mode
     cpu_load: bool = False  # a competing CPU-bound process during the run
+    threads: int | None = None  # OMP_NUM_THREADS for this run (None: the experiment's --threads)
 
 
 def slowed_main(argv: list[str]) -> int:
@@ -90,7 +93,7 @@ def latency_available() -> bool:
 
 
 def gated_suite(base: Path, out: Path, model: str, steps: int, quality_drop: float, latency_rel: float,
-                latency_repeats: int = 10) -> Path:
+                latency_repeats: int = 10, expected_rate: float = 0.8) -> Path:
     """The experiment's suite: `base` (by include:) at one sweep point, plus latency and its gates.
 
     One sweep point (steps=12 by default) so that `steps 12 -> 2` is a change of that point;
@@ -103,7 +106,7 @@ def gated_suite(base: Path, out: Path, model: str, steps: int, quality_drop: flo
         f"  {model}:",
         f"    sweep: {{grid: {{steps: [{steps}]}}}}",
         "gates:",
-        f"  - {{metric: oracle/all_correct, model: {model}, max_drop: {quality_drop}}}",
+        f"  - {{metric: oracle/all_correct, model: {model}, max_drop: {quality_drop}, expected_rate: {expected_rate}}}",
     ]
     if latency_available():
         lines.insert(lines.index("gates:"), f"metrics:\n  latency: {LATENCY_OPTIONS.format(repeats=latency_repeats)}")
@@ -180,7 +183,7 @@ def run_suite(setup: Setup, out: Path, scenario: Scenario) -> float:
     load = subprocess.Popen([sys.executable, "-c", CPU_LOAD]) if scenario.cpu_load else None
     start = time.perf_counter()
     try:
-        code = musebench(argv, slowed=scenario.slowed, log=setup.log, threads=setup.threads)
+        code = musebench(argv, slowed=scenario.slowed, log=setup.log, threads=scenario.threads or setup.threads)
     finally:
         if load is not None:
             load.terminate()
@@ -212,17 +215,20 @@ def gate_outcome(run_dir: Path, baseline: Path, log) -> dict:
     return {"exit_code": code, "failed": [f"{c['metric']} ({c['model']})" for c in checks if c["verdict"] == "fail"], "checks": checks}
 
 
-def scenarios(model: str, noised: Path, repeats: int, latency: bool) -> list[Scenario]:
+def scenarios(model: str, noised: Path, seed: int, latency: bool) -> list[Scenario]:
+    """One seed's runs; every run carries --set seed=SEED, so it pairs with that seed's baseline."""
+    at = (f"seed={seed}",)
     degraded = [
-        Scenario("steps_2", "fail", (f"models.{model}.sweep.grid.steps=[2]",)),
-        Scenario("guidance_off", "fail", (f"models.{model}.params.guidance=0",)),
-        Scenario("noised_weights", "fail", (f"models.{model}.checkpoint={noised}",)),
+        Scenario(f"steps_2_s{seed}", "fail", at + (f"models.{model}.sweep.grid.steps=[2]",)),
+        Scenario(f"guidance_off_s{seed}", "fail", at + (f"models.{model}.params.guidance=0",)),
+        Scenario(f"noised_weights_s{seed}", "fail", at + (f"models.{model}.checkpoint={noised}",)),
     ]
     if latency:  # without latency/ratio in the run there is no latency gate to fail
-        degraded.append(Scenario("slowed", "fail", slowed=True))
-    unchanged = []
-    for i in range(repeats):  # interleaved, so drifting background load hits both groups alike
-        unchanged += [Scenario(f"unchanged_{i}", "pass"), Scenario(f"unchanged_loaded_{i}", "pass", cpu_load=True)]
+        degraded += [Scenario(f"slowed_s{seed}", "fail", at, slowed=True, threads=1),
+                     Scenario(f"slowed_2threads_s{seed}", "fail", at, slowed=True, threads=2)]
+    unchanged = [Scenario(f"unchanged_s{seed}", "pass", at, threads=1),
+                 Scenario(f"unchanged_loaded_s{seed}", "pass", at, cpu_load=True, threads=1),
+                 Scenario(f"unchanged_2threads_s{seed}", "pass", at, threads=2)]
     return degraded + unchanged
 
 
@@ -234,10 +240,59 @@ def false_alarm_summary(results: list[dict]) -> dict:
     summary = {"runs": len(unchanged), "false_alarms": alarms, "rate": alarms / max(1, len(unchanged))}
     if unchanged:
         summary["rate_upper95"] = binomtest(alarms, len(unchanged)).proportion_ci(method="exact").high
-    for label, loaded in (("unloaded", False), ("loaded", True)):
-        group = [r for r in unchanged if r["cpu_load"] == loaded]
+    for label in ("unchanged", "unchanged_loaded", "unchanged_2threads"):
+        group = [r for r in unchanged if r["scenario"].rsplit("_s", 1)[0] == label]
         summary[f"passed_{label}"] = f"{sum(r['exit_code'] == 0 for r in group)}/{len(group)}"
     return summary
+
+
+def catch_summary(results: list[dict]) -> dict:
+    """Per degradation: runs that failed the gate (caught), out of all, with an exact 95 % interval."""
+    from scipy.stats import binomtest
+
+    out = {}
+    for name in sorted({r["scenario"].rsplit("_s", 1)[0] for r in results if r["expect"] == "fail"}):
+        group = [r for r in results if r["scenario"].rsplit("_s", 1)[0] == name]
+        caught = sum(r["exit_code"] == 1 for r in group)
+        ci = binomtest(caught, len(group)).proportion_ci(method="exact")
+        out[name] = {"caught": f"{caught}/{len(group)}", "rate": caught / len(group), "ci95": [ci.low, ci.high],
+                     "accuracy_drop": [round(_drop(r, "oracle/all_correct"), 4) for r in group],
+                     "latency_change": [round(_drop(r, "latency/ratio"), 4) for r in group]}
+    return out
+
+
+def markdown_table(report: dict) -> str:
+    """The docs/ci.md table, from a results file: every scenario, caught or passed, with its spread."""
+    runs = report["runs"]
+    lines = ["| scenario | expected | gate exit as expected | exact 95 % CI | accuracy drop, median [min, max] | latency ratio change, median [min, max] |",
+             "|---|---|---:|---|---|---|"]
+    for name in dict.fromkeys(r["scenario"].rsplit("_s", 1)[0] for r in runs):
+        group = [r for r in runs if r["scenario"].rsplit("_s", 1)[0] == name]
+        ok = sum(r["as_expected"] for r in group)
+        from scipy.stats import binomtest
+
+        ci = binomtest(ok, len(group)).proportion_ci(method="exact")
+        cells = []
+        for metric in ("oracle/all_correct", "latency/ratio"):
+            values = sorted(_drop(r, metric) for r in group)
+            scale, unit = (100, " %") if metric.startswith("latency/") else (1, "")
+            fmt = (lambda v: f"{scale * v:+.0f}{unit}") if unit else (lambda v: f"{v:+.3f}")
+            cells.append(f"{fmt(values[len(values) // 2])} [{fmt(values[0])}, {fmt(values[-1])}]")
+        lines.append(f"| {name} | {group[0]['expect']} | {ok}/{len(group)} | [{ci.low:.2f}, {ci.high:.2f}] | {cells[0]} | {cells[1]} |")
+    spec = report["specificity"]
+    seconds = report.get("run_seconds", {})
+    lines += ["", f"False alarms: {spec['false_alarms']} of {spec['runs']} unchanged runs (exact 95 % upper bound "
+                  f"{100 * spec['rate_upper95']:.0f} %). One gated run took {seconds.get('median')} s (median), "
+                  f"{seconds.get('max')} s at most, on 2 cores."]
+    return "\n".join(lines)
+
+
+def _drop(run: dict, metric: str) -> float:
+    """current/baseline - 1 for latency, baseline - current for accuracy (nan when absent)."""
+    for c in run["checks"]:
+        if c["metric"] == metric and c["baseline"] is not None:
+            return c["current"] / c["baseline"] - 1 if metric.startswith("latency/") else c["baseline"] - c["current"]
+    return float("nan")
 
 
 def write_atomic(path: Path, data: dict) -> None:
@@ -252,10 +307,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite", type=Path, default=ROOT / "suites" / "quickstart.yaml", help="base suite (included)")
     parser.add_argument("--steps", type=int, default=12, help="the one sweep point of the unchanged model")
     parser.add_argument("--max-drop", type=float, default=0.10, help="quality gate: oracle/all_correct max_drop")
+    parser.add_argument("--expected-rate", type=float, default=0.8, help="quality gate: expected_rate (its power check)")
+    parser.add_argument("--seeds", type=int, default=10, help="suite seeds; each gets a baseline and every scenario")
     parser.add_argument("--max-rel-drop", type=float, default=0.30, help="latency gate: latency/ratio max_rel_drop")
-    parser.add_argument("--repeats", type=int, default=10, help="unchanged runs without, and again with, CPU load")
-    parser.add_argument("--latency-repeats", type=int, default=10,
-                        help="timed calls per latency measurement (the quickstart suite uses 6)")
+    parser.add_argument("--latency-repeats", type=int, default=8,
+                        help="timed calls per latency measurement (the quickstart suite's 8)")
     parser.add_argument("--noise", type=float, default=0.5, help="weight noise std, relative to each tensor's std")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="suite override for every run, e.g. prompts.limit=64")
@@ -264,10 +320,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="keep runs here (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--note", default="", help="free text stored in the results (e.g. which checkpoint and why)")
+    parser.add_argument("--table", action="store_true", help="print the docs/ci.md table of --out and exit")
     parser.add_argument("--summarize-only", action="store_true",
                         help="run nothing: rewrite --out's summary from the runs it holds (same other options)")
     args = parser.parse_args(argv)
 
+    if args.table:
+        print(markdown_table(json.loads(args.out.read_text())))
+        return 0
     from tqdm import tqdm
 
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="gate_sensitivity_"))).resolve()
@@ -275,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = tuple(args.overrides)
     model, _ = muse_model(args.suite, overrides)
     suite = gated_suite(args.suite, workdir / "suite.yaml", model, args.steps, args.max_drop, args.max_rel_drop,
-                        args.latency_repeats)
+                        args.latency_repeats, args.expected_rate)
     meta = {
         "note": args.note,
         "base_suite": str(args.suite),
@@ -286,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
                   "latency/ratio max_rel_drop": args.max_rel_drop if latency_available() else "no latency metric"},
         "weight_noise_relative_std": args.noise,
         "omp_num_threads": args.threads or "torch default",
-        "repeats_planned": args.repeats,
+        "seeds_planned": args.seeds,
         "latency_repeats": args.latency_repeats,
     }
     if args.summarize_only:  # e.g. after stopping a long experiment: summarise the runs written so far
@@ -296,23 +356,29 @@ def main(argv: list[str] | None = None) -> int:
     _, checkpoint = muse_model(suite, overrides)
     setup = Setup(suite=suite, cache=workdir / "cache", overrides=overrides, threads=args.threads or None,
                   log=(workdir / "log.txt").open("a"))
-    noised = noised_checkpoint(checkpoint, workdir, args.noise, seed=0)
-    baseline = workdir / "baseline.jsonl"
-    run_suite(setup, workdir / "baseline_run", Scenario("baseline", "pass"))
-    if musebench(["gate", str(workdir / "baseline_run"), "--write-baseline", str(baseline)], log=setup.log) != 0:
-        raise SystemExit(f"could not write the baseline; see {setup.log.name}")
-
     results = []
-    for scenario in tqdm(scenarios(model, noised, args.repeats, latency_available()), desc="gate runs", unit="run"):
-        run_dir = workdir / scenario.name
-        seconds = run_suite(setup, run_dir, scenario)
-        outcome = gate_outcome(run_dir, baseline, setup.log)
-        expected = 1 if scenario.expect == "fail" else 0
-        results.append({"scenario": scenario.name, "expect": scenario.expect, "overrides": list(scenario.overrides),
-                        "slowed": scenario.slowed, "cpu_load": scenario.cpu_load, "run_seconds": round(seconds, 1),
-                        "loadavg_1min_after": round(os.getloadavg()[0], 2),
-                        "as_expected": outcome["exit_code"] == expected, **outcome})
-        write_atomic(args.out, summarize(meta, results, partial=True))
+    bar = tqdm(total=args.seeds * (8 if latency_available() else 6), desc="gate runs", unit="run")
+    for seed in range(args.seeds):
+        seed_dir = workdir / f"seed{seed}"
+        seed_dir.mkdir(exist_ok=True)
+        noised = noised_checkpoint(checkpoint, seed_dir, args.noise, seed=seed)
+        baseline = seed_dir / "baseline.jsonl"
+        run_suite(setup, seed_dir / "baseline_run", Scenario("baseline", "pass", (f"seed={seed}",), threads=1))
+        if musebench(["gate", str(seed_dir / "baseline_run"), "--write-baseline", str(baseline)], log=setup.log) != 0:
+            raise SystemExit(f"could not write the baseline; see {setup.log.name}")
+        for scenario in scenarios(model, noised, seed, latency_available()):
+            run_dir = seed_dir / scenario.name
+            seconds = run_suite(setup, run_dir, scenario)
+            outcome = gate_outcome(run_dir, baseline, setup.log)
+            expected = 1 if scenario.expect == "fail" else 0
+            results.append({"scenario": scenario.name, "seed": seed, "expect": scenario.expect,
+                            "overrides": list(scenario.overrides), "slowed": scenario.slowed, "cpu_load": scenario.cpu_load,
+                            "threads": scenario.threads, "run_seconds": round(seconds, 1),
+                            "loadavg_1min_after": round(os.getloadavg()[0], 2),
+                            "as_expected": outcome["exit_code"] == expected, **outcome})
+            write_atomic(args.out, summarize(meta, results, partial=True))
+            bar.update()
+        shutil.rmtree(noised)
 
     report = summarize(meta, results, partial=False)
     write_atomic(args.out, report)
@@ -329,7 +395,9 @@ def summarize(meta: dict, results: list[dict], partial: bool) -> dict:
         "partial": partial,  # true: fewer runs than planned (stopped early or still running)
         **meta,
         "machine": {"cpu_count": os.cpu_count(), "platform": sys.platform, "loadavg_at_write": os.getloadavg()},
-        "sensitivity": {r["scenario"]: {"caught": r["as_expected"], "failed": r["failed"]} for r in degraded},
+        "sensitivity": catch_summary(results),
+        "run_seconds": {"median": sorted(r["run_seconds"] for r in results)[len(results) // 2] if results else None,
+                        "max": max((r["run_seconds"] for r in results), default=None)},
         "specificity": false_alarm_summary(results),
         "runs": results,
     }

@@ -83,6 +83,18 @@ def summarise(runs: list[dict]) -> list[dict]:
     return table
 
 
+def markdown_table(result: dict) -> str:
+    """The docs/ci.md table: per calibration and steps, the ratio at each thread count and what changes."""
+    lines = ["| calibration | steps | ratio, 1 thread | ratio, 2 threads | 1 -> 2 threads | extra forward pass, 1 / 2 threads |",
+             "|---|---:|---:|---:|---:|---|"]
+    for e in result["summary"]:
+        lines.append(f"| {e['calibration']} | {e['steps']} | {e['ratio_1t']:.3f} | {e['ratio_2t']:.3f} | "
+                     f"{100 * e['change_1t_to_2t']:+.0f} % | {100 * e['slowed_change_1t']:+.0f} % / {100 * e['slowed_change_2t']:+.0f} % |")
+    lines += ["", f"Medians over {result['rounds']} interleaved rounds of {result['repeats']} repeats each, batch 1, "
+                  f"`{result['command'].strip()}`."]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -91,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=8, help="timed repeats per measurement (the quickstart's)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--table", action="store_true", help="print the docs/ci.md table of --out and exit")
     args = parser.parse_args(argv)
+    if args.table:
+        print(markdown_table(json.loads(args.out.read_text())))
+        return 0
     if args.child:
         print(json.dumps(child(args.steps, args.repeats)))
         return 0

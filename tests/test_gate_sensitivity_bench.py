@@ -32,10 +32,20 @@ def test_experiment_suite_includes_quickstart_at_one_point_with_both_gates(tmp_p
     assert suite.model("muse").sweep.grid == {"steps": (2,)}
     gates = {(g.metric, g.max_drop, g.max_rel_drop) for g in suite.gates}
     assert ("oracle/all_correct", 0.1, None) in gates
+    assert next(g for g in suite.gates if g.metric == "oracle/all_correct").expected_rate == 0.8
     if gs.latency_available():
         assert ("latency/ratio", None, 0.3) in gates
         latency = next(m for m in suite.metrics if m.metric == "latency")
-        assert (latency.options.batch, latency.options.calibration_size) == (1, 1024)
+        assert (latency.options.batch, latency.options.calibration) == (1, "transformer")
+
+
+def test_every_seed_runs_each_degradation_and_three_unchanged_runs():
+    runs = bench().scenarios("muse", Path("/noised"), seed=3, latency=True)
+    assert all(f"seed=3" in r.overrides for r in runs)  # each pairs with its own seed's baseline
+    assert [r.name for r in runs if r.expect == "fail"] == ["steps_2_s3", "guidance_off_s3", "noised_weights_s3",
+                                                            "slowed_s3", "slowed_2threads_s3"]
+    unchanged = [r for r in runs if r.expect == "pass"]
+    assert [(r.threads, r.cpu_load) for r in unchanged] == [(1, False), (1, True), (2, False)]
 
 
 def test_noised_checkpoint_changes_only_transformer_weights(tmp_path):
