@@ -12,9 +12,13 @@ For each point, through the same adapters `musebench run` uses:
 - batch 1: median of `--reps` timed single-prompt calls after one warm-up;
 - FLOPs per image: the adapter's describe() (FlopCounterMode over a whole one-image run), and the
   share of the generative network (denoiser or masked transformer calls x FLOPs per call).
-Speed-up at matched accuracy: the most accurate diffusion point (ties: the fastest) against the
-fastest Muse point at least as accurate; if no Muse point is, the note says so. Threads, load
-average and machine go into the JSON: these are CPU timings on a shared machine.
+Speed-up at matched accuracy: the rule of musebench.report.matched, the same as the report's
+(`--margin`, default 0.02): for Muse and for the diffusion model (all its schedulers and steps one
+family), the most accurate point, the points equivalent to it by a paired TOST on the same prompts
+(Holm-adjusted), and the fastest of those; the claim holds only when the two chosen points are
+equivalent within the margin or Muse is better, else the note says "not established at N=...".
+The batch-1 ratio's interval is an unpaired bootstrap of the ratio of median repeat times. Threads,
+load average and machine go into the JSON: these are CPU timings on a shared machine.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ import time
 from pathlib import Path
 
 import torch
+
+from musebench.report.matched import DEFAULT_MARGIN, Point, match, sample_size
+from musebench.report.matched import RULE as MATCHED_RULE
 
 OUT = Path(__file__).resolve().parent / "results" / "head_to_head"
 MUSE_STEPS = (4, 8, 12, 16, 24)
@@ -45,6 +52,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--muse-steps", type=int, nargs="+", default=list(MUSE_STEPS))
     p.add_argument("--ldm-steps", type=int, nargs="+", default=list(LDM_STEPS))
     p.add_argument("--schedulers", nargs="+", default=list(LDM_SCHEDULERS))
+    p.add_argument("--margin", type=float, default=DEFAULT_MARGIN, help="equivalence margin, accuracy as a fraction")
     p.add_argument("--out", type=Path, default=OUT, help="output path without extension")
     return p.parse_args()
 
@@ -57,6 +65,7 @@ def timed(fn) -> tuple[float, object]:
 
 def measure(adapter, params: dict, records, reps: int) -> dict:
     from musebench.metrics.intervals import wilson_interval
+    from musebench.results import item_key
     from musebench.shapes import score_image
 
     prompts, seeds = [r.prompt for r in records], [r.index for r in records]
@@ -77,26 +86,48 @@ def measure(adapter, params: dict, records, reps: int) -> dict:
         "network_flops_per_image": described["flops_per_image"] - described.get("other_flops_per_image", 0),
         "all_correct": k / n, "ci95": list(wilson_interval(k, n)), "n": n,
         "per_category": {t: sum(v) / len(v) for t, v in sorted(by_tag.items())},
+        # per image "<prompt index>/<seed>" (seed = prompt index): the matched-accuracy test pairs on them
+        "items": {item_key(r.index, r.index): float(h) for r, h in zip(records, hits)},
+        "ms_b1_repeats": [1000 * t for t in b1],
     }
 
 
-def matched_speedup(rows: list[dict], batch_key: str) -> dict:
-    diffusion = [r for r in rows if r["model"] == "ldm"]
-    muse = [r for r in rows if r["model"] == "muse"]
-    best = max(diffusion, key=lambda r: (r["all_correct"], -r["ms_per_image_b1"]))
-    reaching = [r for r in muse if r["all_correct"] >= best["all_correct"]]
-    if not reaching:
-        top = max(muse, key=lambda r: r["all_correct"])
-        return {"best_diffusion": best["label"], "muse": None, "note":
-                f"no Muse point reaches the best diffusion accuracy {best['all_correct']:.3f} (Muse best {top['all_correct']:.3f} at {top['label']})"}
-    fastest = min(reaching, key=lambda r: r["ms_per_image_b1"])
-    return {
-        "best_diffusion": best["label"], "muse": fastest["label"],
-        "accuracy": [best["all_correct"], fastest["all_correct"]],
-        "speedup_b1": best["ms_per_image_b1"] / fastest["ms_per_image_b1"],
-        f"speedup_{batch_key}": best[f"ms_per_image_{batch_key}"] / fastest[f"ms_per_image_{batch_key}"],
-        "flops_ratio": best["flops_per_image"] / fastest["flops_per_image"],
+def _point(row: dict) -> Point:
+    """A measured row as the matched-quality rule reads it (rows written before items were kept: none)."""
+    repeats = row.get("ms_b1_repeats")
+    return Point(label=row["label"], quality=row["all_correct"], n=row["n"], items=row.get("items"),
+                 ms=row["ms_per_image_b1"], ms_repeats=tuple(repeats) if repeats else None)
+
+
+def matched_speedup(rows: list[dict], batch_key: str, margin: float = DEFAULT_MARGIN) -> dict:
+    """Muse vs the diffusion model at matched accuracy, by the report's rule (musebench.report.matched)."""
+    by_label = {r["label"]: r for r in rows}
+    muse = [_point(r) for r in rows if r["model"] == "muse"]
+    diffusion = [_point(r) for r in rows if r["model"] == "ldm"]
+    if not muse or not diffusion:
+        return {"rule": MATCHED_RULE.format(margin=margin), "margin": margin, "verdict": "not established",
+                "note": "not established: need points of both Muse and the diffusion model"}
+    found = match(muse, diffusion, margin)
+    ref, other = by_label[found.reference.chosen.label], by_label[found.other.chosen.label]
+    test = found.verdict.test
+    result = {
+        "rule": MATCHED_RULE.format(margin=margin), "margin": margin,
+        "n": sample_size(found.other.chosen, found.reference.chosen),
+        "muse": ref["label"], "diffusion": other["label"],
+        "muse_best": found.reference.best.label, "diffusion_best": found.other.best.label,
+        "muse_tied": [p.label for p in found.reference.tied], "diffusion_tied": [p.label for p in found.other.tied],
+        "accuracy": [other["all_correct"], ref["all_correct"]],  # [diffusion, Muse]
+        "verdict": found.verdict.status, "note": found.verdict.text,
+        "diff_ci90": list(test.ci90) if test else None, "test": test.method if test else None,
     }
+    if found.ratio is not None:
+        result.update({
+            "speedup_b1": found.ratio.value, "speedup_b1_ci95": list(found.ratio.ci95) if found.ratio.ci95 else None,
+            "speedup_b1_method": found.ratio.method,
+            f"speedup_{batch_key}": other[f"ms_per_image_{batch_key}"] / ref[f"ms_per_image_{batch_key}"],
+            "flops_ratio": other["flops_per_image"] / ref["flops_per_image"],
+        })
+    return result
 
 
 def markdown(result: dict) -> str:
@@ -116,13 +147,16 @@ def markdown(result: dict) -> str:
             f"{r['all_correct']:.3f} [{r['ci95'][0]:.2f}, {r['ci95'][1]:.2f}] |")
     s = result["speedup"]
     lines.append("")
-    if s.get("muse"):
+    if s.get("speedup_b1") is not None:
+        ci = s["speedup_b1_ci95"]
+        ci_text = f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else ""
         lines.append(
-            f"**Speed-up at matched accuracy**: {s['muse']} ({s['accuracy'][1]:.3f}) vs the best diffusion setting "
-            f"{s['best_diffusion']} ({s['accuracy'][0]:.3f}): {s['speedup_b1']:.1f}x at batch 1, "
-            f"{s['speedup_' + bk]:.1f}x at {bk}, {s['flops_ratio']:.1f}x fewer FLOPs per image.")
+            f"**Speed-up at matched accuracy**: {s['muse']} ({s['accuracy'][1]:.3f}) vs the diffusion setting "
+            f"{s['diffusion']} ({s['accuracy'][0]:.3f}), {s['note']}: {s['speedup_b1']:.1f}x{ci_text} at batch 1 "
+            f"({s['speedup_b1_method']}), {s['speedup_' + bk]:.1f}x at {bk}, {s['flops_ratio']:.1f}x fewer FLOPs per image.")
     else:
         lines.append(f"**Speed-up at matched accuracy**: {s['note']}.")
+    lines += ["", s["rule"]]
     return "\n".join(lines) + "\n"
 
 
@@ -163,7 +197,7 @@ def main() -> None:
         result = {**base, "rows": rows, "complete": len(rows) == len(points),
                   "loadavg_end": [round(x, 2) for x in os.getloadavg()]}
         if any(r["model"] == "ldm" for r in rows):
-            result["speedup"] = matched_speedup(rows, batch_key)
+            result["speedup"] = matched_speedup(rows, batch_key, args.margin)
             write_atomic(args.out.with_suffix(".md"), markdown(result))
         write_atomic(args.out.with_suffix(".json"), json.dumps(result, indent=2) + "\n")
     print(markdown(result))

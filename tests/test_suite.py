@@ -95,7 +95,7 @@ def test_resolved_dict_and_hash(suite_path):
     data = suite_to_dict(suite)
     assert data["gates"] == [{"metric": "oracle/all_correct", "model": "muse", "min": 0.5, "max": None,
                               "max_drop": 0.05, "max_rel_drop": None, "expected_rate": None, "low_power_ok": False}]
-    assert data["report"] == {"title": "demo", "grid_prompts": 2, "plots": None}
+    assert data["report"] == {"title": "demo", "grid_prompts": 2, "plots": None, "equivalence_margin": 0.02}
     assert data["metrics"]["oracle"] == {"metric": "oracle", "confidence": 0.9}
     assert suite_hash(suite) == suite_hash(load_suite(suite_path))
     assert suite_hash(suite) != suite_hash(load_suite(suite_path, ["seed=8"]))

@@ -17,7 +17,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from musebench.errors import MusebenchError
-from musebench.report import bars, curves, grids, page, pareto, style, tables
+from musebench.report import bars, curves, grids, matched, page, pareto, style, tables
 from musebench.report.data import Run, load_runs
 
 MARKER = ".musebench-report"
@@ -74,7 +74,7 @@ def _build(runs: list[Run], df: pd.DataFrame, out: Path, progress: bool) -> list
     palette = style.Palette(list(dict.fromkeys(list(df["model"]) + list(df["group"]))))
     stages = [
         ("tables", lambda: _tables(df, out)),
-        ("speed-ups", lambda: _speedups(df, out)),
+        ("speed-ups", lambda: _speedups(runs, df, out)),
         ("steps", lambda: _figures("Metric vs steps", curves.steps_figures(df, out, palette, labels, only)) + _saturation(df, out)),
         ("guidance", lambda: _figures("FID–CLIP trade-off", curves.tradeoff_figures(df, out, palette, labels, only))),
         ("latency", lambda: _figures("Latency vs quality", pareto.pareto_figures(df, out, palette, labels, only))),
@@ -143,15 +143,17 @@ def _tables(df: pd.DataFrame, out: Path) -> list[page.Block]:
     return blocks
 
 
-def _speedups(df: pd.DataFrame, out: Path) -> list[page.Block]:
-    rows = pareto.speedup_rows(df)
+def _speedups(runs: list[Run], df: pd.DataFrame, out: Path) -> list[page.Block]:
+    rows = pareto.speedup_rows(df, pareto.items_by_point(runs), pareto.margins(runs))
     if not rows:
         return []
     frame = pareto.speedup_frame(rows)
     files = _write_frame(frame, out, "speedups")
-    caption = ("For each quality metric: the best level both families reach, the fastest sweep point of each at "
-               "that level, and how many times faster the reference family is (latency, ms per image, batch 1). "
-               "Point estimates: check the intervals in the results table before quoting a ratio.")
+    margin = " / ".join(f"{m:g}" for m in dict.fromkeys(r.matched.margin for r in rows))
+    sizes = ", ".join(dict.fromkeys(r.sample_size for r in rows))
+    caption = (matched.RULE.format(margin=margin) + f" Margin ±{margin} in accuracy (fraction correct), declared in "
+               f"the suite (report.equivalence_margin) before the run; N = {sizes} images per compared pair. Accuracy "
+               "only: FID, KID and CLIP score have no declared margin, so no speed-up is claimed on them.")
     return [page.frame_block("Speed at matched quality", caption, frame, files)]
 
 

@@ -4,9 +4,11 @@ A family is a model, or one diffusion scheduler of a model (points whose params 
 `scheduler`), so Muse's step sweep is compared with each scheduler × steps sweep, as in Muse
 (Chang et al. 2023) Table 3 / Fig. 6, where Muse's speed is set against diffusion models at their
 quality. A point is on its family's front when no faster point of the family is at least as good.
-`speedup_rows` answers "at matched quality, how much faster": for the reference family (the first
-one without a scheduler, i.e. Muse; else the first) and each other family, the quality level both reach (the worse of the two bests),
-the fastest latency of each at that level, and their ratio.
+`speedup_rows` answers "at matched accuracy, how much faster": for the reference family (the first
+one without a scheduler, i.e. Muse; else the first) and each other family, the rule of
+musebench.report.matched (best point, the points equivalent to it by TOST within the suite's
+margin, the fastest of those; then a TOST between the two families' points) and the latency ratio
+with its interval, or "not established" when the data cannot show the match.
 """
 
 from __future__ import annotations
@@ -17,35 +19,43 @@ from pathlib import Path
 
 import pandas as pd
 
+from musebench.errors import MusebenchError
 from musebench.report import style
 from musebench.report.curves import FigureFiles, nice_metric, slug
+from musebench.report.data import Run
+from musebench.report.matched import DEFAULT_MARGIN, Matched, Point, claim, match, sample_size
+from musebench.results import RUN_FILE, load_run
 
 LATENCY = "latency/ms_per_image_b1"
 QUALITY_PREFIXES = ("oracle/all_correct", "fid/", "kid/", "clip_score/")
+ACCURACY_PREFIX = "oracle/all_correct"  # a proportion: the metrics a speed-up at matched quality is claimed on
 
 
 @dataclass(frozen=True)
 class Speedup:
+    """Reference family vs another at matched accuracy, by the rule of musebench.report.matched."""
+
     run: str
     quality_metric: str
     reference: str  # family
     other: str
-    level: float  # the quality both reach
-    reference_ms: float
-    other_ms: float
-    reference_params: str
-    other_params: str
+    matched: Matched
 
     @property
-    def ratio(self) -> float:
-        """How many times faster the reference is than the other family at that quality."""
-        return self.other_ms / self.reference_ms
+    def ratio(self) -> float | None:
+        """How many times faster the reference is; None when matched quality is not established."""
+        return None if self.matched.ratio is None else self.matched.ratio.value
+
+    @property
+    def sample_size(self) -> str:
+        return sample_size(self.matched.other.chosen, self.matched.reference.chosen)
 
 
 def points(df: pd.DataFrame, quality: str) -> pd.DataFrame:
     """One row per (run, model, params) with `ms` (latency) and `q` (the quality metric)."""
     keys = ["run", "model", "params_key"]
-    lat = df[df["metric"] == LATENCY].set_index(keys)[["value"]].rename(columns={"value": "ms"})
+    lat = df[df["metric"] == LATENCY].set_index(keys)[["value", "lo", "hi"]]
+    lat = lat.rename(columns={"value": "ms", "lo": "ms_lo", "hi": "ms_hi"})
     qual = df[df["metric"] == quality].set_index(keys)
     joined = qual.join(lat, how="inner").reset_index()
     joined = joined[joined["ms"].map(math.isfinite) & joined["value"].map(math.isfinite)]
@@ -107,19 +117,62 @@ def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs
     return figures
 
 
-def speedup_rows(df: pd.DataFrame) -> list[Speedup]:
-    """Matched-quality speed-ups of the first family against each other family, per run and metric."""
+ItemsMap = dict[tuple[str, str, str, str], dict[str, float]]  # (run, model, params_key, metric) -> items
+
+
+def items_by_point(runs: list[Run]) -> ItemsMap:
+    """Per-item outcomes of every row that kept them (results schema 2), for the paired tests."""
+    found: ItemsMap = {}
+    for run in runs:
+        for row in load_run(run.run_dir).rows:
+            if row.items is not None:
+                found[(run.label, row.model, row.params_key, row.metric)] = row.items
+    return found
+
+
+def margins(runs: list[Run]) -> dict[str, float]:
+    """Each run's equivalence margin: its suite's report.equivalence_margin (declared before the run)."""
+    found = {}
+    for run in runs:
+        report = ((run.run_json.get("suite") or {}).get("report") or {})
+        margin = report.get("equivalence_margin", DEFAULT_MARGIN)
+        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 < margin < 1:
+            raise MusebenchError(f"{run.run_dir / RUN_FILE}: suite.report.equivalence_margin must be a number in "
+                                 f"(0, 1) (accuracy as a fraction, e.g. 0.02), got {margin!r}")
+        found[run.label] = float(margin)
+    return found
+
+
+def speedup_rows(df: pd.DataFrame, items: ItemsMap | None = None, run_margins: dict[str, float] | None = None) -> list[Speedup]:
+    """Matched-accuracy speed-ups of the first family against each other family, per run and accuracy metric.
+
+    Only accuracies (oracle/all_correct): FID, KID and CLIP score have no declared equivalence margin."""
+    items, run_margins = items or {}, run_margins or {}
     rows = []
     for quality in quality_metrics(df):
+        if not quality.startswith(ACCURACY_PREFIX):
+            continue
         pts = points(df, quality)
-        hib = bool(pts["higher_is_better"].iloc[0])
         for run, run_pts in pts.groupby("run", sort=False):
             families = _reference_first(run_pts)
-            ref = run_pts[run_pts["group"] == families[0]]
-            for other_name in families[1:]:
-                other = run_pts[run_pts["group"] == other_name]
-                rows.append(_matched(run, quality, families[0], other_name, ref, other, hib))
+            family_points = {f: _family_points(run_pts[run_pts["group"] == f], quality, items) for f in families}
+            margin = run_margins.get(run, DEFAULT_MARGIN)
+            for other in families[1:]:
+                found = match(family_points[families[0]], family_points[other], margin)
+                rows.append(Speedup(run, quality, families[0], other, found))
     return rows
+
+
+def _family_points(rows: pd.DataFrame, quality: str, items: ItemsMap) -> list[Point]:
+    out = []
+    for _, r in rows.iterrows():
+        key = (r["run"], r["model"], r["params_key"])
+        n = None if pd.isna(r["n"]) else int(r["n"])
+        ms_ci = (float(r["ms_lo"]), float(r["ms_hi"])) if math.isfinite(r["ms_lo"]) and math.isfinite(r["ms_hi"]) else None
+        repeats = items.get(key + (LATENCY,))
+        out.append(Point(label=r["params_label"], quality=float(r["q"]), n=n, items=items.get(key + (quality,)),
+                         ms=float(r["ms"]), ms_ci=ms_ci, ms_repeats=tuple(repeats.values()) if repeats else None))
+    return out
 
 
 def _reference_first(pts: pd.DataFrame) -> list[str]:
@@ -132,24 +185,24 @@ def _reference_first(pts: pd.DataFrame) -> list[str]:
     return families
 
 
-def _matched(run: str, quality: str, ref_name: str, other_name: str, ref: pd.DataFrame, other: pd.DataFrame, hib: bool) -> Speedup:
-    best = (lambda s: s.max()) if hib else (lambda s: s.min())
-    level = min(best(ref["q"]), best(other["q"])) if hib else max(best(ref["q"]), best(other["q"]))
-    reach_ref = _fastest_reaching(ref, level, hib)
-    reach_other = _fastest_reaching(other, level, hib)
-    return Speedup(run, quality, ref_name, other_name, float(level), float(reach_ref["ms"]), float(reach_other["ms"]),
-                   reach_ref["params_label"], reach_other["params_label"])
-
-
-def _fastest_reaching(rows: pd.DataFrame, level: float, hib: bool) -> pd.Series:
-    ok = rows[rows["q"] >= level] if hib else rows[rows["q"] <= level]
-    return ok.sort_values("ms").iloc[0]
-
-
 def speedup_frame(rows: list[Speedup]) -> pd.DataFrame:
-    """The speed-up rows as a table (numbers kept as numbers: the CSV is machine-readable)."""
-    return pd.DataFrame(
-        [{"run": r.run, "quality metric": r.quality_metric, "reference": r.reference, "other": r.other,
-          "matched level": r.level, "reference ms": r.reference_ms, "reference params": r.reference_params,
-          "other ms": r.other_ms, "other params": r.other_params, "speed-up": r.ratio} for r in rows]
-    )
+    """The speed-up rows as a table (numbers kept as numbers: the CSV is machine-readable; NaN: no claim)."""
+    nan = math.nan
+    records = []
+    for r in rows:
+        m = r.matched
+        ref, other, test, ratio = m.reference.chosen, m.other.chosen, m.verdict.test, m.ratio
+        ci = ratio.ci95 if ratio is not None and ratio.ci95 is not None else (nan, nan)
+        records.append({
+            "run": r.run, "quality metric": r.quality_metric, "margin": m.margin, "N": r.sample_size,
+            "reference": r.reference, "reference params": ref.label, "reference value": ref.quality,
+            "reference ms": ref.ms, "other": r.other, "other params": other.label, "other value": other.quality,
+            "other ms": other.ms, "diff": test.diff if test else nan,
+            "diff lo": test.ci90[0] if test else nan, "diff hi": test.ci90[1] if test else nan,
+            "verdict": m.verdict.status, "speed-up": ratio.value if ratio else nan, "speed-up lo": ci[0],
+            "speed-up hi": ci[1], "claim": claim(m), "speed-up interval": ratio.method if ratio else "",
+            # the settings each choice was made among: the best and those shown equivalent to it
+            "reference tied": "; ".join(p.label for p in m.reference.tied),
+            "other tied": "; ".join(p.label for p in m.other.tied),
+        })
+    return pd.DataFrame(records)

@@ -72,10 +72,15 @@ class ReportSpec:
     title: str | None = None  # default: the suite name
     grid_prompts: int = 4  # prompts per image grid
     plots: tuple[str, ...] | None = None  # metric names to plot against the swept param; None: all
+    # "matched accuracy" = TOST within +-this (fraction correct), declared before looking (musebench.report.matched)
+    equivalence_margin: float = 0.02
 
     def __post_init__(self):
         if self.grid_prompts < 0:
             raise ValueError(f"grid_prompts must be >= 0, got {self.grid_prompts}")
+        if not 0 < self.equivalence_margin < 1:
+            raise ValueError(f"equivalence_margin must be in (0, 1) (accuracy as a fraction, e.g. 0.02), "
+                             f"got {self.equivalence_margin}")
 
 
 @dataclass(frozen=True)
