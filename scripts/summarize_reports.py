@@ -3,18 +3,21 @@
 
     python scripts/summarize_reports.py [--reports reports]
 
-Reads only reports/<report>/runs/<suite>/results.jsonl (what scripts/make_reports.sh copies there),
+Reads only reports/<report>/runs/<suite>/results.jsonl (what scripts/make_reports.sh copies there,
+with its run.json and items.jsonl when present),
 so the answers are regenerated with the figures and never typed by hand:
-  1. speed-up at matched quality (latency_vs_diffusion): the best diffusion setting D* is the ldm
-     sweep point with the highest oracle accuracy (ties: the lower FID; the fastest of the equally
-     accurate points is reported beside it as the conservative reading). A Muse point matches it
-     when its accuracy is at least D*'s 95 % lower bound and its FID at most D*'s 95 % upper bound
-     (no worse than D* beyond D*'s own interval). The answer is time(D*) / time(fastest matching
-     Muse point), batch-1 medians measured in the same run, in units of the matmul calibration
-     timed right before each call (`latency/ratio`; raw ms when a run lacks it): on a shared
-     machine a point timed while another job ran has inflated ms, and its calibration alike.
-     Muse (Chang et al. 2023, Table 3) sets its wall time against diffusion models at their
-     quality the same way.
+  1. speed-up at matched quality (latency_vs_diffusion): the rule of musebench.report.matched, the
+     one the report's speed-up table and benchmarks/head_to_head.py use. Two families, Muse (the
+     points without a `scheduler`) and diffusion (every ldm scheduler x steps point): each one's
+     best point (highest oracle accuracy), the points equivalent to it by TOST within the suite's
+     report.equivalence_margin (Holm over the family), and the fastest of those; Muse matches when
+     its chosen point is equivalent to diffusion's within the margin, or better. Only then is a
+     speed-up stated: diffusion time / Muse time with its interval; else "not established at
+     N=..., margin ..." (or "worse"). FID is shown beside each point, never used to choose. Time is
+     in units of the matmul calibration timed right before each call (`latency/ratio`) when every
+     point has it, else batch-1 ms: on a shared machine a point timed while another job ran has
+     inflated ms, and its calibration alike. Per-item outcomes (RUN_DIR/items.jsonl, results
+     schema 2) make the accuracy tests paired; the margin is read from RUN_DIR/run.json.
   2. FID vs CLIP score over guidance (guidance_sweep): every point, and the points on the trade-off
      front (no other point has both a lower FID and a higher CLIP score), as in Muse Fig. 8.
   3. where more steps stop helping (steps_sweep): per metric, the fewest steps whose 95 % interval
@@ -30,6 +33,14 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+
+# musebench.report.matched is the one home of the matched-quality rule (the report package it lives
+# in is imported with it, so the report's own run.json margin reader costs nothing more)
+from musebench.report import pareto
+from musebench.report.data import Run
+from musebench.report.matched import DEFAULT_MARGIN, RULE, Point, claim, match, sample_size
+from musebench.results import ITEMS_FILE, RUN_FILE
+from musebench.results.items import read_items_file
 
 ACC, FID, CLIP, LAT = "oracle/all_correct", "fid/probe", "clip_score/probe", "latency/ms_per_image_b1"
 RATIO = "latency/ratio"  # batch-1 time / a matmul timed right before it, same run (musebench.metrics.latency)
@@ -68,53 +79,76 @@ def hi(row: dict) -> float:
     return row["ci95"][1] if row.get("ci95") else row["value"]
 
 
-def speedup_section(rows: list[dict]) -> list[str]:
-    pts = [p for p in points(rows).values() if all(m in p for m in (ACC, FID, LAT))]
+def read_margin(run_dir: Path | None) -> float:
+    """The run's declared equivalence margin (run.json: suite.report.equivalence_margin), read and
+    checked by the report's own reader; the rule's default when the run has no run.json."""
+    if run_dir is None or not (run_dir / RUN_FILE).is_file():
+        return DEFAULT_MARGIN
+    run_json = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
+    return pareto.margins([Run(label="run", run_dir=run_dir, run_json=run_json, images=())])["run"]
+
+
+def read_point_items(run_dir: Path | None) -> dict[tuple[str, str, str], dict[str, float]]:
+    """(model, params key, metric) -> per-item outcomes, from RUN_DIR/items.jsonl (results schema 2)."""
+    if run_dir is None or not (run_dir / ITEMS_FILE).is_file():
+        return {}
+    return {key: items for key, (_, items) in read_items_file(run_dir / ITEMS_FILE).items()}
+
+
+def to_point(p: dict, cost: str, items: dict) -> Point:
+    """One sweep point of this script's `points` as a musebench.report.matched Point: accuracy with its
+    n and per-image outcomes (when kept), time (`cost`) with its interval and per-repeat values."""
+    key = json.dumps(p["params"], sort_keys=True, separators=(",", ":"))
+    acc, time = p[ACC], p[cost]
+    repeats = items.get((p["model"], key, cost))
+    return Point(label=f"{p['model']} {label(p['params'])}", quality=float(acc["value"]),
+                 n=int(acc["n"]) if acc.get("n") else None, items=items.get((p["model"], key, ACC)),
+                 ms=float(time["value"]), ms_ci=tuple(time["ci95"]) if time.get("ci95") else None,
+                 ms_repeats=tuple(repeats.values()) if repeats else None)
+
+
+def speedup_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
+    pts = [p for p in points(rows).values() if ACC in p and LAT in p]
     diffusion = [p for p in pts if "scheduler" in p["params"]]
     muse = [p for p in pts if "scheduler" not in p["params"]]
     if not diffusion or not muse:
-        return ["Not answerable: the run lacks Muse or diffusion points with accuracy, FID and latency."]
-    best = max(diffusion, key=lambda p: (p[ACC]["value"], -p[FID]["value"]))
-    matched = [p for p in muse if p[ACC]["value"] >= lo(best[ACC]) and p[FID]["value"] <= hi(best[FID])]
-    lines = [f"Best diffusion setting D*: ldm {label(best['params'])}: accuracy {fmt(best[ACC])}, "
-             f"FID {fmt(best[FID], 2)}, {best[LAT]['value']:.1f} ms/image (batch 1)."]
+        return ["Not answerable: the run lacks Muse or diffusion points with oracle accuracy and latency."]
     # time in units of the same-run matmul calibration when every point has it: on a shared machine a
     # point timed while another job ran has inflated milliseconds, and its calibration inflates alike
     cost = RATIO if all(RATIO in p for p in pts) else LAT
     unit = "x the calibration matmul" if cost == RATIO else "ms/image"
-    if matched:
-        fast = min(matched, key=lambda p: p[cost]["value"])
-        ratio = best[cost]["value"] / fast[cost]["value"]
-        lines.append(f"Fastest Muse setting that matches it: {label(fast['params'])}: accuracy {fmt(fast[ACC])}, "
-                     f"FID {fmt(fast[FID], 2)}, {fast[LAT]['value']:.1f} ms/image.")
-        lines.append(f"Batch-1 time, {unit}: D* {best[cost]['value']:.1f}, Muse {fast[cost]['value']:.1f}.")
-        verdict = f"{ratio:.1f}x faster than" if ratio >= 1 else f"{1 / ratio:.1f}x slower than"
-        lines.append(f"**Muse is {verdict} the best diffusion setting at matched oracle accuracy and FID** "
-                     "(same machine, same run).")
-        # the FID tie-break can pick a slower setting whose FID differs by noise: say what the
-        # cheapest equally accurate diffusion setting gives, the conservative reading
-        cheapest = min((p for p in diffusion if p[ACC]["value"] == best[ACC]["value"]), key=lambda p: p[cost]["value"])
-        if cheapest is not best and fast[ACC]["value"] >= lo(cheapest[ACC]) and fast[FID]["value"] <= hi(cheapest[FID]):
-            low = cheapest[cost]["value"] / fast[cost]["value"]
-            lines.append(f"Conservative reading: the fastest diffusion setting exactly as accurate as D*, "
-                         f"ldm {label(cheapest['params'])} (FID {fmt(cheapest[FID], 2)}, {cheapest[LAT]['value']:.1f} ms/image), "
-                         f"is matched by the same Muse setting, which is {low:.1f}x faster than it.")
+    margin, items = read_margin(run_dir), read_point_items(run_dir)
+    m = match([to_point(p, cost, items) for p in muse], [to_point(p, cost, items) for p in diffusion], margin)
+    lines = [RULE.format(margin=f"{margin:g}"),
+             f"Margin ±{margin:g} in oracle accuracy (fraction correct), the suite's report.equivalence_margin "
+             f"(default {DEFAULT_MARGIN:g} when it declares none); N = {sample_size(m.other.chosen, m.reference.chosen)} "
+             f"images per compared pair; time = batch-1 {unit} ({cost}); FID is shown, not used to choose.", ""]
+    for name, choice in (("Diffusion (every scheduler x steps)", m.other), ("Muse", m.reference)):
+        best, chosen = choice.best, choice.chosen
+        tied = [q.label for q in choice.tied if q is not best]
+        lines.append(f"- {name}: best {best.label} (accuracy {best.quality:.3f}, time {best.ms:.1f}); "
+                     f"equivalent to it: {', '.join(tied) if tied else 'none shown'}; "
+                     f"chosen (fastest of those): **{chosen.label}** (accuracy {chosen.quality:.3f}, time {chosen.ms:.1f}).")
+    lines.append(f"- Verdict, Muse (the reference) - diffusion at the chosen points: {m.verdict.text}.")
+    if m.ratio is not None:
+        slower = "" if m.ratio.value >= 1 else f"; below 1: Muse is {1 / m.ratio.value:.2f}x slower"
+        lines.append(f"**Speed-up at matched oracle accuracy, diffusion time / Muse time: {claim(m)}** "
+                     f"({m.other.chosen.label} / {m.reference.chosen.label}, batch-1 {unit}, same machine, same run{slower}; "
+                     f"interval: {m.ratio.method}).")
     else:
-        top = max(muse, key=lambda p: (p[ACC]["value"], -p[FID]["value"]))
-        lines.append(f"**No Muse setting matches D*** (best Muse: {label(top['params'])}, accuracy {fmt(top[ACC])}, "
-                     f"FID {fmt(top[FID], 2)}): no speed-up at D*'s quality can be claimed.")
+        lines.append(f"**No speed-up at matched oracle accuracy is claimed: {claim(m)}.**")
     lines += ["", "| model | setting | oracle accuracy [95 %] | FID (probe) [bootstrap] | ms/image b1 | time / calibration | images/s |",
               "|---|---|---|---|---|---|---|"]
     for p in sorted(pts, key=lambda p: (p["model"], p[cost]["value"])):
         ips, rel = p.get("latency/images_per_s"), p.get(RATIO)
         rel_text = f"{rel['value']:.1f}" if rel else "n/a"
         ips_text = f"{ips['value']:.1f}" if ips else "n/a"
-        lines.append(f"| {p['model']} | {label(p['params'])} | {fmt(p[ACC])} | {fmt(p[FID], 2)} | {p[LAT]['value']:.1f} | "
+        lines.append(f"| {p['model']} | {label(p['params'])} | {fmt(p[ACC])} | {fmt(p.get(FID), 2)} | {p[LAT]['value']:.1f} | "
                      f"{rel_text} | {ips_text} |")
     return lines
 
 
-def tradeoff_section(rows: list[dict]) -> list[str]:
+def tradeoff_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
     pts = [p for p in points(rows).values() if FID in p and CLIP in p]
     if not pts:
         return ["Not answerable: the run has no points with both FID and CLIP score."]
@@ -133,7 +167,7 @@ def tradeoff_section(rows: list[dict]) -> list[str]:
     return lines
 
 
-def steps_section(rows: list[dict]) -> list[str]:
+def steps_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
     lines = ["| model | metric | best value | at steps | fewest steps within the best's interval | value there |",
              "|---|---|---|---|---|---|"]
     found = False
@@ -157,7 +191,7 @@ def section(title: str, path: Path, build) -> list[str]:
     lines = [f"## {title}", "", f"From `{path}`.", ""]
     if not path.is_file():
         return lines + [f"Missing: {path} (run scripts/make_reports.sh).", ""]
-    return lines + build(load_rows(path)) + [""]
+    return lines + build(load_rows(path), path.parent) + [""]
 
 
 def main() -> int:
@@ -167,7 +201,7 @@ def main() -> int:
     r = args.reports
     lines = ["# Summary: the three questions, answered from this folder's run files", "",
              "Written by `scripts/summarize_reports.py` (called by `scripts/make_reports.sh`); do not edit.", ""]
-    lines += section("1. At matched oracle accuracy and FID, how much faster is Muse than the best diffusion setting?",
+    lines += section("1. At matched oracle accuracy, how much faster is Muse than latent diffusion?",
                      r / "latency_vs_diffusion/runs/latency_vs_diffusion/results.jsonl", speedup_section)
     lines += section("2. How do FID and CLIP score trade off over guidance and schedule?",
                      r / "guidance_sweep/runs/guidance_sweep/results.jsonl", tradeoff_section)

@@ -15,16 +15,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "summarize_reports.py"
 
 
-def row(model, params, metric, value, ci=None, hib=True):
-    return {"suite": "s", "model": model, "params": params, "metric": metric, "value": value, "n": 32,
+def row(model, params, metric, value, ci=None, hib=True, n=32):
+    return {"suite": "s", "model": model, "params": params, "metric": metric, "value": value, "n": n,
             "ci95": ci, "higher_is_better": hib, "extra": {}}
 
 
-def point(model, params, acc, acc_ci, fid, fid_ci, ms):
-    return [row(model, params, "oracle/all_correct", acc, acc_ci),
-            row(model, params, "fid/probe", fid, fid_ci, hib=False),
-            row(model, params, "latency/ms_per_image_b1", ms, None, hib=False),
-            row(model, params, "latency/images_per_s", 1000.0 / ms)]
+def point(model, params, acc, acc_ci, fid, fid_ci, ms, n=32, ms_ci=None):
+    return [row(model, params, "oracle/all_correct", acc, acc_ci, n=n),
+            row(model, params, "fid/probe", fid, fid_ci, hib=False, n=n),
+            row(model, params, "latency/ms_per_image_b1", ms, ms_ci, hib=False, n=5),
+            row(model, params, "latency/images_per_s", 1000.0 / ms, n=5)]
 
 
 def write(reports: Path, report: str, rows: list[dict]) -> None:
@@ -38,41 +38,80 @@ def summary(reports: Path) -> str:
     return (reports / "SUMMARY.md").read_text()
 
 
-def test_speedup_is_best_diffusion_latency_over_fastest_matching_muse(tmp_path):
-    rows = (point("ldm", {"scheduler": "ddim", "steps": 50}, 0.70, [0.60, 0.78], 2.0, [1.8, 2.4], 300.0)  # D*
+def first_section(reports: Path) -> str:
+    return summary(reports).split("## 2.")[0]
+
+
+def test_few_prompts_give_not_established_and_no_speedup(tmp_path):
+    """n=32, no per-item outcomes: independent TOSTs at margin 0.02 cannot show equivalence.
+
+    The old rule (accuracy >= D*'s lower bound, FID <= its upper bound) claimed 300 / 40 = 7.5x here."""
+    rows = (point("ldm", {"scheduler": "ddim", "steps": 50}, 0.70, [0.60, 0.78], 2.0, [1.8, 2.4], 300.0)
             + point("ldm", {"scheduler": "euler", "steps": 10}, 0.50, [0.40, 0.60], 3.0, [2.8, 3.3], 60.0)
-            + point("muse", {"steps": 4}, 0.55, [0.45, 0.65], 2.2, [2.0, 2.6], 20.0)   # accuracy below D*'s lower bound
-            + point("muse", {"steps": 8}, 0.65, [0.55, 0.74], 2.3, [2.1, 2.7], 40.0)   # matches within D*'s interval
-            + point("muse", {"steps": 12}, 0.72, [0.62, 0.80], 1.9, [1.7, 2.2], 60.0))  # matches, slower
+            + point("muse", {"steps": 4}, 0.55, [0.45, 0.65], 2.2, [2.0, 2.6], 20.0)
+            + point("muse", {"steps": 8}, 0.65, [0.55, 0.74], 2.3, [2.1, 2.7], 40.0)
+            + point("muse", {"steps": 12}, 0.72, [0.62, 0.80], 1.9, [1.7, 2.2], 60.0))
     write(tmp_path, "latency_vs_diffusion", rows)
-    text = summary(tmp_path)
-    assert "Best diffusion setting D*: ldm scheduler=ddim, steps=50" in text
-    assert "Fastest Muse setting that matches it: steps=8" in text
-    assert "**Muse is 7.5x faster than the best diffusion setting" in text  # 300 / 40
+    text = first_section(tmp_path)
+    # Best points: ldm ddim 50 (round(0.70 * 32) = 22/32) and muse 12 (23/32). At n=32 a 90 % interval of a
+    # difference is about +-0.19 wide, never inside +-0.02: nothing is equivalent to a best, so each family's
+    # point is its best; Muse - ldm = 23/32 - 22/32 = +0.031, its interval straddles 0 and +-0.02.
+    assert "chosen (fastest of those): **ldm scheduler=ddim, steps=50**" in text
+    assert "chosen (fastest of those): **muse steps=12**" in text
+    assert "not established at N=32, margin 0.02" in text
+    assert "**No speed-up at matched oracle accuracy is claimed" in text
+    assert "diffusion time / Muse time" not in text and "7.5" not in text
+    assert "within ±0.02" in text and "N = 32 images per compared pair" in text  # the rule, its margin and N
+    # the margin is the one the suite declared (run.json), not a constant of this script
+    (tmp_path / "latency_vs_diffusion" / "runs" / "latency_vs_diffusion" / "run.json").write_text(
+        json.dumps({"suite": {"report": {"equivalence_margin": 0.05}}}))
+    assert "not established at N=32, margin 0.05" in first_section(tmp_path)
 
 
-def test_a_cheaper_equally_accurate_diffusion_setting_is_reported_beside_d_star(tmp_path):
-    rows = (point("ldm", {"scheduler": "ddpm", "steps": 20}, 0.60, [0.50, 0.70], 2.0, [1.8, 2.4], 250.0)  # D*: lower FID
-            + point("ldm", {"scheduler": "ddpm", "steps": 10}, 0.60, [0.50, 0.70], 2.1, [1.8, 2.5], 150.0)  # as accurate, faster
-            + point("muse", {"steps": 4}, 0.65, [0.55, 0.74], 2.3, [2.1, 2.7], 50.0))
+def test_large_n_speedup_is_from_the_chosen_points_and_a_tie_picks_the_fastest(tmp_path):
+    """n=20000 per point, no per-item outcomes (independent Newcombe intervals), margin 0.02.
+
+    SE of a difference of two proportions near 0.8: sqrt(2 * 0.8 * 0.2 / 20000) = 0.004, so a 90 %
+    interval is the difference +- 1.645 * 0.004 = +-0.0066.
+    ldm: best ddim 50 (0.800, 300 ms); ddim 20 (0.795): -0.005 [-0.0116, +0.0016], inside +-0.02, equivalent
+      (Holm over 2 p-values of about 1e-4); euler 10 (0.600): -0.2, not. Chosen: ddim 20, the fastest tied, 120 ms.
+    muse: best steps 12 (0.810, 30 ms); steps 8 (0.805): -0.005, equivalent; steps 4 (0.500): not. Chosen: 8, 20 ms.
+    Verdict: 0.805 - 0.795 = +0.010 [+0.0034, +0.0166], inside +-0.02: equivalent.
+    Speed-up 120 / 20 = 6.00; latency intervals +-10 %: [108 / 22, 132 / 18] = [4.91, 7.33].
+    (Against the slower, tied ddim 50 it would have read 300 / 20 = 15x.)"""
+    n = 20000
+    rows = (point("ldm", {"scheduler": "ddim", "steps": 50}, 0.800, None, 2.0, [1.8, 2.4], 300.0, n, [270.0, 330.0])
+            + point("ldm", {"scheduler": "ddim", "steps": 20}, 0.795, None, 2.1, [1.9, 2.5], 120.0, n, [108.0, 132.0])
+            + point("ldm", {"scheduler": "euler", "steps": 10}, 0.600, None, 3.0, [2.8, 3.3], 60.0, n, [54.0, 66.0])
+            + point("muse", {"steps": 12}, 0.810, None, 1.9, [1.7, 2.2], 30.0, n, [27.0, 33.0])
+            + point("muse", {"steps": 8}, 0.805, None, 2.3, [2.1, 2.7], 20.0, n, [18.0, 22.0])
+            + point("muse", {"steps": 4}, 0.500, None, 2.2, [2.0, 2.6], 10.0, n, [9.0, 11.0]))
     write(tmp_path, "latency_vs_diffusion", rows)
-    text = summary(tmp_path)
-    assert "Best diffusion setting D*: ldm scheduler=ddpm, steps=20" in text
-    assert "**Muse is 5.0x faster than the best diffusion setting" in text  # 250 / 50
-    assert "Conservative reading: the fastest diffusion setting exactly as accurate as D*, ldm scheduler=ddpm, steps=10" in text
-    assert "which is 3.0x faster than it." in text  # 150 / 50
-    alone = [r for r in rows if r["params"].get("steps") != 10]  # no cheaper tie: no second reading
+    text = first_section(tmp_path)
+    assert "best ldm scheduler=ddim, steps=50 (accuracy 0.800" in text
+    assert "equivalent to it: ldm scheduler=ddim, steps=20;" in text
+    assert "chosen (fastest of those): **ldm scheduler=ddim, steps=20**" in text
+    assert "chosen (fastest of those): **muse steps=8**" in text
+    assert "equivalent within ±0.02 at N=20000" in text
+    assert "diffusion time / Muse time: 6.00x [4.91, 7.33] (equivalent)**" in text
+    # the equivalent set is what chooses, not a point estimate: swap which ldm setting is nominally best
+    swapped = [dict(r, value=0.795) if r["params"] == {"scheduler": "ddim", "steps": 50} and r["metric"] == "oracle/all_correct"
+               else dict(r, value=0.800) if r["params"] == {"scheduler": "ddim", "steps": 20} and r["metric"] == "oracle/all_correct"
+               else r for r in rows]
     (tmp_path / "latency_vs_diffusion" / "runs" / "latency_vs_diffusion" / "results.jsonl").write_text(
-        "".join(json.dumps(r) + "\n" for r in alone))
-    assert "Conservative reading" not in summary(tmp_path)
+        "".join(json.dumps(r) + "\n" for r in swapped))
+    # ddim 20 now best at 0.800: Muse 0.805 - 0.800 = +0.005, still equivalent, still 120 / 20 = 6.00x
+    assert "diffusion time / Muse time: 6.00x [4.91, 7.33] (equivalent)**" in first_section(tmp_path)
 
 
 def test_no_speedup_is_claimed_when_muse_never_matches(tmp_path):
     rows = (point("ldm", {"scheduler": "ddpm", "steps": 50}, 0.90, [0.85, 0.94], 1.0, [0.9, 1.1], 500.0)
             + point("muse", {"steps": 12}, 0.60, [0.50, 0.70], 1.5, [1.3, 1.8], 30.0))
     write(tmp_path, "latency_vs_diffusion", rows)
-    first = summary(tmp_path).split("## 2.")[0]
-    assert "**No Muse setting matches D***" in first and "x faster" not in first
+    text = first_section(tmp_path)
+    # 19/32 - 29/32 = -0.3125; its 90 % interval (about +-0.18) lies below 0: Muse is worse, no ratio
+    assert "not matched: reference worse at N=32" in text
+    assert "**No speed-up at matched oracle accuracy is claimed" in text and "diffusion time / Muse time" not in text
 
 
 def test_tradeoff_front_and_saturation(tmp_path):
@@ -97,12 +136,16 @@ def test_missing_runs_are_named(tmp_path):
 
 
 def test_speedup_uses_the_calibrated_time_when_every_point_has_it(tmp_path):
-    """A Muse point timed under load has inflated ms; its same-run calibration ratio is what counts."""
-    rows = (point("ldm", {"scheduler": "ddpm", "steps": 5}, 0.20, [0.10, 0.30], 2.0, [1.5, 2.5], 100.0)
-            + point("muse", {"steps": 4}, 0.60, [0.40, 0.75], 1.8, [1.5, 2.2], 300.0))  # ms inflated 3x by load
-    rows += [row("ldm", {"scheduler": "ddpm", "steps": 5}, "latency/ratio", 40.0, None, hib=False),
-             row("muse", {"steps": 4}, "latency/ratio", 16.0, None, hib=False)]
+    """A Muse point timed under load has inflated ms; its same-run calibration ratio is what counts.
+
+    n=20000, both 0.800: difference 0 [-0.0066, +0.0066], equivalent within 0.02. Calibrated: 40 / 16 = 2.50
+    (no interval on the ratio rows: none claimed); raw ms would say 100 / 300 = 0.33."""
+    n = 20000
+    rows = (point("ldm", {"scheduler": "ddpm", "steps": 5}, 0.800, None, 2.0, [1.5, 2.5], 100.0, n)
+            + point("muse", {"steps": 4}, 0.800, None, 1.8, [1.5, 2.2], 300.0, n))  # ms inflated 3x by load
+    rows += [row("ldm", {"scheduler": "ddpm", "steps": 5}, "latency/ratio", 40.0, None, hib=False, n=5),
+             row("muse", {"steps": 4}, "latency/ratio", 16.0, None, hib=False, n=5)]
     write(tmp_path, "latency_vs_diffusion", rows)
-    text = summary(tmp_path)
-    assert "Batch-1 time, x the calibration matmul: D* 40.0, Muse 16.0." in text
-    assert "**Muse is 2.5x faster than the best diffusion setting" in text
+    text = first_section(tmp_path)
+    assert "time = batch-1 x the calibration matmul (latency/ratio)" in text
+    assert "diffusion time / Muse time: 2.50x (equivalent)**" in text
