@@ -123,12 +123,15 @@ def speedup_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
              f"Margin ±{margin:g} in oracle accuracy (fraction correct), the suite's report.equivalence_margin "
              f"(default {DEFAULT_MARGIN:g} when it declares none); N = {sample_size(m.other.chosen, m.reference.chosen)} "
              f"images per compared pair; time = batch-1 {unit} ({cost}); FID is shown, not used to choose.", ""]
-    for name, choice in (("Diffusion (every scheduler x steps)", m.other), ("Muse", m.reference)):
-        best, chosen = choice.best, choice.chosen
-        tied = [q.label for q in choice.tied if q is not best]
-        lines.append(f"- {name}: best {best.label} (accuracy {best.quality:.3f}, time {best.ms:.1f}); "
-                     f"equivalent to it: {', '.join(tied) if tied else 'none shown'}; "
-                     f"chosen (fastest of those): **{chosen.label}** (accuracy {chosen.quality:.3f}, time {chosen.ms:.1f}).")
+    d = m.other
+    tied = [q.label for q in d.tied if q is not d.best]
+    lines.append(f"- Diffusion (every scheduler x steps): best {d.best.label} (accuracy {d.best.quality:.3f}, time {d.best.ms:.1f}); "
+                 f"equivalent to it: {', '.join(tied) if tied else 'none shown'}; "
+                 f"chosen (fastest of those): **{d.chosen.label}** (accuracy {d.chosen.quality:.3f}, time {d.chosen.ms:.1f}).")
+    r = m.reference
+    lines.append(f"- Muse: settings shown not worse than that point by more than {margin:g}: "
+                 f"{', '.join(q.label for q in r.tied) if m.ratio is not None else 'none'}; "
+                 f"chosen (the fastest): **{r.chosen.label}** (accuracy {r.chosen.quality:.3f}, time {r.chosen.ms:.1f}).")
     lines.append(f"- Verdict, Muse (the reference) - diffusion at the chosen points: {m.verdict.text}.")
     if m.ratio is not None:
         slower = "" if m.ratio.value >= 1 else f"; below 1: Muse is {1 / m.ratio.value:.2f}x slower"

@@ -57,7 +57,7 @@ def test_few_prompts_give_not_established_and_no_speedup(tmp_path):
     # difference is about +-0.19 wide, never inside +-0.02: nothing is equivalent to a best, so each family's
     # point is its best; Muse - ldm = 23/32 - 22/32 = +0.031, its interval straddles 0 and +-0.02.
     assert "chosen (fastest of those): **ldm scheduler=ddim, steps=50**" in text
-    assert "chosen (fastest of those): **muse steps=12**" in text
+    assert "chosen (the fastest): **muse steps=12**" in text
     assert "not established at N=32, margin 0.02" in text
     assert "**No speed-up at matched oracle accuracy is claimed" in text
     assert "diffusion time / Muse time" not in text and "7.5" not in text
@@ -91,7 +91,7 @@ def test_large_n_speedup_is_from_the_chosen_points_and_a_tie_picks_the_fastest(t
     assert "best ldm scheduler=ddim, steps=50 (accuracy 0.800" in text
     assert "equivalent to it: ldm scheduler=ddim, steps=20;" in text
     assert "chosen (fastest of those): **ldm scheduler=ddim, steps=20**" in text
-    assert "chosen (fastest of those): **muse steps=8**" in text
+    assert "chosen (the fastest): **muse steps=8**" in text
     assert "equivalent within ±0.02 at N=20000" in text
     assert "diffusion time / Muse time: 6.00x [4.91, 7.33] (equivalent)**" in text
     # the equivalent set is what chooses, not a point estimate: swap which ldm setting is nominally best

@@ -9,10 +9,14 @@ its own interval never breaks a tie):
    .tost_paired_proportions), else on independent proportions from n and value * n
    (tost_independent_proportions); Holm-adjusted over the family's points (Holm 1979), since every
    extra sweep setting is another chance to find a fast "equivalent" one;
-3. of the best and the points equivalent to it, the fastest (median latency): the chosen point.
-Reference (Muse) vs other at matched quality then holds when the two chosen points are equivalent
-by TOST within the margin ("equivalent"), or the reference is better (the lower limit of the same
-(1 - 2 alpha) interval of reference - other above 0: "better"). Otherwise no speed-up is claimed:
+3. of the best and the points equivalent to it, the fastest (median latency): the other family's
+   (the baseline's) chosen point: its fastest setting at its own best quality;
+4. the reference (Muse) then answers "how fast at that quality": its fastest point that is not worse
+   than the baseline's chosen point by more than the margin (non-inferiority: the lower limit of the
+   (1 - 2 alpha') interval of reference - other above -margin, alpha' = alpha / k, Bonferroni over the
+   reference's k points, since each extra setting is another chance to find a fast match). Its
+   verdict: "equivalent" (TOST), "better" (lower limit above 0) or "non-inferior" (neither shown,
+   but not worse by the margin). Otherwise no speed-up is claimed:
 "not established at N=..., margin ..." (or "worse", when the interval lies below 0). Fewer prompts
 widen every interval, so they shrink the equivalent sets and fail the match: they can no longer
 make the claimed speed-up larger.
@@ -64,7 +68,7 @@ class Choice:
 
 @dataclass(frozen=True)
 class Verdict:
-    status: str  # "equivalent" | "better" | "worse" | "not established"
+    status: str  # "equivalent" | "better" | "non-inferior" | "worse" | "not established"
     text: str  # what the report prints in place of, or beside, the speed-up
     test: Equivalence | None  # diff = reference - other; None when no test was possible
 
@@ -131,6 +135,8 @@ def verdict(reference: Point, other: Point, margin: float, alpha: float = ALPHA)
         return Verdict("equivalent", f"equivalent within ±{margin:g} at N={n}: {interval}", test)
     if low > 0:
         return Verdict("better", f"reference better at N={n}: {interval}", test)
+    if low > -margin:
+        return Verdict("non-inferior", f"reference not worse by more than {margin:g} at N={n}: {interval}", test)
     if high < 0:
         return Verdict("worse", f"not matched: reference worse at N={n}: {interval}", test)
     return Verdict("not established", f"not established at N={n}, margin {margin:g}: {interval}", test)
@@ -155,14 +161,36 @@ def latency_ratio(reference: Point, other: Point, rounds: int = LATENCY_ROUNDS, 
     return Ratio(value, None, "no interval: the rows carry neither latency repeats nor a 95 % interval")
 
 
+def matching(reference: Sequence[Point], target: Point, margin: float, alpha: float = ALPHA) -> Choice | None:
+    """Rule step 4: the reference points not worse than `target` by more than the margin (Bonferroni
+    over the reference's points), and the fastest of them; None when no point is shown to match."""
+    level = alpha / len(reference)
+    ok = []
+    for p in reference:
+        test = accuracy_test(target, p, margin, level)
+        if test is not None and test.ci90[0] > -margin:
+            ok.append(p)
+    if not ok:
+        return None
+    best = max(reference, key=lambda p: (p.quality, -p.ms))
+    return Choice(best=best, chosen=min(ok, key=lambda p: (p.ms, p.label)), tied=tuple(ok))
+
+
 def match(reference: Sequence[Point], other: Sequence[Point], margin: float = DEFAULT_MARGIN,
           alpha: float = ALPHA) -> Matched:
-    """The rule applied to both families, the match test between their chosen points, the speed-up."""
-    ref_choice, other_choice = choose(reference, margin, alpha), choose(other, margin, alpha)
-    found = verdict(ref_choice.chosen, other_choice.chosen, margin, alpha)
-    holds = found.status in ("equivalent", "better")
+    """The baseline's chosen point (steps 1-3), the reference's fastest match to it (step 4), the speed-up."""
+    other_choice = choose(other, margin, alpha)
+    level = alpha / len(reference)
+    ref_choice = matching(reference, other_choice.chosen, margin, alpha)
+    if ref_choice is None:  # say why with the reference's own best-quality choice
+        ref_choice = choose(reference, margin, alpha)
+    found = verdict(ref_choice.chosen, other_choice.chosen, margin, level)
+    holds = found.status in HOLDS
     ratio = latency_ratio(ref_choice.chosen, other_choice.chosen) if holds else None
     return Matched(ref_choice, other_choice, found, ratio, margin)
+
+
+HOLDS = ("equivalent", "better", "non-inferior")
 
 
 def claim(m: Matched) -> str:
@@ -173,10 +201,11 @@ def claim(m: Matched) -> str:
     return f"{m.ratio.value:.2f}x{ci} ({m.verdict.status})"
 
 
-RULE = ("Rule: for each family, its best point (highest accuracy); the points equivalent to it by TOST "
-        "within ±{margin} (paired on common images when both rows keep per-image outcomes, else independent "
-        "proportions; Holm-adjusted over the family); the fastest of those is the family's point. Muse vs a "
-        "baseline at matched quality holds only if their two points are equivalent by TOST within the margin, "
-        "or Muse is better (90 % interval of the difference above 0); the speed-up is the ratio of median "
-        "latencies with its interval. Otherwise the row says \"not established\" and claims no speed-up. A "
-        "difference inside its own interval never breaks a tie, so fewer images cannot make the speed-up larger.")
+RULE = ("Rule: the baseline's point is the fastest of its best setting (highest accuracy) and the settings "
+        "equivalent to it by TOST within ±{margin} (paired on common images when both rows keep per-image "
+        "outcomes, else independent proportions; Holm-adjusted over the family). Muse's point is its fastest "
+        "setting not worse than that by more than the margin (non-inferiority, one-sided 5 %, Bonferroni over "
+        "Muse's settings); the verdict says whether it is equivalent, better or only non-inferior. The speed-up "
+        "is the ratio of median latencies with its interval; when no Muse setting is shown to match, the row "
+        "says \"not established\" and claims no speed-up. A difference inside its own interval never breaks a "
+        "tie, so fewer images cannot make the speed-up larger.")
