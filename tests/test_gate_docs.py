@@ -45,3 +45,24 @@ def test_every_gate_command_in_the_docs_parses():
     for argv in commands:
         args = gate_parser().parse_args(argv)
         assert args.baseline or args.write_baseline, argv
+
+
+def _bench(name: str):
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ci_doc_tables_are_the_committed_benchmark_results():
+    """docs/ci.md quotes benchmarks/results/*.json through the benchmarks' own --table: no drift."""
+    import json
+
+    doc = (ROOT / "docs" / "ci.md").read_text()
+    for name in ("gate_sensitivity", "latency_calibration"):
+        result = json.loads((ROOT / "benchmarks" / "results" / f"{name}.json").read_text())
+        assert _bench(name).markdown_table(result) in doc, f"regenerate with python benchmarks/{name}.py --table"
