@@ -56,7 +56,7 @@ def test_cached_scores_and_features_need_no_model(tiny_probe, tmp_path, monkeypa
 
     ctx = _ctx(6, tmp_path)
     options = clip_score.Options(pretrained=str(tiny_probe), bootstrap=20)
-    fid_options = fid.Options(extractor="probe", extractor_weights=str(tiny_probe), bootstrap=0)
+    fid_options = fid.Options(extractor="probe", extractor_weights=str(tiny_probe), bootstrap=0, allow_small_n=True)
     cold = clip_score.build(options).compute(ctx)[0], fid.build(fid_options).compute(ctx)[0]
 
     def no_model(*args):
