@@ -95,3 +95,27 @@ def test_latency_rows_compare_as_a_paired_ratio_of_medians():
     row = lambda items: ResultRow("s", "m", {}, "latency/ratio", sorted(items.values())[4], False, n=8, items=items)  # noqa: E731
     c = compare_rows(row(a), row(b))
     assert c.kind == "ratio" and c.diff == 2.0 and c.ci95[0] > 1.0 and c.p_value < 0.05 and c.n == 8
+
+
+def test_rows_pair_across_a_changed_setting_one_to_one():
+    """`--set models.muse.params.guidance=0` on run B: each sweep point pairs with A's same steps."""
+    from pathlib import Path
+
+    import pytest
+
+    from musebench.results.compare import _pairs
+    from musebench.results.run_dir import RunData
+    from musebench.results.schema import ResultRow
+
+    def r(params, metric="oracle/all_correct"):
+        return ResultRow(suite="s", model="muse", params=params, metric=metric, value=0.5, n=2, ci95=None,
+                         higher_is_better=True, extra={}, where="t", items={"0/0": 1.0, "1/0": 0.0})
+
+    a = RunData(run_dir=Path("a"), rows=(r({"steps": 4}), r({"steps": 8})), run_json={})
+    b = RunData(run_dir=Path("b"), rows=(r({"steps": 4, "guidance": 0.0}), r({"steps": 8, "guidance": 0.0})), run_json={})
+    pairs, notes = _pairs(a, b, None)
+    assert [(ra.params["steps"], rb.params["steps"]) for ra, rb in pairs] == [(4, 4), (8, 8)]
+    assert notes == ["2 rows paired across changed settings (B: guidance=0.0); params shown are A's"]
+    ambiguous = RunData(run_dir=Path("b"), rows=(r({"guidance": 0.0}), r({"guidance": 1.0})), run_json={})
+    with pytest.raises(Exception, match="no \\(model, params, metric\\) rows"):
+        _pairs(RunData(run_dir=Path("a"), rows=(r({"steps": 4}),), run_json={}), ambiguous, None)

@@ -94,15 +94,40 @@ def _check_runs(a: RunData, b: RunData) -> None:
                              f"'{a.suite_name}'; compare two runs of the same suite")
 
 
+def _agree(pa: dict, pb: dict) -> bool:
+    """Two sweep points that agree on every parameter both name (one run set, say, guidance=0 everywhere)."""
+    return all(pa[k] == pb[k] for k in pa.keys() & pb.keys())
+
+
+def _changed_pairs(a_rows: list[ResultRow], b_rows: list[ResultRow]) -> list[tuple[ResultRow, ResultRow]]:
+    """Rows left unpaired by exact key, paired one to one by (model, metric) and agreeing params:
+    the comparison a user makes with `--set models.M.params.guidance=0` on one of the two runs."""
+    pairs = []
+    for ra in a_rows:
+        found = [rb for rb in b_rows if (rb.model, rb.metric) == (ra.model, ra.metric) and _agree(ra.params, rb.params)]
+        back = [r for r in a_rows if (r.model, r.metric) == (ra.model, ra.metric) and found and _agree(r.params, found[0].params)]
+        if len(found) == 1 and len(back) == 1:
+            pairs.append((ra, found[0]))
+    return pairs
+
+
 def _pairs(a: RunData, b: RunData, pattern: str | None) -> tuple[list[tuple[ResultRow, ResultRow]], list[str]]:
     """Rows present in both runs (filtered by the glob `pattern`), and notes on the others."""
-    in_b = {row.key: row for row in b.rows}
-    keys_a = {row.key for row in a.rows}
     chosen = lambda row: pattern is None or fnmatch.fnmatchcase(row.metric, pattern)  # noqa: E731
+    in_b = {row.key: row for row in b.rows if chosen(row)}
+    keys_a = {row.key for row in a.rows}
     pairs = [(row, in_b[row.key]) for row in a.rows if row.key in in_b and chosen(row)]
+    rest_a = [row for row in a.rows if row.key not in in_b and chosen(row)]
+    rest_b = [row for row in b.rows if row.key not in keys_a and chosen(row)]
+    changed = _changed_pairs(rest_a, rest_b)
+    pairs += changed
     notes = []
-    only_a = sum(1 for row in a.rows if row.key not in in_b and chosen(row))
-    only_b = sum(1 for row in b.rows if row.key not in keys_a and chosen(row))
+    if changed:
+        settings = sorted({f"{k}={rb.params[k]!r}" for _, rb in changed for k in rb.params.keys() - _.params.keys()}
+                          | {f"{k}: {ra.params[k]!r} -> {rb.params[k]!r}" for ra, rb in changed
+                             for k in ra.params.keys() & rb.params.keys() if ra.params[k] != rb.params[k]})
+        notes.append(f"{len(changed)} rows paired across changed settings (B: {', '.join(settings)}); params shown are A's")
+    only_a, only_b = len(rest_a) - len(changed), len(rest_b) - len(changed)
     if only_a or only_b:
         notes.append(f"rows in one run only, not compared: {only_a} only in A, {only_b} only in B")
     if not pairs:
