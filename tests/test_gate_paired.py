@@ -75,3 +75,19 @@ def test_non_binary_items_use_the_interval_rule(values):
     current, base = _pair(n=2, correct=2, lost=0, gained=0)
     scores = replace(current, items={"0/0": values[0], "1/0": values[1]})
     assert "paired" not in check_row(GateSpec(metric="oracle/all_correct", max_drop=0.0), scores, base)[0].reason
+
+
+def test_paired_checks_of_one_run_are_holm_adjusted_as_a_family():
+    from musebench.gate.rule import holm_family
+    from musebench.stats.multiple import holm
+
+    spec = GateSpec(metric="oracle/all_correct", max_drop=0.0)
+    borderline = check_row(spec, *_pair(n=100, correct=80, lost=6, gained=0))[0]  # p = 0.5**6 = 0.0156: fails alone
+    clear = check_row(spec, *_pair(n=100, correct=80, lost=12, gained=0))[0]
+    assert borderline.verdict == FAIL and clear.verdict == FAIL
+    family = holm_family([borderline, clear, borderline, borderline])
+    adjusted = holm([borderline.p_worse, clear.p_worse, borderline.p_worse, borderline.p_worse])
+    assert [o.verdict for o in family] == [FAIL if q < 0.025 else NOISE for q in adjusted]
+    assert family[0].verdict == NOISE and family[1].verdict == FAIL  # 3 x 0.0156 > 0.025 once adjusted
+    assert "Holm over 4 paired checks" in family[0].reason
+    assert holm_family([borderline]) == [borderline]  # a family of one: unchanged

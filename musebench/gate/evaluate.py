@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from musebench.errors import MusebenchError
 from musebench.gate.baseline import Baseline, check_compatible
 from musebench.results.schema import PROTOCOL_KEYS, ResultRow, format_params
-from musebench.gate.rule import FAIL, Outcome, check_row, overall
+from musebench.gate.rule import FAIL, Outcome, check_row, holm_family, overall
 from musebench.results.run_dir import RunData
 from musebench.gate.spec import GateSpec, parse_gates
 
@@ -128,9 +128,14 @@ def evaluate(run: RunData, baseline: Baseline | None) -> GateReport:
     elif any(spec.needs_baseline for spec in specs):
         metrics = sorted({spec.metric for spec in specs if spec.needs_baseline})
         raise MusebenchError(f"gates on {', '.join(metrics)} set max_drop/max_rel_drop: give --baseline FILE")
-    checks = []
+    found = []  # (spec, row, base, outcomes)
     for index, spec in enumerate(specs):
         for row in rows_for(spec, run, f"{where}: gates[{index}]"):
             base = pairing.find(row) if pairing is not None else None
-            checks.append(Check(spec, row, base, tuple(check_row(spec, row, base))))
+            found.append((spec, row, base, check_row(spec, row, base)))
+    flat = holm_family([o for *_, outcomes in found for o in outcomes])  # one family: the run's paired checks
+    checks, at = [], 0
+    for spec, row, base, outcomes in found:
+        checks.append(Check(spec, row, base, tuple(flat[at:at + len(outcomes)])))
+        at += len(outcomes)
     return GateReport(suite_name=run.suite_name, checks=tuple(checks), notes=tuple(notes))

@@ -46,6 +46,7 @@ class Outcome:
     noise: float  # half-width of the 95 % band that could explain the excess
     verdict: str  # PASS, NOISE or FAIL
     reason: str  # one line for tables and JUnit messages
+    p_worse: float | None = None  # paired checks: the exact one-sided p, before the family's Holm adjustment
 
 
 def half_widths(row: ResultRow) -> tuple[float, float]:
@@ -153,14 +154,35 @@ def check_drop_paired(spec: GateSpec, row: ResultRow, base: ResultRow, pairs: tu
     p_worse = result.p_worse if row.higher_is_better else result.p_better
     lo, hi = result.ci95
     noise = max(0.0, worse - (-hi if row.higher_is_better else lo))  # the paired interval's half-width toward better
-    if worse - allowed <= 0:
-        verdict = PASS
-    else:
-        verdict = FAIL if p_worse < PAIRED_LEVEL else NOISE
     lost, gained = (result.a_only, result.b_only) if row.higher_is_better else (result.b_only, result.a_only)
     reason = (f"worse by {worse:.4g} (allowed {allowed:.4g}; paired on {result.n} items: {lost} lost, {gained} gained, "
               f"McNemar p={p_worse:.2g})")
-    return Outcome("drop", allowed, worse - allowed, noise, verdict, reason)
+    return Outcome("drop", allowed, worse - allowed, noise, _paired_verdict(worse - allowed, p_worse), reason, p_worse)
+
+
+def _paired_verdict(excess: float, p_worse: float) -> str:
+    if excess <= 0:
+        return PASS
+    return FAIL if p_worse < PAIRED_LEVEL else NOISE
+
+
+def holm_family(outcomes: list[Outcome]) -> list[Outcome]:
+    """The paired checks of one gate run are one family (every sweep point and gated metric is another
+    chance of a false alarm): their p-values Holm-adjusted (Holm 1979), verdicts redone at 2.5 %."""
+    from dataclasses import replace
+
+    from musebench.stats.multiple import holm
+
+    paired = [i for i, o in enumerate(outcomes) if o.p_worse is not None]
+    if len(paired) < 2:
+        return outcomes
+    adjusted = holm([outcomes[i].p_worse for i in paired])
+    out = list(outcomes)
+    for i, q in zip(paired, adjusted):
+        o = out[i]
+        out[i] = replace(o, verdict=_paired_verdict(o.excess, q),
+                         reason=o.reason[:-1] + f", Holm over {len(paired)} paired checks p={q:.2g})")
+    return out
 
 
 def check_row(spec: GateSpec, row: ResultRow, base: ResultRow | None) -> list[Outcome]:
