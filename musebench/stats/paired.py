@@ -30,6 +30,7 @@ import numpy as np
 from scipy import stats
 
 from musebench.errors import MusebenchError
+from musebench.metrics.intervals import basic_interval, two_sample_replicates
 from musebench.stats import _checks
 from musebench.stats.proportions import PAIRED_METHOD, newcombe_paired
 
@@ -202,11 +203,7 @@ def two_sample_bootstrap(x: np.ndarray, y: np.ndarray, statistic: Callable[[np.n
         if all(np.isfinite(ci)):
             return PairedDiff(diff=theta, ci95=ci, p_value=_basic_p(draws, theta), n=int(len(x)),
                               confidence=confidence, method=f"BCa bootstrap, {label}")
-    rng = np.random.default_rng(seed)
-    draws = np.array([statistic(x[rng.integers(0, len(x), len(x))], y[rng.integers(0, len(y), len(y))])
-                      for _ in range(rounds)], dtype=np.float64)  # (rounds,)
-    tail = (1.0 - confidence) / 2
-    q_low, q_high = np.quantile(draws, [tail, 1.0 - tail])
+    draws = two_sample_replicates(len(x), len(y), lambda i, j: statistic(x[i], y[j]), seed, rounds)  # (rounds,)
     note = "" if interval == "basic" else " (BCa degenerate)"
-    return PairedDiff(diff=theta, ci95=(float(2 * theta - q_high), float(2 * theta - q_low)), p_value=_basic_p(draws, theta),
+    return PairedDiff(diff=theta, ci95=basic_interval(theta, draws, confidence), p_value=_basic_p(draws, theta),
                       n=int(len(x)), confidence=confidence, method=f"basic bootstrap{note}, {label}")
