@@ -66,7 +66,7 @@ def test_verify_and_prune(tmp_path):
     assert sorted(line.split(":")[0] for line in report.bad) == sorted(keys[:2])
     assert report.orphans == [orphan] and report.temps == [temp] and report.entries == 4
     removed = maintenance.prune(cache, older_than_days=None, everything=False, features=False)
-    assert removed == {"entries": 2, "orphans": 1, "temps": 1, "feature_files": 0}
+    assert removed == {"entries": 2, "orphans": 1, "temps": 1, "claims": 0, "feature_files": 0}
     after = maintenance.verify(cache)
     assert after.bad == [] and after.entries == 2 and not after.orphans and not after.temps
     assert maintenance.stats(cache)["entries"] == 2

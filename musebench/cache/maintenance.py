@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from musebench.cache import claims
 from musebench.cache.store import TMP_PREFIX, ImageCache, decode_png
 
 
@@ -101,7 +102,8 @@ def stats(cache: ImageCache) -> dict:
 
 
 def prune(cache: ImageCache, older_than_days: float | None, everything: bool, features: bool) -> dict:
-    """Remove bad entries, orphans and stale temps; optionally entries older than N days, or all."""
+    """Remove bad entries, orphans, stale temps and unheld claim files; optionally entries older than N
+    days, or all."""
     now = time.time()
     report = verify(cache)
     doomed = {line.split(":", 1)[0] for line in report.bad}
@@ -121,9 +123,11 @@ def prune(cache: ImageCache, older_than_days: float | None, everything: bool, fe
     temps = [p for p in report.temps if _stale_temp(p, now)]
     for path in temps:
         path.unlink(missing_ok=True)
+    stale_claims = claims.remove_stale(cache.root)
     removed_features = 0
     if features:
         for path in [p for p in cache.features_dir.rglob("*") if p.is_file()]:
             path.unlink()
             removed_features += 1
-    return {"entries": len(keys), "orphans": len(report.orphans), "temps": len(temps), "feature_files": removed_features}
+    return {"entries": len(keys), "orphans": len(report.orphans), "temps": len(temps), "claims": stale_claims,
+            "feature_files": removed_features}

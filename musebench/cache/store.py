@@ -6,7 +6,8 @@ Write order makes it safe under `kill -9` and under several runs sharing it:
 3. only then insert the index row (sha256 and size of the file) in a transaction.
 A kill between 2 and 3 leaves a complete file without a row: a miss next time, rewritten with the
 same bytes. A kill before 2 leaves a temp file, which is never an entry (`cache prune` removes it).
-SQLite in WAL mode with a busy timeout serialises the index writes of concurrent runs.
+SQLite in WAL mode with a busy timeout serialises the index writes of concurrent runs, and claims
+(claims.py: a kernel lock per key) keep them from generating the same image twice.
 (Atomic temp-then-rename writes follow torch-fidelity's cache; the index is lm-evaluation-harness'
 SqliteDict idea made multi-process safe.)
 """
@@ -26,6 +27,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from musebench.cache.claims import claims_dir
+from musebench.cache.location import INDEX_NAME
 from musebench.errors import MusebenchError
 
 SCHEMA = """
@@ -91,7 +94,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             tmp.unlink()
 
 
-def _open_index(path: Path) -> sqlite3.Connection:
+def _open_index(path: Path, create: bool) -> sqlite3.Connection:
     """The index in WAL mode with its table, retried while another process sets it up.
 
     Processes opening one cache at the same moment (torchrun ranks, parallel CI jobs) can get
@@ -99,11 +102,13 @@ def _open_index(path: Path) -> sqlite3.Connection:
     the busy handler (it returns SQLITE_BUSY at once where waiting could deadlock: sqlite.org/wal.html,
     "Sometimes Queries Return SQLITE_BUSY In WAL Mode"), so the whole setup is retried, up to
     BUSY_TIMEOUT_S. Measured: 4 processes opening a fresh cache together failed in 12 of 30 trials
-    without the retry (tests/test_cache_concurrency.py).
+    without the retry (tests/test_cache_concurrency.py). create=False opens an existing index only
+    (SQLite's mode=rw), so the read-only commands never create one.
     """
+    uri = f"{path.resolve().as_uri()}?mode={'rwc' if create else 'rw'}"
     deadline = time.monotonic() + BUSY_TIMEOUT_S
     while True:
-        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)  # timeout: the busy handler
+        db = sqlite3.connect(uri, timeout=BUSY_TIMEOUT_S, isolation_level=None, uri=True)  # timeout: the busy handler
         try:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across process kills
@@ -118,12 +123,14 @@ def _open_index(path: Path) -> sqlite3.Connection:
 
 
 class ImageCache:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, create: bool = True):
+        """create=False: open a cache that exists (location.existing_cache_dir checked it), make nothing."""
         self.root = Path(root)
         try:
-            (self.root / "images").mkdir(parents=True, exist_ok=True)
-            (self.root / "features").mkdir(parents=True, exist_ok=True)
-            self.db = _open_index(self.root / "index.sqlite")
+            if create:
+                for directory in (self.root / "images", self.features_dir, claims_dir(self.root)):
+                    directory.mkdir(parents=True, exist_ok=True)
+            self.db = _open_index(self.root / INDEX_NAME, create)
         except (OSError, sqlite3.Error) as exc:
             raise MusebenchError(f"cache {self.root}: cannot open ({exc}); give a writable directory with --cache") from None
 

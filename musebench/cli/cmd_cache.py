@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 
 DESCRIPTION = """\
 Inspect the generation cache (--cache DIR, else $MUSEBENCH_CACHE, else ~/.cache/musebench).
 stats: entries and bytes per model; verify: re-read every entry (size, sha256, PNG, resolution)
-and list interrupted writes; prune: remove bad entries, orphans and stale temp files, and
+and list interrupted writes; prune: remove bad entries, orphans, stale temp files and claim files
+left by killed runs, and
 optionally old entries, all entries or the features (under features/: metric features, reference
 statistics, oracle verdicts, CLIP-score cosines, describe() results and the rendered report figures).
+A directory without a cache index is an error (exit 2): these commands never create a cache.
 """
 EPILOG = """examples:
   musebench cache stats
@@ -42,13 +45,27 @@ def _print(data: dict, as_json: bool) -> None:
             print(f"{key}: {value}")
 
 
+def _check_flags(args) -> None:
+    """Prune's options are for prune; a negative or NaN age would remove everything, or nothing."""
+    from musebench.errors import MusebenchError
+
+    given = [flag for flag, on in (("--older-than", args.older_than is not None), ("--all", args.all),
+                                   ("--features", args.features)) if on]
+    if args.action != "prune" and given:
+        raise MusebenchError(f"{given[0]}: only `musebench cache prune` takes it, not `cache {args.action}`; drop it")
+    if args.older_than is not None and not (math.isfinite(args.older_than) and args.older_than >= 0):
+        raise MusebenchError(f"--older-than {args.older_than}: expected a finite number of days >= 0, e.g. --older-than 30")
+
+
 def run(args) -> int:
     from tqdm import tqdm
 
-    from musebench.cache import ImageCache, resolve_cache_dir
+    from musebench.cache import ImageCache
     from musebench.cache import maintenance
+    from musebench.cache.location import existing_cache_dir
 
-    cache = ImageCache(resolve_cache_dir(args.cache))
+    _check_flags(args)
+    cache = ImageCache(existing_cache_dir(args.cache), create=False)  # finds a cache, never makes one
     try:
         if args.action == "stats":
             _print(maintenance.stats(cache), args.json)
