@@ -2,6 +2,8 @@
 
 `preflight(suite, n_images)` is what `musebench run` calls right after reading the prompts and what
 `musebench validate` runs; each problem is one MusebenchError naming the suite's file:line and the fix.
+`check_disk` and `combine` serve runner/prepare.py, which checks what the loaded models and built
+metrics will need (weights, references, prompts' labels, free disk) before the first image.
 
 - FID at N below the feature dimension measures N, not the model (metrics/fid_protocol.py).
 - Power (../shared/STATISTICS.md, "Power before running"): a drop gate on a proportion (oracle/*)
@@ -16,7 +18,9 @@
 from __future__ import annotations
 
 import math
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 from musebench.errors import MusebenchError
 
@@ -45,12 +49,12 @@ class GatePower:
 
 def gate_power(suite, n_images: int) -> list[GatePower]:
     """The power of each max_drop gate on an oracle/* proportion at n_images per sweep point."""
-    from musebench.stats.power import minimum_detectable_drop, n_for_drop
-
     found = []
     for index, gate in enumerate(suite.gates):
         if gate.max_drop is None or not gate.metric.startswith("oracle/") or n_images < 2:
             continue
+        from musebench.stats.power import minimum_detectable_drop, n_for_drop  # scipy: only for a gate that needs it
+
         rate = gate.expected_rate if gate.expected_rate is not None else WORST_RATE
         try:
             detectable = minimum_detectable_drop(n_images, rate, power=POWER, alpha=LEVEL, sides=1)
@@ -81,3 +85,37 @@ def preflight(suite, n_images: int, quick_look: bool = False) -> list[GatePower]
 
     check_suite_plan(suite.metrics, n_images)
     return gate_power(suite, n_images) if quick_look else check_gate_power(suite, n_images)
+
+
+# An upper bound on one cached image: raw RGB bytes (PNG of noise is barely larger; shapes scenes
+# compress ~20x) plus the file's and the index row's overhead. Over-counting is deliberate: a run that
+# fills the disk half way loses more than one refused with a generous margin.
+PNG_OVERHEAD = 4096
+DISK_MARGIN = 64 << 20  # leave this much free after the planned writes
+
+
+def _existing_ancestor(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_disk(cache_dir: Path, new_images: list[int]) -> None:
+    """Enough free space for the planned cache writes: `new_images` lists each uncached image's side."""
+    need = sum(3 * side * side + PNG_OVERHEAD for side in new_images)
+    if not need:
+        return
+    where = _existing_ancestor(Path(cache_dir))
+    free = shutil.disk_usage(where).free
+    if free < need + DISK_MARGIN:
+        raise MusebenchError(
+            f"cache {cache_dir}: {len(new_images)} new images need up to {need / 2**20:.0f} MiB but {where} has "
+            f"{free / 2**20:.0f} MiB free; free some space, `musebench cache prune`, or give another --cache")
+
+
+def combine(problems: list[str]) -> MusebenchError:
+    """Every problem found before the first image, in one line (the CLI prints one line per error)."""
+    if len(problems) == 1:
+        return MusebenchError(problems[0])
+    listed = "; ".join(f"({i}) {p}" for i, p in enumerate(problems, 1))
+    return MusebenchError(f"{len(problems)} problems, nothing generated: {listed}")

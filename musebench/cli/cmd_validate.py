@@ -7,7 +7,9 @@ import sys
 DESCRIPTION = """\
 Check suite files: YAML syntax, unknown keys (with 'did you mean'), types, includes, ${VAR}
 expansion, adapter and metric names, metric options, gates, and the prompt source (read, not
-generated). --deep also loads each model (checkpoint, sampler params) and builds each metric.
+generated). --deep also runs everything `musebench run` checks before its first image: each model
+(checkpoint, sampler params and their bounds, every sweep point), each metric (extractor weights,
+reference folder or statistics, the prompts' scenes for the oracle) and free disk for the cache.
 """
 EPILOG = """examples:
   musebench validate suites/*.yaml
@@ -26,10 +28,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("suites", nargs="+", help="suite YAML files")
     parser.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
                         help="override a suite value, as in `musebench run`")
-    parser.add_argument("--deep", action="store_true", help="also load the models and build the metrics")
+    parser.add_argument("--deep", action="store_true",
+                        help="also run `musebench run`'s preflight: load models and extractor weights, check references and free disk")
+    parser.add_argument("--cache", metavar="DIR", help="with --deep: the cache whose disk is checked (as in `musebench run`)")
 
 
-def _check(path: str, overrides: list[str], deep: bool) -> str:
+def _check(path: str, overrides: list[str], deep: bool, cache: str | None) -> str:
     from musebench.plan import build_plan
     from musebench.preflight import preflight
     from musebench.prompts.registry import load_prompts
@@ -38,14 +42,13 @@ def _check(path: str, overrides: list[str], deep: bool) -> str:
     suite = load_suite(path, overrides)
     records = load_prompts(suite.prompts, suite.seed)
     powers = preflight(suite, len(records) * suite.prompts.images_per_prompt)
-    canonical = None
-    if deep:
-        from musebench.runner.evaluate import build_metrics
-        from musebench.runner.models import canonical_params, load_models
+    if deep:  # exactly what `musebench run` checks before its first image, the cache's disk included
+        from musebench.cache import resolve_cache_dir
+        from musebench.runner.prepare import prepare_run
 
-        canonical = canonical_params(load_models(suite, records))
-        build_metrics(suite)
-    plan = build_plan(suite, records, canonical)
+        plan = prepare_run(suite, records, None, resolve_cache_dir(cache)).plan
+    else:
+        plan = build_plan(suite, records)
     metrics = ", ".join(m.key for m in suite.metrics)
     return (f"ok  {path}: {len(suite.models)} models, {len(plan.points)} sweep points, {len(records)} prompts "
             f"x {suite.prompts.images_per_prompt} = {len(plan.requests)} images; metrics {metrics}; {len(suite.gates)} gates"
@@ -58,7 +61,7 @@ def run(args) -> int:
     bad = 0
     for path in args.suites:
         try:
-            print(_check(path, args.overrides, args.deep))
+            print(_check(path, args.overrides, args.deep, args.cache))
         except MusebenchError as exc:
             if len(args.suites) == 1:
                 raise

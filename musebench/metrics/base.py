@@ -56,7 +56,12 @@ def keyed(keys: tuple[str, ...], values) -> tuple[tuple[str, float], ...] | None
 
 class Metric(Protocol):
     """A metric may also set `timed = True` (latency): the runner then calls it after every image
-    metric of every point, with `ctx.images` empty (runner/evaluate.py)."""
+    metric of every point, with `ctx.images` empty (runner/evaluate.py).
+
+    A metric may also define `preflight(records: tuple[PromptRecord, ...]) -> None`: load what
+    compute() will need (extractor weights, reference folder or statistics) and check the prompts
+    (e.g. the oracle's scenes), raising MusebenchError. `musebench run` and `validate --deep` call it
+    before the first image (runner/prepare.py), so a missing weights file costs seconds, not a run."""
 
     name: str
 

@@ -122,6 +122,11 @@ class ClipScoreMetric:
             self._scorer = ClipScorer(self.options.model, self.options.pretrained)
         return self._scorer
 
+    def preflight(self, records) -> None:
+        """The CLIP model's weights load; the probe's files are found and hashed (its network loads on
+        the first uncached score, so a warm run never builds it) (metrics/base.py: Metric)."""
+        self.scorer()
+
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
         o = self.options
         check_images(ctx.images, "clip_score")

@@ -25,7 +25,7 @@ from musebench.metrics.features import cached_features
 from musebench.metrics.intervals import check_rounds
 from musebench.metrics.fid_protocol import check_fid_inf_n, check_small_n, fid_interval, real_floor
 from musebench.metrics.preprocess import MODES, check_mode
-from musebench.metrics.reference import Reference, load_reference, normalise_spec
+from musebench.metrics.reference import Reference, check_reference, load_reference, normalise_spec
 from musebench.metrics.stats import GaussianStats, fid, stats_from_features
 
 FID_INF_POINTS = 15
@@ -69,6 +69,10 @@ class FidMetric:
             o = self.options
             self._extractor = build_extractor(ExtractorSpec(o.extractor, o.extractor_weights, o.extractor_model))
         return self._extractor
+
+    def preflight(self, records) -> None:
+        """The extractor's weights load and the reference is there (metrics/base.py: Metric)."""
+        check_reference(normalise_spec(self.options.reference, "fid"), self.extractor().dim)
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
         o, ext = self.options, self.extractor()

@@ -110,11 +110,18 @@ class KidMetric:
         self.name = f"kid/{options.extractor}"
         self._extractor = None
 
-    def compute(self, ctx: EvalContext) -> list[MetricValue]:
-        o = self.options
-        if self._extractor is None:
+    def extractor(self):
+        if self._extractor is None:  # loaded on first use: building a suite stays cheap
+            o = self.options
             self._extractor = build_extractor(ExtractorSpec(o.extractor, o.extractor_weights, o.extractor_model))
-        ext = self._extractor
+        return self._extractor
+
+    def preflight(self, records) -> None:
+        """The extractor's weights load and the reference is there (metrics/base.py: Metric)."""
+        check_reference(normalise_spec(self.options.reference, "kid"), self.extractor().dim)
+
+    def compute(self, ctx: EvalContext) -> list[MetricValue]:
+        o, ext = self.options, self.extractor()
         gen = cached_features(ext, ctx.images, o.mode, o.batch_size, ctx.feature_cache_dir)
         ref = load_reference(normalise_spec(o.reference, "kid"), ext, o.mode, o.batch_size, ctx.feature_cache_dir,
                              int(ctx.images.shape[-1]), need_features=True)

@@ -42,6 +42,9 @@ class OracleMetric:
             raise MusebenchError(f"oracle: confidence must be in (0, 1), got {options.confidence}")
         self.options = options
 
+    def preflight(self, records) -> None:
+        check_scenes(records)
+
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
         _check_context(ctx)
         from musebench.shapes import score_image  # the shapes world is only needed here
@@ -119,6 +122,16 @@ def cached_verdicts(ctx: EvalContext, score) -> list[Verdict]:
     return verdicts
 
 
+def check_scenes(records) -> None:
+    """The oracle reads an image against its prompt's scene: every prompt must come with one."""
+    for rec in records:
+        if rec.scene is None:
+            raise MusebenchError(
+                f"oracle: prompt {rec.index} of source '{rec.source}' has no shapes-world scene; "
+                "the oracle metric needs a 'shapes' prompt source (remove 'oracle' from this suite's metrics)"
+            )
+
+
 def _check_context(ctx: EvalContext) -> None:
     if ctx.images.ndim != 4 or ctx.images.shape[1] != 3 or ctx.images.dtype.is_floating_point:
         raise MusebenchError(
@@ -130,12 +143,7 @@ def _check_context(ctx: EvalContext) -> None:
         )
     if not ctx.prompts:
         raise MusebenchError("oracle: no images to score; the prompt source produced 0 prompts")
-    for rec in ctx.prompts:
-        if rec.scene is None:
-            raise MusebenchError(
-                f"oracle: prompt {rec.index} of source '{rec.source}' has no shapes-world scene; "
-                "the oracle metric needs a 'shapes' prompt source (remove 'oracle' from this suite's metrics)"
-            )
+    check_scenes(ctx.prompts)
 
 
 def build(options: Options) -> OracleMetric:

@@ -51,6 +51,22 @@ def normalise_spec(spec: dict | str | None, where: str) -> dict:
     return dict(spec)
 
 
+def check_reference(spec: dict, dim: int) -> None:
+    """What load_reference will need, without computing a feature: a folder that holds images (the
+    first one readable), or an .npz whose statistics fit the extractor's `dim`. A shapes reference is
+    rendered, so it needs nothing."""
+    if spec["source"] == "npz":
+        load_stats(Path(spec["path"]).expanduser(), dim)
+    elif spec["source"] == "folder":
+        from musebench.metrics.image_folder import list_images, load_image
+
+        folder = Path(spec["path"]).expanduser()
+        paths = list_images(folder)
+        if not paths:
+            raise MusebenchError(f"reference folder {folder} holds no images; build it with `musebench reference`")
+        load_image(paths[0])
+
+
 def reference_images(spec: dict, default_size: int) -> tuple[torch.Tensor, str]:
     """uint8 (N, 3, S, S) real images of a shapes or folder spec, and a description."""
     if spec["source"] == "folder":

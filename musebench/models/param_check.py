@@ -1,29 +1,75 @@
-"""Sampler parameters given by a suite or the CLI, checked against an adapter's `defaults()`.
+"""Sampler parameters given by a suite, `--set`, `generate` or `bench`: the one home of their bounds.
 
-Shared by the diffusion adapters (`diffusers`, `ldm`): an unknown name is an error naming the
-accepted ones, and the common numeric parameters are range-checked here, so a bad value fails in
-one line before any model runs (never deep inside a pipeline).
+Every adapter's params are checked here, by name, wherever they enter (the suite loader through
+runner/models.py, `musebench generate`, `musebench bench`, and each adapter's own generate()):
+an unknown name is an error naming the accepted ones, and every value must have its documented
+type and lie inside BOUNDS, finite. So `guidance: .nan`, `--guidance inf`, `steps: 1000000000` or a
+10 MB negative prompt fail in one line before any model runs, never deep inside a sampler or after
+hours of generating.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from musebench.errors import MusebenchError
 from musebench.models.base import ParamValue
 
 
-def _check_value(name: str, value: ParamValue, where: str) -> None:
-    if name in ("steps", "resolution"):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise MusebenchError(f"{where}: {name}={value!r} must be an integer >= 1")
-    elif name == "guidance":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise MusebenchError(f"{where}: guidance={value!r} must be a number >= 0")
-    elif name in ("negative_prompt", "scheduler"):
-        if value is not None and not isinstance(value, str):
-            raise MusebenchError(f"{where}: {name}={value!r} must be a string")
+@dataclass(frozen=True)
+class Bound:
+    kind: str  # "int" | "number" | "text"
+    low: float
+    high: float  # inclusive; for text, the length bounds
+    why: str  # the documented reason for the range
+
+
+# The documented ranges (docs/suites.md "Sampler parameters"). Names not listed (e.g. a diffusers
+# pipeline's extra call arguments) keep their adapter's own type checks.
+BOUNDS: dict[str, Bound] = {
+    # MaskGIT decodes in 8-12 steps, diffusion schedules define at most 1,000 training timesteps
+    "steps": Bound("int", 1, 1000, "decoding / denoising steps"),
+    # classifier-free guidance scales in use lie in 0-20; beyond 100 the logits are numerically meaningless
+    "guidance": Bound("number", 0.0, 100.0, "guidance scale"),
+    "temperature": Bound("number", 0.0, 100.0, "Muse's choice temperature (MaskGIT uses 4.5)"),
+    "resolution": Bound("int", 8, 4096, "image side in pixels"),
+    "size": Bound("int", 8, 4096, "image side in pixels"),
+    "negative_prompt": Bound("text", 0, 10_000, "negative prompt"),
+    "scheduler": Bound("text", 1, 200, "scheduler name"),
+    "guidance_schedule": Bound("text", 1, 200, "guidance schedule name"),
+}
+
+
+def bound_problem(name: str, value: ParamValue) -> str | None:
+    """Why `value` is not a valid `name` (None: it is, or the name has no documented bound)."""
+    bound = BOUNDS.get(name)
+    if bound is None:
+        return None
+    if bound.kind == "text":
+        if value is None and name == "negative_prompt":
+            return None
+        if not isinstance(value, str):
+            return f"{name}={value!r} must be a string ({bound.why})"
+        if not bound.low <= len(value) <= bound.high:
+            return f"{name} must be {int(bound.low)} to {int(bound.high)} characters long, got {len(value)}"
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (bound.kind == "int" and not isinstance(value, int)):
+        kind = "an integer" if bound.kind == "int" else "a number"
+        return f"{name}={value!r} must be {kind} ({bound.why})"
+    if not math.isfinite(value):
+        return f"{name}={value!r} must be finite, in [{bound.low:g}, {bound.high:g}]"
+    if not bound.low <= value <= bound.high:
+        return f"{name}={value!r} is outside [{bound.low:g}, {bound.high:g}] ({bound.why})"
+    return None
+
+
+def check_value(name: str, value: ParamValue, where: str) -> None:
+    problem = bound_problem(name, value)
+    if problem is not None:
+        raise MusebenchError(f"{where}: {problem}")
 
 
 def check_params(
@@ -39,6 +85,6 @@ def check_params(
             raise MusebenchError(
                 f"{where}: does not take parameter '{name}'{hint}; accepted: {accepted}"
             )
-        _check_value(name, value, where)
+        check_value(name, value, where)
         merged[name] = value
     return merged

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from musebench.errors import MusebenchError
 from musebench.models.base import ParamValue
+from musebench.models.param_check import bound_problem
 from musebench.models.registry import ADAPTERS, load_adapter
 from musebench.prompts.base import PromptRecord
 from musebench.suite import ModelSpec, Suite
@@ -40,6 +41,15 @@ def _type_error(spec: ModelSpec, name: str, value, default) -> MusebenchError:
 
 
 def coerce_param(spec: ModelSpec, name: str, value: ParamValue, defaults: dict) -> ParamValue:
+    """The value typed by the adapter's default and inside its documented bounds (models/param_check.py)."""
+    value = _coerce_type(spec, name, value, defaults)
+    problem = bound_problem(name, value)
+    if problem is not None:
+        raise MusebenchError(f"{spec.param_locs.get(name, spec.loc)}: models.{spec.name}: {problem}")
+    return value
+
+
+def _coerce_type(spec: ModelSpec, name: str, value: ParamValue, defaults: dict) -> ParamValue:
     if name not in defaults:
         where = spec.param_locs.get(name, spec.loc)
         accepted = ", ".join(sorted(defaults)) or "none"
@@ -90,22 +100,34 @@ def check_device(device: str, suite: Suite) -> None:
 
 
 def load_models(suite: Suite, records: list[PromptRecord], device: str | None = None) -> dict[str, LoadedModel]:
+    """Every model loaded and its fixed params checked; a MusebenchError lists every model's problem."""
+    from musebench.preflight import combine
+
     check_device(device or suite.device, suite)
-    loaded = {}
+    loaded, problems = {}, []
     for spec in suite.models:
-        adapter = _load(spec, device or suite.device)
-        defaults = dict(adapter.defaults())
-        for name, value in spec.params.items():
-            coerce_param(spec, name, value, defaults)
-        cacheable = bool(getattr(adapter, "cacheable", True))
-        if not cacheable and hasattr(adapter, "check_records"):
-            adapter.check_records(records)
-        loaded[spec.name] = LoadedModel(
-            spec=spec, adapter=adapter, defaults=defaults, fingerprint=str(adapter.fingerprint()),
-            resolution=int(adapter.resolution()), batch_size=spec.batch_size or suite.batch_size,
-            cacheable=cacheable,
-        )
+        try:
+            loaded[spec.name] = _load_one(spec, records, device or suite.device, suite.batch_size)
+        except MusebenchError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise combine(problems)
     return loaded
+
+
+def _load_one(spec: ModelSpec, records: list[PromptRecord], device: str, suite_batch_size: int) -> LoadedModel:
+    adapter = _load(spec, device)
+    defaults = dict(adapter.defaults())
+    for name, value in spec.params.items():
+        coerce_param(spec, name, value, defaults)
+    cacheable = bool(getattr(adapter, "cacheable", True))
+    if not cacheable and hasattr(adapter, "check_records"):
+        adapter.check_records(records)
+    return LoadedModel(
+        spec=spec, adapter=adapter, defaults=defaults, fingerprint=str(adapter.fingerprint()),
+        resolution=int(adapter.resolution()), batch_size=spec.batch_size or suite_batch_size,
+        cacheable=cacheable,
+    )
 
 
 def canonical_params(models: dict[str, LoadedModel]):
@@ -117,3 +139,18 @@ def canonical_params(models: dict[str, LoadedModel]):
 
     return canonical
 
+
+
+def check_points(models: dict[str, LoadedModel], points) -> None:
+    """Each sweep point's full params through its adapter's own check (names of schedules and
+    schedulers, which only the adapter knows) before the first image: a bad choice fails here, not
+    after the points before it were generated."""
+    for point in points:
+        model = models[point.model]
+        check = getattr(model.adapter, "sample_params", None) or getattr(model.adapter, "checked", None)
+        if check is None:
+            continue
+        try:
+            check(model.full_params(point.params))
+        except MusebenchError as exc:
+            raise MusebenchError(f"{model.spec.loc}: models.{model.spec.name}: {exc}") from None

@@ -16,12 +16,11 @@ from pathlib import Path
 from musebench import distributed
 from musebench.cache import ImageCache, resolve_cache_dir
 from musebench.errors import MusebenchError
-from musebench.plan import build_plan
 from musebench.preflight import preflight
 from musebench.prompts.registry import load_prompts
-from musebench.runner.evaluate import build_metrics, evaluate
+from musebench.runner.evaluate import evaluate
 from musebench.runner.generate import generate_misses
-from musebench.runner.models import canonical_params, load_models
+from musebench.runner.prepare import prepare_run
 from musebench.results import results_line, write_run
 from musebench.runner.results import device_info, git_commit, grid_images, prepare_out_dir, versions
 from musebench.suite import load_suite, suite_hash, suite_to_dict
@@ -86,11 +85,11 @@ def run_suite(options: RunOptions) -> RunOutcome:
     preflight(suite, len(records) * suite.prompts.images_per_prompt, quick_look=options.limit is not None)
     clock.lap("load_suite_and_prompts")
     device = distributed.rank_device(suite.device, shard)
-    models = load_models(suite, records, device)
-    plan = build_plan(suite, records, canonical_params(models))
-    metrics = build_metrics(suite) if shard.computes_metrics else []
-    clock.lap("load_models_and_metrics")
     cache_dir = resolve_cache_dir(options.cache)
+    # every model, sweep point, metric (weights, references) and the disk, all problems at once
+    prepared = prepare_run(suite, records, device, cache_dir, with_metrics=shard.computes_metrics)
+    models, plan, metrics = prepared.models, prepared.plan, prepared.metrics
+    clock.lap("load_models_and_metrics")
     out_dir = None
     if shard.computes_metrics:
         out_dir = prepare_out_dir(Path(options.out) if options.out else Path("runs") / suite.name)

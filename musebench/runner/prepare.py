@@ -1,0 +1,106 @@
+"""Everything a run will need, checked before its first image: models, sweep points, metrics, disk.
+
+`prepare_run` loads each model (weights open with their expected shapes, sampler params typed and
+inside their bounds), builds the plan and checks every sweep point through its adapter, builds every
+metric and calls its preflight (extractor weights, reference folder or statistics, the prompts'
+scenes for the oracle), and checks that the cache's disk can hold the planned new images. It keeps
+going after a problem and reports all of them at once (musebench.preflight.combine), so a user fixes
+a suite in one round. `musebench run` and `validate --deep` both call it; nothing here writes a file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from musebench.errors import MusebenchError
+from musebench.plan import Plan, build_plan
+from musebench.preflight import check_disk, combine
+from musebench.prompts.base import PromptRecord
+from musebench.runner.evaluate import BuiltMetric, build_metrics
+from musebench.runner.generate import request_key
+from musebench.runner.models import LoadedModel, canonical_params, check_points, load_models
+from musebench.suite import Suite
+
+
+@dataclass(frozen=True)
+class Prepared:
+    models: dict[str, LoadedModel]
+    plan: Plan
+    metrics: list[BuiltMetric]
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def attempt(self, step: Callable, *args):
+        """step(*args), or None with its one-line error kept."""
+        try:
+            return step(*args)
+        except MusebenchError as exc:
+            self.found.append(str(exc))
+            return None
+
+
+def _cached_keys(cache_dir: Path, keys: list[str]) -> set[str]:
+    """Keys already indexed, read without creating anything (no index yet: none)."""
+    index = Path(cache_dir) / "index.sqlite"
+    if not index.is_file():
+        return set()
+    found: set[str] = set()
+    try:
+        db = sqlite3.connect(f"file:{index}?mode=ro", uri=True, timeout=30)
+        try:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                rows = db.execute(f"SELECT key FROM images WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+                found.update(key for (key,) in rows)
+        finally:
+            db.close()
+    except sqlite3.Error:  # unreadable here: count everything as new (the cache itself reports it later)
+        return set()
+    return found
+
+
+def new_image_sides(models: dict[str, LoadedModel], plan: Plan, cache_dir: Path) -> list[int]:
+    """The side of each planned image the cache does not hold yet."""
+    keys: dict[str, int] = {}
+    for point in plan.points:
+        model = models[point.model]
+        if model.cacheable:
+            keys.update((request_key(model, point, r), model.resolution) for r in plan.for_point(point))
+    present = _cached_keys(cache_dir, list(keys))
+    return [side for key, side in keys.items() if key not in present]
+
+
+def prepare_run(suite: Suite, records: list[PromptRecord], device: str | None, cache_dir: Path | None,
+                with_metrics: bool = True) -> Prepared:
+    """Load, plan and check everything; MusebenchError listing every problem found."""
+    problems = _Problems()
+    models = problems.attempt(load_models, suite, records, device)
+    plan = None
+    if models is not None:
+        plan = problems.attempt(build_plan, suite, records, canonical_params(models))
+        if plan is not None:
+            problems.attempt(check_points, models, plan.points)
+    metrics = problems.attempt(build_metrics, suite) if with_metrics else []
+    for built in metrics or []:
+        hook = getattr(built.metric, "preflight", None)
+        if hook is not None:
+            problems.attempt(_metric_preflight, built, hook, tuple(records))
+    if models is not None and plan is not None and cache_dir is not None and not problems.found:
+        problems.attempt(check_disk, cache_dir, new_image_sides(models, plan, cache_dir))
+    if problems.found:
+        raise combine(problems.found)
+    return Prepared(models=models, plan=plan, metrics=metrics)
+
+
+def _metric_preflight(built: BuiltMetric, hook: Callable, records: tuple[PromptRecord, ...]) -> None:
+    try:
+        hook(records)
+    except MusebenchError as exc:
+        message = str(exc)
+        raise MusebenchError(message if message.startswith(built.spec.loc) else f"{built.spec.loc}: metrics.{built.spec.key}: {message}") from None
