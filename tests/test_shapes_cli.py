@@ -67,8 +67,8 @@ def test_bad_json_line_names_file_and_line(tmp_path, capsys):
 
 def test_bad_images_name_the_file(tmp_path, capsys):
     out = _render(tmp_path, n=3)
-    Image.new("RGBA", (32, 32)).save(out / "00001.png")
-    assert f"{out / '00001.png'}: image mode RGBA, expected RGB" in _error(["shapes", "score", str(out)], capsys)
+    (out / "00001.png").write_bytes((out / "00001.png").read_bytes()[:60])  # RGBA and 16-bit are read (musebench.imageio)
+    assert f"{out / '00001.png'}: truncated or corrupt image data" in _error(["shapes", "score", str(out)], capsys)
     Image.new("RGB", (32, 40)).save(out / "00001.png")
     assert f"{out / '00001.png'}: oracle: images must be square" in _error(["shapes", "score", str(out)], capsys)
     (out / "00001.png").unlink()

@@ -25,7 +25,7 @@ Exit codes: 0 ok, 2 bad input (missing or empty SRC, an unreadable image, size <
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("src", type=Path, help="folder of real images (png/jpg/jpeg/webp/bmp)")
+    parser.add_argument("src", type=Path, help="folder of real images (png/jpg/jpeg/webp/bmp/tif; every mode read by musebench.imageio's rule)")
     parser.add_argument("--out", type=Path, required=True, help="reference folder to create or complete")
     parser.add_argument("--size", type=int, default=256, help="side in pixels (default 256, the COCO FID-30K protocol)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N images by name")
@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
     from musebench.cache.store import write_atomic
     from musebench.errors import MusebenchError
-    from musebench.metrics.image_folder import IMAGE_SUFFIXES, list_images
+    from musebench.imageio import IMAGE_SUFFIXES, read_rgb
+    from musebench.metrics.image_folder import list_images
     from musebench.models.real import centre_crop_resize
 
     if args.size < 8:
@@ -63,10 +64,9 @@ def run(args: argparse.Namespace) -> int:
         if target.is_file():
             continue
         try:
-            with Image.open(path) as img:
-                out = centre_crop_resize(img.convert("RGB"), args.size)
-        except (OSError, ValueError, SyntaxError) as exc:
-            raise MusebenchError(f"{path}: not a readable image ({exc}); remove or replace it, then rerun (finished files are kept)") from None
+            out = centre_crop_resize(Image.fromarray(read_rgb(path)), args.size)
+        except MusebenchError as exc:
+            raise MusebenchError(f"{exc} (or remove it, then rerun: finished files are kept)") from None
         buffer = io.BytesIO()
         out.save(buffer, format="PNG")
         write_atomic(target, buffer.getvalue())

@@ -1,19 +1,18 @@
-"""Read a folder of images (png/jpg/jpeg/webp/bmp, sorted by name) as one uint8 (N, 3, H, W) tensor.
+"""Read a folder of images (png/jpg/jpeg/webp/bmp/tif/tiff, sorted by name) as one uint8 (N, 3, H, W) tensor.
 
-Images are converted to RGB without resizing; a folder of mixed sizes is an error (the resize to
-the extractor's input is the preprocessing mode's job, and must be the same for every image).
+Each image is read by musebench.imageio's one rule (every mode to 8-bit RGB, bombs and broken
+files refused) without resizing; a folder of mixed sizes is an error (the resize to the
+extractor's input is the preprocessing mode's job, and must be the same for every image).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from musebench.errors import MusebenchError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+from musebench.imageio import IMAGE_SUFFIXES, read_rgb
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -24,15 +23,8 @@ def list_images(folder: Path) -> list[Path]:
 
 
 def load_image(path: Path) -> torch.Tensor:
-    """uint8 (3, H, W) RGB; MusebenchError naming the file when unreadable."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            arr = np.array(im.convert("RGB"), dtype=np.uint8)  # (H, W, 3), a writable copy
-    except (OSError, SyntaxError) as exc:
-        raise MusebenchError(f"{path}: not a readable image ({exc})") from None
-    return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
+    """uint8 (3, H, W) RGB (musebench.imageio.read_rgb); MusebenchError naming the file when unreadable."""
+    return torch.from_numpy(read_rgb(path)).permute(2, 0, 1).contiguous()
 
 
 def stack_same_size(images: list[torch.Tensor], paths: list[Path]) -> torch.Tensor:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -95,11 +96,15 @@ def _record_image(rec: PromptRecord, size: int) -> torch.Tensor:
 
 
 def _load_reference(path: str, size: int) -> np.ndarray:
+    """The reference image by musebench.imageio's rule, then the reference policy."""
+    from musebench.imageio import read_rgb
+
+    if not Path(path).is_file():
+        raise MusebenchError(f"adapter real: cannot read reference image {path} (not found); check prompts.images_dir")
     try:
-        with Image.open(path) as img:
-            img = img.convert("RGB")
-    except (OSError, ValueError) as exc:
-        raise MusebenchError(f"adapter real: cannot read reference image {path} ({exc}); check prompts.images_dir") from None
+        img = Image.fromarray(read_rgb(path))
+    except MusebenchError as exc:
+        raise MusebenchError(f"adapter real: cannot read reference image: {exc}") from None
     return np.array(centre_crop_resize(img, size), dtype=np.uint8)  # (size, size, 3), a writable copy
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from musebench.errors import MusebenchError
+from musebench.imageio import read_rgb
 from musebench.report import style
 from musebench.report.curves import FigureFiles, slug
 from musebench.report.data import ImageRef, Run, others_label
@@ -82,11 +82,11 @@ def _spread(values: list[float], limit: int) -> list[float]:
 
 
 def _load(ref: ImageRef) -> np.ndarray:
+    """(H, W, 3) uint8 by musebench.imageio's rule."""
     try:
-        with Image.open(ref.path) as image:
-            return np.asarray(image.convert("RGB"))  # (H, W, 3) uint8
-    except (OSError, UnidentifiedImageError) as exc:
-        raise MusebenchError(f"{ref.path}: cannot read image ({exc}); rerun `musebench run` to regenerate it") from None
+        return read_rgb(ref.path)
+    except MusebenchError as exc:
+        raise MusebenchError(f"{exc} (or rerun `musebench run` to regenerate it)") from None
 
 
 def grid_figure(spec: GridSpec, out_dir: Path, index: int) -> FigureFiles:

@@ -13,6 +13,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from musebench.errors import MusebenchError
+from musebench.imageio import read_rgb
 from musebench.prompts.base import PromptRecord
 from musebench.shapes.oracle import ATTRIBUTES, OracleResult, score_image
 from musebench.shapes.render import check_size, render
@@ -85,17 +86,10 @@ def read_prompts_jsonl(path: Path) -> list[dict]:
 
 
 def load_png(path: Path) -> np.ndarray:
-    """uint8 (H, W, 3) from an RGB PNG; MusebenchError naming the file otherwise."""
-    if not path.is_file():
+    """uint8 (H, W, 3) by musebench.imageio's rule; MusebenchError naming the file otherwise."""
+    if not path.exists():
         raise MusebenchError(f"{path} not found (listed in {PROMPTS_FILE})")
-    try:
-        with Image.open(path) as im:
-            mode = im.mode
-            if mode != "RGB":
-                raise MusebenchError(f"{path}: image mode {mode}, expected RGB; save the image as 8-bit RGB")
-            return np.asarray(im, dtype=np.uint8).copy()
-    except (OSError, SyntaxError) as exc:
-        raise MusebenchError(f"{path}: not a readable image ({exc})") from None
+    return read_rgb(path)
 
 
 def score_folder(folder: Path, progress: bool = True) -> list[tuple[dict, OracleResult]]:
