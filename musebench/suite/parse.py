@@ -18,7 +18,7 @@ from musebench.suite.schema import (
     SUITE_VERSION, GateSpec, MetricSpec, ModelSpec, PromptsSpec, ReportSpec, Suite, SweepSpec,
 )
 from musebench.suite.source import Loc, LocDict, LocList, fail
-from musebench.suite.typecheck import TypeMismatch, build_dataclass, convert, did_you_mean, plain
+from musebench.suite.typecheck import TypeMismatch, brief, build_dataclass, convert, did_you_mean, plain
 
 TOP_KEYS = ("version", "name", "description", "seed", "batch_size", "device", "models", "prompts",
             "metrics", "gates", "report", "include")
@@ -47,7 +47,7 @@ def _mapping(data: LocDict, key: str, where: str) -> LocDict:
     if value is None:
         return LocDict(data.where(key))
     if not isinstance(value, LocDict):
-        raise fail(data.where(key), f"{where}{key}: expected a mapping, got {plain(value)!r}")
+        raise fail(data.where(key), f"{where}{key}: expected a mapping, got {brief(value)}")
     return value
 
 
@@ -57,7 +57,7 @@ def _params(data: LocDict, where: str) -> dict:
         try:
             out[name] = convert(value, _SCALAR)
         except TypeMismatch:
-            raise fail(data.where(name), f"{where}{name}: a sampler parameter must be a single value, got {plain(value)!r}") from None
+            raise fail(data.where(name), f"{where}{name}: a sampler parameter must be a single value, got {brief(value)}") from None
     return out
 
 
@@ -65,7 +65,7 @@ def _sweep_value(seq: LocList, i: int, where: str):
     try:
         return convert(seq[i], _SCALAR)
     except TypeMismatch:
-        raise fail(seq.where(i), f"{where}[{i}]: a sweep value must be a single value, got {plain(seq[i])!r}") from None
+        raise fail(seq.where(i), f"{where}[{i}]: a sweep value must be a single value, got {brief(seq[i])}") from None
 
 
 def _sweep(data: LocDict, fixed: dict, where: str) -> SweepSpec:
@@ -124,7 +124,7 @@ def _metric(key: str, data: object, loc: Loc) -> MetricSpec:
     if data is None:
         data = LocDict(loc)
     if not isinstance(data, LocDict):
-        raise fail(loc, f"{where}: expected a mapping of options (or {{}} for the defaults), got {plain(data)!r}")
+        raise fail(loc, f"{where}: expected a mapping of options (or {{}} for the defaults), got {brief(data)}")
     options = LocDict(data.loc)
     for k, v in data.items():
         if k != "metric":

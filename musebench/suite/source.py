@@ -5,6 +5,12 @@ items, so that any later error (unknown key, wrong type, bad value) can name fil
 also expands `${VAR:-default}` in string values and resolves `include:` (with cycle detection),
 following lm-evaluation-harness' task YAMLs (`include:` of a base file, local keys override), but
 failing loudly on anything it cannot read instead of skipping the file.
+
+Reading is bounded, so that no file can make the loader hang or grow memory without bound (issue 23):
+a suite file is at most MAX_SUITE_BYTES, nests at most MAX_DEPTH levels, holds at most MAX_VALUES
+values counted with every alias expanded (a "billion laughs" file of nine anchors is refused after
+a few hundred values, not after 10**9), never refers to itself through an alias, and one load reads
+at most MAX_INCLUDED_FILES files. The shipped suites are under 3 KB, 7 levels and 300 values.
 """
 
 from __future__ import annotations
@@ -17,6 +23,11 @@ from pathlib import Path
 import yaml
 
 from musebench.errors import MusebenchError
+
+MAX_SUITE_BYTES = 1 << 20  # 1 MiB: the shipped suites are < 3 KB; scanning 1 MiB of plain text takes ~2 s
+MAX_DEPTH = 32  # nesting levels (mapping in list in mapping ...); the shipped suites use 7
+MAX_VALUES = 10_000  # scalars, lists and mappings, aliases expanded; PyYAML composes ~25k values/s
+MAX_INCLUDED_FILES = 64  # files read by one load, counting each include of a shared base file
 
 
 @dataclass(frozen=True)
@@ -56,7 +67,8 @@ class LocList(list):
 
 
 def fail(loc: Loc | None, message: str) -> MusebenchError:
-    """The one error format of suite problems: `file:line: message`."""
+    """The one error format of suite problems: `file:line: message`, always one line."""
+    message = message.replace("\r", "\\r").replace("\n", "\\n")  # a key or value quoted in it may hold a newline
     return MusebenchError(f"{loc}: {message}" if loc is not None else message)
 
 
@@ -86,7 +98,45 @@ def expand_env(text: str, loc: Loc) -> str:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that builds LocDict/LocList, rejects duplicate keys and expands ${VAR}."""
+    """SafeLoader that builds LocDict/LocList, rejects duplicate keys, expands ${VAR}, and composes
+    within MAX_DEPTH and MAX_VALUES (see the module doc)."""
+
+    def __init__(self, stream: str, name: str):
+        super().__init__(stream)
+        self.name = name
+        self._open_anchors: list[str] = []  # anchors of the nodes being composed: an alias to one is a cycle
+        self._expanded: dict[int, int] = {}  # id(node) -> its value count with aliases expanded
+        self._composed = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        where = Loc(self.name, event.start_mark.line + 1)
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self._open_anchors:
+                raise fail(where, f"alias *{event.anchor} refers to the value that contains it; write the value out")
+            return super().compose_node(parent, index)
+        self._composed += 1
+        if self._composed > MAX_VALUES:
+            raise fail(where, f"more than {MAX_VALUES} values in one suite file (MAX_VALUES); split the file or shorten its lists")
+        if len(self._open_anchors) >= MAX_DEPTH:
+            raise fail(where, f"nested deeper than {MAX_DEPTH} levels (MAX_DEPTH); a suite needs about 7")
+        self._open_anchors.append(event.anchor or "")
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._open_anchors.pop()
+        self._count(node, where)
+        return node
+
+    def _count(self, node: yaml.Node, where: Loc) -> None:
+        """node's size with every alias expanded: 1 + its children's (an aliased child counts in full)."""
+        children = [] if isinstance(node, yaml.ScalarNode) else (
+            [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else node.value)
+        size = 1 + sum(self._expanded.get(id(child), 1) for child in children)
+        if size > MAX_VALUES:
+            raise fail(where, f"aliases (*name) expand this value to more than {MAX_VALUES} values (MAX_VALUES); "
+                              "a suite never needs that many: write the values out or use fewer aliases")
+        self._expanded[id(node)] = size
 
 
 def _loc(loader: _Loader, node: yaml.Node) -> Loc:
@@ -133,16 +183,29 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 _Loader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 
 
+def read_suite_text(path: Path, label: str) -> str:
+    """The file's text, refusing a missing, special, oversized or non-UTF-8 file in one line."""
+    try:
+        if not path.is_file():
+            what = "is a directory" if path.is_dir() else "is not a regular file" if path.exists() else "file not found"
+            raise MusebenchError(f"{label}: {what}; give the path of a suite .yaml file")
+        with path.open("rb") as f:
+            data = f.read(MAX_SUITE_BYTES + 1)
+    except OSError as exc:
+        raise MusebenchError(f"{label}: cannot read ({exc.__class__.__name__}: {exc.strerror}); check its permissions") from None
+    if len(data) > MAX_SUITE_BYTES:
+        raise MusebenchError(f"{label}: the suite file is larger than {MAX_SUITE_BYTES // 1024} KiB (MAX_SUITE_BYTES); "
+                             "a suite is a few KB of settings: keep prompts in a prompt file (prompts.path)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise MusebenchError(f"{label}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); re-save the suite as UTF-8") from None
+
+
 def read_yaml(path: Path, label: str) -> LocDict:
     """One YAML file -> LocDict (the top level must be a mapping)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MusebenchError(f"{label}: file not found; check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MusebenchError(f"{label}: cannot read ({exc.__class__.__name__}: {exc}); check its permissions and encoding") from None
-    loader = _Loader(text)
-    loader.name = label
+    loader = _Loader(read_suite_text(path, label), label)
     try:
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
@@ -152,6 +215,8 @@ def read_yaml(path: Path, label: str) -> LocDict:
         raise MusebenchError(f"{label}:{line}: YAML syntax error: {problem}; fix the YAML") from None
     except yaml.YAMLError as exc:
         raise MusebenchError(f"{label}: YAML error: {' '.join(str(exc).split())}") from None
+    except RecursionError:  # MAX_DEPTH bounds nesting; this is a last guard, never a traceback
+        raise MusebenchError(f"{label}: nested too deeply to read; a suite needs about 7 levels") from None
     finally:
         loader.dispose()
     if data is None:
@@ -180,8 +245,9 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def load_tree(path: str | Path, _stack: tuple[Path, ...] = ()) -> LocDict:
+def load_tree(path: str | Path, _stack: tuple[Path, ...] = (), _reads: list[int] | None = None) -> LocDict:
     """Read a suite file and its includes (depth-first, in order), local keys overriding them."""
+    reads = [0] if _reads is None else _reads  # files read by this load, shared by the recursion
     resolved = Path(path).expanduser().resolve()
     label = _display(resolved)
     data = read_yaml(resolved, label)
@@ -194,11 +260,26 @@ def load_tree(path: str | Path, _stack: tuple[Path, ...] = ()) -> LocDict:
         raise fail(include_loc, "include: must be a file name or a list of file names")
     merged = LocDict(data.loc)
     for name in names:
-        target = (resolved.parent / expand_env(name, include_loc)).resolve()
+        target = _include_target(resolved, name, include_loc)
         if target in _stack or target == resolved:
             cycle = " -> ".join(_display(p) for p in (*_stack, resolved, target))
             raise fail(include_loc, f"include cycle: {cycle}; remove one of these includes")
-        if not target.is_file():
-            raise fail(include_loc, f"included file '{name}' not found (looked at {_display(target)}); fix the path")
-        merged = merge(merged, load_tree(target, (*_stack, resolved)))
+        reads[0] += 1
+        if reads[0] > MAX_INCLUDED_FILES:
+            raise fail(include_loc, f"the includes read more than {MAX_INCLUDED_FILES} files (MAX_INCLUDED_FILES); "
+                                    "include each base file once")
+        merged = merge(merged, load_tree(target, (*_stack, resolved), reads))
     return merge(merged, data)
+
+
+def _include_target(including: Path, name: str, loc: Loc) -> Path:
+    """The included file's resolved path, next to the file that includes it; it must exist."""
+    try:
+        target = (including.parent / expand_env(name, loc)).resolve()
+        found = target.is_file()
+    except (OSError, ValueError):  # a NUL byte, a name too long for the file system
+        target, found = None, False
+    if not found:
+        looked = f" (looked at {_display(target)})" if target is not None else ""
+        raise fail(loc, f"included file {name!r} not found{looked}; fix the path")
+    return target

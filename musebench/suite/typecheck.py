@@ -3,18 +3,22 @@
 Used for the suite's own sections and for each metric's `Options`: unknown keys are errors with
 "did you mean ...", values must match the field's type (int, float, str, bool, Literal, Optional,
 tuple[...], list[...], dict). Nothing is silently coerced except int -> float and list -> tuple.
+A float field is finite: `.nan` and `.inf` are refused where the suite names a number. Messages show
+a value through `brief`, which reads at most a few items of it: describing a value never expands it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
+import reprlib
 import types
 import typing
 from collections.abc import Mapping
 
 from musebench.errors import MusebenchError
-from musebench.suite.source import Loc, LocDict, fail
+from musebench.suite.source import Loc, LocDict, LocList, fail
 
 
 class Override(str):
@@ -44,12 +48,39 @@ def plain(value: object) -> object:
 
 
 def did_you_mean(name: str, choices) -> str:
+    if len(name) > 64:  # no choice is that long; difflib on a huge string only costs time
+        return ""
     close = difflib.get_close_matches(name, list(choices), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+class _BriefRepr(reprlib.Repr):
+    """reprlib with the suite's own containers: a few items of each, a few levels deep, never the whole."""
+
+    def __init__(self):
+        super().__init__()
+        self.maxlevel, self.maxlist, self.maxdict, self.maxtuple, self.maxset = 3, 4, 4, 4, 4
+        self.maxstring, self.maxother, self.maxlong = 60, 60, 40
+
+    def repr_LocDict(self, x, level):
+        return self.repr_dict(x, level)
+
+    def repr_LocList(self, x, level):
+        return self.repr_list(x, level)
+
+    def repr_Override(self, x, level):
+        return self.repr1(x.parsed, level)
+
+
+def brief(value: object) -> str:
+    """A short repr of a suite value (at most a few items and ~60 characters per string)."""
+    return _BriefRepr().repr(value)
+
+
 def _describe(value: object) -> str:
-    return f"{value!r} ({type(value).__name__})"
+    shown = value.parsed if isinstance(value, Override) else value
+    kind = {LocDict: "mapping", LocList: "list"}.get(type(shown), type(shown).__name__)
+    return f"{brief(value)} ({kind})"
 
 
 def _type_name(annotation) -> str:
@@ -80,12 +111,13 @@ def convert(value: object, annotation) -> object:
                     return convert(candidate, option)
                 except TypeMismatch:
                     continue
-        raise TypeMismatch(f"expected {' or '.join(_type_name(a) for a in args)}, got {_describe(plain(value))}")
+        raise TypeMismatch(f"expected {' or '.join(_type_name(a) for a in args)}, got {_describe(value)}")
     if origin is typing.Literal:
         raw = str(value) if isinstance(value, Override) else value
         if raw in args:
             return raw
-        raise TypeMismatch(f"expected one of {', '.join(repr(a) for a in args)}, got {raw!r}{did_you_mean(str(raw), [str(a) for a in args])}")
+        hint = did_you_mean(raw, [str(a) for a in args]) if isinstance(raw, str) else ""
+        raise TypeMismatch(f"expected one of {', '.join(repr(a) for a in args)}, got {brief(raw)}{hint}")
     if annotation is str:
         if isinstance(value, str):
             return str(value)
@@ -106,17 +138,19 @@ def convert(value: object, annotation) -> object:
         raise TypeMismatch(f"expected an integer, got {_describe(value)}")
     if annotation is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise TypeMismatch(f"expected a finite number, got {value}")
             return float(value)
         raise TypeMismatch(f"expected a number, got {_describe(value)}")
     if origin in (tuple, list) or annotation in (tuple, list):
         if not isinstance(value, list):
-            raise TypeMismatch(f"expected a list, got {_describe(plain(value))}")
+            raise TypeMismatch(f"expected a list, got {_describe(value)}")
         item_type = args[0] if args else typing.Any
         items = [convert(v, item_type) for v in value]
         return tuple(items) if (origin is tuple or annotation is tuple) else items
     if origin in (dict, Mapping) or annotation is dict:
         if not isinstance(value, Mapping):
-            raise TypeMismatch(f"expected a mapping, got {_describe(plain(value))}")
+            raise TypeMismatch(f"expected a mapping, got {_describe(value)}")
         return plain(value)
     raise TypeMismatch(f"unsupported field type {_type_name(annotation)}")
 
@@ -126,7 +160,7 @@ def build_dataclass(cls, data: object, loc: Loc, where: str):
     if data is None:
         data = LocDict(loc)
     if not isinstance(data, Mapping):
-        raise fail(loc, f"{where}: expected a mapping of options, got {_describe(plain(data))}")
+        raise fail(loc, f"{where}: expected a mapping of options, got {_describe(data)}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     values = {}
