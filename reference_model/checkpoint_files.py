@@ -71,18 +71,45 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
         ) from None
 
 
-def load_part(module: torch.nn.Module, tensors: dict[str, torch.Tensor], prefix: str, path: Path) -> None:
-    """Load the `prefix` tensors into module; any key or shape mismatch is one line."""
-    wanted = module.state_dict()
-    given = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+def header_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """{key: shape} from the safetensors header alone (no tensor data read): a cheap check."""
+    from safetensors import safe_open
+
+    if not path.is_file():
+        raise ReferenceModelError(f"{path}: missing; put the checkpoint's {WEIGHTS_FILE} next to its {CONFIG_FILE}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except Exception as exc:  # as in read_weights
+        raise ReferenceModelError(
+            f"{path}: unreadable safetensors file ({type(exc).__name__}); the file is corrupt, restore it"
+        ) from None
+
+
+def check_part(module: torch.nn.Module, shapes: dict[str, tuple[int, ...]], prefix: str, path: Path) -> None:
+    """Every `prefix` key of the module in `shapes` at its shape, and no other; one line otherwise.
+    `module` may live on the meta device: only its keys and shapes are read."""
+    wanted = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    given = {k[len(prefix):]: tuple(v) for k, v in shapes.items() if k.startswith(prefix)}
     missing, extra = sorted(set(wanted) - set(given)), sorted(set(given) - set(wanted))
     if missing or extra:
         what = f"missing {prefix}{missing[0]}" if missing else f"unexpected {prefix}{extra[0]}"
         raise ReferenceModelError(f"{path}: weights do not match config.json ({what}); use the config saved with these weights")
-    for key, value in given.items():
-        if value.shape != wanted[key].shape:
+    for key, shape in given.items():
+        if shape != wanted[key]:
             raise ReferenceModelError(
-                f"{path}: {prefix}{key} has shape {tuple(value.shape)} but config.json implies "
-                f"{tuple(wanted[key].shape)}; use the config saved with these weights"
+                f"{path}: {prefix}{key} has shape {shape} but config.json implies "
+                f"{wanted[key]}; use the config saved with these weights"
             )
+
+
+def load_part(module: torch.nn.Module, tensors: dict[str, torch.Tensor], prefix: str, path: Path) -> None:
+    """Load the `prefix` tensors into module; any key, shape or dtype mismatch is one line."""
+    check_part(module, {k: tuple(v.shape) for k, v in tensors.items()}, prefix, path)
+    wanted = module.state_dict()
+    given = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    for key, value in given.items():
+        if wanted[key].is_floating_point() and not value.is_floating_point():
+            raise ReferenceModelError(f"{path}: {prefix}{key} holds {value.dtype}, expected a floating-point tensor "
+                                      f"({wanted[key].dtype}); the file is not this model's weights")
     module.load_state_dict(given)

@@ -18,6 +18,7 @@ from musebench.errors import MusebenchError
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
+EXPECTED = f"the probe CLIP's {WEIGHTS_FILE} written with its {CONFIG_FILE} by python -m musebench.train.probe_clip"
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,29 @@ def probe_identity(name_or_dir: str = "probe-clip") -> tuple[Path, ProbeConfig, 
     return directory, cfg, hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
 
 
-def load_probe_model(directory: Path, cfg: ProbeConfig) -> torch.nn.Module:
-    """The probe CLIP of `directory` in eval mode, gradients off."""
-    from safetensors.torch import load_model
+def check_weights(name_or_dir: str = "probe-clip") -> None:
+    """config.json reads and model.safetensors holds every key of that config's CLIP at its shape
+    (the safetensors header only; the model is built on the meta device): for the run's preflight."""
+    directory, cfg, _ = probe_identity(name_or_dir)
+    _check_shapes(directory, cfg)
 
+
+def _check_shapes(directory: Path, cfg: ProbeConfig) -> None:
+    from musebench.weights_file import check_shapes, tensor_shapes
+
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in build_clip(cfg).state_dict().items()}
+    path = directory / WEIGHTS_FILE
+    check_shapes(path, tensor_shapes(path, EXPECTED), expected, EXPECTED)
+
+
+def load_probe_model(directory: Path, cfg: ProbeConfig) -> torch.nn.Module:
+    """The probe CLIP of `directory` in eval mode, gradients off; a file that does not fit is one line."""
+    from musebench.weights_file import read_state_dict
+
+    _check_shapes(directory, cfg)
     model = build_clip(cfg)
-    load_model(model, str(directory / WEIGHTS_FILE))
+    model.load_state_dict(read_state_dict(directory / WEIGHTS_FILE, EXPECTED))
     return model.eval().requires_grad_(False)
 
 
