@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     from musebench.cache.store import write_atomic
     from musebench.errors import MusebenchError
-    from musebench.imageio import IMAGE_SUFFIXES, read_rgb
+    from musebench.imageio import IMAGE_SUFFIXES, image_size, read_rgb
     from musebench.metrics.image_folder import list_images
     from musebench.models.real import centre_crop_resize
 
@@ -55,10 +55,8 @@ def run(args: argparse.Namespace) -> int:
     targets = [args.out / f"{p.stem}.png" for p in paths]
     if len(set(targets)) != len(targets):
         raise MusebenchError(f"{args.src}: two images share a name stem (e.g. a.jpg and a.png); rename one")
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MusebenchError(f"--out {args.out}: cannot create it ({exc.strerror or exc})") from None
+    for path in paths:  # every header (missing, empty, not an image, misnamed, a bomb) before anything is written
+        image_size(path)
     written = 0
     for path, target in tqdm(list(zip(paths, targets)), desc="reference", unit="img", mininterval=2, disable=None):
         if target.is_file():
@@ -69,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
             raise MusebenchError(f"{exc} (or remove it, then rerun: finished files are kept)") from None
         buffer = io.BytesIO()
         out.save(buffer, format="PNG")
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)  # at the first image made: a refused run leaves no folder
+        except OSError as exc:
+            raise MusebenchError(f"--out {args.out}: cannot create it ({exc.strerror or exc})") from None
         write_atomic(target, buffer.getvalue())
         written += 1
     manifest = {"policy": "centre crop to the short side, PIL bicubic resize (musebench.models.real.centre_crop_resize)",
