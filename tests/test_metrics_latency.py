@@ -67,8 +67,10 @@ def test_latency_without_adapter_or_with_bad_options(tmp_path):
     ctx = _ctx(None, tmp_path)
     with pytest.raises(MusebenchError, match="latency: needs a model adapter"):
         latency.build(latency.Options()).compute(ctx)
-    with pytest.raises(MusebenchError, match="repeats >= 2"):
-        latency.build(latency.Options(repeats=1)).compute(_ctx(MatmulAdapter(1), tmp_path))
+    with pytest.raises(MusebenchError, match=r"repeats=1 must be an integer in \[2, 10000\]"):
+        latency.Options(repeats=1)  # refused where the suite is read, before any image
+    with pytest.raises(MusebenchError, match=r"calibration_size=1000000000 must be an integer in \[16, 16384\]"):
+        latency.Options(calibration_size=10**9)
 
 
 class CountingAdapter(MatmulAdapter):

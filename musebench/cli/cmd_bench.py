@@ -50,22 +50,25 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from musebench.cli.cmd_generate import load_model, sampler_params
+    from musebench.models.param_check import check_with_adapter
     from musebench.errors import MusebenchError
     from musebench.metrics.latency import Options, measure, rows_from
 
-    if args.batch < 1 or args.repeats < 2 or args.warmup < 0:
-        raise MusebenchError(f"bench: need --batch >= 1, --repeats >= 2, --warmup >= 0; got {args.batch}, {args.repeats}, {args.warmup}")
+    from musebench.gate.atomic import check_writable, write_atomic
+
+    options = Options(warmup=args.warmup, repeats=args.repeats, batch=args.batch, calibration=args.calibration,
+                      calibration_size=args.calibration_size, device=args.device)  # checks every bound
+    if args.out is not None:
+        check_writable(args.out, "--out")  # before minutes of timing
     adapter = load_model(args.model, args.device)
     params = {**adapter.defaults(), **sampler_params(args, dict(adapter.defaults()), args.model)}
+    check_with_adapter(adapter, params)
     if args.prompt is not None:
         prompts = [args.prompt]
     else:
         from musebench.shapes import sample_prompts
 
         prompts = [r.prompt for r in sample_prompts("val", max(args.batch, 1), 0)]
-    options = Options(warmup=args.warmup, repeats=args.repeats, batch=args.batch, calibration=args.calibration,
-                      calibration_size=args.calibration_size,
-                      device=args.device)
     measured = measure(adapter, prompts, params, options, args.seed, args.device)
     rows = rows_from(measured, adapter.describe(params), options, args.seed, args.device)
     out = {"model": args.model, "params": params, "options": asdict(options),
@@ -73,8 +76,5 @@ def run(args: argparse.Namespace) -> int:
     text = json.dumps(out, indent=2, default=str)
     print(text)
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_name(f".{args.out.name}.tmp")
-        tmp.write_text(text + "\n")
-        tmp.replace(args.out)
+        write_atomic(args.out, (text + "\n").encode(), "--out")
     return 0

@@ -33,7 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from musebench.errors import GateFailed, MusebenchError
     from musebench.gate import evaluate, load_baseline, load_run, render, write_baseline, write_junit
+    from musebench.gate.atomic import check_writable
 
+    for path, flag in ((args.junit, "--junit"), (args.write_baseline, "--write-baseline")):
+        if path:
+            check_writable(path, flag)  # before reading or judging anything
     run_data = load_run(args.run_dir)
     if args.write_baseline and not args.baseline:
         if args.junit:

@@ -41,6 +41,9 @@ SAMPLER_FLAGS = {
 }
 
 
+MAX_BATCH = 4096  # images per forward; more is a typo, not a throughput setting
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="NAME_OR_DIR", help="shipped name or checkpoint dir")
     parser.add_argument("--prompts", required=True, type=Path, metavar="FILE.jsonl")
@@ -96,15 +99,17 @@ def load_model(name_or_dir: str, device: str):
 def sampler_params(args: argparse.Namespace, defaults: dict, model_name: str) -> dict:
     """The sampler flags the user gave, checked against the adapter's parameters."""
     from musebench.errors import MusebenchError
+    from musebench.models.param_check import check_value
 
     params = {}
     for dest, name in SAMPLER_FLAGS.items():
         value = getattr(args, dest)
         if value is None:
             continue
+        flag = "--" + dest.replace("_", "-")
         if name not in defaults:
-            flag = "--" + dest.replace("_", "-")
             raise MusebenchError(f"{flag}: model '{model_name}' does not take '{name}'; its parameters: {', '.join(defaults)}")
+        check_value(name, value, flag)
         params[name] = value
     return params
 
@@ -121,12 +126,15 @@ def check_out_dir(out: Path, force: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     from musebench.errors import MusebenchError
 
-    if args.batch_size < 1:
-        raise MusebenchError(f"--batch-size {args.batch_size}: must be >= 1")
+    from musebench.models.param_check import check_with_adapter
+
+    if not 1 <= args.batch_size <= MAX_BATCH:
+        raise MusebenchError(f"--batch-size {args.batch_size}: must be 1 to {MAX_BATCH}")
     entries = read_prompt_lines(args.prompts)
     check_out_dir(args.out, args.force)
     model = load_model(args.model, args.device)
     params = sampler_params(args, dict(model.defaults()), args.model)
+    check_with_adapter(model, {**model.defaults(), **params})  # before --out is touched
     _generate_all(model, entries, params, args)
     print(f"wrote {len(entries)} images and {args.out / 'prompts.jsonl'}")
     return 0

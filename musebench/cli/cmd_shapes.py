@@ -43,10 +43,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     score.add_argument("--json", type=Path, default=None, metavar="OUT", help="also write the numbers as JSON")
 
 
+MAX_RENDER = 1_000_000  # ~1 GB of 32 px PNGs; more is a typo
+
+
 def _render(args: argparse.Namespace) -> int:
+    from musebench.errors import MusebenchError
     from musebench.shapes.folder import render_folder
     from musebench.shapes.geneval import export_geneval_jsonl
 
+    if not 1 <= args.n <= MAX_RENDER:
+        raise MusebenchError(f"--n {args.n}: render 1 to {MAX_RENDER:,} prompts")
     records = render_folder(args.split, args.n, args.seed, args.size, args.out, force=args.force)
     if args.geneval is not None:
         export_geneval_jsonl(records, args.geneval)

@@ -58,8 +58,16 @@ def _top_parser() -> argparse.ArgumentParser:
     )
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line like every other bad input (exit 2, no usage dump):
+    `musebench: error: musebench gate: the following arguments are required: RUN_DIR; see --help`."""
+
+    def error(self, message: str):
+        raise MusebenchError(f"{self.prog}: {message}; see `{self.prog} --help`")
+
+
 def _command_parser(name: str, module) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog=f"musebench {name}",
         description=module.DESCRIPTION,
         epilog=module.EPILOG,

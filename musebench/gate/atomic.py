@@ -18,6 +18,21 @@ def _umask() -> int:
 _UMASK = _umask()  # read once at import, not while other threads may be creating files
 
 
+def check_writable(path: Path, flag: str) -> None:
+    """Fail before the work if `path` could not be written at the end: it is a directory, or its
+    nearest existing ancestor is a file or not writable. Creates nothing."""
+    path = Path(path)
+    if path.is_dir():
+        raise MusebenchError(f"{flag} {path}: is a directory; give a file name")
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise MusebenchError(f"{flag} {path}: cannot write there ({ancestor} is a file); give a writable file path")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise MusebenchError(f"{flag} {path}: cannot write there ({ancestor} is not writable); give a writable file path")
+
+
 def write_atomic(path: Path, data: bytes, flag: str) -> Path:
     """Write `data` to a temp file in `path`'s folder, then os.replace it onto `path`.
 
@@ -25,8 +40,11 @@ def write_atomic(path: Path, data: bytes, flag: str) -> Path:
     """
     if path.is_dir():
         raise MusebenchError(f"{flag} {path}: is a directory; give a file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # a parent is a file, read-only, ...
+        raise MusebenchError(f"{flag} {path}: cannot write there ({exc.strerror}); give a writable file path") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -20,6 +20,7 @@ refresh it, run the suite and `musebench gate RUN_DIR --write-baseline FILE`.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 from dataclasses import dataclass
@@ -78,9 +79,18 @@ def make_header(run: RunData) -> dict:
 
 def write_baseline(run: RunData, path: str | Path) -> Path:
     """Write header + rows to `path` atomically (temp file in the same folder, then rename)."""
+    _check_computed(run.rows, "a run whose metrics all computed (rerun it)")
     lines = [json.dumps(make_header(run), sort_keys=True)]
     lines += [json.dumps(baseline_line(row), sort_keys=True) for row in run.rows]
     return write_atomic(Path(path), ("\n".join(lines) + "\n").encode("utf-8"), "--write-baseline")
+
+
+def _check_computed(rows, fix: str) -> None:
+    """A baseline holds computed values: a NaN or inf row would compare as a change of NaN."""
+    for row in rows:
+        if not math.isfinite(row.value):
+            raise MusebenchError(f"{row.where}: {row.metric} of {row.model} is {row.value}, not a computed value; "
+                                 f"a baseline must be recorded from {fix}")
 
 
 def baseline_line(row: ResultRow) -> dict:
@@ -120,6 +130,7 @@ def load_baseline(path: str | Path) -> Baseline:
     for row in rows:
         if row.suite != header["suite_name"]:
             raise MusebenchError(f"{row.where}: row of suite '{row.suite}' in a baseline of suite '{header['suite_name']}'")
+    _check_computed(rows, "a run whose metrics all computed: re-record it with --write-baseline")
     found = sorted({row.metric for row in rows})
     if found != sorted(header["metrics"]):
         raise MusebenchError(f"{path}: header lists metrics {sorted(header['metrics'])} but the rows hold {found}; rewrite it with --write-baseline")

@@ -38,6 +38,10 @@ from musebench.metrics.calibration import CALIBRATIONS, calibration_workload
 from musebench.metrics.intervals import bootstrap_interval
 
 
+# Integer options and their ranges: beyond these the run is a typo (a 10^9 x 10^9 matmul, 10^6 repeats).
+BOUNDS = {"warmup": (0, 10_000), "repeats": (2, 10_000), "batch": (1, 4096), "calibration_size": (16, 16_384)}
+
+
 @dataclass(frozen=True)
 class Options:
     warmup: int = 2  # untimed calls before measuring
@@ -57,6 +61,10 @@ class Options:
     def __post_init__(self) -> None:  # the suite loader reports this at file:line, before any image
         if self.calibration not in CALIBRATIONS:
             raise MusebenchError(f"calibration={self.calibration!r}; choose one of: {', '.join(CALIBRATIONS)}")
+        for name, (low, high) in BOUNDS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise MusebenchError(f"latency: {name}={value!r} must be an integer in [{low}, {high}]")
 
 
 def _sync(device: str) -> None:
@@ -90,8 +98,6 @@ def measure(adapter, prompts: list[str], params: dict, options: Options, seed: i
     Each repeat times the calibration, the reference model (if any) and the model back to back, so
     load that comes and goes slows all of them alike and their ratios stay put.
     """
-    if options.warmup < 0 or options.repeats < 2 or options.batch < 1 or options.calibration_size < 16:
-        raise MusebenchError(f"latency: need warmup >= 0, repeats >= 2, batch >= 1, calibration_size >= 16; got {options}")
     calib, calib_flops, calib_label = calibration_workload(options.calibration, options.calibration_size, device)
     one = lambda: adapter.generate(prompts[:1], [seed], params)  # noqa: E731
     batch_prompts = [prompts[i % len(prompts)] for i in range(options.batch)]

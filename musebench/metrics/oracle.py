@@ -43,7 +43,8 @@ class OracleMetric:
         self.options = options
 
     def preflight(self, records) -> None:
-        check_scenes(records)
+        """Before the first image (runner/prepare.py): every prompt carries the scene the oracle reads."""
+        check_prompts(records)
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
         _check_context(ctx)
@@ -122,13 +123,25 @@ def cached_verdicts(ctx: EvalContext, score) -> list[Verdict]:
     return verdicts
 
 
-def check_scenes(records) -> None:
-    """The oracle reads an image against its prompt's scene: every prompt must come with one."""
+def outputs(options: Options) -> tuple[str, ...]:
+    """Every row name this metric can produce (fnmatch patterns): what a suite's gates may name.
+
+    Categories are GenEval's six tags, the tags of shapes prompts and of `shapes render --geneval` files."""
+    from musebench.shapes.oracle import ATTRIBUTES
+    from musebench.shapes.vocab import CATEGORIES
+
+    names = ("all_correct", *CATEGORIES, *(f"attribute/{a}" for a in ATTRIBUTES))
+    return tuple(f"{PREFIX}/{name}" for name in names)
+
+
+def check_prompts(records) -> None:
+    """Before generating: every prompt carries a shapes-world scene, the label the oracle reads."""
     for rec in records:
         if rec.scene is None:
             raise MusebenchError(
-                f"oracle: prompt {rec.index} of source '{rec.source}' has no shapes-world scene; "
-                "the oracle metric needs a 'shapes' prompt source (remove 'oracle' from this suite's metrics)"
+                f"oracle: prompt {rec.index} of source '{rec.source}' has no shapes-world scene; the oracle needs "
+                "prompts.source shapes or a GenEval .jsonl with \"scene\" (`musebench shapes render --geneval`); "
+                "remove 'oracle' from this suite's metrics"
             )
 
 
@@ -143,7 +156,7 @@ def _check_context(ctx: EvalContext) -> None:
         )
     if not ctx.prompts:
         raise MusebenchError("oracle: no images to score; the prompt source produced 0 prompts")
-    check_scenes(ctx.prompts)
+    check_prompts(ctx.prompts)
 
 
 def build(options: Options) -> OracleMetric:

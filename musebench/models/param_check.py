@@ -88,3 +88,11 @@ def check_params(
         check_value(name, value, where)
         merged[name] = value
     return merged
+
+
+def check_with_adapter(adapter, params: Mapping[str, ParamValue]) -> None:
+    """`params` (merged over the defaults) through the adapter's own check too: the names of
+    schedules and schedulers only the adapter knows. Cheap: nothing runs."""
+    check = getattr(adapter, "sample_params", None) or getattr(adapter, "checked", None)  # muse, ldm | diffusers
+    if check is not None:
+        check(params)

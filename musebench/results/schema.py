@@ -152,20 +152,31 @@ def parse_row(record: object, where: str, items: ItemsParser | None = None) -> R
     return row
 
 
+MAX_JSONL_BYTES = 1 << 30  # a results, items or baseline file; larger is not one musebench wrote
+
+
 def read_jsonl(path: Path) -> list[tuple[str, object]]:
     """Non-blank lines of a JSONL file -> [("file:line", decoded value)], errors name file:line."""
     if not path.is_file():
         raise MusebenchError(f"{path}: file not found")
+    if path.stat().st_size > MAX_JSONL_BYTES:
+        raise MusebenchError(f"{path}: {path.stat().st_size / 2**20:.0f} MiB is larger than any results file musebench writes "
+                             f"({MAX_JSONL_BYTES >> 20} MiB); give a results.jsonl, items.jsonl or baseline file")
     records = []
-    with path.open(encoding="utf-8") as handle:
-        for number_, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number_}"
-            try:
-                records.append((where, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise MusebenchError(f"{where}: malformed JSON ({exc.msg}, column {exc.colno}); fix or regenerate the file") from None
+    number_ = 0
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for number_, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                where = f"{path}:{number_}"
+                try:
+                    records.append((where, json.loads(line)))
+                except (json.JSONDecodeError, RecursionError) as exc:
+                    why = f"{exc.msg}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+                    raise MusebenchError(f"{where}: malformed JSON ({why}); fix or regenerate the file") from None
+    except UnicodeDecodeError:
+        raise MusebenchError(f"{path}:{number_ + 1}: not UTF-8 text; give a JSONL file written by musebench") from None
     return records
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from musebench.errors import MusebenchError
 from musebench.models.base import ParamValue
-from musebench.models.param_check import bound_problem
+from musebench.models.param_check import bound_problem, check_with_adapter
 from musebench.models.registry import ADAPTERS, load_adapter
 from musebench.prompts.base import PromptRecord
 from musebench.suite import ModelSpec, Suite
@@ -147,10 +147,7 @@ def check_points(models: dict[str, LoadedModel], points) -> None:
     after the points before it were generated."""
     for point in points:
         model = models[point.model]
-        check = getattr(model.adapter, "sample_params", None) or getattr(model.adapter, "checked", None)
-        if check is None:
-            continue
         try:
-            check(model.full_params(point.params))
+            check_with_adapter(model.adapter, model.full_params(point.params))
         except MusebenchError as exc:
             raise MusebenchError(f"{model.spec.loc}: models.{model.spec.name}: {exc}") from None
