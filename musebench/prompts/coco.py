@@ -28,14 +28,13 @@ Selections for FID-30K (`select_captions`, `SELECTIONS`):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from musebench.errors import MusebenchError
 from musebench.prompts.base import PromptRecord
-from musebench.prompts.files import read_text
+from musebench.prompts.files import check_encodable, parse_json, read_text
 
 SELECTIONS = ("all", "heim", "per_image")
 HEIM_N = 30000  # HEIM / Imagen / Muse "FID-30K"
@@ -124,11 +123,7 @@ EXPECTED_LAYOUT = (
 def _read_json(path: Path) -> dict:
     if not path.exists():
         raise MusebenchError(f"{path}: file not found; {EXPECTED_LAYOUT}")
-    text = read_text(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MusebenchError(f"{path}:{exc.lineno}: bad JSON ({exc.msg}); re-download the COCO annotations") from None
+    data = parse_json(read_text(path), path, "re-download the COCO annotations")
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("annotations"), list):
         raise MusebenchError(
             f"{path}: not a COCO captions file (needs 'images' and 'annotations' lists); "
@@ -151,14 +146,14 @@ def _captions_by_image(path: Path, data: dict, images: dict[int, str]) -> dict[i
     """image id -> [(annotation id, caption.rstrip())] in annotation-list order."""
     by_image: dict[int, list[tuple[int, str]]] = {}
     for position, ann in enumerate(data["annotations"]):
-        if not isinstance(ann, dict) or not isinstance(ann.get("caption"), str) or "image_id" not in ann:
-            raise MusebenchError(f"{path}: annotations[{position}] needs 'image_id' and a 'caption' string; fix or re-download the file")
+        if not isinstance(ann, dict) or not isinstance(ann.get("caption"), str) or not isinstance(ann.get("image_id"), int):
+            raise MusebenchError(f"{path}: annotations[{position}] needs an integer 'image_id' and a 'caption' string; fix or re-download the file")
         if ann["image_id"] not in images:
             raise MusebenchError(
                 f"{path}: annotations[{position}] (id {ann.get('id')}) refers to image_id {ann['image_id']} "
                 "which is not in 'images'; the file is truncated or edited, re-download it"
             )
-        caption = ann["caption"].rstrip()  # HEIM: Input(text=caption.rstrip())
+        caption = check_encodable(ann["caption"].rstrip(), f"{path}: annotations[{position}]")  # HEIM: caption.rstrip()
         if not caption:
             raise MusebenchError(f"{path}: annotations[{position}] (id {ann.get('id')}) has an empty caption; remove it")
         by_image.setdefault(ann["image_id"], []).append((ann.get("id"), caption))

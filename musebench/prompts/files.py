@@ -24,14 +24,23 @@ end; a tokenizer ignores them, but they would split the generation cache); inner
 byte-exact. `index` is the 0-based position among the prompts kept, so it is stable under the
 blank-line skipping. Bad input (missing or unreadable file, no prompts, bad row) raises
 MusebenchError naming file:line and the fix.
+
+A GenEval line may carry "scene" (what `musebench shapes render --geneval` writes): it is checked
+and kept as the record's scene, so the oracle metric scores prompts read from such a file.
+
+Reading is bounded: a prompt file (COCO captions included) is at most MAX_PROMPT_FILE_BYTES, and
+JSON nested too deeply to parse, numbers too long to convert and strings holding a lone UTF-16
+surrogate (`"\ud800"`, which no file or cache key can encode) are one-line errors.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
+import reprlib
 from pathlib import Path
 
 from musebench.errors import MusebenchError
@@ -48,6 +57,9 @@ FORMAT_BY_EXTENSION = {
 PARTI_HEADER = ("Prompt", "Category", "Challenge", "Note")
 DRAWBENCH_HEADER = ("Prompts", "Category")
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")  # not str.splitlines: it also splits on \x0c, \u2028, ...
+# 256 MiB: COCO's largest captions file (captions_train2014.json, 414,113 captions) is about 66 MB;
+# the other benchmark prompt files are under 1 MB (../shared/data).
+MAX_PROMPT_FILE_BYTES = 256 << 20
 
 
 def load_prompt_file(path: str | Path, format: str | None = None) -> list[PromptRecord]:
@@ -85,9 +97,13 @@ def read_text(path: Path) -> str:
     if not path.is_file():
         raise MusebenchError(f"{path}: not a regular file; give the path of the prompt file itself")
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(MAX_PROMPT_FILE_BYTES + 1)
     except OSError as exc:
         raise MusebenchError(f"{path}: cannot read ({exc.strerror}); check its permissions") from None
+    if len(data) > MAX_PROMPT_FILE_BYTES:
+        raise MusebenchError(f"{path}: larger than {MAX_PROMPT_FILE_BYTES >> 20} MiB (MAX_PROMPT_FILE_BYTES); "
+                             "no prompt or captions file is that large: check the path, or split the file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -95,6 +111,28 @@ def read_text(path: Path) -> str:
         raise MusebenchError(
             f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); re-save the file as UTF-8"
         ) from None
+
+
+def parse_json(text: str, path: Path, fix: str, line: int = 1, what: str = "bad JSON") -> object:
+    """json.loads, with every failure one line at path:line (`line`: where `text` starts in the file)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MusebenchError(f"{path}:{line + exc.lineno - 1}: {what} ({exc.msg} at column {exc.colno}); {fix}") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise MusebenchError(f"{path}:{line}: {what} ({' '.join(str(exc).split())[:120]}); {fix}") from None
+    except RecursionError:
+        raise MusebenchError(f"{path}:{line}: {what} (nested too deeply to read); {fix}") from None
+
+
+def check_encodable(text: str, where: str) -> str:
+    """text, if it can be written as UTF-8 (a JSON escape can make a lone surrogate, which cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MusebenchError(f"{where}: the text holds a lone surrogate {text[exc.start]!r}, which is not a character; "
+                             "fix the \\u escape in the file") from None
+    return text
 
 
 def split_lines(text: str) -> list[str]:
@@ -168,19 +206,16 @@ def load_drawbench(path: Path, text: str) -> list[PromptRecord]:
 
 
 def load_dreambench(path: Path, text: str) -> list[PromptRecord]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MusebenchError(f"{path}:{exc.lineno}: bad JSON ({exc.msg}); the file must be a JSON array of strings") from None
+    data = parse_json(text, path, "the file must be a JSON array of strings")
     if not isinstance(data, list):
         raise MusebenchError(f"{path}: expected a JSON array of prompt strings, got a {type(data).__name__}")
     records: list[PromptRecord] = []
     for position, item in enumerate(data):
         if not isinstance(item, str) or not item.strip():
             raise MusebenchError(
-                f"{path}: item {position} of the JSON array is {item!r}; every item must be a non-empty string"
+                f"{path}: item {position} of the JSON array is {reprlib.repr(item)}; every item must be a non-empty string"
             )
-        records.append(_record(path, item.strip(), len(records)))
+        records.append(_record(path, check_encodable(item.strip(), f"{path}: item {position}"), len(records)))
     return records
 
 
@@ -189,10 +224,7 @@ def load_geneval(path: Path, text: str) -> list[PromptRecord]:
     for lineno, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise MusebenchError(f"{path}:{lineno}: bad JSON line ({exc.msg} at column {exc.colno}); fix or delete it") from None
+        row = parse_json(line, path, "fix or delete it", lineno, what="bad JSON line")
         if not isinstance(row, dict) or not isinstance(row.get("prompt"), str) or not row["prompt"].strip():
             raise MusebenchError(
                 f"{path}:{lineno}: each line must be a JSON object with a non-empty \"prompt\" string "
@@ -200,10 +232,27 @@ def load_geneval(path: Path, text: str) -> list[PromptRecord]:
             )
         tag = row.get("tag")
         if tag is not None and not isinstance(tag, str):
-            raise MusebenchError(f"{path}:{lineno}: \"tag\" must be a string, got {tag!r}")
-        meta = {key: value for key, value in row.items() if key != "prompt"}
-        records.append(_record(path, row["prompt"].strip(), len(records), tag=tag, meta=meta))
+            raise MusebenchError(f"{path}:{lineno}: \"tag\" must be a string, got {reprlib.repr(tag)}")
+        prompt = check_encodable(row["prompt"].strip(), f"{path}:{lineno}")
+        meta = {key: value for key, value in row.items() if key not in ("prompt", "scene")}
+        record = _record(path, prompt, len(records), tag=tag, meta=meta)
+        if "scene" in row:
+            record = dataclasses.replace(record, scene=_scene(row["scene"], f"{path}:{lineno}"))
+        records.append(record)
     return records
+
+
+def _scene(data: object, where: str) -> dict:
+    """A GenEval line's "scene" (shapes world), checked: the canonical scene dict, or a one-line error."""
+    from musebench.shapes.scene import scene_from_dict, scene_to_dict
+
+    try:
+        return scene_to_dict(scene_from_dict(data))
+    except (MusebenchError, TypeError, ValueError) as exc:
+        problem = " ".join(str(exc).split())
+        shown = problem if len(problem) <= 160 else problem[:157] + "..."
+        raise MusebenchError(f"{where}: bad \"scene\" ({shown}); write it with `musebench shapes render --geneval` "
+                             "or drop the key") from None
 
 
 _LOADERS = {

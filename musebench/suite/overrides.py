@@ -11,30 +11,38 @@ from __future__ import annotations
 import yaml
 
 from musebench.errors import MusebenchError
-from musebench.suite.source import Loc, LocDict, LocList
+from musebench.suite.source import Loc, LocDict, LocList, parse_value
 from musebench.suite.typecheck import Override, did_you_mean
 
 NAMED_SECTIONS = ("models", "metrics")  # mappings whose keys the user chose: never created by --set
 
 
 def _read_value(raw: str, loc: Loc):
-    try:
-        parsed = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        parsed = raw
+    return _wrap(parse_value(raw, str(loc)) if raw.strip() else None, raw, loc)
+
+
+def _wrap(parsed, raw: str, loc: Loc):
+    """The parsed value as the tree the suite file would give: lists and mappings of Override scalars."""
     if isinstance(parsed, list):
         out = LocList(loc)
         for item in parsed:
-            out.append(_read_value(yaml.safe_dump(item).strip().removesuffix("...").strip(), loc))
+            out.append(_wrap(item, _text(item), loc))
             out.locs.append(loc)
         return out
     if isinstance(parsed, dict):
         out = LocDict(loc)
         for key, item in parsed.items():
-            out[str(key)] = _read_value(yaml.safe_dump(item).strip().removesuffix("...").strip(), loc)
+            out[str(key)] = _wrap(item, _text(item), loc)
             out.locs[str(key)] = loc
         return out
     return Override(raw, parsed)
+
+
+def _text(item) -> str:
+    """A scalar item's YAML text (the raw text a str field takes); containers are walked, not written."""
+    if isinstance(item, (list, dict)):
+        return ""
+    return yaml.safe_dump(item).strip().removesuffix("...").strip()
 
 
 def _step(node, segment: str, path: list[str], depth: int, loc: Loc, create: bool):

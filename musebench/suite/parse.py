@@ -1,13 +1,16 @@
 """The merged YAML tree -> a validated `Suite`. Every error names file:line and the fix.
 
 Checks here need no weights: keys and types, adapter and metric names, metric options (against
-each metric module's `Options`), sweeps, gate targets. Sampler parameter names are checked
+each metric module's `Options`), sweeps, gate targets (a gate's metric must be a row the suite's
+metrics produce: a metric module may declare its rows with `outputs(options)`, fnmatch patterns;
+the oracle does, so `oracle/bogus` is refused here). Sampler parameter names are checked
 against `adapter.defaults()` when the runner loads the adapter (musebench.runner.setup).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import importlib
 import itertools
 import re
@@ -162,8 +165,22 @@ def _gates(tree: LocDict, models: tuple[ModelSpec, ...], metrics: tuple[MetricSp
         family = gate.metric.split("/")[0]
         if family not in metric_names:
             raise fail(loc, f"gates[{i}].metric: '{gate.metric}' is not computed by this suite's metrics ({', '.join(sorted(metric_names)) or 'none'}){did_you_mean(family, metric_names)}")
+        _check_gate_row(gate.metric, [m for m in metrics if m.metric == family], loc, i)
         gates.append(gate)
     return tuple(gates)
+
+
+def _check_gate_row(name: str, family: list[MetricSpec], loc: Loc, i: int) -> None:
+    """The gated row is one the family's metrics declare (when every one of them declares its rows)."""
+    patterns = []
+    for spec in family:
+        declare = getattr(importlib.import_module(METRICS[spec.metric]), "outputs", None)
+        if declare is None:
+            return  # this metric does not say what it produces: only its family is checked
+        patterns += declare(spec.options)
+    if not any(fnmatch.fnmatchcase(name, p) for p in patterns):
+        raise fail(loc, f"gates[{i}].metric: '{name}' is not a row of this suite's {family[0].metric} metric"
+                        f"{did_you_mean(name, patterns)}; it produces {', '.join(patterns)}")
 
 
 def _relative_paths(prompts: PromptsSpec, data: LocDict) -> PromptsSpec:
@@ -175,6 +192,24 @@ def _relative_paths(prompts: PromptsSpec, data: LocDict) -> PromptsSpec:
         if value and not Path(value).is_absolute() and not loc.label:
             changes[key] = str(Path(loc.file).parent / value)
     return dataclasses.replace(prompts, **changes) if changes else prompts
+
+
+def _seed(tree: LocDict) -> int:
+    seed = _typed(tree, "seed", int, "", default=0)
+    if seed < 0:
+        raise fail(tree.where("seed"), f"seed: must be >= 0, got {seed}")
+    return seed
+
+
+def _check_prompt_counts(prompts: PromptsSpec, data: LocDict) -> None:
+    """Bounds the loaders would hit only after minutes of work: said here, at the key's line."""
+    from musebench.prompts.shapes_source import MAX_SHAPES_PROMPTS
+
+    if prompts.source == "shapes" and prompts.limit > MAX_SHAPES_PROMPTS:
+        raise fail(data.where("limit"), f"prompts.limit: source shapes samples at most {MAX_SHAPES_PROMPTS} prompts "
+                                        f"(MAX_SHAPES_PROMPTS), got {prompts.limit}")
+    if prompts.seed is not None and prompts.seed < 0:
+        raise fail(data.where("seed"), f"prompts.seed: must be >= 0, got {prompts.seed}")
 
 
 def parse_suite(tree: LocDict, path: str) -> Suite:
@@ -190,6 +225,7 @@ def parse_suite(tree: LocDict, path: str) -> Suite:
     if "prompts" not in tree:
         raise fail(tree.loc, "missing 'prompts:' section (source: shapes, split: val, limit: 32)")
     prompts = _relative_paths(build_dataclass(PromptsSpec, tree["prompts"], tree.where("prompts"), "prompts"), tree["prompts"])
+    _check_prompt_counts(prompts, tree["prompts"])
     metrics = _named_section(tree, "metrics", _metric)
     if not metrics:
         raise fail(tree.where("metrics"), "metrics: declare at least one metric (e.g. oracle: {})")
@@ -202,7 +238,7 @@ def parse_suite(tree: LocDict, path: str) -> Suite:
     name = _typed(tree, "name", str, "", default=None) or tree.loc.file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return Suite(
         version=version, name=name, path=path,
-        seed=_typed(tree, "seed", int, "", default=0),
+        seed=_seed(tree),
         batch_size=batch_size,
         device=device,
         models=models, prompts=prompts, metrics=metrics,

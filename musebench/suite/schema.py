@@ -13,6 +13,7 @@ from musebench.gate.spec import GateSpec  # the one gate class, shared with `mus
 from musebench.models.base import ParamValue
 
 SUITE_VERSION = 1  # bump with a migration note in docs/suites.md when the schema changes
+MAX_IMAGES_PER_PROMPT = 10_000  # seeds per prompt; more is a typo that would plan millions of images
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,9 @@ class PromptsSpec:
     def __post_init__(self):
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
-        if self.images_per_prompt < 1:
-            raise ValueError(f"images_per_prompt must be >= 1, got {self.images_per_prompt}")
+        if not 1 <= self.images_per_prompt <= MAX_IMAGES_PER_PROMPT:
+            raise ValueError(f"images_per_prompt must be >= 1 and <= {MAX_IMAGES_PER_PROMPT} (MAX_IMAGES_PER_PROMPT), "
+                             f"got {self.images_per_prompt}")
         if self.source == "shapes" and self.limit is None:
             raise ValueError("source shapes needs `limit:` (how many prompts to sample)")
         if self.source in ("coco", "file") and not self.path:

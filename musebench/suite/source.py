@@ -168,6 +168,11 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode):
 
 def _construct_str(loader: _Loader, node: yaml.ScalarNode):
     text = loader.construct_scalar(node)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # "\ud800": no file name, JSON row or cache key can hold it
+        raise fail(_loc(loader, node), f"the string holds a lone surrogate {text[exc.start]!r}, which is not a character; "
+                                       "fix the \\u escape") from None
     if "${" not in text:
         return text
     expanded = expand_env(text, _loc(loader, node))
@@ -181,6 +186,24 @@ def _construct_str(loader: _Loader, node: yaml.ScalarNode):
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 _Loader.add_constructor("tag:yaml.org,2002:str", _construct_str)
+
+
+class _ValueLoader(_Loader):
+    """The same bounds for a `--set` value; no ${VAR} expansion there (the shell already expanded it)."""
+
+
+_ValueLoader.add_constructor("tag:yaml.org,2002:str", yaml.SafeLoader.construct_yaml_str)
+
+
+def parse_value(raw: str, label: str) -> object:
+    """A `--set` value read as YAML within the suite's bounds; text that is not YAML stays text."""
+    loader = _ValueLoader(raw, label)
+    try:
+        return loader.get_single_data()
+    except (yaml.YAMLError, RecursionError):
+        return raw
+    finally:
+        loader.dispose()
 
 
 def read_suite_text(path: Path, label: str) -> str:

@@ -95,6 +95,9 @@ class TypeMismatch(Exception):
     pass
 
 
+NOT_FINITE = "expected a finite number"
+
+
 def convert(value: object, annotation) -> object:
     """value -> value typed as `annotation`, or raise TypeMismatch with what was expected."""
     origin = typing.get_origin(annotation)
@@ -109,8 +112,9 @@ def convert(value: object, annotation) -> object:
             for option in args:
                 try:
                     return convert(candidate, option)
-                except TypeMismatch:
-                    continue
+                except TypeMismatch as exc:
+                    if str(exc).startswith(NOT_FINITE):  # the right type, a wrong value: say that
+                        raise
         raise TypeMismatch(f"expected {' or '.join(_type_name(a) for a in args)}, got {_describe(value)}")
     if origin is typing.Literal:
         raw = str(value) if isinstance(value, Override) else value
@@ -139,7 +143,7 @@ def convert(value: object, annotation) -> object:
     if annotation is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if not math.isfinite(value):
-                raise TypeMismatch(f"expected a finite number, got {value}")
+                raise TypeMismatch(f"{NOT_FINITE}, got {value}")
             return float(value)
         raise TypeMismatch(f"expected a number, got {_describe(value)}")
     if origin in (tuple, list) or annotation in (tuple, list):

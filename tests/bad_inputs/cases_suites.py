@@ -77,3 +77,93 @@ _RUN_CASES = {
 
 
 CASES: dict[str, Case] = {name: _run(*spec) for name, spec in _RUN_CASES.items()}
+
+
+# Bounded parsing (issue 23 item 2): every case fails fast, in one line, without growing memory.
+def _laughs(levels: int = 9) -> str:
+    """A 'billion laughs' list: nine anchors, each ten aliases of the one before (10**9 values expanded)."""
+    anchors = ["&a [x, x, x, x, x, x, x, x, x, x]"]
+    anchors += [f"&{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]" for i in range(levels - 1)]
+    return "[" + ", ".join(anchors) + "]"
+
+
+def _flow_list() -> bytes:
+    """The 7.5 MB flow-list suite of issue 23 (it hung the parser)."""
+    return (GOOD + "description: [" + ", ".join(["1"] * 2_500_000) + "]\n").encode()
+
+
+def _suite(text: str, expect: str, **files) -> Case:
+    return Case(("run", "{tmp}/s.yaml", "--out", "{tmp}/run"), expect, files={"s.yaml": text, **files})
+
+
+def _validate(text: str, expect: str, *extra: str, **files) -> Case:
+    return Case(("validate", "{tmp}/s.yaml", *extra), expect, files={"s.yaml": text, **files})
+
+
+_ORACLE = _edit("  pixel_mean: {}\n", "  pixel_mean: {}\n  oracle: {}\n")
+_FAN_OUT = "include: [" + ", ".join(["b.yaml"] * 9) + "]\n"
+
+BOUNDED: dict[str, Case] = {
+    "alias_bomb_in_params": _suite(_edit("params: {guidance: 1}", "params: {guidance: 1, lol: " + _laughs() + "}"),
+                                   "s.yaml:8: aliases (*name) expand this value to more than 10000 values"),
+    "alias_bomb_as_limit": _validate(_edit("limit: 2", "limit: " + _laughs()), "expand this value to more than 10000 values"),
+    "alias_bomb_merge_keys": _validate(GOOD + "description: {a: &a {x: 1, y: 2}, b: &b {<<: [*a, *a, *a]}, "
+                                       + ", ".join(f"c{i}: &c{i} [" + ", ".join(["*b"] * 10) + "]" for i in range(1)) + "}\n",
+                                       "s.yaml:18: "),
+    "alias_recursive": _validate(_edit("params: {guidance: 1}", "params: {guidance: 1, me: &me [1, *me]}"),
+                                 "alias *me refers to the value that contains it"),
+    "flow_list_7_5_mb": _suite(_flow_list, "s.yaml: the suite file is larger than 1024 KiB (MAX_SUITE_BYTES)"),
+    "too_many_values": _validate(GOOD + "description: [" + ", ".join(["1"] * 12_000) + "]\n",
+                                 "more than 10000 values in one suite file (MAX_VALUES)"),
+    "nested_flow_100k": _validate(_edit("limit: 2", "limit: " + "[" * 100_000 + "]" * 100_000),
+                                  "s.yaml:12: nested deeper than 32 levels (MAX_DEPTH)"),
+    "nested_block_40": _validate(GOOD + "description:\n" + "".join(" " * (i + 1) + f"k{i}:\n" for i in range(40)),
+                                 "nested deeper than 32 levels"),
+    "include_fan_out": _validate(_FAN_OUT + GOOD, "more than 64 files (MAX_INCLUDED_FILES)",
+                                 **{"b.yaml": _FAN_OUT.replace("b.yaml", "c.yaml"), "c.yaml": "seed: 1\n"}),
+    "include_nul_byte": _validate('include: "base\\0.yaml"\n' + GOOD, "s.yaml:1: included file 'base\\x00.yaml' not found"),
+    "include_a_directory": _validate("include: sub\n" + GOOD, "included file 'sub' not found", **{"sub/x.yaml": "seed: 1\n"}),
+    "suite_is_a_directory": Case(("validate", "{tmp}/d"), "d: is a directory", files={"d/x": "1"}),
+    "suite_not_utf8": _validate(b"version: 1\nname: caf\xe9\n", "s.yaml:2: not UTF-8 (byte 0xe9)"),
+    "suite_binary": _validate(bytes(range(256)) * 4, "s.yaml:2: not UTF-8 (byte 0x80)"),
+    "lone_surrogate": _validate(_edit("name: tiny", 'name: "ti\\ud800ny"'), "s.yaml:2: the string holds a lone surrogate"),
+    "key_with_newline": _validate(_edit("seed: 0", '"se\\ned": 0'), "s.yaml:3: unknown key 'se\\ned'"),
+    "huge_string_for_int": _validate(_edit("limit: 2", "limit: " + "x" * 200_000), "prompts.limit: expected int or null, got 'xxxx"),
+    "huge_list_for_int": _validate(_edit("limit: 2", "limit: [" + ", ".join(["1"] * 5000) + "]"),
+                                   "prompts.limit: expected int or null, got [1, 1, 1, 1, ...] (list)"),
+    "nan_margin": _validate(GOOD + "report: {equivalence_margin: .nan}\n", "report.equivalence_margin: expected a finite number, got nan"),
+    "inf_gate_bound": _validate(_edit("min: 0.0", "min: -.inf"), "gates[0].min: expected a finite number, got -inf"),
+    "negative_seed": _validate(_edit("seed: 0", "seed: -3"), "s.yaml:3: seed: must be >= 0, got -3"),
+    "negative_prompt_seed": _validate(_edit("limit: 2,", "limit: 2, seed: -1,"), "s.yaml:12: prompts.seed: must be >= 0"),
+    "shapes_limit_1e9": _validate(_edit("limit: 2", "limit: 1000000000"), "s.yaml:12: prompts.limit: source shapes samples at most 100000"),
+    "images_per_prompt_1e9": _validate(_edit("images_per_prompt: 2", "images_per_prompt: 1000000000"),
+                                       "images_per_prompt must be >= 1 and <= 10000"),
+    "version_huge": _validate(_edit("version: 1", "version: 99999999999999999999999999"), "reads suite version 1, got 99999999999999999999999999"),
+    "python_tag": _validate(_edit("name: tiny", "name: !!python/object/apply:os.system [echo]"),
+                            "s.yaml:2: YAML syntax error: could not determine a constructor"),
+    "two_documents": _validate(GOOD + "---\nversion: 1\n", "s.yaml:18: YAML syntax error: but found another document"),
+    "tab_indent": _validate(_edit("    adapter: tiny", "\tadapter: tiny"), "s.yaml:7: YAML syntax error"),
+    "integer_key": _validate(_edit("seed: 0", "1: 0"), "s.yaml:3: key 1 must be a string; quote it"),
+    "list_as_key": _validate(_edit("seed: 0", "? [1, 2]\n: 0"), "s.yaml:3: key [1, 2] must be a string"),
+    "timestamp_name": _validate(_edit("name: tiny", "name: 2001-12-14"), "s.yaml:2: name: expected a string, got datetime.date"),
+    "binary_name": _validate(_edit("name: tiny", "name: !!binary aGVsbG8="), "s.yaml:2: name: expected a string, got b'hello'"),
+    "set_as_description": _validate(_edit("name: tiny", "name: tiny\ndescription: !!set {a, b}"), "s.yaml:3: description: expected a string, got {"),
+    "param_is_mapping": _validate(_edit("params: {guidance: 1}", "params: {guidance: {deep: {er: 1}}}"),
+                                  "s.yaml:8: models.tiny.params.guidance: a sampler parameter must be a single value, got {'deep': {'er': 1}}"),
+    "metric_option_huge_list": _validate(_edit("channel: r", "channel: [" + ", ".join(["r"] * 3000) + "]"),
+                                         "metrics.pixel_red.channel: expected one of 'r', 'g', 'b', 'all', got ['r', 'r', 'r', 'r', ...]"),
+    "set_nested_100k": _validate(GOOD, "--set seed=[[[[[[", "--set", "seed=" + "[" * 100_000 + "]" * 100_000),
+    "set_alias_bomb": _validate(GOOD, "expand this value to more than 10000 values", "--set", "description=" + _laughs()),
+    "gate_oracle_bogus": _validate(_ORACLE.replace("metric: pixel_mean/all", "metric: oracle/bogus"),
+                                   "gates[0].metric: 'oracle/bogus' is not a row of this suite's oracle metric"),
+    "gate_oracle_typo": _validate(_ORACLE.replace("metric: pixel_mean/all", "metric: oracle/al_correct"),
+                                  "(did you mean 'oracle/all_correct'?)"),
+    "gate_oracle_attribute_typo": _validate(_ORACLE.replace("metric: pixel_mean/all", "metric: oracle/attribute/color"),
+                                            "'oracle/attribute/color' is not a row"),
+    "oracle_over_txt_prompts": _suite(_ORACLE.replace("{source: shapes, split: val, limit: 2, images_per_prompt: 2}", "{source: file, path: p.txt}")
+                                      .replace("  real: {adapter: real}\n", ""),
+                                      "metrics.oracle: oracle: prompt 0 of source 'file:p.txt' has no shapes-world scene",
+                                      **{"p.txt": "a red circle\na blue square\n"}),
+}
+
+CASES.update(BOUNDED)
