@@ -32,14 +32,20 @@ and any other mode (LAB, HSV, I;16 variants with alpha ...).
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
 
 from musebench.errors import MusebenchError
+
+# Pillow logs some refusals (a TIFF's samples per pixel) at ERROR before raising; with no handler
+# configured Python would print them to stderr beside our one line. A NullHandler only stops that
+# last-resort print: an application's own logging config still receives them.
+logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 # 8192 x 8192: four times a 4K photo, far above any FID or oracle input, and 192 MB as uint8 RGB.
 # Pillow's own bomb limit is 89.5 Mpx (warning) / 179 Mpx (error); ours is explicit and lower.
@@ -62,7 +68,8 @@ def read_rgb(path: Path | str) -> np.ndarray:
     """uint8 (H, W, 3) RGB by the module's rule; MusebenchError naming the file otherwise."""
     path = Path(path)
     with _opened(path) as im:
-        im.load()
+        with _c_stderr_silenced() if im.format == "TIFF" else nullcontext():
+            im.load()
         return to_rgb(im, path)
 
 
@@ -88,6 +95,7 @@ def _opened(path: Path):
     Image.init()  # register every plugin: open(formats=...) only finds those already loaded
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's notes on odd metadata ("Corrupt EXIF data"): not errors
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path, formats=_FORMATS) as im:
                 _check_header(path, im)
@@ -99,6 +107,25 @@ def _opened(path: Path):
         raise MusebenchError(f"{path}: not a readable image (not {_suffix_list()} data); convert it to PNG") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise MusebenchError(f"{path}: truncated or corrupt image data ({_first_line(exc)}); re-export or replace the file") from None
+
+
+@contextmanager
+def _c_stderr_silenced():
+    """libtiff prints its complaints about a broken TIFF straight to file descriptor 2; the error
+    that follows is ours, one line, so they are sent to a scratch file for the decode."""
+    import os
+    import sys
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as scratch:
+        os.dup2(scratch.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _check_header(path: Path, im) -> None:

@@ -157,3 +157,13 @@ def test_the_limit_is_inclusive_and_read_from_the_header(tmp_path):
 def test_missing_file_names_it(tmp_path):
     with pytest.raises(MusebenchError, match="nope.png: image file not found"):
         read_rgb(tmp_path / "nope.png")
+
+
+def test_decoder_noise_never_reaches_stderr(tmp_path, capfd):
+    """libtiff prints its complaints to file descriptor 2: the one error line is all a user sees."""
+    noise = RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    data = bytearray(pil_bytes(Image.fromarray(noise), "TIFF", compression="tiff_lzw"))
+    data[100:4000] = b"\xff" * 3900  # garbled LZW codes: libtiff says "Using code not yet in table."
+    with pytest.raises(MusebenchError, match="lzw.tif: truncated or corrupt image data"):
+        read_rgb(_write(tmp_path, "lzw.tif", bytes(data)))
+    assert capfd.readouterr().err == ""
