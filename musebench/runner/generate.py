@@ -133,11 +133,10 @@ def _generate_point(cache: ImageCache, model: LoadedModel, point: SweepPoint, to
     return held_elsewhere
 
 
-def generate_misses(cache: ImageCache, models: dict[str, LoadedModel], plan: Plan, shard: Shard) -> GenerationStats:
-    """hits: images found in the cache (at the start, or generated meanwhile by another run); misses:
-    images this process generated."""
-    stats = GenerationStats()
-    work: list[tuple[LoadedModel, SweepPoint, list[tuple[str, Request]]]] = []
+def _misses(cache: ImageCache, models: dict[str, LoadedModel], plan: Plan, shard: Shard,
+            stats: GenerationStats) -> list[tuple[LoadedModel, SweepPoint, list[tuple[str, Request]]]]:
+    """Per cacheable sweep point, this shard's keys not in the cache, in plan order (hits counted)."""
+    work = []
     for point in plan.points:
         model = models[point.model]
         if not model.cacheable:
@@ -150,16 +149,26 @@ def generate_misses(cache: ImageCache, models: dict[str, LoadedModel], plan: Pla
         todo.sort(key=lambda item: (item[1].prompt_pos, item[1].image_index))  # plan order
         if todo:
             work.append((model, point, todo))
+    return work
+
+
+def _bar(what: str, model: LoadedModel, point: SweepPoint, shard: Shard, total: int) -> tqdm:
+    label = ",".join(f"{k}={v}" for k, v in point.params.items())
     rank = f" [{shard.index}/{shard.count}]" if shard.count > 1 else ""
+    return tqdm(total=total, unit="img", desc=f"{what} {model.spec.name} {label}{rank}".rstrip(), leave=True)
+
+
+def generate_misses(cache: ImageCache, models: dict[str, LoadedModel], plan: Plan, shard: Shard) -> GenerationStats:
+    """hits: images found in the cache (at the start, or generated meanwhile by another run); misses:
+    images this process generated."""
+    stats = GenerationStats()
     waiting = []
-    for model, point, todo in work:
-        label = ",".join(f"{k}={v}" for k, v in point.params.items())
-        with tqdm(total=len(todo), unit="img", desc=f"generate {model.spec.name} {label}{rank}".rstrip(), leave=True) as bar:
+    for model, point, todo in _misses(cache, models, plan, shard, stats):
+        with _bar("generate", model, point, shard, len(todo)) as bar:
             elsewhere = _generate_point(cache, model, point, todo, bar, stats, wait=False)
         if elsewhere:
             waiting.append((model, point, elsewhere))
     for model, point, todo in waiting:  # other runs' claims: wait for them, take over a dead run's
-        label = ",".join(f"{k}={v}" for k, v in point.params.items())
-        with tqdm(total=len(todo), unit="img", desc=f"another run generating {model.spec.name} {label}{rank}".rstrip(), leave=True) as bar:
+        with _bar("another run generating", model, point, shard, len(todo)) as bar:
             _generate_point(cache, model, point, todo, bar, stats, wait=True)
     return stats
