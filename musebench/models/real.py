@@ -55,13 +55,18 @@ class RealAdapter:
         return {"parameters": 0, "resolution": int(params.get("size", DEFAULT_SIZE)), "flops_per_image": 0.0}
 
     def check_records(self, records: Sequence[PromptRecord]) -> None:
-        """Fail before any work if some prompt has no image of its own."""
+        """Fail before any work if some prompt has no image of its own, or its reference image is
+        missing, empty, misnamed or too large (the header of each, musebench.imageio.image_size)."""
+        from musebench.imageio import image_size
+
         for rec in records:
             if rec.scene is None and rec.reference is None:
                 raise MusebenchError(
                     f"adapter real: prompt {rec.index} of '{rec.source}' has no image of its own; "
                     "use prompts.source shapes, or coco with prompts.images_dir"
                 )
+            if rec.scene is None:
+                _reference(image_size, rec.reference)
 
     def images_for_records(self, records: Sequence[PromptRecord], params: Mapping[str, ParamValue]) -> torch.Tensor:
         """uint8 (N, 3, size, size): each record's own image."""
@@ -99,13 +104,18 @@ def _load_reference(path: str, size: int) -> np.ndarray:
     """The reference image by musebench.imageio's rule, then the reference policy."""
     from musebench.imageio import read_rgb
 
+    img = Image.fromarray(_reference(read_rgb, path))
+    return np.array(centre_crop_resize(img, size), dtype=np.uint8)  # (size, size, 3), a writable copy
+
+
+def _reference(read, path: str):
+    """read(path) with the error saying it is a reference image (and where they come from)."""
     if not Path(path).is_file():
         raise MusebenchError(f"adapter real: cannot read reference image {path} (not found); check prompts.images_dir")
     try:
-        img = Image.fromarray(read_rgb(path))
+        return read(path)
     except MusebenchError as exc:
         raise MusebenchError(f"adapter real: cannot read reference image: {exc}") from None
-    return np.array(centre_crop_resize(img, size), dtype=np.uint8)  # (size, size, 3), a writable copy
 
 
 def centre_crop_resize(img: Image.Image, size: int) -> Image.Image:

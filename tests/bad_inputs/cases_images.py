@@ -62,6 +62,16 @@ def _reference(name: str, content, expect: str) -> Case:
                 files={"src/a.jpg": rgb_jpeg, f"src/{name}": content}, tiny_registry=False)
 
 
+def _coco_run(name: str, content, expect: str) -> Case:
+    """`musebench run` of a suite whose `real` model reads COCO reference images: refused at model load."""
+    captions = ('{"images": [{"id": 1, "file_name": "a.jpg"}, {"id": 2, "file_name": "NAME"}], "annotations": '
+                '[{"id": 1, "image_id": 1, "caption": "a cat"}, {"id": 2, "image_id": 2, "caption": "a dog"}]}')
+    suite = ("version: 1\nname: coco_real\nseed: 0\nmodels:\n  real: {adapter: real}\n"
+             "prompts: {source: coco, path: cap.json, images_dir: img}\nmetrics:\n  pixel_mean: {}\n")
+    return Case(argv=("run", "{tmp}/coco.yaml", "--out", "{tmp}/run"), expect=expect,
+                files={"coco.yaml": suite, "cap.json": captions.replace("NAME", name), "img/a.jpg": rgb_jpeg, f"img/{name}": content})
+
+
 CASES: dict[str, Case] = {
     **{f"metrics_{key}": _metrics(name, content, expect) for key, (name, content, expect) in BAD_FILES.items()},
     "score_bomb": _score(BAD_FILES["bomb"][1], f"00000.png: 10,000,000,000 pixels, over the 67,108,864 {BOMB}"),
@@ -71,5 +81,9 @@ CASES: dict[str, Case] = {
     "reference_bomb": _reference("z.png", BAD_FILES["bomb"][1], f"z.png: 10,000,000,000 pixels, over the 67,108,864 {BOMB}"),
     "reference_truncated_first": _reference("0.png", truncated_png, "0.png: truncated or corrupt image data"),
     "reference_empty": _reference("e.jpg", lambda: b"", "e.jpg: empty file (0 bytes)"),
+    "run_coco_reference_bomb": _coco_run("b.png", lambda: bomb_png(20_000, 20_000),
+                                         f"adapter real: cannot read reference image: img/b.png: 400,000,000 pixels, over the 67,108,864 {BOMB}"),
+    "run_coco_reference_png_named_jpg": _coco_run("b.jpg", rgb_png, "b.jpg: the file holds a PNG image but is named .jpg; rename it to b.png"),
+    "run_coco_reference_empty": _coco_run("b.jpg", lambda: b"", "b.jpg: empty file (0 bytes)"),
     "reference_misnamed": _reference("p.png", _jpeg_named_png, "p.png: the file holds a JPEG image but is named .png"),
 }
