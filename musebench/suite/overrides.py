@@ -11,7 +11,7 @@ from __future__ import annotations
 import yaml
 
 from musebench.errors import MusebenchError
-from musebench.suite.source import Loc, LocDict, LocList, parse_value
+from musebench.suite.source import Loc, LocDict, LocList, one_line, parse_value
 from musebench.suite.typecheck import Override, did_you_mean
 
 NAMED_SECTIONS = ("models", "metrics")  # mappings whose keys the user chose: never created by --set
@@ -61,7 +61,7 @@ def _step(node, segment: str, path: list[str], depth: int, loc: Loc, create: boo
 
 
 def apply_override(tree: LocDict, item: str, flag: str = "--set") -> None:
-    loc = Loc(flag, 0, f"{flag} {item}")
+    loc = Loc(flag, 0, one_line(f"{flag} {item}"))
     key, sep, raw = item.partition("=")
     path = key.strip().split(".")
     if not sep or not all(path):

@@ -66,10 +66,14 @@ class LocList(list):
         return self.locs[index] if index < len(self.locs) else self.loc
 
 
+def one_line(text: str) -> str:
+    """A key, value or --set item quoted in a message may hold a line break: show it escaped."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def fail(loc: Loc | None, message: str) -> MusebenchError:
     """The one error format of suite problems: `file:line: message`, always one line."""
-    message = message.replace("\r", "\\r").replace("\n", "\\n")  # a key or value quoted in it may hold a newline
-    return MusebenchError(f"{loc}: {message}" if loc is not None else message)
+    return MusebenchError(one_line(f"{loc}: {message}" if loc is not None else message))
 
 
 # ${VAR} or ${VAR:-default}; the default may be empty.
@@ -197,7 +201,10 @@ _ValueLoader.add_constructor("tag:yaml.org,2002:str", yaml.SafeLoader.construct_
 
 def parse_value(raw: str, label: str) -> object:
     """A `--set` value read as YAML within the suite's bounds; text that is not YAML stays text."""
-    loader = _ValueLoader(raw, label)
+    try:
+        loader = _ValueLoader(raw, label)
+    except yaml.YAMLError:  # a control character: not YAML, so text
+        return raw
     try:
         return loader.get_single_data()
     except (yaml.YAMLError, RecursionError):
@@ -228,7 +235,12 @@ def read_suite_text(path: Path, label: str) -> str:
 
 def read_yaml(path: Path, label: str) -> LocDict:
     """One YAML file -> LocDict (the top level must be a mapping)."""
-    loader = _Loader(read_suite_text(path, label), label)
+    text = read_suite_text(path, label)
+    try:
+        loader = _Loader(text, label)
+    except yaml.reader.ReaderError as exc:  # PyYAML refuses control characters before parsing
+        line = text[: exc.position].count("\n") + 1
+        raise MusebenchError(f"{label}:{line}: character U+{exc.character:04X} is not allowed in YAML; remove it") from None
     try:
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
