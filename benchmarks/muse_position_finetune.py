@@ -13,7 +13,7 @@ oracle on the same val prompts (12 steps, the shipped sampler settings).
     python benchmarks/muse_position_finetune.py --name shipped --converse-prob 0 --steps 0   # the baseline
 
 Needs the training work dir of the shipped checkpoint (train_set.pt and tokens.pt, written by
-`python -m musebench.train.muse_shapes`). Writes benchmarks/results/muse_position_finetune_NAME.json
+`python -m recipes.muse_shapes`). Writes benchmarks/results/muse_position_finetune_NAME.json
 (settings, wall times, loss at the end, oracle accuracy per category) and keeps the fine-tuned
 transformer's state in --out (not shipped).
 """
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +31,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # recipes/ (the training code) is not installed: import it from this checkout
 
 
 def add_text_positions(transformer, length: int) -> None:
@@ -68,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
 
     from musebench.models.checkpoints import resolve_checkpoint
-    from musebench.train import muse_shapes_data as data_mod
-    from musebench.train.muse_shapes_eval import final_eval
+    from recipes import muse_shapes_data as data_mod
+    from recipes.muse_shapes_eval import final_eval
     from reference_model.pipeline import MusePipeline
     from reference_model.training import TrainConfig, train_transformer
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -34,15 +35,16 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from musebench.train.muse_shapes_data import recaption
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # recipes/ (the training code) is not installed: import it from this checkout
+
+from recipes.muse_shapes_data import recaption  # noqa: E402
 AXIS_SWAP = {"left of": "above", "right of": "below", "above": "left of", "below": "right of"}
 GROUPS = {"left of/above": ("left of", "above"), "right of/below": ("right of", "below")}
 
 
 def edits() -> dict:
-    from musebench.train.muse_shapes_data import INVERSE_RELATION
+    from recipes.muse_shapes_data import INVERSE_RELATION
 
     return {
         "swap_objects": lambda s: replace(s, objects=s.objects[::-1]),
@@ -54,7 +56,7 @@ def edits() -> dict:
 
 def inverted_subject(text: str) -> str:
     """"A <relation> B" -> "A <inverse relation> something"."""
-    from musebench.train.muse_shapes_data import subject_caption
+    from recipes.muse_shapes_data import subject_caption
 
     return subject_caption(recaption(text, edits()["invert_relation"]))
 
@@ -70,7 +72,7 @@ def full_mask_loss(transformer, encoder, target: torch.Tensor, texts: list[str])
 
 def probe(transformer, encoder, tokens: torch.Tensor, captions: list[str], per_group: int) -> dict:
     from musebench.shapes.captions import parse_caption
-    from musebench.train.muse_shapes_data import subject_caption
+    from recipes.muse_shapes_data import subject_caption
 
     relations = [parse_caption(c).relation for c in captions]
     out = {}
@@ -119,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
 
     from musebench.models.checkpoints import resolve_checkpoint
-    from musebench.train import muse_shapes_data as data_mod
+    from recipes import muse_shapes_data as data_mod
     from reference_model.pipeline import MusePipeline
 
     t0 = time.perf_counter()

@@ -14,16 +14,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 import torch
 
 RESULTS = Path(__file__).resolve().parent / "results" / "muse_sampler_sweep.json"
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # recipes/ (the training code) is not installed: import it from this checkout
 
 
 def pipeline_from_work(work: Path):
     """A MusePipeline from a training work dir's latest states (no packaged checkpoint needed)."""
-    from musebench.train import muse_shapes
+    from recipes import muse_shapes
     from reference_model.pipeline import MusePipeline
     from reference_model.text_encoder import FrozenTextEncoder
     from reference_model.tokenizer import VQModel
@@ -52,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from musebench.shapes import sample_prompts
-    from musebench.train.muse_shapes_eval import oracle_accuracy
+    from recipes.muse_shapes_eval import oracle_accuracy
     from reference_model.pipeline import MusePipeline
     from reference_model.sampler import SampleParams
 
@@ -62,8 +65,9 @@ def main() -> None:
     else:
         from musebench.models.checkpoints import resolve_checkpoint
 
-        source = str(resolve_checkpoint(args.model or "muse-shapes"))
-        pipe = MusePipeline.from_dir(source)
+        directory = resolve_checkpoint(args.model or "muse-shapes").resolve()
+        pipe = MusePipeline.from_dir(str(directory))
+        source = str(directory.relative_to(ROOT)) if directory.is_relative_to(ROOT) else str(directory)  # no checkout path
     records = sample_prompts(args.split, args.n, 0)
     rows = []
     for schedule in args.schedule:

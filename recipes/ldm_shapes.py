@@ -1,6 +1,6 @@
 """Train the shipped `ldm-shapes` checkpoint: the matched latent diffusion baseline of muse-shapes.
 
-    python -m musebench.train.ldm_shapes --work runs/ldm-shapes-train \
+    python -m recipes.ldm_shapes --work runs/ldm-shapes-train \
         --out musebench/checkpoints/ldm-shapes
 
 Same data, text encoder, tokenizer and per-step compute as muse-shapes (reference_model/ldm):
@@ -34,7 +34,7 @@ STAGES = ("data", "latents", "denoiser", "eval", "package")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m musebench.train.ldm_shapes", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m recipes.ldm_shapes", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--work", type=Path, default=Path("runs/ldm-shapes-train"), help="stage outputs and logs")
     p.add_argument("--out", type=Path, default=Path("musebench/checkpoints/ldm-shapes"), help="checkpoint dir")
@@ -71,7 +71,7 @@ def muse_config(muse_work: Path):
 
     path = muse_work / "run_config.json"
     if not path.is_file():
-        raise MusebenchError(f"{path}: missing; run `python -m musebench.train.muse_shapes --work {muse_work} --until vq` first")
+        raise MusebenchError(f"{path}: missing; run `python -m recipes.muse_shapes --work {muse_work} --until vq` first")
     return muse_config_from_dict(json.loads(path.read_text())["model"], f"{path}:model")
 
 
@@ -98,7 +98,16 @@ def load_vq(source: str | None, muse_work: Path, vq_config):
         vq.load_state_dict(state["model"])
     else:
         raise MusebenchError(f"--tokenizer {path}: neither a Muse checkpoint dir nor a vq_state.pt; train the Muse tokenizer first")
-    return vq.eval(), str(path)
+    return vq.eval(), shown_path(path)
+
+
+def shown_path(path: Path) -> str:
+    """`path` as the card records it: relative to the working directory (the repository root) when it
+    lies inside it, so no card or config names the machine's checkout."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def save(obj: dict, path: Path) -> None:
@@ -109,7 +118,7 @@ def save(obj: dict, path: Path) -> None:
 
 def stage_data(args) -> tuple[dict, dict]:
     """(training set {images, captions}, caption encodings {hidden, mask, index, empty_index})."""
-    from musebench.train import muse_shapes_data as data_mod
+    from recipes import muse_shapes_data as data_mod
     from reference_model.text_encoder import FrozenTextEncoder
 
     config = muse_config(args.muse_work)
@@ -171,7 +180,7 @@ def snap_to_codes(vq, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
 
 
 def stage_denoiser(args, config, vq, latents: torch.Tensor, text: dict, ids: torch.Tensor | None):
-    from musebench.train.ldm_shapes_eval import curve_evaluator
+    from recipes.ldm_shapes_eval import curve_evaluator
     from reference_model.ldm.denoiser import CodeHeadDenoiser, new_denoiser
     from reference_model.ldm.training import LatentData, TrainConfig, train_denoiser
 
@@ -211,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     if last < 2:
         return 0
     weights, steps_done, wall = stage_denoiser(args, config, vq, latents, text, ids)
-    from musebench.train import ldm_shapes_eval as eval_mod
+    from recipes import ldm_shapes_eval as eval_mod
 
     checkpoint = args.work / "checkpoint"
     eval_mod.export(checkpoint, config, vq, weights,

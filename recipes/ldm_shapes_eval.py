@@ -1,6 +1,6 @@
-"""Export, evaluate and package the ldm-shapes checkpoint (stages of musebench.train.ldm_shapes).
+"""Export, evaluate and package the ldm-shapes checkpoint (stages of recipes.ldm_shapes).
 
-Evaluation is Muse's protocol (musebench.train.muse_shapes_eval): oracle all-correct accuracy on
+Evaluation is Muse's protocol (recipes.muse_shapes_eval): oracle all-correct accuracy on
 balanced val prompts (`sample_prompts("val", n, 0)`, scored by `score_image`). The baseline gets
 tuned on a small sweep before its final number, so that it is the best the checkpoint can do:
 guidance at DPM-Solver++ 20 steps, then every scheduler x {10, 20, 50, 100} steps at that guidance;
@@ -154,7 +154,7 @@ def flops_vs_muse(config) -> str:
 def same_tokenizer_as_shipped_muse(vq_sha256: str) -> str:
     """Whether the shipped muse-shapes checkpoint holds the tokenizer these latents came from."""
     from musebench.models.checkpoints import SHIPPED_DIR
-    from musebench.train.ldm_shapes import vq_hash
+    from recipes.ldm_shapes import vq_hash
     from reference_model.checkpoint import load_checkpoint
 
     shipped = SHIPPED_DIR / "muse-shapes"
@@ -261,7 +261,7 @@ def card_text(args, checkpoint: Path, metrics: dict, argv: list[str]) -> str:
     tokenizer_line = same_tokenizer_as_shipped_muse(training.get("vq_sha256", ""))
     return f"""# ldm-shapes: matched latent diffusion baseline of muse-shapes
 
-Command (seed {args.seed}): `python -m musebench.train.ldm_shapes {' '.join(argv[1:])}`
+Command (seed {args.seed}): `python -m recipes.ldm_shapes {' '.join(argv[1:])}`
 
 - data: the Muse run's training set and caption encodings ({args.muse_work}); text encoder frozen MiniLM-L6
 {latent_lines(model)}

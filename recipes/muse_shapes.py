@@ -1,6 +1,6 @@
 """Train the shipped `muse-shapes` checkpoint: the one command that reproduces it.
 
-    python -m musebench.train.muse_shapes --work runs/muse-shapes-train \
+    python -m recipes.muse_shapes --work runs/muse-shapes-train \
         --out musebench/checkpoints/muse-shapes
 
 Stages, each resumable (a finished stage's output is reused; an interrupted training resumes from
@@ -41,7 +41,7 @@ RELATION_PHASES = (
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m musebench.train.muse_shapes", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m recipes.muse_shapes", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--work", type=Path, default=Path("runs/muse-shapes-train"), help="stage outputs and logs")
     p.add_argument("--out", type=Path, default=Path("musebench/checkpoints/muse-shapes"), help="checkpoint dir")
@@ -257,7 +257,7 @@ def stage_vq(args, config, data: dict):
 
 
 def stage_transformer(args, config, tokens: dict, evaluate):
-    from musebench.train import muse_shapes_data as data_mod
+    from recipes import muse_shapes_data as data_mod
     from reference_model.training import TrainConfig, train_transformer
     from reference_model.transformer import MaskedTransformer
 
@@ -273,7 +273,7 @@ def stage_transformer(args, config, tokens: dict, evaluate):
 def stage_finetune(args, tokens: dict, transformer):
     """--finetune-steps more steps from the trained weights: a fresh AdamW with a short warm-up and a
     low peak learning rate decaying to 0, on a batch stream of its own (seed + 1)."""
-    from musebench.train import muse_shapes_data as data_mod
+    from recipes import muse_shapes_data as data_mod
     from reference_model.training import TrainConfig, train_transformer
 
     data = data_mod.token_data(tokens)
@@ -285,7 +285,7 @@ def stage_finetune(args, tokens: dict, transformer):
 def stage_relations(args, config, encoder, tokens: dict, captions: list[str], transformer):
     """A text refiner (zero-initialised: the model is unchanged at the start) and RELATION_PHASES, each
     a fresh AdamW with 50 warm-up steps and cosine decay, batch stream seed + 2 + phase."""
-    from musebench.train import muse_shapes_data as data_mod
+    from recipes import muse_shapes_data as data_mod
     from reference_model.training import TrainConfig, train_transformer
     from reference_model.transformer import with_text_refiner
 
@@ -307,7 +307,7 @@ def stage_binding(args, tokens: dict, captions: list[str], transformer):
     wrong objects (a swap; on the hold-out the swap turns a novel colour-shape pair into two seen
     ones); benchmarks/results/muse_binding_exploration.json has the analysis and the arms tried.
     """
-    from musebench.train import muse_shapes_data as data_mod
+    from recipes import muse_shapes_data as data_mod
     from reference_model.training import TrainConfig, train_transformer
 
     data = data_mod.binding_token_data(tokens, captions, args.binding_extra)
@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.procs * args.threads > cores:  # oversubscribed cores make every rank wait for the slowest
         print(f"muse_shapes: warning: --procs {args.procs} x --threads {args.threads} is more than this machine's "
               f"{cores} cores; training will be slower than with --procs {max(1, cores // args.threads)}", file=sys.stderr)
-    from musebench.train import muse_shapes_data as data_mod
+    from recipes import muse_shapes_data as data_mod
     from reference_model.text_encoder import FrozenTextEncoder
 
     config = model_config(args)
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     vq = timed("vq", lambda: stage_vq(args, config, data), done=_finished(work / "vq" / "vq_state.pt", args.vq_steps))
     if last < 2:
         return 0
-    from musebench.train import muse_shapes_eval as eval_mod
+    from recipes import muse_shapes_eval as eval_mod
 
     timed("ceiling", lambda: eval_mod.tokenizer_ceiling(vq, data, work / "ceiling.json", args.eval_prompts, args.holdout_prompts),
           done=(work / "ceiling.json").is_file())
@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
                                                args.eval_prompts, args.holdout_prompts))
     if last < 9:
         return 0
-    from musebench.train import muse_shapes_card
+    from recipes import muse_shapes_card
 
     muse_shapes_card.package(args, config, vq, transformer, command_line)
     return 0

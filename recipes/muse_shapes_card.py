@@ -70,7 +70,7 @@ def _finetune_line(args) -> str:
 def _relations_line(args) -> str:
     if not args.relation_steps:
         return ""
-    from musebench.train.muse_shapes import RELATION_PHASES
+    from recipes.muse_shapes import RELATION_PHASES
 
     phases = "; ".join(
         f"{name}: {steps} steps, peak lr {lr}, position images as {' + '.join(forms)} captions"
@@ -142,7 +142,7 @@ def write_card(args, config, out: Path, argv: list[str], n_params: dict) -> None
     ceiling, metrics, timings = _read_json(work / "ceiling.json"), _read_json(work / "metrics.json"), _read_json(work / "timings.json")
     total_min = sum(timings.values()) / 60
     training_min = sum(v for k, v in timings.items() if k != "eval") / 60  # eval: the final evaluations only
-    command = "python -m musebench.train.muse_shapes " + " ".join(shlex.quote(a) for a in argv[1:])
+    command = "python -m recipes.muse_shapes " + " ".join(shlex.quote(a) for a in argv[1:])
     stats = ceiling.get("val", {})
     text = f"""# muse-shapes: the reference Muse trained on the shapes world
 
@@ -193,7 +193,7 @@ def package(args, config, vq, transformer, argv: list[str]) -> None:
     n_params = {"transformer": count_parameters(transformer), "vq": count_parameters(vq)}
     args.out.mkdir(parents=True, exist_ok=True)
     write_card(args, config, args.out, argv, n_params)  # the card first: no checkpoint without one
-    training = {"command": "python -m musebench.train.muse_shapes " + " ".join(argv[1:]), "seed": args.seed,
+    training = {"command": "python -m recipes.muse_shapes " + " ".join(argv[1:]), "seed": args.seed,
                 "images": args.images, "steps": args.steps, "finetune_steps": args.finetune_steps,
                 "relation_steps": list(args.relation_steps), "binding_steps": args.binding_steps,
                 "batch_size": args.batch_size, "procs": args.procs,

@@ -1,4 +1,4 @@
-"""Train the probe CLIP on shapes-world (image, caption) pairs: `python -m musebench.train.probe_clip`.
+"""Train the probe CLIP on shapes-world (image, caption) pairs: `python -m recipes.probe_clip`.
 
 open_clip's `CLIP` model class and `ClipLoss` (the symmetric InfoNCE of Radford et al. 2021) on
 `musebench.shapes.ShapesDataset("train")`; AdamW with linear warm-up and cosine decay as in
@@ -23,7 +23,7 @@ import torch
 
 from musebench.metrics.probe_model import CONFIG_FILE, WEIGHTS_FILE, ProbeConfig, build_clip, normalise, save_config, tokenizer
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "checkpoints" / "probe-clip"
+DEFAULT_OUT = Path("musebench/checkpoints/probe-clip")  # the shipped probe-clip, from the repository root
 
 
 def _lr(step: int, steps: int, base: float, warmup: int) -> float:
@@ -77,7 +77,7 @@ trained with open_clip.ClipLoss on shapes-world (image, caption) pairs at {info[
 Used by musebench for in-domain FID/KID features (`extractor: probe`, {info['config']['embed_dim']}-d image
 embeddings) and CLIP score (`model: probe`). It knows only the shapes world.
 
-- command: `python -m musebench.train.probe_clip {' '.join(argv)}`
+- command: `python -m recipes.probe_clip {' '.join(argv)}`
 - seed: {info['seed']}; steps: {info['steps']}; batch: {info['batch']}; lr: {info['lr']}; pairs seen: {info['steps'] * info['batch']}
 - threads: 1; wall time: {info['wall_s'] / 60:.1f} min on a shared 2-core CPU; parameters: {info['parameters']}
 - final training loss: {info['log'][-1]['loss']} (log(batch) = {math.log(info['batch']):.2f} at chance)
@@ -96,7 +96,7 @@ Zero-shot attribute accuracy (pick the right caption among variants differing on
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m musebench.train.probe_clip", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m recipes.probe_clip", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="checkpoint directory (default: the shipped probe-clip)")
     parser.add_argument("--steps", type=int, default=1400)
     parser.add_argument("--batch", type=int, default=128)

@@ -141,7 +141,7 @@ def test_the_cli_prints_the_set_level_family(runs, tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def tiny_probe(tmp_path_factory) -> Path:
-    from musebench.train.probe_clip import main as train
+    from recipes.probe_clip import main as train
 
     out = tmp_path_factory.mktemp("probe") / "probe"
     assert train(["--out", str(out), "--steps", "2", "--batch", "8", "--val-n", "4"]) == 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from musebench.train import ldm_shapes
-from musebench.train.ldm_shapes_eval import curve_table, muse_table, verdict
+from recipes import ldm_shapes
+from recipes.ldm_shapes_eval import curve_table, muse_table, verdict
 from reference_model import training_log
 
 
@@ -39,7 +39,7 @@ def test_muses_numbers_come_from_metrics_json_else_the_step_4000_copy(tmp_path):
 
 def test_the_shipped_config_samples_at_the_sweeps_best_setting(tmp_path):
     from reference_model.ldm.checkpoint import read_config
-    from musebench.train.ldm_shapes_eval import ship_config
+    from recipes.ldm_shapes_eval import ship_config
     from test_ldm_model import build_tiny_checkpoint
 
     build_tiny_checkpoint(tmp_path / "ck")
@@ -52,7 +52,7 @@ def test_the_shipped_config_samples_at_the_sweeps_best_setting(tmp_path):
 
 
 def test_eval_reuses_the_sweep_and_reruns_the_final_for_new_prompt_counts(tmp_path, monkeypatch):
-    from musebench.train import ldm_shapes_eval as ev
+    from recipes import ldm_shapes_eval as ev
     from reference_model.ldm import pipeline
 
     checkpoint = tmp_path / "ckpt"

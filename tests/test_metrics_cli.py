@@ -14,7 +14,7 @@ from musebench.cli.main import main
 
 @pytest.fixture(scope="module")
 def tiny_probe(tmp_path_factory) -> Path:
-    from musebench.train.probe_clip import main as train
+    from recipes.probe_clip import main as train
 
     out = tmp_path_factory.mktemp("probe") / "probe"
     assert train(["--out", str(out), "--steps", "2", "--batch", "8", "--val-n", "4"]) == 0

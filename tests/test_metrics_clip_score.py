@@ -21,7 +21,7 @@ from musebench.prompts.base import PromptRecord
 @pytest.fixture(scope="module")
 def tiny_probe(tmp_path_factory) -> Path:
     """A probe checkpoint trained for 2 steps by the real trainer (fast; quality irrelevant here)."""
-    from musebench.train.probe_clip import main
+    from recipes.probe_clip import main
 
     out = tmp_path_factory.mktemp("probe") / "probe"
     assert main(["--out", str(out), "--steps", "2", "--batch", "8", "--val-n", "4"]) == 0

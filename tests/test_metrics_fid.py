@@ -18,7 +18,7 @@ from musebench.metrics.stats import save_stats, stats_from_features
 
 @pytest.fixture(scope="module")
 def tiny_probe(tmp_path_factory) -> Path:
-    from musebench.train.probe_clip import main as train
+    from recipes.probe_clip import main as train
 
     out = tmp_path_factory.mktemp("probe") / "probe"
     assert train(["--out", str(out), "--steps", "2", "--batch", "8", "--val-n", "4"]) == 0

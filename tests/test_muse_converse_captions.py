@@ -9,7 +9,7 @@ import torch
 from musebench.shapes import render, sample_prompts, scene_from_dict
 from musebench.shapes.captions import TEMPLATES, caption, parse_caption
 from musebench.shapes.oracle import score_image
-from musebench.train.muse_shapes_data import add_converse_captions, converse_caption
+from recipes.muse_shapes_data import add_converse_captions, converse_caption
 
 
 def test_converse_swaps_the_objects_inverts_the_relation_and_keeps_the_template():
@@ -55,7 +55,7 @@ def test_add_converse_captions_points_each_image_at_its_converse_row():
 
 
 def test_canonical_alternatives_keep_only_right_of_and_below():
-    from musebench.train.muse_shapes_data import canonical_alternatives
+    from recipes.muse_shapes_data import canonical_alternatives
 
     captions = ["a red circle to the left of a blue star", "a blue star to the right of a red circle",
                 "two white squares", "a green cross below a cyan square", "a cyan square above a green cross"]

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from musebench.errors import MusebenchError
-from musebench.train import muse_shapes
+from recipes import muse_shapes
 
 TOY = ["--images", "48", "--vq-steps", "2", "--vq-batch", "4", "--steps", "2", "--batch-size", "4",
        "--width", "8", "--depth", "1", "--heads", "2", "--eval-every", "2", "--curve-prompts", "6",
@@ -49,7 +49,7 @@ def test_all_stages_at_toy_size_produce_a_loadable_checkpoint(tmp_path, extra):
     assert metrics["val"]["n"] == 6 and metrics["holdout"]["n"] == 4
     assert json.loads((work / "ceiling.json").read_text())["val"]["real"]["all_correct"] == 1.0
     card = (out / "CARD.md").read_text()
-    assert "python -m musebench.train.muse_shapes --work" in card and "tokenizer ceiling" in card
+    assert "python -m recipes.muse_shapes --work" in card and "tokenizer ceiling" in card
     assert "- training stages (all but eval): " in card
     assert f"{2 if extra else 1} training process(es) x 1 thread(s)" in card
     assert json.loads((out / "config.json").read_text())["adapter"] == "muse"
@@ -97,7 +97,7 @@ def test_converse_captions_are_part_of_a_run_only_when_on(tmp_path):
 
 
 def test_packaging_replaces_the_shipped_training_logs(tmp_path):
-    from musebench.train.muse_shapes_card import copy_training_logs
+    from recipes.muse_shapes_card import copy_training_logs
 
     work, dest = tmp_path / "work", tmp_path / "ckpt" / "training"
     (work / "transformer").mkdir(parents=True)
@@ -122,7 +122,7 @@ def test_a_finetune_can_be_added_to_a_finished_run_once(tmp_path):
     muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(tuned), tuned)
     saved = json.loads((tmp_path / "run_config.json").read_text())
     assert saved["finetune_steps"] == 3 and saved["finetune_lr"] == 1e-4 and saved["finetune_added_after"] == 2
-    from musebench.train.muse_shapes_card import _history_line
+    from recipes.muse_shapes_card import _history_line
 
     assert "first with `--steps 2` without `--finetune-steps`, then as above" in _history_line(tmp_path, "")
     assert (tmp_path / "metrics_step2.json").is_file() and not (tmp_path / "metrics.json").exists()
@@ -142,7 +142,7 @@ def test_relations_can_be_added_to_a_finished_run_once_and_need_three_phases(tmp
     muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(rel), rel)
     saved = json.loads((tmp_path / "run_config.json").read_text())
     assert saved["relation_steps"] == [4, 5, 6] and saved["relations_added_after"] == "finetune"
-    from musebench.train.muse_shapes_card import _history_line
+    from recipes.muse_shapes_card import _history_line
 
     assert "first with `--steps 2 --finetune-steps 3 --finetune-lr 0.0002` without `--relation-steps`, then as above" in _history_line(tmp_path, "")
     assert (tmp_path / "metrics_before_relations.json").is_file() and not (tmp_path / "metrics.json").exists()
@@ -158,7 +158,7 @@ def test_relations_can_be_added_to_a_finished_run_once_and_need_three_phases(tmp
 
 def test_relation_phases_rows():
     """Phase rows: each position image once per caption form, after every image if `everything`."""
-    from musebench.train.muse_shapes_data import relation_captions, relation_token_data
+    from recipes.muse_shapes_data import relation_captions, relation_token_data
 
     captions = ["a red circle to the left of a blue star", "two white squares", "a green cross below a cyan square"]
     unique = ["", *sorted(set(captions))]
@@ -179,7 +179,7 @@ def test_relation_phases_rows():
 def test_final_eval_runs_again_when_the_sampler_defaults_change(tmp_path, monkeypatch):
     from dataclasses import replace
 
-    from musebench.train import muse_shapes_eval
+    from recipes import muse_shapes_eval
     from reference_model.text_encoder import FrozenTextEncoder
     from reference_model.tokenizer import VQModel
     from reference_model.transformer import MaskedTransformer
@@ -206,8 +206,8 @@ def test_final_eval_runs_again_when_the_sampler_defaults_change(tmp_path, monkey
 
 
 def test_a_binding_stage_can_be_added_once_and_repeats_the_color_attr_images(tmp_path):
-    from musebench.train.muse_shapes_card import _history_line
-    from musebench.train.muse_shapes_data import binding_token_data
+    from recipes.muse_shapes_card import _history_line
+    from recipes.muse_shapes_data import binding_token_data
 
     args = muse_shapes.parse_args(["--work", str(tmp_path), *TOY, "--relation-steps", "2,2,2"])
     muse_shapes.check_same_config(tmp_path, muse_shapes.model_config(args), args)

@@ -2,7 +2,7 @@
 
 Radford et al. 2021 (CLIP) architecture as implemented by open_clip (`open_clip.model.CLIP`): a ViT
 image tower and a causal transformer text tower with open_clip's BPE tokenizer, trained with
-`open_clip.ClipLoss` by `python -m musebench.train.probe_clip`. Shipped as
+`open_clip.ClipLoss` by `python -m recipes.probe_clip`. Shipped as
 musebench/checkpoints/probe-clip/{config.json, model.safetensors, CARD.md}.
 """
 
@@ -18,7 +18,7 @@ from musebench.errors import MusebenchError
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
-EXPECTED = f"the probe CLIP's {WEIGHTS_FILE} written with its {CONFIG_FILE} by python -m musebench.train.probe_clip"
+EXPECTED = f"the probe CLIP's {WEIGHTS_FILE} written with its {CONFIG_FILE} by python -m recipes.probe_clip"
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def load_config(path: Path) -> ProbeConfig:
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise MusebenchError(f"{path}: cannot read the probe config ({exc}); re-run python -m musebench.train.probe_clip") from None
+        raise MusebenchError(f"{path}: cannot read the probe config ({exc}); re-run python -m recipes.probe_clip from a musebench clone's root") from None
     known = {f.name for f in fields(ProbeConfig)}
     return ProbeConfig(**{k: v for k, v in data.items() if k in known})
 
@@ -77,7 +77,7 @@ def probe_identity(name_or_dir: str = "probe-clip") -> tuple[Path, ProbeConfig, 
     directory = resolve_checkpoint(name_or_dir)
     weights = directory / WEIGHTS_FILE
     if not weights.is_file():
-        raise MusebenchError(f"{weights}: missing; train it with python -m musebench.train.probe_clip --out {directory}")
+        raise MusebenchError(f"{weights}: missing; train it with python -m recipes.probe_clip --out {directory} from a musebench clone's root")
     cfg = load_config(directory / CONFIG_FILE)
     return directory, cfg, hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
 
