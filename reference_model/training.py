@@ -5,7 +5,7 @@ hidden states of each unique caption (computed once, stored fp16). Rules:
 - cosine masking ratio per example, loss on masked tokens only (masking.py);
 - cross-entropy with label smoothing 0.1 (MaskGIT's default);
 - 10 % of captions replaced by the empty caption, so the same network gives l_uncond (Muse §2.7);
-- AdamW, linear warm-up then cosine decay (schedule.py).
+- AdamW, linear warm-up then cosine decay (lr_schedule.py).
 Every batch is drawn from a generator seeded with (seed, step), so a resumed run sees exactly the
 batches an uninterrupted one would. State is saved atomically every `checkpoint_every` steps.
 With `procs` > 1 the batch is split over that many forked processes (data_parallel.py).
@@ -27,7 +27,7 @@ from reference_model import data_parallel, training_log
 from reference_model.data_parallel import Shard
 from reference_model.errors import ReferenceModelError
 from reference_model.masking import random_mask
-from reference_model.schedule import warmup_cosine
+from reference_model.lr_schedule import warmup_cosine
 from reference_model.transformer import MaskedTransformer
 
 

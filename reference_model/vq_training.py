@@ -22,7 +22,7 @@ from tqdm import tqdm
 from reference_model import data_parallel, training_log
 from reference_model.data_parallel import Shard
 from reference_model.errors import ReferenceModelError
-from reference_model.schedule import warmup_cosine
+from reference_model.lr_schedule import warmup_cosine
 from reference_model.tokenizer import VQModel, to_unit
 
 

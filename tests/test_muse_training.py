@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from reference_model.config import TransformerConfig, VQConfig
-from reference_model.schedule import warmup_cosine
+from reference_model.lr_schedule import warmup_cosine
 from reference_model.tokenizer import VQModel
 from reference_model.training import TokenData, TrainConfig, draw_batch, train_transformer
 from reference_model.transformer import MaskedTransformer

@@ -9,7 +9,7 @@ frozen text encoder's hidden states of each unique caption (computed once, store
   min(SNR, 5) / (SNR + 1) for v, which the paper reports converges ~3x faster;
 - 10 % of captions replaced by the empty caption: classifier-free dropout (Ho & Salimans 2022),
   the same rate Muse trains with;
-- AdamW, linear warm-up then cosine decay (reference_model.schedule, shared with Muse);
+- AdamW, linear warm-up then cosine decay (reference_model.lr_schedule, shared with Muse);
 - EMA of the weights (diffusers EMAModel, with warm-up) is what gets exported and sampled.
 With the codebook head (DenoiserConfig.head == "codes", CDCD, Dieleman et al. 2022) x_0 is the
 scaled code of each position, the loss is cross-entropy of the logits against the code ids (no
@@ -36,7 +36,7 @@ from reference_model import training_log
 from reference_model.errors import ReferenceModelError
 from reference_model.ldm.config import NoiseConfig
 from reference_model.ldm.denoiser import CodeHeadDenoiser, predict
-from reference_model.schedule import warmup_cosine
+from reference_model.lr_schedule import warmup_cosine
 
 
 @dataclass(frozen=True)
