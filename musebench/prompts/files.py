@@ -97,11 +97,12 @@ def read_text(path: Path) -> str:
     if not path.is_file():
         raise MusebenchError(f"{path}: not a regular file; give the path of the prompt file itself")
     try:
+        size = path.stat().st_size  # refused before reading: a huge file never enters memory
         with path.open("rb") as f:
-            data = f.read(MAX_PROMPT_FILE_BYTES + 1)
+            data = f.read(MAX_PROMPT_FILE_BYTES + 1) if size <= MAX_PROMPT_FILE_BYTES else b""
     except OSError as exc:
         raise MusebenchError(f"{path}: cannot read ({exc.strerror}); check its permissions") from None
-    if len(data) > MAX_PROMPT_FILE_BYTES:
+    if max(size, len(data)) > MAX_PROMPT_FILE_BYTES:
         raise MusebenchError(f"{path}: larger than {MAX_PROMPT_FILE_BYTES >> 20} MiB (MAX_PROMPT_FILE_BYTES); "
                              "no prompt or captions file is that large: check the path, or split the file")
     try:

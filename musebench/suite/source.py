@@ -219,11 +219,12 @@ def read_suite_text(path: Path, label: str) -> str:
         if not path.is_file():
             what = "is a directory" if path.is_dir() else "is not a regular file" if path.exists() else "file not found"
             raise MusebenchError(f"{label}: {what}; give the path of a suite .yaml file")
+        size = path.stat().st_size  # checked before reading: a huge file never enters memory
         with path.open("rb") as f:
-            data = f.read(MAX_SUITE_BYTES + 1)
+            data = f.read(MAX_SUITE_BYTES + 1) if size <= MAX_SUITE_BYTES else b""
     except OSError as exc:
         raise MusebenchError(f"{label}: cannot read ({exc.__class__.__name__}: {exc.strerror}); check its permissions") from None
-    if len(data) > MAX_SUITE_BYTES:
+    if max(size, len(data)) > MAX_SUITE_BYTES:
         raise MusebenchError(f"{label}: the suite file is larger than {MAX_SUITE_BYTES // 1024} KiB (MAX_SUITE_BYTES); "
                              "a suite is a few KB of settings: keep prompts in a prompt file (prompts.path)")
     try:

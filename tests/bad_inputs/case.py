@@ -21,10 +21,17 @@ FILES = Path(__file__).resolve().parent / "files"
 
 
 @dataclass(frozen=True)
+class Sparse:
+    """A file of `size` zero bytes that takes no disk (a hole): for size limits of gigabytes."""
+
+    size: int
+
+
+@dataclass(frozen=True)
 class Case:
     argv: tuple[str, ...]  # musebench's arguments, placeholders allowed
     expect: str  # a substring of the one error line
-    files: dict[str, str | bytes | Callable[[], bytes]] = field(default_factory=dict)  # name in {tmp} -> content
+    files: dict[str, str | bytes | Callable[[], bytes] | Sparse] = field(default_factory=dict)  # name in {tmp} -> content
     tiny_registry: bool = True  # register the tests' tiny adapter and metric (runner_support.tiny_registry)
 
 
@@ -47,6 +54,10 @@ def materialize(case: Case, tmp: Path) -> list[str]:
     for name, content in case.files.items():
         path = tmp / name
         path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Sparse):
+            with path.open("wb") as f:
+                f.truncate(content.size)
+            continue
         data = content() if callable(content) else content
         path.write_bytes(data if isinstance(data, bytes) else substitute(data, tmp).encode())
     return [substitute(a, tmp) for a in case.argv]

@@ -1,0 +1,126 @@
+"""Every bad-input case (tests/bad_inputs/cases_*.py) in a fresh process, with its peak memory.
+
+    OMP_NUM_THREADS=1 python benchmarks/bad_inputs.py [--only SUBSTRING]
+
+Each case runs `python tests/tiny_cli.py ARGV` (`python -m musebench ARGV` for cases without the
+tiny registry) in its own directory, one at a time, and is held to issue 23's bar: exit code 2,
+exactly one stderr line `musebench: error: ...` holding the case's words, no traceback, nothing
+written in its directory, and a peak resident set (ru_maxrss of the child, from os.wait4) under
+LIMIT_MB. For scale the file also records the peak of a process that only imports torch.
+Writes benchmarks/results/bad_inputs.json; exits 1 if any case misses the bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
+# this file is also named bad_inputs: drop its folder from the path so that tests/bad_inputs/ is found
+sys.path[:] = [str(TESTS)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from bad_inputs.case import Case, collect, materialize, snapshot  # noqa: E402
+from test_bad_inputs import error_lines  # noqa: E402
+
+LIMIT_MB = 500  # issue 23: "peak memory under 500 MB"
+TIMEOUT_S = 120  # a case that takes longer has hung
+OUT = ROOT / "benchmarks" / "results" / "bad_inputs.json"
+
+
+def run_measured(command: list[str], cwd: Path, env: dict, stderr_path: Path) -> tuple[int, float, float]:
+    """(exit code, peak RSS in MB, seconds) of one child; killed after TIMEOUT_S (exit -9)."""
+    started = time.perf_counter()
+    with stderr_path.open("wb") as err:
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        timer = threading.Timer(TIMEOUT_S, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen never waits again
+    return proc.returncode, usage.ru_maxrss / 1024, time.perf_counter() - started  # ru_maxrss: KiB on Linux
+
+
+def run_case(case_id: str, case: Case) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bad-input-") as scratch:
+        directory = Path(scratch) / "case"
+        directory.mkdir()
+        argv = materialize(case, directory)
+        before = snapshot(directory)
+        entry = [str(TESTS / "tiny_cli.py")] if case.tiny_registry else ["-m", "musebench"]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "MUSEBENCH_CACHE": str(directory / "cache-env"),
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        code, peak_mb, seconds = run_measured([sys.executable, *entry, *argv], directory, env, Path(scratch) / "stderr")
+        stderr = (Path(scratch) / "stderr").read_text(errors="replace")
+        after = snapshot(directory)
+    lines = error_lines(stderr)
+    written = sorted(set(after.items()) - set(before.items())) + sorted(set(before) - set(after))
+    problems = []
+    if code != 2:
+        problems.append(f"exit {code}")
+    if "Traceback (most recent call last)" in stderr:
+        problems.append("traceback")
+    if len(lines) != 1 or not lines[0].startswith("musebench: error: "):
+        problems.append(f"{len(lines)} stderr lines")
+    elif case.expect not in lines[0]:
+        problems.append("expected words missing")
+    if written:
+        problems.append(f"wrote {[w[0] if isinstance(w, tuple) else w for w in written][:5]}")
+    if peak_mb > LIMIT_MB:
+        problems.append(f"peak {peak_mb:.0f} MB > {LIMIT_MB} MB")
+    return {"id": case_id, "exit": code, "peak_mb": round(peak_mb, 1), "seconds": round(seconds, 2),
+            "line": lines[0][:400] if len(lines) == 1 else lines[:3], "problems": problems}
+
+
+def torch_import_peak_mb() -> float:
+    with tempfile.TemporaryDirectory() as scratch:
+        _, peak, _ = run_measured([sys.executable, "-c", "import torch"], Path(scratch), dict(os.environ), Path(scratch) / "err")
+    return round(peak, 1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default="", help="run the cases whose id contains this")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    cases = {k: v for k, v in collect().items() if args.only in k}
+    started = time.time()
+    results = []
+    for i, (case_id, case) in enumerate(cases.items(), 1):
+        result = run_case(case_id, case)
+        results.append(result)
+        status = "ok" if not result["problems"] else "FAIL " + "; ".join(result["problems"])
+        print(f"[{i}/{len(cases)}] {case_id}: {result['peak_mb']:.0f} MB {result['seconds']:.1f} s {status}", flush=True)
+    failed = [r for r in results if r["problems"]]
+    by_area: dict[str, int] = {}
+    for case_id in cases:
+        by_area[case_id.split("/", 1)[0]] = by_area.get(case_id.split("/", 1)[0], 0) + 1
+    summary = {
+        "command": "OMP_NUM_THREADS=1 python benchmarks/bad_inputs.py" + (f" --only {args.only}" if args.only else ""),
+        "cases": len(results), "cases_per_file": by_area, "failed": len(failed),
+        "failed_ids": [r["id"] for r in failed],
+        "limit_mb": LIMIT_MB,
+        "peak_mb_max": max((r["peak_mb"] for r in results), default=0.0),
+        "peak_mb_median": sorted(r["peak_mb"] for r in results)[len(results) // 2] if results else 0.0,
+        "import_torch_peak_mb": torch_import_peak_mb(),  # the floor of any command that imports torch
+        "minutes": round((time.time() - started) / 60, 2),
+        "python": platform.python_version(),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"summary": summary, "cases": results}, indent=1) + "\n")
+    print(json.dumps(summary, indent=1))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
