@@ -95,7 +95,7 @@ Zero-shot attribute accuracy (pick the right caption among variants differing on
 """)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m recipes.probe_clip", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="checkpoint directory (default: the shipped probe-clip)")
     parser.add_argument("--steps", type=int, default=1400)
@@ -104,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--val-n", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = ProbeConfig()
     start = time.time()
