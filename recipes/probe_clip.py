@@ -82,7 +82,7 @@ embeddings) and CLIP score (`model: probe`). It knows only the shapes world.
 - threads: 1; wall time: {info['wall_s'] / 60:.1f} min on a shared 2-core CPU; parameters: {info['parameters']}
 - final training loss: {info['log'][-1]['loss']} (log(batch) = {math.log(info['batch']):.2f} at chance)
 
-## Validation (shapes val split, N = {ev['n']}, seed 0; musebench.metrics.probe_eval)
+## Validation (shapes val split, N = {ev['n']}, seed 0; recipes/probe_clip_eval.py)
 
 Retrieval recall@1 among {ev['n']} pairs: image->text {ev['recall@1_i2t']:.3f}, text->image {ev['recall@1_t2i']:.3f}
 (chance {1 / ev['n']:.3f}). Captions of different scenes can coincide (e.g. "two red stars"), which caps R@1 below 1.
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.time()
     model, log = train(cfg, args.steps, args.batch, args.lr, args.seed, log_every=50)
     wall = time.time() - start
-    from musebench.metrics.probe_eval import evaluate
+    from recipes.probe_clip_eval import evaluate
 
     val = evaluate(model, cfg, n=args.val_n, seed=0)
     info = {"seed": args.seed, "steps": args.steps, "batch": args.batch, "lr": args.lr, "wall_s": round(wall, 1),
