@@ -8,7 +8,9 @@ Micro-batches: on a CPU the decoding runs `images_per_forward` images at a time 
 in one forward each), because activations of a whole batch of 64 (128 rows x 64 tokens x 512 MLP
 features = 16 MiB per tensor) spill out of the caches and every op slows down; see
 benchmarks/muse_generation.py for the measured speed per micro-batch size. Images are independent
-(one generator each, per-image shapes), so the micro-batch size never changes an image.
+(one generator each, per-image shapes, every GEMM over a multiple of 16 rows, the VQ decoder run one
+image at a time: reference_model/batch_invariance.py), so neither the batch nor the micro-batch
+size changes an image's bytes (tests/test_batch_invariance.py).
 """
 
 from __future__ import annotations

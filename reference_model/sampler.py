@@ -5,7 +5,9 @@ with Muse's classifier-free guidance (Chang et al. 2023 §2.7). Each rule is one
 the helpers are named after the paper's terms (`cosine_schedule`, `gumbel_noise`, ...).
 
 Batch independence: every random draw comes from the image's own `torch.Generator` and the
-network's inputs have per-image fixed shapes, so an image's ids never depend on its batch.
+network's inputs have per-image fixed shapes (64 tokens, 16 text tokens: the CPU GEMMs round a row
+alike in any batch of at least 16 rows, reference_model/batch_invariance.py), so an image's ids
+never depend on its batch.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reference_model.batch_invariance import per_row
 from reference_model.config import VQConfig
 
 
@@ -146,8 +147,15 @@ class VQModel(nn.Module):
 
     @torch.no_grad()
     def decode(self, ids: torch.Tensor) -> torch.Tensor:
-        """ids (B, g, g) -> images (B, 3, H, W) in [-1, 1] (clamped)."""
-        return self.decoder(self.quantizer.embed(ids)).clamp(-1, 1)
+        """ids (B, g, g) -> images (B, 3, H, W) in [-1, 1] (clamped), one image at a time."""
+        return self.decode_codes(self.quantizer.embed(ids))
+
+    @torch.no_grad()
+    def decode_codes(self, z: torch.Tensor) -> torch.Tensor:
+        """z (B, code_dim, g, g) -> images (B, 3, H, W) in [-1, 1] (clamped), one image at a time:
+        the convolutions pick their algorithm by batch size, so a batched decode would round an
+        image differently in different batches (reference_model/batch_invariance.py)."""
+        return per_row(self.decoder, z).clamp(-1, 1)
 
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,9 @@ Only the parameters the pipeline takes are offered by `defaults()`; any other is
 One `torch.Generator` per image, seeded with that image's seed: pipelines whose `generator`
 argument takes a list get one batched call with the list (diffusers' `randn_tensor` draws each
 image's noise from its own generator); pipelines that take a single generator (aMUSEd) are called
-once per image, so an image never depends on its batch.
+once per image, so an image's random draws never depend on its batch. Its bytes may: a batched
+pipeline's CPU kernels round by batch size (reference_model/batch_invariance.py measures that for
+our own models, which run the affected parts per image; a third-party pipeline is not patched).
 """
 
 from __future__ import annotations

@@ -38,4 +38,4 @@ def decode_latents(vq: VQModel, latents: torch.Tensor, config: LatentConfig) -> 
     z = latents / config.scale
     if config.decode == "snap":
         return to_uint8(vq.decode(vq.quantizer.lookup(z)))  # nearest code by cosine, as Muse's ids
-    return to_uint8(vq.decoder(F.normalize(z, dim=1)).clamp(-1, 1))
+    return to_uint8(vq.decode_codes(F.normalize(z, dim=1)))

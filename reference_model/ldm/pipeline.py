@@ -13,9 +13,11 @@ from pathlib import Path
 
 import torch
 
+from reference_model.batch_invariance import make_pixart_batch_invariant
 from reference_model.errors import ReferenceModelError
 from reference_model.ldm.checkpoint import load_checkpoint
 from reference_model.ldm.config import LDMConfig
+from reference_model.ldm.denoiser import CodeHeadDenoiser
 from reference_model.ldm.latents import decode_latents
 from reference_model.ldm.sampler import SampleParams, sample_latents
 from reference_model.text_encoder import FrozenTextEncoder
@@ -27,6 +29,8 @@ class LDMPipeline:
         self.config = config
         self.vq = vq.eval()
         self.denoiser = denoiser.eval()
+        # the timestep embedding and patch embedding run per row: an image never depends on its batch
+        make_pixart_batch_invariant(denoiser.transformer if isinstance(denoiser, CodeHeadDenoiser) else denoiser)
         self.text_encoder = text_encoder  # callable: captions -> (hidden (B, L, D), mask (B, L))
 
     @classmethod

@@ -1,6 +1,7 @@
 """The sampling loop, written out (diffusers' model/scheduler split, as in its pipelines):
 
-  x_T ~ N(0, I) * init_noise_sigma, one generator per image (an image never depends on its batch)
+  x_T ~ N(0, I) * init_noise_sigma, one generator per image (an image's noise never depends on its
+      batch; LDMPipeline makes its bytes batch-independent too: reference_model/batch_invariance.py)
   for t in scheduler.timesteps:
       out = denoiser([x_t; x_t], t, [text; uncond])             one batched call for both halves
       out = out_u + guidance * (out_c - out_u)                  classifier-free guidance (Ho &

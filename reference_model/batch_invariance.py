@@ -1,0 +1,55 @@
+"""Batch invariance: an image's bytes never depend on which other images share its batch.
+
+A CPU kernel picks its blocking from the whole tensor's shape, so one row can round differently in
+a batch of 1 and a batch of 16 (float32, ~1e-6 relative), and a difference that reaches the uint8
+rounding or a token's argmax changes an image. Measured per module by
+`benchmarks/batch_invariance.py` (results/batch_invariance.json):
+- MKL's GEMM rounds rows differently for M = 1, M = 2-3 and M >= 4 (at 2 threads also M = 5-11);
+  the Muse transformer, the text encoder and PixArt's token layers only see M = a multiple of 16
+  (tokens per image or caption), so they are invariant as they are;
+- the VQ decoder's convolutions (oneDNN) and, at 2 threads, its GroupNorm choose their algorithm by
+  batch size: one pixel off by one in about one image of 32;
+- PixArt's timestep embedding (M = rows of the batch) and its 1x1 patch-embedding conv.
+The fix is the same for each: run that part one row at a time (`per_row`), so it always sees the
+same shape and rounds the same way, whatever else is in the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+
+def per_row(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """fn over each row x[i:i+1] alone, concatenated: (B, ...) -> (B, ...)."""
+    if x.shape[0] <= 1:
+        return fn(x)
+    return torch.cat([fn(x[i : i + 1]) for i in range(x.shape[0])])
+
+
+def _per_row_adaln(adaln_forward: Callable) -> Callable:
+    """PixArt's AdaLayerNormSingle.forward (timestep (B,) -> modulation (B, 6 * width), embedded
+    timestep (B, width)) one row at a time: the FLOPs of the batched call, counted the same."""
+
+    def forward(timestep: torch.Tensor, added_cond_kwargs=None, batch_size=None, hidden_dtype=None):
+        rows = [adaln_forward(t[None], added_cond_kwargs, batch_size=1, hidden_dtype=hidden_dtype) for t in timestep]
+        return torch.cat([m for m, _ in rows]), torch.cat([e for _, e in rows])
+
+    return forward
+
+
+def make_pixart_batch_invariant(model: nn.Module) -> nn.Module:
+    """Make a diffusers PixArtTransformer2DModel's batch-dependent parts (see above) run per row.
+
+    Inference only (the training loop keeps the batched kernels): the modules' forwards are
+    replaced on this instance, so weights and state_dict keys are unchanged. Idempotent.
+    """
+    if getattr(model, "_batch_invariant", False):
+        return model
+    pos_embed = model.pos_embed.forward
+    model.pos_embed.forward = lambda latent: per_row(pos_embed, latent)  # (B, C, g, g) -> (B, g*g, width)
+    model.adaln_single.forward = _per_row_adaln(model.adaln_single.forward)
+    model._batch_invariant = True
+    return model
