@@ -8,11 +8,11 @@ hint, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
 from reference_model.errors import ReferenceModelError
+from reference_model.strict_json import from_dict
 
 
 @dataclass(frozen=True)
@@ -111,37 +111,8 @@ def to_dict(config: Any) -> dict:
     return dataclasses.asdict(config)
 
 
-def _from_dict(cls: type, data: Any, where: str) -> Any:
-    if not isinstance(data, dict):
-        raise ReferenceModelError(f"{where}: expected a JSON object for {cls.__name__}, got {data!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    values = {}
-    for key, value in data.items():
-        if key not in fields:
-            close = difflib.get_close_matches(key, fields, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ReferenceModelError(
-                f"{where}: unknown key '{key}'{hint}; known: {', '.join(fields)}"
-            )
-        nested = _NESTED.get((cls, key))
-        if nested is not None:
-            value = _from_dict(nested, value, f"{where}.{key}")
-        elif isinstance(value, list):
-            value = tuple(value)
-        values[key] = value
-    return cls(**values)
-
-
-_NESTED: dict[tuple[type, str], type] = {
-    (MuseConfig, "vq"): VQConfig,
-    (MuseConfig, "text_encoder"): TextEncoderConfig,
-    (MuseConfig, "transformer"): TransformerConfig,
-    (MuseConfig, "sampler"): SamplerConfig,
-}
-
-
 def muse_config_from_dict(data: dict, where: str) -> MuseConfig:
     """config.json's model section -> MuseConfig; `where` names the file in errors."""
-    config = _from_dict(MuseConfig, data, where)
+    config = from_dict(MuseConfig, data, where)
     config.check(where)
     return config

@@ -195,8 +195,8 @@ def test_describe_counts_parameters_and_flops_per_step(sd):
     [
         ({"temperature": 1.0}, "does not take parameter 'temperature'"),
         ({"step": 2}, "(did you mean 'steps'?)"),
-        ({"steps": 0}, "steps=0 must be an integer >= 1"),
-        ({"guidance": -1.0}, "guidance=-1.0 must be a number >= 0"),
+        ({"steps": 0}, "steps=0 is outside [1, 1000]"),
+        ({"guidance": -1.0}, "guidance=-1.0 is outside [0, 100]"),
         ({"scheduler": "heun"}, "scheduler='heun' is not compatible"),
         ({"resolution": 12, "steps": 1}, "`height` and `width` have to be divisible by 8"),
     ],

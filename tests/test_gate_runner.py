@@ -20,7 +20,7 @@ batch_size: 4
 models:
   tiny:
     adapter: tiny
-    params: {guidance: 1, steps: 2}
+    params: {guidance: 20, steps: 2}  # bright: guidance=0 (grey noise) is a clear drop
 prompts: {source: shapes, split: val, limit: 6, images_per_prompt: 2}
 metrics:
   pixel_mean: {}
@@ -44,7 +44,7 @@ def test_unchanged_rerun_passes_and_a_changed_model_fails(tmp_path, tiny_registr
     baseline = tmp_path / "baseline.jsonl"
     assert main(["gate", str(run(tmp_path, "base")), "--write-baseline", str(baseline)]) == 0
     assert main(["gate", str(run(tmp_path, "again")), "--baseline", str(baseline)]) == 0
-    changed = run(tmp_path, "changed", "models.tiny.params.guidance=-3")
+    changed = run(tmp_path, "changed", "models.tiny.params.guidance=0")
     capsys.readouterr()
     assert main(["gate", str(changed), "--baseline", str(baseline)]) == 1
     out = capsys.readouterr().out

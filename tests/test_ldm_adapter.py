@@ -50,7 +50,7 @@ def test_describe_counts_one_denoiser_call_per_step(ldm):
     ("params", "message"),
     [
         ({"scheduler": "heun"}, "unknown scheduler 'heun'; choose one of: ddpm, ddim, dpmpp, euler"),
-        ({"steps": 0}, "steps=0 must be an integer >= 1"),
+        ({"steps": 0}, "steps=0 is outside [1, 1000]"),
         ({"temperature": 1.0}, "does not take parameter 'temperature'"),
     ],
 )

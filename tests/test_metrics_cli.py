@@ -97,7 +97,7 @@ def test_unknown_extractor_and_mode(tmp_path, capsys):
 
 
 def test_bench_bad_input(capsys):
-    assert "--repeats >= 2" in _error(capsys, ["bench", "--model", "anything", "--repeats", "1"])
+    assert "latency: repeats=1 must be an integer in [2, 10000]" in _error(capsys, ["bench", "--model", "anything", "--repeats", "1"])
     assert "checkpoint 'no-such-model' not found" in _error(capsys, ["bench", "--model", "no-such-model"])
 
 

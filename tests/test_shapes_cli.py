@@ -84,7 +84,7 @@ def test_bad_render_arguments(tmp_path, capsys):
         ["shapes", "render", "--split", "val", "--n", "2", "--size", "4", "--out", str(tmp_path / "x")], capsys
     )
     assert not (tmp_path / "x").exists()  # nothing half-written
-    assert "non-negative integer, got -1" in _error(["shapes", "render", "--split", "val", "--n", "-1", "--out", str(tmp_path / "y")], capsys)
+    assert "--n -1: render 1 to 1,000,000 prompts" in _error(["shapes", "render", "--split", "val", "--n", "-1", "--out", str(tmp_path / "y")], capsys)
     assert "no prompts.jsonl" not in _error(["shapes", "score", str(tmp_path / "nope")], capsys)
 
 

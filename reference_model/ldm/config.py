@@ -13,13 +13,12 @@ What "matched" means, field by field (the Muse side is reference_model.config):
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import typing
 from dataclasses import dataclass, field
 from typing import Any
 
 from reference_model.config import TextEncoderConfig, VQConfig
 from reference_model.errors import ReferenceModelError
+from reference_model.strict_json import from_dict
 
 DECODE_MODES = ("snap", "direct")
 PREDICTION_TYPES = ("epsilon", "v_prediction", "sample")
@@ -121,27 +120,6 @@ class LDMConfig:
 def to_dict(config: Any) -> dict:
     """Dataclass -> plain JSON-able dict (tuples become lists when dumped)."""
     return dataclasses.asdict(config)
-
-
-def from_dict(cls: type, data: Any, where: str) -> Any:
-    """Strict dict -> dataclass: unknown keys raise with a "did you mean" hint; nested by type hints."""
-    if not isinstance(data, dict):
-        raise ReferenceModelError(f"{where}: expected a JSON object for {cls.__name__}, got {data!r}")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    values = {}
-    for key, value in data.items():
-        if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ReferenceModelError(f"{where}: unknown key '{key}'{hint}; known: {', '.join(names)}")
-        kind = hints[key]
-        if dataclasses.is_dataclass(kind):
-            value = from_dict(kind, value, f"{where}.{key}")
-        elif isinstance(value, list):
-            value = tuple(value)
-        values[key] = value
-    return cls(**values)
 
 
 def ldm_config_from_dict(data: Any, where: str) -> LDMConfig:
