@@ -48,7 +48,7 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 check_checkpoints() {
   for name in muse-shapes ldm-shapes probe-clip; do
     if [ ! -f "musebench/checkpoints/$name/config.json" ]; then
-      echo "make_reports.sh: shipped checkpoint musebench/checkpoints/$name is missing; train it first (see its issue)" >&2
+      echo "make_reports.sh: shipped checkpoint musebench/checkpoints/$name is missing; train it first: python -m recipes.${name//-/_} from the repository root (README.md lists the exact commands)" >&2
       exit 2
     fi
   done
