@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from musebench.errors import MusebenchError
+from musebench.metrics.clip_weights import check_clip_shapes, clip_file, clip_reason, read_clip_state_dict
 
 EXTRACTORS = ("inception", "clip", "probe")
 
@@ -70,11 +71,11 @@ class ProbeExtractor:
 
 def load_open_clip(model: str, weights: str | None):
     """(model, mean (1,3,1,1), std (1,3,1,1), image size, weights digest); never downloads."""
-    import open_clip
-
     from musebench.metrics.inception import sha256_of
 
     if model.startswith("local-dir:"):
+        import open_clip
+
         directory = Path(model[len("local-dir:"):]).expanduser()
         files = sorted(directory.glob("open_clip_*")) if directory.is_dir() else []
         if not any(f.name == "open_clip_config.json" for f in files):
@@ -82,12 +83,16 @@ def load_open_clip(model: str, weights: str | None):
         net = open_clip.create_model(model, require_pretrained=True)
         digest = "+".join(sha256_of(f)[:12] for f in files)
     else:
-        path = _clip_file(model, weights)
-        check_clip_shapes(model, path, read_clip_state_dict(path))
+        path = clip_file(model, weights)
+        state = read_clip_state_dict(path)  # a file that is no state dict is refused before open_clip is imported
+        check_clip_shapes(model, path, state)
+        del state
+        import open_clip
+
         try:
             net = open_clip.create_model(model, pretrained=str(path), require_pretrained=True)
         except (RuntimeError, KeyError, ValueError) as exc:  # open_clip's own conversions refused the file
-            raise MusebenchError(f"clip model '{model}' with pretrained {path}: {_clip_reason(exc)}") from None
+            raise MusebenchError(f"clip model '{model}' with pretrained {path}: {clip_reason(exc)}") from None
         digest = sha256_of(Path(weights).expanduser())[:16]
     net.eval().requires_grad_(False)
     cfg = net.visual.preprocess_cfg
@@ -95,67 +100,6 @@ def load_open_clip(model: str, weights: str | None):
     std = torch.tensor(cfg["std"]).view(1, 3, 1, 1)
     size = net.visual.image_size
     return net, mean, std, int(size[0] if isinstance(size, (tuple, list)) else size), digest
-
-
-CLIP_EXPECTED = "an open_clip checkpoint: a state dict of tensors, or {'state_dict': ...}"
-
-
-def _clip_file(model: str, weights: str | None) -> Path:
-    if weights is None or not Path(weights).expanduser().is_file():
-        raise MusebenchError(
-            f"clip model '{model}' needs a local pretrained file (extractor_weights / pretrained: PATH), got {weights!r}; "
-            "musebench never downloads weights: copy the open_clip checkpoint here first"
-        )
-    return Path(weights).expanduser()
-
-
-def read_clip_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """The pretrained file as open_clip reads it (torch.load weights_only=True or safetensors; a
-    {'state_dict': ...} wrapper and DataParallel's 'module.' prefix removed), checked to be tensors."""
-    from musebench.weights_file import read_state_dict, state_dict_of, torch_load_weights
-
-    if path.suffix == ".safetensors":
-        state = read_state_dict(path, CLIP_EXPECTED)
-    else:
-        raw = torch_load_weights(path, CLIP_EXPECTED, mmap=True)
-        if isinstance(raw, dict) and "state_dict" in raw:
-            raw = raw["state_dict"]
-        state = state_dict_of(raw, path, CLIP_EXPECTED)
-    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
-
-
-def clip_shapes(model: str) -> dict[str, tuple[int, ...]]:
-    """{key: shape} of open_clip's `model`, built on the meta device (no memory, no weights)."""
-    import open_clip
-    from open_clip.model import CLIP, CustomTextCLIP
-
-    cfg = open_clip.get_model_config(model)
-    if cfg is None:
-        raise MusebenchError(f"clip model '{model}': not an open_clip model name; see open_clip.list_models()")
-    cls = CustomTextCLIP if cfg.get("custom_text") or "hf_model_name" in cfg.get("text_cfg", {}) else CLIP
-    with torch.device("meta"):
-        net = cls(**{k: v for k, v in cfg.items() if k != "custom_text"})
-    return {k: tuple(v.shape) for k, v in net.state_dict().items()}
-
-
-def check_clip_shapes(model: str, path: Path, state: dict[str, torch.Tensor]) -> None:
-    """Keys the file shares with the model must have its shapes (positional embeddings excepted:
-    open_clip resizes them); a file sharing no key is another architecture. Key renames are open_clip's."""
-    from musebench.weights_file import format_shape
-
-    expected = clip_shapes(model)
-    shared = [k for k in state if k in expected]
-    if not shared:
-        raise MusebenchError(f"{path}: no key of open_clip '{model}' (found e.g. {next(iter(state))}); give {CLIP_EXPECTED} for {model}")
-    for key in shared:
-        if tuple(state[key].shape) != expected[key] and "positional_embedding" not in key:
-            raise MusebenchError(f"{path}: key {key}: shape {format_shape(state[key].shape)}, expected {format_shape(expected[key])} "
-                                 f"for open_clip '{model}'; give the pretrained file of {model}")
-
-
-def _clip_reason(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    return " ".join(lines[:2])[:300] if lines else type(exc).__name__
 
 
 def check_weights(spec: ExtractorSpec) -> None:
@@ -166,7 +110,7 @@ def check_weights(spec: ExtractorSpec) -> None:
 
         check_inception(resolve_weights(spec.weights)[0])
     elif spec.name == "clip" and not spec.model.startswith("local-dir:"):
-        path = _clip_file(spec.model, spec.weights)
+        path = clip_file(spec.model, spec.weights)
         check_clip_shapes(spec.model, path, read_clip_state_dict(path))
     elif spec.name == "probe":
         from musebench.metrics.probe_model import check_weights as check_probe
