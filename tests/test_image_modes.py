@@ -167,3 +167,25 @@ def test_decoder_noise_never_reaches_stderr(tmp_path, capfd):
     with pytest.raises(MusebenchError, match="lzw.tif: truncated or corrupt image data"):
         read_rgb(_write(tmp_path, "lzw.tif", bytes(data)))
     assert capfd.readouterr().err == ""
+
+
+def test_every_call_site_reads_a_16_bit_copy_as_its_8_bit_original(tmp_path):
+    """metrics (load_folder), shapes score (load_png), reference/real (_load_reference) and grids all
+    go through read_rgb: a folder re-saved as 16 bits reads back byte-identical."""
+    from musebench.metrics.image_folder import load_folder
+    from musebench.models.real import _load_reference
+    from musebench.report.data import ImageRef
+    from musebench.report.grids import _load
+    from musebench.shapes.folder import load_png, render_folder
+
+    eight, sixteen = tmp_path / "eight", tmp_path / "sixteen"
+    render_folder("val", 3, 0, 32, eight, progress=False)
+    sixteen.mkdir()
+    for path in sorted(eight.glob("*.png")):
+        (sixteen / path.name).write_bytes(png_bytes(np.asarray(Image.open(path)).astype(np.uint16) * 257))
+    assert np.array_equal(load_folder(sixteen).numpy(), load_folder(eight).numpy())
+    first = sorted(eight.glob("*.png"))[0].name
+    assert np.array_equal(load_png(sixteen / first), load_png(eight / first))
+    assert np.array_equal(_load_reference(str(sixteen / first), 16), _load_reference(str(eight / first), 16))
+    ref = ImageRef(path=sixteen / first, model="m", prompt="p", seed=0, params={})
+    assert np.array_equal(_load(ref), load_png(eight / first))
