@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reference_model.checkpoint_files import (CONFIG_FILE, TOP_KEYS, WEIGHTS_FILE, load_part, read_document,
+from reference_model.checkpoint_files import (CONFIG_FILE, TOP_KEYS, WEIGHTS_FILE, check_parts, load_part, read_document,
                                               read_weights, write_checkpoint)
 from reference_model.config import MuseConfig, muse_config_from_dict, to_dict
 from reference_model.errors import ReferenceModelError
@@ -32,11 +32,23 @@ def read_config(directory: Path) -> MuseConfig:
     return muse_config_from_dict(document["model"], f"{Path(directory) / CONFIG_FILE}:model")
 
 
-def load_checkpoint(directory: Path) -> tuple[MuseConfig, VQModel, MaskedTransformer]:
+def _parts(config: MuseConfig) -> dict:
+    return {"vq.": VQModel(config.vq), "transformer.": MaskedTransformer(config.transformer)}
+
+
+def check_checkpoint(directory: Path) -> MuseConfig:
+    """The config, read and checked against the weights' header without loading them (a preflight)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ReferenceModelError(f"{directory}: checkpoint directory does not exist")
     config = read_config(directory)
+    check_parts(directory, lambda: _parts(config))
+    return config
+
+
+def load_checkpoint(directory: Path) -> tuple[MuseConfig, VQModel, MaskedTransformer]:
+    directory = Path(directory)
+    config = check_checkpoint(directory)
     tensors = read_weights(directory / WEIGHTS_FILE)
     vq, transformer = VQModel(config.vq), MaskedTransformer(config.transformer)
     load_part(vq, tensors, "vq.", directory / WEIGHTS_FILE)

@@ -103,6 +103,18 @@ def check_part(module: torch.nn.Module, shapes: dict[str, tuple[int, ...]], pref
             )
 
 
+def check_parts(directory: Path, build_parts) -> None:
+    """`build_parts()` -> {prefix: module} built on the meta device (no memory) and checked against
+    the safetensors header (no tensor read): a config that does not fit its weights (depth 500 for a
+    depth-4 file) is refused before any real module is allocated."""
+    with torch.device("meta"):
+        parts = build_parts()
+    path = Path(directory) / WEIGHTS_FILE
+    shapes = header_shapes(path)
+    for prefix, module in parts.items():
+        check_part(module, shapes, prefix, path)
+
+
 def load_part(module: torch.nn.Module, tensors: dict[str, torch.Tensor], prefix: str, path: Path) -> None:
     """Load the `prefix` tensors into module; any key, shape or dtype mismatch is one line."""
     check_part(module, {k: tuple(v.shape) for k, v in tensors.items()}, prefix, path)

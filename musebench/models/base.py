@@ -8,9 +8,10 @@ many processes share the work. Adapters therefore take one seed per image and bu
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-import torch
+if TYPE_CHECKING:  # the suite reader imports ParamValue: it must not pay torch's import (and memory)
+    import torch
 
 # A sampler parameter value as it appears in a suite: steps=12, guidance=2.0, scheduler="ddim".
 ParamValue = int | float | str | bool | None

@@ -14,15 +14,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from musebench import distributed
-from musebench.cache import ImageCache, resolve_cache_dir
 from musebench.errors import MusebenchError
 from musebench.preflight import preflight
 from musebench.prompts.registry import load_prompts
-from musebench.runner.evaluate import evaluate
-from musebench.runner.generate import generate_misses
-from musebench.runner.prepare import prepare_run
-from musebench.results import results_line, write_run
-from musebench.runner.results import device_info, git_commit, grid_images, prepare_out_dir, versions
 from musebench.suite import load_suite, suite_hash, suite_to_dict
 
 
@@ -84,6 +78,15 @@ def run_suite(options: RunOptions) -> RunOutcome:
     # before any model, image or directory; --limit is a quick look: gate power is not enforced there
     preflight(suite, len(records) * suite.prompts.images_per_prompt, quick_look=options.limit is not None)
     clock.lap("load_suite_and_prompts")
+    # torch and the models only now: a bad suite or prompt file is refused without their import time
+    # and memory (~0.5 GB resident for this torch build)
+    from musebench.cache import ImageCache, resolve_cache_dir
+    from musebench.results import results_line, write_run
+    from musebench.runner.evaluate import evaluate
+    from musebench.runner.generate import generate_misses
+    from musebench.runner.prepare import prepare_run
+    from musebench.runner.results import device_info, git_commit, grid_images, prepare_out_dir, versions
+
     device = distributed.rank_device(suite.device, shard)
     cache_dir = resolve_cache_dir(options.cache)
     # every model, sweep point, metric (weights, references) and the disk, all problems at once

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from reference_model.checkpoint_files import CONFIG_FILE, WEIGHTS_FILE, load_part, read_weights, write_checkpoint
+from reference_model.checkpoint_files import CONFIG_FILE, WEIGHTS_FILE, check_parts, load_part, read_weights, write_checkpoint
 from reference_model.checkpoint_files import read_document as _read_document
 from reference_model.errors import ReferenceModelError
 from reference_model.ldm.config import LDMConfig, ldm_config_from_dict, to_dict
@@ -39,11 +39,23 @@ def read_config(directory: Path) -> LDMConfig:
     return ldm_config_from_dict(read_document(directory)["model"], f"{Path(directory) / CONFIG_FILE}:model")
 
 
-def load_checkpoint(directory: Path) -> tuple[LDMConfig, VQModel, torch.nn.Module]:
+def _parts(config: LDMConfig) -> dict:
+    return {"vq.": VQModel(config.vq), "denoiser.": build_denoiser(config.denoiser)}
+
+
+def check_checkpoint(directory: Path) -> LDMConfig:
+    """The config, read and checked against the weights' header without loading them (a preflight)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ReferenceModelError(f"{directory}: LDM checkpoint directory does not exist")
     config = read_config(directory)
+    check_parts(directory, lambda: _parts(config))
+    return config
+
+
+def load_checkpoint(directory: Path) -> tuple[LDMConfig, VQModel, torch.nn.Module]:
+    directory = Path(directory)
+    config = check_checkpoint(directory)
     tensors = read_weights(directory / WEIGHTS_FILE)
     vq, denoiser = VQModel(config.vq), build_denoiser(config.denoiser)
     load_part(vq, tensors, "vq.", directory / WEIGHTS_FILE)
