@@ -227,3 +227,12 @@ def test_checkpoint_corrupt_safetensors_and_integer_weights(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"format": "reference_model.muse/1", "model": {}})[:-3])
     with pytest.raises(MusebenchError, match="config.json: not valid JSON"):
         check_checkpoint_weights(directory)
+
+
+def test_ldm_checkpoint_check_reads_its_own_parts(tmp_path):
+    from musebench.models.checkpoints import SHIPPED_DIR, check_checkpoint_weights
+
+    (tmp_path / "config.json").write_bytes((SHIPPED_DIR / "ldm-shapes" / "config.json").read_bytes())
+    (tmp_path / "model.safetensors").write_bytes(tiny_muse_weights())  # a Muse's vq.* and transformer.*
+    with pytest.raises(MusebenchError, match=r"model.safetensors: weights do not match config.json \((missing|unexpected) "):
+        check_checkpoint_weights(str(tmp_path))

@@ -59,6 +59,12 @@ def _suite(weights, expect: str) -> Case:
                 files={"bad.yaml": suite, "ck/config.json": tiny_muse_json, "ck/model.safetensors": weights}, tiny_registry=False)
 
 
+def _ldm_config() -> bytes:
+    from musebench.models.checkpoints import SHIPPED_DIR
+
+    return (SHIPPED_DIR / "ldm-shapes" / "config.json").read_bytes()
+
+
 def _half(make):
     return lambda: make()[: len(make()) // 2]
 
@@ -97,6 +103,7 @@ CASES: dict[str, Case] = {
     "generate_other_width": _generate(lambda: tiny_muse_json(width=16), lambda: tiny_muse_weights(),
                                       "transformer.blocks.0.cross_attn.kv.bias has shape (16,) but config.json implies (32,)"),
     "generate_integer_weights": _generate(tiny_muse_json, _int_head, "transformer.head.weight holds torch.int64, expected a floating-point tensor"),
+    "generate_ldm_config_muse_weights": _generate(_ldm_config, lambda: tiny_muse_weights(), "ck/model.safetensors: weights do not match config.json"),
     "generate_no_weights": _generate(tiny_muse_json, None, "ck/model.safetensors: missing"),
     "suite_checkpoint_wrong_shape": _suite(lambda: tiny_muse_weights(reshape="transformer.head.weight"),
                                            "transformer.head.weight has shape (17, 8) but config.json implies (16, 8)"),
