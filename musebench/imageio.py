@@ -27,7 +27,8 @@ exactly, and v = 65535 is 255 (Pillow's own convert("RGB") of I;16 clips every v
 Refused, each one line naming the file and the fix: a missing or empty file, content that is not
 an image, a name whose suffix disagrees with the content (a JPEG named .png), truncated or corrupt
 data, more than MAX_PIXELS pixels (a decompression bomb: checked from the header before decoding),
-and any other mode (LAB, HSV, I;16 variants with alpha ...).
+and any other mode (LAB, HSV, ...). Decoders' own chatter (Pillow's metadata warnings, libtiff's
+prints to stderr) is kept out of the terminal: the one line is the message.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from musebench.errors import MusebenchError
 # last-resort print: an application's own logging config still receives them.
 logging.getLogger("PIL").addHandler(logging.NullHandler())
 
-# 8192 x 8192: four times a 4K photo, far above any FID or oracle input, and 192 MB as uint8 RGB.
+# 8192 x 8192 = 64 Mpx: eight 4K frames (3840 x 2160), far above any FID or oracle input, and 192 MB as uint8 RGB.
 # Pillow's own bomb limit is 89.5 Mpx (warning) / 179 Mpx (error); ours is explicit and lower.
 MAX_PIXELS = 8192 * 8192
 
