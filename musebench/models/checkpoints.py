@@ -39,12 +39,12 @@ def resolve_checkpoint(name_or_dir: str) -> Path:
 
 def check_checkpoint_weights(name_or_dir: str) -> None:
     """The checkpoint's weights file holds every tensor its config.json implies, at its shape, read
-    from the safetensors header with the modules built on the meta device (no weights loaded): for
-    the run's preflight. Muse, LDM and probe-CLIP directories are checked; other formats (a diffusers
-    pipeline, a test adapter's config) are left to their adapter. MusebenchError (one line) otherwise."""
+    from the safetensors header with the modules on the meta device (no weights loaded): for the
+    run's preflight. Muse and LDM directories (reference_model's check_checkpoint) and probe-CLIP
+    ones are checked; other formats (a diffusers pipeline, a test adapter's config) are left to
+    their adapter. MusebenchError (one line) otherwise."""
+    import importlib
     import json
-
-    import torch
 
     from reference_model.errors import ReferenceModelError
 
@@ -53,14 +53,12 @@ def check_checkpoint_weights(name_or_dir: str) -> None:
         document = json.loads((directory / "config.json").read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MusebenchError(f"{directory / 'config.json'}: not valid JSON ({exc}); restore the file from the checkpoint") from None
-    fmt = document.get("format") if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        return
     try:
-        if fmt in _PARTS:
-            config = _PARTS[fmt][0](directory)
-            with torch.device("meta"):
-                parts = _PARTS[fmt][1](config)
-            _check_parts(directory, parts)
-        elif isinstance(document, dict) and document.get("architecture") == "open_clip.model.CLIP":
+        if document.get("format") in _CHECKERS:
+            importlib.import_module(_CHECKERS[document["format"]]).check_checkpoint(directory)
+        elif document.get("architecture") == "open_clip.model.CLIP":
             from musebench.metrics.probe_model import check_weights
 
             check_weights(str(directory))
@@ -68,40 +66,5 @@ def check_checkpoint_weights(name_or_dir: str) -> None:
         raise MusebenchError(str(exc)) from None
 
 
-def _check_parts(directory: Path, parts: dict) -> None:
-    from reference_model.checkpoint_files import WEIGHTS_FILE, check_part, header_shapes
-
-    path = directory / WEIGHTS_FILE
-    shapes = header_shapes(path)
-    for prefix, module in parts.items():
-        check_part(module, shapes, prefix, path)
-
-
-def _muse_config(directory: Path):
-    from reference_model.checkpoint import read_config
-
-    return read_config(directory)
-
-
-def _muse_parts(config) -> dict:
-    from reference_model.tokenizer import VQModel
-    from reference_model.transformer import MaskedTransformer
-
-    return {"vq.": VQModel(config.vq), "transformer.": MaskedTransformer(config.transformer)}
-
-
-def _ldm_config(directory: Path):
-    from reference_model.ldm.checkpoint import read_config
-
-    return read_config(directory)
-
-
-def _ldm_parts(config) -> dict:
-    from reference_model.ldm.denoiser import build_denoiser
-    from reference_model.tokenizer import VQModel
-
-    return {"vq.": VQModel(config.vq), "denoiser.": build_denoiser(config.denoiser)}
-
-
-# config.json "format" -> (read its config, build its modules), as reference_model's load_checkpoint does
-_PARTS = {"reference_model.muse/1": (_muse_config, _muse_parts), "reference_model.ldm/1": (_ldm_config, _ldm_parts)}
+# config.json "format" -> the reference_model module whose check_checkpoint reads that format
+_CHECKERS = {"reference_model.muse/1": "reference_model.checkpoint", "reference_model.ldm/1": "reference_model.ldm.checkpoint"}
