@@ -1,9 +1,14 @@
 """Every bad-input case (tests/bad_inputs/cases_*.py) in a fresh process, with its peak memory.
 
-    OMP_NUM_THREADS=1 python benchmarks/bad_inputs.py [--only SUBSTRING]
+    OMP_NUM_THREADS=1 python benchmarks/bad_inputs.py [--only SUBSTRING] [--spawn]
 
-Each case runs `python tests/tiny_cli.py ARGV` (`python -m musebench ARGV` for cases without the
-tiny registry) in its own directory, one at a time, and is held to issue 23's bar: exit code 2,
+Each case runs in its own process and directory, one at a time. By default the process is forked
+from this one after it has imported musebench, torch and the tests' tiny adapter, as
+tests/fork_server.py does for the crash tests (it has run no torch op, so the child starts from
+the state `python -m musebench` reaches before reading its arguments; a case without the tiny
+registry gets it removed): a case then costs its own work, not a 5-20 s interpreter start on a
+shared 2-core machine. `--spawn` runs `python tests/tiny_cli.py ARGV` (`python -m musebench ARGV`)
+instead. Either way each case is held to issue 23's bar: exit code 2,
 exactly one stderr line `musebench: error: ...` holding the case's words, no traceback, nothing
 written in its directory, and a peak resident set (ru_maxrss of the child, from os.wait4) under
 LIMIT_MB. For scale the file also records the peak of a process that only imports torch.
@@ -13,6 +18,7 @@ Writes benchmarks/results/bad_inputs.json; exits 1 if any case misses the bar.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -21,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +37,10 @@ sys.path[:] = [str(TESTS)] + [p for p in sys.path if Path(p or ".").resolve() !=
 
 from bad_inputs.case import Case, collect, materialize, snapshot  # noqa: E402
 from test_bad_inputs import error_lines  # noqa: E402
+
+from musebench.cli.main import main as musebench_main  # noqa: E402
+from musebench.metrics.registry import METRICS  # noqa: E402
+from musebench.models.registry import ADAPTERS  # noqa: E402
 
 LIMIT_MB = 500  # issue 23: "peak memory under 500 MB"
 TIMEOUT_S = 120  # a case that takes longer has hung
@@ -51,7 +62,38 @@ def run_measured(command: list[str], cwd: Path, env: dict, stderr_path: Path) ->
     return proc.returncode, usage.ru_maxrss / 1024, time.perf_counter() - started  # ru_maxrss: KiB on Linux
 
 
-def run_case(case_id: str, case: Case) -> dict:
+def forked(argv: list[str], cwd: Path, env: dict, stderr_path: Path, tiny_registry: bool) -> tuple[int, float, float]:
+    """run_measured's twin: main(argv) in a child forked from this process (see the module doc)."""
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 3
+        try:
+            os.chdir(cwd)
+            os.environ.clear()
+            os.environ.update(env)
+            err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            os.dup2(devnull, 0), os.dup2(devnull, 1), os.dup2(err, 2)
+            if not tiny_registry:
+                ADAPTERS.pop("tiny", None), METRICS.pop("pixel_mean", None)
+            code = musebench_main(argv)
+        except BaseException:  # noqa: BLE001 - the traceback goes to stderr, as in a real process
+            traceback.print_exc()
+            code = 3
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+    timer = threading.Timer(TIMEOUT_S, os.kill, (pid, 9))
+    timer.start()
+    try:
+        _, status, usage = os.wait4(pid, 0)
+    finally:
+        timer.cancel()
+    return os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024, time.perf_counter() - started
+
+
+def run_case(case_id: str, case: Case, spawn: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="bad-input-") as scratch:
         directory = Path(scratch) / "case"
         directory.mkdir()
@@ -60,7 +102,10 @@ def run_case(case_id: str, case: Case) -> dict:
         entry = [str(TESTS / "tiny_cli.py")] if case.tiny_registry else ["-m", "musebench"]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "MUSEBENCH_CACHE": str(directory / "cache-env"),
                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-        code, peak_mb, seconds = run_measured([sys.executable, *entry, *argv], directory, env, Path(scratch) / "stderr")
+        if spawn:
+            code, peak_mb, seconds = run_measured([sys.executable, *entry, *argv], directory, env, Path(scratch) / "stderr")
+        else:
+            code, peak_mb, seconds = forked(argv, directory, env, Path(scratch) / "stderr", case.tiny_registry)
         stderr = (Path(scratch) / "stderr").read_text(errors="replace")
         after = snapshot(directory)
     lines = error_lines(stderr)
@@ -82,6 +127,15 @@ def run_case(case_id: str, case: Case) -> dict:
             "line": lines[0][:400] if len(lines) == 1 else lines[:3], "problems": problems}
 
 
+def fork_floor_mb() -> float:
+    """Peak RSS of a child forked from this process that does nothing: what every forked case starts from."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    _, _, usage = os.wait4(pid, 0)
+    return round(usage.ru_maxrss / 1024, 1)
+
+
 def torch_import_peak_mb() -> float:
     with tempfile.TemporaryDirectory() as scratch:
         _, peak, _ = run_measured([sys.executable, "-c", "import torch"], Path(scratch), dict(os.environ), Path(scratch) / "err")
@@ -92,12 +146,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="", help="run the cases whose id contains this")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--spawn", action="store_true", help="a new interpreter per case instead of a fork")
     args = parser.parse_args()
+    if not args.spawn:
+        import tiny_cli  # noqa: F401  (imports musebench and registers the tiny adapter and metric)
+        for module in ("musebench.cli.cmd_run", "musebench.cli.cmd_validate", "musebench.runner", "musebench.shapes",
+                       "tiny_adapter", "tiny_metric", "torch"):
+            importlib.import_module(module)
     cases = {k: v for k, v in collect().items() if args.only in k}
     started = time.time()
     results = []
     for i, (case_id, case) in enumerate(cases.items(), 1):
-        result = run_case(case_id, case)
+        result = run_case(case_id, case, args.spawn)
         results.append(result)
         status = "ok" if not result["problems"] else "FAIL " + "; ".join(result["problems"])
         print(f"[{i}/{len(cases)}] {case_id}: {result['peak_mb']:.0f} MB {result['seconds']:.1f} s {status}", flush=True)
@@ -106,13 +166,19 @@ def main() -> int:
     for case_id in cases:
         by_area[case_id.split("/", 1)[0]] = by_area.get(case_id.split("/", 1)[0], 0) + 1
     summary = {
-        "command": "OMP_NUM_THREADS=1 python benchmarks/bad_inputs.py" + (f" --only {args.only}" if args.only else ""),
+        "command": "OMP_NUM_THREADS=1 python benchmarks/bad_inputs.py" + (f" --only {args.only}" if args.only else "")
+                   + (" --spawn" if args.spawn else ""),
+        "processes": "spawned interpreters" if args.spawn else "forked after importing musebench, torch and the tiny adapter",
         "cases": len(results), "cases_per_file": by_area, "failed": len(failed),
         "failed_ids": [r["id"] for r in failed],
         "limit_mb": LIMIT_MB,
         "peak_mb_max": max((r["peak_mb"] for r in results), default=0.0),
         "peak_mb_median": sorted(r["peak_mb"] for r in results)[len(results) // 2] if results else 0.0,
-        "import_torch_peak_mb": torch_import_peak_mb(),  # the floor of any command that imports torch
+        # the floor of any spawned command that imports torch (libtorch's pages counted once read)
+        "import_torch_peak_mb": torch_import_peak_mb(),
+        # a forked child counts only the pages it touches (Linux does not copy file-backed page tables
+        # at fork), so a forked case's peak is below a spawned one's by up to the libraries' pages
+        "fork_floor_mb": None if args.spawn else fork_floor_mb(),
         "minutes": round((time.time() - started) / 60, 2),
         "python": platform.python_version(),
     }

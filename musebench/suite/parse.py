@@ -21,7 +21,7 @@ from musebench.suite.schema import (
     SUITE_VERSION, GateSpec, MetricSpec, ModelSpec, PromptsSpec, ReportSpec, Suite, SweepSpec,
 )
 from musebench.suite.source import Loc, LocDict, LocList, fail
-from musebench.suite.typecheck import TypeMismatch, brief, build_dataclass, convert, did_you_mean, plain
+from musebench.suite.typecheck import NOT_FINITE, TypeMismatch, brief, build_dataclass, convert, did_you_mean, plain
 
 TOP_KEYS = ("version", "name", "description", "seed", "batch_size", "device", "models", "prompts",
             "metrics", "gates", "report", "include")
@@ -59,16 +59,21 @@ def _params(data: LocDict, where: str) -> dict:
     for name, value in data.items():
         try:
             out[name] = convert(value, _SCALAR)
-        except TypeMismatch:
-            raise fail(data.where(name), f"{where}{name}: a sampler parameter must be a single value, got {brief(value)}") from None
+        except TypeMismatch as exc:
+            raise fail(data.where(name), f"{where}{name}: {_not_single(exc, value)}") from None
     return out
 
 
 def _sweep_value(seq: LocList, i: int, where: str):
     try:
         return convert(seq[i], _SCALAR)
-    except TypeMismatch:
-        raise fail(seq.where(i), f"{where}[{i}]: a sweep value must be a single value, got {brief(seq[i])}") from None
+    except TypeMismatch as exc:
+        raise fail(seq.where(i), f"{where}[{i}]: {_not_single(exc, seq[i], 'a sweep value')}") from None
+
+
+def _not_single(exc: TypeMismatch, value, what: str = "a sampler parameter") -> str:
+    """Why a parameter value was refused: not finite (.nan, .inf), else not a single value."""
+    return str(exc) if str(exc).startswith(NOT_FINITE) else f"{what} must be a single value, got {brief(value)}"
 
 
 def _sweep(data: LocDict, fixed: dict, where: str) -> SweepSpec:
