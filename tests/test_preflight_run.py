@@ -61,3 +61,29 @@ def test_the_disk_check_counts_only_new_images(tmp_path):
     check_disk(tmp_path, [])  # nothing new: nothing to check
     with pytest.raises(MusebenchError, match="new images need up to .* MiB free"):
         check_disk(tmp_path / "not-yet" / "cache", [100_000] * 10_000)  # 300 TB of raw pixels
+
+
+def test_kid_reference_folder_of_mixed_sizes_and_a_missing_probe_are_both_reported(tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    Image.new("RGB", (32, 32)).save(ref / "a.png")
+    Image.new("RGB", (48, 32)).save(ref / "b.png")
+    suite = tmp_path / "s.yaml"
+    suite.write_text(f"""version: 1
+name: k
+models:
+  real: {{adapter: real}}
+prompts: {{source: shapes, split: val, limit: 12}}
+metrics:
+  kid: {{reference: {ref}, subsets: 10, subset_size: 10}}
+  clip_score: {{model: probe, pretrained: {tmp_path / 'no-probe'}}}
+""")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(suite), "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "cache")]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("musebench: error: 2 problems, nothing generated: (1) ")
+    assert f"s.yaml:7: metrics.kid: {ref / 'b.png'}: size (48, 32) differs from a.png (32, 32)" in line
+    assert "s.yaml:8: metrics.clip_score: " in line and "no-probe" in line
+    assert not (tmp_path / "run").exists() and not (tmp_path / "cache").exists()

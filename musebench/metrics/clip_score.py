@@ -123,9 +123,12 @@ class ClipScoreMetric:
         return self._scorer
 
     def preflight(self, records) -> None:
-        """The CLIP model's weights load; the probe's files are found and hashed (its network loads on
-        the first uncached score, so a warm run never builds it) (metrics/base.py: Metric)."""
-        self.scorer()
+        """The CLIP model's weights file fits its network, checked without building it (the network
+        loads on the first uncached score, so a warm run never builds it) (metrics/base.py: Metric)."""
+        from musebench.metrics.extractors import ExtractorSpec, check_weights
+
+        o = self.options
+        check_weights(ExtractorSpec("probe", o.pretrained) if o.model == "probe" else ExtractorSpec("clip", o.pretrained, o.model))
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
         o = self.options

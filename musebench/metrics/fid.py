@@ -20,7 +20,7 @@ import numpy as np
 
 from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
-from musebench.metrics.extractors import EXTRACTORS, ExtractorSpec, build_extractor
+from musebench.metrics.extractors import EXTRACTORS, ExtractorSpec, build_extractor, check_weights
 from musebench.metrics.features import cached_features
 from musebench.metrics.intervals import check_rounds
 from musebench.metrics.fid_protocol import check_fid_inf_n, check_small_n, fid_interval, real_floor
@@ -71,8 +71,11 @@ class FidMetric:
         return self._extractor
 
     def preflight(self, records) -> None:
-        """The extractor's weights load and the reference is there (metrics/base.py: Metric)."""
-        check_reference(normalise_spec(self.options.reference, "fid"), self.extractor().dim)
+        """The extractor's weights file fits its network and the reference is there, without building the
+        network (metrics/base.py: Metric)."""
+        o = self.options
+        check_weights(ExtractorSpec(o.extractor, o.extractor_weights, o.extractor_model))
+        check_reference(normalise_spec(o.reference, "fid"), lambda: self.extractor().dim)
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
         o, ext = self.options, self.extractor()

@@ -25,10 +25,10 @@ import torch
 
 from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
-from musebench.metrics.extractors import ExtractorSpec, build_extractor
+from musebench.metrics.extractors import ExtractorSpec, build_extractor, check_weights
 from musebench.metrics.features import cached_features
 from musebench.metrics.fid import check_common, kept_arrays
-from musebench.metrics.reference import load_reference, normalise_spec
+from musebench.metrics.reference import check_reference, load_reference, normalise_spec
 from musebench.metrics.stats import check_features
 
 
@@ -117,8 +117,11 @@ class KidMetric:
         return self._extractor
 
     def preflight(self, records) -> None:
-        """The extractor's weights load and the reference is there (metrics/base.py: Metric)."""
-        check_reference(normalise_spec(self.options.reference, "kid"), self.extractor().dim)
+        """The extractor's weights file fits its network and the reference is there, without building the
+        network (metrics/base.py: Metric)."""
+        o = self.options
+        check_weights(ExtractorSpec(o.extractor, o.extractor_weights, o.extractor_model))
+        check_reference(normalise_spec(o.reference, "kid"), lambda: self.extractor().dim)
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
         o, ext = self.options, self.extractor()

@@ -51,20 +51,26 @@ def normalise_spec(spec: dict | str | None, where: str) -> dict:
     return dict(spec)
 
 
-def check_reference(spec: dict, dim: int) -> None:
-    """What load_reference will need, without computing a feature: a folder that holds images (the
-    first one readable), or an .npz whose statistics fit the extractor's `dim`. A shapes reference is
-    rendered, so it needs nothing."""
+def check_reference(spec: dict, dim) -> None:
+    """What load_reference will need, without computing a feature: a folder of images whose headers
+    all read and agree on one size (headers only: ~0.3 ms per file), or an .npz whose statistics fit
+    the extractor's feature dimension `dim()` (called only then: it may build the extractor). A
+    shapes reference is rendered, so it needs nothing."""
     if spec["source"] == "npz":
-        load_stats(Path(spec["path"]).expanduser(), dim)
+        load_stats(Path(spec["path"]).expanduser(), dim())
     elif spec["source"] == "folder":
-        from musebench.metrics.image_folder import list_images, load_image
+        from musebench.imageio import image_size
+        from musebench.metrics.image_folder import list_images
 
         folder = Path(spec["path"]).expanduser()
-        paths = list_images(folder)
+        paths = list_images(folder)[: spec.get("limit")]
         if not paths:
             raise MusebenchError(f"reference folder {folder} holds no images; build it with `musebench reference`")
-        load_image(paths[0])
+        first = image_size(paths[0])
+        for path in paths[1:]:
+            if image_size(path) != first:
+                raise MusebenchError(f"{path}: size {image_size(path)} differs from {paths[0].name} {first}; "
+                                     "a reference folder holds one size: build it with `musebench reference`")
 
 
 def reference_images(spec: dict, default_size: int) -> tuple[torch.Tensor, str]:
