@@ -7,11 +7,11 @@ from this one after it has imported musebench, torch and the tests' tiny adapter
 tests/fork_server.py does for the crash tests (it has run no torch op, so the child starts from
 the state `python -m musebench` reaches before reading its arguments; a case without the tiny
 registry gets it removed): a case then costs its own work, not a 5-20 s interpreter start on a
-shared 2-core machine. `--spawn` runs `python tests/tiny_cli.py ARGV` (`python -m musebench ARGV`)
-instead. Either way each case is held to issue 23's bar: exit code 2,
-exactly one stderr line `musebench: error: ...` holding the case's words, no traceback, nothing
-written in its directory, and a peak resident set (ru_maxrss of the child, from os.wait4) under
-LIMIT_MB. For scale the file also records the peak of a process that only imports torch.
+shared 2-core machine. `--spawn` runs a new interpreter per case instead (SPAWN_WRAPPER: main(ARGV),
+with the tiny registry where the case asks, reporting its own peak). Either way each case is held
+to issue 23's bar: exit code 2, exactly one stderr line `musebench: error: ...` holding the case's
+words, no traceback, nothing written in its directory, and a peak resident set (forked: ru_maxrss of
+the child from os.wait4; spawned: the interpreter's VmHWM) under LIMIT_MB. For scale the file also records the peak of a process that only imports torch.
 Writes benchmarks/results/bad_inputs.json; exits 1 if any case misses the bar.
 """
 
@@ -45,6 +45,29 @@ from musebench.models.registry import ADAPTERS  # noqa: E402
 LIMIT_MB = 500  # issue 23: "peak memory under 500 MB"
 TIMEOUT_S = 120  # a case that takes longer has hung
 OUT = ROOT / "benchmarks" / "results" / "bad_inputs.json"
+
+
+# A spawned case runs main() under this wrapper, which writes its own VmHWM (peak RSS of its memory
+# map, new at exec) to $BAD_INPUT_HWM: a child's ru_maxrss would also count the pages it shared with
+# this (large, torch-importing) process between fork and exec.
+SPAWN_WRAPPER = """
+import os, sys, traceback
+sys.path.insert(0, os.environ.pop("BAD_INPUT_TESTS"))
+if os.environ.pop("BAD_INPUT_TINY") == "1":
+    import tiny_cli
+from musebench.cli.main import main
+code = 3
+try:
+    code = main(sys.argv[1:])
+except BaseException:
+    traceback.print_exc()
+finally:
+    hwm = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM"))
+    with open(os.environ.pop("BAD_INPUT_HWM"), "w") as f:
+        f.write(hwm)
+    sys.stdout.flush(), sys.stderr.flush()
+    os._exit(code)
+"""
 
 
 def run_measured(command: list[str], cwd: Path, env: dict, stderr_path: Path) -> tuple[int, float, float]:
@@ -99,11 +122,13 @@ def run_case(case_id: str, case: Case, spawn: bool) -> dict:
         directory.mkdir()
         argv = materialize(case, directory)
         before = snapshot(directory)
-        entry = [str(TESTS / "tiny_cli.py")] if case.tiny_registry else ["-m", "musebench"]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "MUSEBENCH_CACHE": str(directory / "cache-env"),
                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         if spawn:
-            code, peak_mb, seconds = run_measured([sys.executable, *entry, *argv], directory, env, Path(scratch) / "stderr")
+            hwm = Path(scratch) / "hwm"
+            env.update(BAD_INPUT_TESTS=str(TESTS), BAD_INPUT_TINY=str(int(case.tiny_registry)), BAD_INPUT_HWM=str(hwm))
+            code, peak_mb, seconds = run_measured([sys.executable, "-c", SPAWN_WRAPPER, *argv], directory, env, Path(scratch) / "stderr")
+            peak_mb = int(hwm.read_text()) / 1024 if hwm.is_file() else peak_mb
         else:
             code, peak_mb, seconds = forked(argv, directory, env, Path(scratch) / "stderr", case.tiny_registry)
         stderr = (Path(scratch) / "stderr").read_text(errors="replace")
@@ -137,9 +162,10 @@ def fork_floor_mb() -> float:
 
 
 def torch_import_peak_mb() -> float:
-    with tempfile.TemporaryDirectory() as scratch:
-        _, peak, _ = run_measured([sys.executable, "-c", "import torch"], Path(scratch), dict(os.environ), Path(scratch) / "err")
-    return round(peak, 1)
+    """VmHWM of a new interpreter that only imports torch: the floor of any command that does."""
+    probe = "import torch; print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=TIMEOUT_S).stdout
+    return round(int(out.strip() or 0) / 1024, 1)
 
 
 def main() -> int:
