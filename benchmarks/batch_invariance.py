@@ -172,11 +172,12 @@ def main() -> None:
     prompts = [r.prompt for r in sample_prompts("val", max(args.n, args.speed_images), 0)]
     seeds = [image_seed(0, p, 0) for p in prompts]
     batched_threads = args.threads if args.batched_threads is None else args.batched_threads
-    result = {"models": {}, "load_average_start": os.getloadavg()[0]}
+    result = json.loads(args.out.read_text()) if args.out.is_file() else {}  # other models' entries stay
+    result.setdefault("models", {})
     for name in args.models:
         adapter = load_model(name)
         entry = result["models"][name] = {"fingerprint": adapter.fingerprint(), "params": adapter.defaults(),
-                                          "identity": {}, "speed": []}
+                                          "identity": {}, "speed": [], "load_average_start": os.getloadavg()[0]}
         per_row_images = {}
         for threads in args.threads:
             modes = ["per_row"] + (["batched"] if threads in batched_threads else [])
@@ -200,18 +201,22 @@ def main() -> None:
                 timed["component_time_cost"] = parts["extra_s_per_image"] * timed["images_per_s"]["batched"]
                 timed["components"] = parts
                 entry["speed"].append(timed)
+        entry.update({"n": args.n, "n_threaded": args.n_threaded, "batch_sizes": list(BATCH_SIZES),
+                      "repeats": args.repeats, "wall_s": time.time() - started, "load_average_end": os.getloadavg()[0]})
+        write(result, args.out)  # after each model: a later failure keeps what was measured
+
+
+def write(result: dict, out: Path) -> None:
     result.update({
-        "n": args.n, "n_threaded": args.n_threaded, "batch_sizes": list(BATCH_SIZES), "repeats": args.repeats, "wall_s": time.time() - started,
-        "load_average_end": os.getloadavg()[0],
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "torch": torch.__version__,
                     "capability": torch.backends.cpu.get_cpu_capability()},
         "note": "shared 2-core machine (other jobs running): compare the modes within a round, not across files",
     })
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, args.out)
-    print(f"wrote {args.out} in {time.time() - started:.0f} s")
+    os.replace(tmp, out)
+    print(f"wrote {out}", flush=True)
 
 
 if __name__ == "__main__":
