@@ -359,3 +359,23 @@ def test_cli_help_has_examples(capsys) -> None:
         main(["report", "--help"])
     assert info.value.code == 0
     assert "musebench report runs/before runs/after --out" in capsys.readouterr().out
+
+
+def test_a_killed_builds_staging_folder_is_removed_by_the_next_build(tmp_path):
+    """`kill -9` during `musebench report` leaves .NAME.staging-PID behind (benchmarks/kill_safety.py saw
+    8 of 8); the next build removes those whose process is gone, and never a live build's."""
+    import os
+    import subprocess
+    import sys
+
+    from musebench.report.build import _remove_stale
+
+    out = tmp_path / "report"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".report.staging-{int(dead.stdout)}"
+    live = tmp_path / f".report.staging-{os.getpid()}"
+    other = tmp_path / ".report.notes-1"
+    for folder in (stale, live, other):
+        folder.mkdir()
+    _remove_stale(out)
+    assert not stale.exists() and live.exists() and other.exists()

@@ -32,6 +32,7 @@ def build_report(run_dirs: list[Path], out_dir: Path, *, progress: bool = False,
     runs, df = load_runs([Path(d) for d in run_dirs])
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
+    _remove_stale(out_dir)
     staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -57,6 +58,25 @@ def _check_out_dir(out_dir: Path) -> None:
             f"--out {out_dir} exists and is not a musebench report; give a new or empty directory "
             "(a previous report there would be replaced)"
         )
+
+
+def _remove_stale(out_dir: Path) -> None:
+    """Staging and old folders of builds that were killed (their pid is gone): nothing else removes them."""
+    for path in out_dir.parent.glob(f".{out_dir.name}.*-*"):
+        kind, _, pid = path.name[len(out_dir.name) + 2 :].rpartition("-")
+        if kind not in ("staging", "old") or not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def _swap(staging: Path, out_dir: Path) -> None:
