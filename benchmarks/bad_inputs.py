@@ -129,7 +129,11 @@ def run_case(case_id: str, case: Case, spawn: bool) -> dict:
         if spawn:
             hwm = Path(scratch) / "hwm"
             env.update(BAD_INPUT_TESTS=str(TESTS), BAD_INPUT_TINY=str(int(case.tiny_registry)), BAD_INPUT_HWM=str(hwm))
-            code, peak_mb, seconds = run_measured([sys.executable, "-c", SPAWN_WRAPPER, *argv], directory, env, Path(scratch) / "stderr")
+            try:
+                code, peak_mb, seconds = run_measured([sys.executable, "-c", SPAWN_WRAPPER, *argv], directory, env, Path(scratch) / "stderr")
+            except OSError as exc:  # an argument over the kernel's 128 KiB: no real command line can hold it
+                return {"id": case_id, "exit": None, "peak_mb": 0.0, "seconds": 0.0, "line": None,
+                        "problems": [f"cannot start: {exc.strerror}"]}
             peak_mb = int(hwm.read_text()) / 1024 if hwm.is_file() else peak_mb
         else:
             code, peak_mb, seconds = forked(argv, directory, env, Path(scratch) / "stderr", case.tiny_registry)
