@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from musebench.errors import MusebenchError
+from musebench.models.param_check import bound_problem
 
 POWER, LEVEL = 0.8, 0.025  # the gate fails at one-sided 2.5 % (gate/rule.py)
 WORST_RATE = 0.5
@@ -79,10 +80,13 @@ def check_gate_power(suite, n_images: int) -> list[GatePower]:
 
 
 def preflight(suite, n_images: int, quick_look: bool = False) -> list[GatePower]:
-    """Every plan-size check; returns the gates' power for printing. `quick_look` (`run --limit N`,
-    a smoke test of a suite, not the study it designs) reports gate power without refusing it."""
+    """Every check that needs no model: sampler values inside their bounds, then plan size; returns
+    the gates' power for printing. `quick_look` (`run --limit N`, a smoke test of a suite, not the
+    study it designs) reports gate power without refusing it."""
     from musebench.metrics.fid_protocol import check_suite_plan
 
+    for spec in suite.models:
+        check_bounds(spec)
     check_suite_plan(suite.metrics, n_images)
     return gate_power(suite, n_images) if quick_look else check_gate_power(suite, n_images)
 
@@ -119,3 +123,21 @@ def combine(problems: list[str]) -> MusebenchError:
         return MusebenchError(problems[0])
     listed = "; ".join(f"({i}) {p}" for i, p in enumerate(problems, 1))
     return MusebenchError(f"{len(problems)} problems, nothing generated: {listed}")
+
+
+def check_bounds(spec) -> None:
+    """Every fixed and swept value inside its documented bound, by name, before the adapter (and its
+    weights, ~0.5 GB for a Muse) is loaded; types against the adapter's defaults come after."""
+    for name, value in spec.params.items():
+        _refuse_out_of_bounds(spec, name, value)
+    for values in (spec.sweep.grid, spec.sweep.zip):
+        for name, options in values.items():
+            for value in options:
+                _refuse_out_of_bounds(spec, name, value)
+
+
+def _refuse_out_of_bounds(spec, name: str, value) -> None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) or name in ("negative_prompt",):
+        problem = bound_problem(name, value)
+        if problem is not None:
+            raise MusebenchError(f"{spec.param_locs.get(name, spec.loc)}: models.{spec.name}: {problem}")

@@ -49,12 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from musebench.cli.cmd_generate import load_model, sampler_params
-    from musebench.models.param_check import check_with_adapter
-    from musebench.errors import MusebenchError
-    from musebench.metrics.latency import Options, measure, rows_from
-
+    from musebench.cli.cmd_generate import check_flag_bounds, load_model, sampler_params
     from musebench.gate.atomic import check_writable, write_atomic
+    from musebench.models.param_check import check_with_adapter
+
+    check_flag_bounds(args)  # before torch and the model are loaded
+    from musebench.metrics.latency import Options, measure, rows_from
 
     options = Options(warmup=args.warmup, repeats=args.repeats, batch=args.batch, calibration=args.calibration,
                       calibration_size=args.calibration_size, device=args.device)  # checks every bound

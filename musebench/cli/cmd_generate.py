@@ -114,6 +114,16 @@ def sampler_params(args: argparse.Namespace, defaults: dict, model_name: str) ->
     return params
 
 
+def check_flag_bounds(args: argparse.Namespace) -> None:
+    """Each sampler flag given inside its documented bound (models/param_check.py), by name."""
+    from musebench.models.param_check import check_value
+
+    for dest, name in SAMPLER_FLAGS.items():
+        value = getattr(args, dest)
+        if value is not None:
+            check_value(name, value, "--" + dest.replace("_", "-"))
+
+
 def check_out_dir(out: Path, force: bool) -> None:
     from musebench.errors import MusebenchError
 
@@ -130,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not 1 <= args.batch_size <= MAX_BATCH:
         raise MusebenchError(f"--batch-size {args.batch_size}: must be 1 to {MAX_BATCH}")
+    check_flag_bounds(args)  # before the model (and torch) is loaded
     entries = read_prompt_lines(args.prompts)
     check_out_dir(args.out, args.force)
     model = load_model(args.model, args.device)

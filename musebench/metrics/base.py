@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Protocol
 
 from musebench.prompts.base import PromptRecord
+
+if TYPE_CHECKING:  # annotations only: a suite's metric options are read without torch's import
+    import numpy as np
+    import torch
 
 
 @dataclass(frozen=True)
