@@ -58,14 +58,15 @@ def _check_flags(args) -> None:
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
-    from musebench.cache import ImageCache
-    from musebench.cache import maintenance
     from musebench.cache.location import existing_cache_dir
 
     _check_flags(args)
-    cache = ImageCache(existing_cache_dir(args.cache), create=False)  # finds a cache, never makes one
+    root = existing_cache_dir(args.cache)  # finds a cache, never makes one; before torch is imported
+    from tqdm import tqdm
+
+    from musebench.cache import ImageCache, maintenance
+
+    cache = ImageCache(root, create=False)
     try:
         if args.action == "stats":
             _print(maintenance.stats(cache), args.json)

@@ -37,13 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from musebench.errors import MusebenchError
-    from musebench.report import build_report
+    from musebench.results import load_run
 
     out = args.out
     if out is None:
         if len(args.run_dirs) > 1:
             raise MusebenchError("several RUN_DIRs need --out DIR (where the comparison report goes)")
         out = args.run_dirs[0] / "report"
+    for run_dir in args.run_dirs:  # each run's files, before pandas, matplotlib and torch are imported
+        load_run(run_dir)
+    from musebench.report import build_report
+
     figure_cache = None
     if not args.no_cache:
         from musebench.cache.location import resolve_cache_dir
