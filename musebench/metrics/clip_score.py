@@ -163,5 +163,10 @@ def cached_cosines(scorer: ClipScorer, images: torch.Tensor, texts: list[str], m
     return cosines
 
 
+def outputs(options: Options) -> tuple[str, ...]:
+    """The row this metric writes (suite/parse.py checks gates against it): one per CLIP model."""
+    return (f"clip_score/{options.model}",)
+
+
 def build(options: Options) -> ClipScoreMetric:
     return ClipScoreMetric(options)

@@ -139,6 +139,11 @@ def fid_infinity(gen: np.ndarray, ref: GaussianStats, seed: int) -> float:
     return float(intercept)
 
 
+def outputs(options: Options) -> tuple[str, ...]:
+    """The row this metric writes (suite/parse.py checks gates against it): one per extractor."""
+    return (f"fid/{options.extractor}",)
+
+
 def build(options: Options) -> FidMetric:
     return FidMetric(options)
 

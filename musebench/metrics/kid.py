@@ -134,5 +134,10 @@ class KidMetric:
                             arrays=kept_arrays(gen, ref) if o.keep_features else None)]
 
 
+def outputs(options: Options) -> tuple[str, ...]:
+    """The row this metric writes (suite/parse.py checks gates against it): one per extractor."""
+    return (f"kid/{options.extractor}",)
+
+
 def build(options: Options) -> KidMetric:
     return KidMetric(options)

@@ -250,5 +250,11 @@ def rows_from(m: dict, description: dict, o: Options, seed: int, device: str) ->
     ]
 
 
+def outputs(options: Options) -> tuple[str, ...]:
+    """The rows this metric writes (suite/parse.py checks gates against them)."""
+    rows = ("latency/ms_per_image_b1", "latency/images_per_s", "latency/ratio")
+    return rows + (("latency/ratio_to_reference",) if options.reference_model else ())
+
+
 def build(options: Options) -> LatencyMetric:
     return LatencyMetric(options)

@@ -161,6 +161,11 @@ BOUNDED: dict[str, Case] = {
                                   "(did you mean 'oracle/all_correct'?)"),
     "gate_oracle_attribute_typo": _validate(_ORACLE.replace("metric: pixel_mean/all", "metric: oracle/attribute/color"),
                                             "'oracle/attribute/color' is not a row"),
+    "gate_fid_other_extractor": _validate(_edit("  pixel_mean: {}", "  pixel_mean: {}\n  fid: {extractor: probe, allow_small_n: true}")
+                                          .replace("metric: pixel_mean/all", "metric: fid/inception"),
+                                          "gates[0].metric: 'fid/inception' is not a row of this suite's fid metric"),
+    "gate_latency_typo": _validate(_edit("  pixel_mean: {}", "  pixel_mean: {}\n  latency: {}").replace("metric: pixel_mean/all", "metric: latency/ratios"),
+                                   "(did you mean 'latency/ratio'?)"),
     "oracle_over_txt_prompts": _suite(_ORACLE.replace("{source: shapes, split: val, limit: 2, images_per_prompt: 2}", "{source: file, path: p.txt}")
                                       .replace("  real: {adapter: real}\n", ""),
                                       "metrics.oracle: oracle: prompt 0 of source 'file:p.txt' has no shapes-world scene",
