@@ -45,9 +45,32 @@ def load_model(name_or_dir: str, device: str = "cpu"):
         return load_adapter("diffusers", str(path), device)
     directory = resolve_checkpoint(name_or_dir)
     try:
-        adapter = json.loads((directory / "config.json").read_text()).get("adapter")
+        document = json.loads((directory / "config.json").read_text())
+        adapter = document.get("adapter")
     except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
         raise MusebenchError(f"{directory / 'config.json'}: not a JSON object; restore the checkpoint's config") from None
     if not isinstance(adapter, str):
         raise MusebenchError(f"{directory / 'config.json'}: no \"adapter\" key; add e.g. \"adapter\": \"muse\"")
+    _check_model_config(directory, document)
     return load_adapter(adapter, str(directory), device)
+
+
+# config.json "format" -> its torch-free reader (reference_model's strict, typed config parsers)
+_CONFIG_READERS = {"reference_model.muse/1": ("reference_model.config", "muse_config_from_dict"),
+                   "reference_model.ldm/1": ("reference_model.ldm.config", "ldm_config_from_dict")}
+
+
+def _check_model_config(directory, document: dict) -> None:
+    """A reference checkpoint's model config, typed and consistent, before its adapter (and torch)
+    is imported: the same reader the adapter runs, so the message is the same, only sooner."""
+    import importlib
+
+    from reference_model.errors import ReferenceModelError
+
+    reader = _CONFIG_READERS.get(document.get("format"))
+    if reader is None or "model" not in document:
+        return
+    try:
+        getattr(importlib.import_module(reader[0]), reader[1])(document["model"], f"{directory / 'config.json'}:model")
+    except ReferenceModelError as exc:
+        raise MusebenchError(str(exc)) from None
