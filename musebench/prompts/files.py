@@ -44,6 +44,7 @@ import reprlib
 from pathlib import Path
 
 from musebench.errors import MusebenchError
+from musebench.text_file import decode_utf8, read_capped
 from musebench.prompts.base import PromptRecord
 
 FORMATS = ("txt", "parti", "drawbench", "dreambench", "geneval")
@@ -96,22 +97,10 @@ def read_text(path: Path) -> str:
         raise MusebenchError(f"{path}: file not found; check the path (relative paths start at the working directory)")
     if not path.is_file():
         raise MusebenchError(f"{path}: not a regular file; give the path of the prompt file itself")
-    try:
-        size = path.stat().st_size  # refused before reading: a huge file never enters memory
-        with path.open("rb") as f:
-            data = f.read(MAX_PROMPT_FILE_BYTES + 1) if size <= MAX_PROMPT_FILE_BYTES else b""
-    except OSError as exc:
-        raise MusebenchError(f"{path}: cannot read ({exc.strerror}); check its permissions") from None
-    if max(size, len(data)) > MAX_PROMPT_FILE_BYTES:
-        raise MusebenchError(f"{path}: larger than {MAX_PROMPT_FILE_BYTES >> 20} MiB (MAX_PROMPT_FILE_BYTES); "
-                             "no prompt or captions file is that large: check the path, or split the file")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise MusebenchError(
-            f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); re-save the file as UTF-8"
-        ) from None
+    data = read_capped(path, str(path), MAX_PROMPT_FILE_BYTES,
+                       f"larger than {MAX_PROMPT_FILE_BYTES >> 20} MiB (MAX_PROMPT_FILE_BYTES); "
+                       "no prompt or captions file is that large: check the path, or split the file")
+    return decode_utf8(data, str(path), "re-save the file as UTF-8", encoding="utf-8-sig")
 
 
 def parse_json(text: str, path: Path, fix: str, line: int = 1, what: str = "bad JSON") -> object:

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from musebench.errors import MusebenchError
+from musebench.text_file import decode_utf8, read_capped
 
 MAX_SUITE_BYTES = 1 << 20  # 1 MiB: the shipped suites are < 3 KB; scanning 1 MiB of plain text takes ~2 s
 MAX_DEPTH = 32  # nesting levels (mapping in list in mapping ...); the shipped suites use 7
@@ -215,23 +216,13 @@ def parse_value(raw: str, label: str) -> object:
 
 def read_suite_text(path: Path, label: str) -> str:
     """The file's text, refusing a missing, special, oversized or non-UTF-8 file in one line."""
-    try:
-        if not path.is_file():
-            what = "is a directory" if path.is_dir() else "is not a regular file" if path.exists() else "file not found"
-            raise MusebenchError(f"{label}: {what}; give the path of a suite .yaml file")
-        size = path.stat().st_size  # checked before reading: a huge file never enters memory
-        with path.open("rb") as f:
-            data = f.read(MAX_SUITE_BYTES + 1) if size <= MAX_SUITE_BYTES else b""
-    except OSError as exc:
-        raise MusebenchError(f"{label}: cannot read ({exc.__class__.__name__}: {exc.strerror}); check its permissions") from None
-    if max(size, len(data)) > MAX_SUITE_BYTES:
-        raise MusebenchError(f"{label}: the suite file is larger than {MAX_SUITE_BYTES // 1024} KiB (MAX_SUITE_BYTES); "
-                             "a suite is a few KB of settings: keep prompts in a prompt file (prompts.path)")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise MusebenchError(f"{label}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); re-save the suite as UTF-8") from None
+    if not path.is_file():
+        what = "is a directory" if path.is_dir() else "is not a regular file" if path.exists() else "file not found"
+        raise MusebenchError(f"{label}: {what}; give the path of a suite .yaml file")
+    data = read_capped(path, label, MAX_SUITE_BYTES,
+                       f"the suite file is larger than {MAX_SUITE_BYTES // 1024} KiB (MAX_SUITE_BYTES); "
+                       "a suite is a few KB of settings: keep prompts in a prompt file (prompts.path)")
+    return decode_utf8(data, label, "re-save the suite as UTF-8")
 
 
 def read_yaml(path: Path, label: str) -> LocDict:
