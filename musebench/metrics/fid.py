@@ -56,26 +56,38 @@ def check_common(options, where: str) -> None:
     normalise_spec(options.reference, where)
 
 
-class FidMetric:
-    def __init__(self, options: Options) -> None:
-        check_common(options, "fid")
-        check_rounds(options.bootstrap, "fid.bootstrap")
+class FeatureSetMetric:
+    """What FID and KID share: options with an extractor and a reference, the extractor built on first
+    use (building a suite stays cheap), and the preflight of both (metrics/base.py: Metric)."""
+
+    family = ""  # "fid" | "kid": the row prefix and the options' name in messages
+
+    def __init__(self, options) -> None:
+        check_common(options, self.family)
         self.options = options
-        self.name = f"fid/{options.extractor}"
+        self.name = f"{self.family}/{options.extractor}"
         self._extractor = None
 
     def extractor(self):
-        if self._extractor is None:  # loaded on first use: building a suite stays cheap
+        if self._extractor is None:
             o = self.options
             self._extractor = build_extractor(ExtractorSpec(o.extractor, o.extractor_weights, o.extractor_model))
         return self._extractor
 
     def preflight(self, records) -> None:
         """The extractor's weights file fits its network and the reference is there, without building the
-        network (metrics/base.py: Metric)."""
+        network."""
         o = self.options
         check_weights(ExtractorSpec(o.extractor, o.extractor_weights, o.extractor_model))
-        check_reference(normalise_spec(o.reference, "fid"), lambda: self.extractor().dim)
+        check_reference(normalise_spec(o.reference, self.family), lambda: self.extractor().dim)
+
+
+class FidMetric(FeatureSetMetric):
+    family = "fid"
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        check_rounds(options.bootstrap, "fid.bootstrap")
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
         o, ext = self.options, self.extractor()

@@ -25,10 +25,9 @@ import torch
 
 from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
-from musebench.metrics.extractors import ExtractorSpec, build_extractor, check_weights
 from musebench.metrics.features import cached_features
-from musebench.metrics.fid import check_common, kept_arrays
-from musebench.metrics.reference import check_reference, load_reference, normalise_spec
+from musebench.metrics.fid import FeatureSetMetric, kept_arrays
+from musebench.metrics.reference import load_reference, normalise_spec
 from musebench.metrics.stats import check_features
 
 
@@ -100,28 +99,14 @@ def kid_with_interval(ref: np.ndarray, gen: np.ndarray, subsets: int, subset_siz
     return mean, (mean - half, mean + half), extra
 
 
-class KidMetric:
+class KidMetric(FeatureSetMetric):
+    family = "kid"
+
     def __init__(self, options: Options) -> None:
-        check_common(options, "kid")
+        super().__init__(options)
         check_counts(options.subsets, options.subset_size)
         if normalise_spec(options.reference, "kid")["source"] == "npz":
             raise MusebenchError("kid.reference: KID needs reference images (source: shapes or folder), not an .npz of mu/sigma")
-        self.options = options
-        self.name = f"kid/{options.extractor}"
-        self._extractor = None
-
-    def extractor(self):
-        if self._extractor is None:  # loaded on first use: building a suite stays cheap
-            o = self.options
-            self._extractor = build_extractor(ExtractorSpec(o.extractor, o.extractor_weights, o.extractor_model))
-        return self._extractor
-
-    def preflight(self, records) -> None:
-        """The extractor's weights file fits its network and the reference is there, without building the
-        network (metrics/base.py: Metric)."""
-        o = self.options
-        check_weights(ExtractorSpec(o.extractor, o.extractor_weights, o.extractor_model))
-        check_reference(normalise_spec(o.reference, "kid"), lambda: self.extractor().dim)
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
         o, ext = self.options, self.extractor()
