@@ -41,3 +41,7 @@ class ModelAdapter(Protocol):
 
     def describe(self, params: Mapping[str, ParamValue]) -> dict:
         """{"parameters": int, "resolution": int, "flops_per_image": float, ...} for these params."""
+
+    # Optional: `check_params(params) -> None` raises MusebenchError for full params (defaults
+    # included) the adapter cannot run, e.g. an unknown scheduler; called for every sweep point before
+    # the first image (models/param_check.check_with_adapter).

@@ -163,6 +163,10 @@ class DiffusersAdapter:
 
     # -- generation ----------------------------------------------------------------------------
 
+    def check_params(self, params: Mapping[str, ParamValue]) -> None:
+        """The full params of a sweep point, checked without running anything (models/base.py)."""
+        self.checked(params)
+
     def checked(self, params: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
         """params merged over defaults(); an unknown name or bad value is a MusebenchError."""
         where = f"diffusers pipeline {type(self.pipe).__name__} at {self.directory}"

@@ -62,6 +62,10 @@ class LDMAdapter:
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
 
+    def check_params(self, params: Mapping[str, ParamValue]) -> None:
+        """The full params of a sweep point, checked without running anything (models/base.py)."""
+        self.sample_params(params)
+
     def sample_params(self, params: Mapping[str, ParamValue]):
         """params over defaults() -> (SampleParams, negative prompt); bad input is one line."""
         from reference_model.ldm.sampler import SampleParams

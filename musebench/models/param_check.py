@@ -92,7 +92,8 @@ def check_params(
 
 def check_with_adapter(adapter, params: Mapping[str, ParamValue]) -> None:
     """`params` (merged over the defaults) through the adapter's own check too: the names of
-    schedules and schedulers only the adapter knows. Cheap: nothing runs."""
-    check = getattr(adapter, "sample_params", None) or getattr(adapter, "checked", None)  # muse, ldm | diffusers
+    schedules and schedulers only the adapter knows. Cheap: nothing runs. The method is optional in
+    the protocol (models/base.py): an adapter without choices of its own has nothing to add."""
+    check = getattr(adapter, "check_params", None)
     if check is not None:
         check(params)
