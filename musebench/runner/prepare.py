@@ -10,7 +10,6 @@ a suite in one round. `musebench run` and `validate --deep` both call it; nothin
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,23 +45,20 @@ class _Problems:
 
 
 def _cached_keys(cache_dir: Path, keys: list[str]) -> set[str]:
-    """Keys already indexed, read without creating anything (no index yet: none)."""
-    index = Path(cache_dir) / "index.sqlite"
-    if not index.is_file():
+    """The cache's own lookup on an existing cache, opened without creating anything (none yet: no keys)."""
+    from musebench.cache import ImageCache
+    from musebench.cache.location import INDEX_NAME
+
+    if not (Path(cache_dir) / INDEX_NAME).is_file():
         return set()
-    found: set[str] = set()
     try:
-        db = sqlite3.connect(f"file:{index}?mode=ro", uri=True, timeout=30)
-        try:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                rows = db.execute(f"SELECT key FROM images WHERE key IN ({','.join('?' * len(chunk))})", chunk)
-                found.update(key for (key,) in rows)
-        finally:
-            db.close()
-    except sqlite3.Error:  # unreadable here: count everything as new (the cache itself reports it later)
+        cache = ImageCache(Path(cache_dir), create=False)
+    except MusebenchError:  # unreadable here: count everything as new (the run reports the cache itself)
         return set()
-    return found
+    try:
+        return cache.lookup(keys)
+    finally:
+        cache.close()
 
 
 def new_image_sides(models: dict[str, LoadedModel], plan: Plan, cache_dir: Path) -> list[int]:
