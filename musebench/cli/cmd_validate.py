@@ -43,6 +43,9 @@ def _check(path: str, overrides: list[str], deep: bool, cache: str | None) -> st
     records = load_prompts(suite.prompts, suite.seed)
     powers = preflight(suite, len(records) * suite.prompts.images_per_prompt)
     if deep:  # exactly what `musebench run` checks before its first image, the cache's disk included
+        from musebench.runner.early import check_before_torch
+
+        check_before_torch(suite, records, suite.device, cache, None)
         from musebench.cache import resolve_cache_dir
         from musebench.runner.prepare import prepare_run
 

@@ -17,6 +17,7 @@ from musebench import distributed
 from musebench.errors import MusebenchError
 from musebench.preflight import preflight
 from musebench.prompts.registry import load_prompts
+from musebench.runner.early import check_before_torch
 from musebench.suite import load_suite, suite_hash, suite_to_dict
 
 
@@ -77,6 +78,10 @@ def run_suite(options: RunOptions) -> RunOutcome:
     records = load_prompts(suite.prompts, suite.seed)
     # before any model, image or directory; --limit is a quick look: gate power is not enforced there
     preflight(suite, len(records) * suite.prompts.images_per_prompt, quick_look=options.limit is not None)
+    out_path = (Path(options.out) if options.out else Path("runs") / suite.name) if shard.computes_metrics else None
+    device = distributed.rank_device(suite.device, shard)
+    # device, --out, --cache and what models and metrics can tell from their files, torch-free
+    check_before_torch(suite, records, device, options.cache, out_path)
     clock.lap("load_suite_and_prompts")
     # torch and the models only now: a bad suite or prompt file is refused without their import time
     # and memory (~0.5 GB resident for this torch build)
@@ -87,7 +92,6 @@ def run_suite(options: RunOptions) -> RunOutcome:
     from musebench.runner.prepare import prepare_run
     from musebench.runner.results import device_info, git_commit, grid_images, prepare_out_dir, versions
 
-    device = distributed.rank_device(suite.device, shard)
     cache_dir = resolve_cache_dir(options.cache)
     # every model, sweep point, metric (weights, references) and the disk, all problems at once
     prepared = prepare_run(suite, records, device, cache_dir, with_metrics=shard.computes_metrics)
@@ -95,7 +99,7 @@ def run_suite(options: RunOptions) -> RunOutcome:
     clock.lap("load_models_and_metrics")
     out_dir = None
     if shard.computes_metrics:
-        out_dir = prepare_out_dir(Path(options.out) if options.out else Path("runs") / suite.name)
+        out_dir = prepare_out_dir(out_path)
     cache = ImageCache(cache_dir)
     distributed.init(shard)
     try:
