@@ -11,6 +11,7 @@ rounding or a token's argmax changes an image. Measured per module by
   batch size: one value off by one in 1 image of 64 (muse-shapes, 12 steps, batch 7/16/64 vs 1),
   61 of the quickstart's 900 images at batch 16 vs 1;
 - PixArt's timestep embedding (M = rows of the batch) and its 1x1 patch-embedding conv.
+  (The timestep embedding runs once per distinct timestep: rows sharing one are the same bytes.)
 The fix is the same for each: run that part one row at a time (`per_row`), so it always sees the
 same shape and rounds the same way, whatever else is in the batch.
 """
@@ -32,11 +33,18 @@ def per_row(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torc
 
 def _per_row_adaln(adaln_forward: Callable) -> Callable:
     """PixArt's AdaLayerNormSingle.forward (timestep (B,) -> modulation (B, 6 * width), embedded
-    timestep (B, width)) one row at a time: the FLOPs of the batched call, counted the same."""
+    timestep (B, width)) at batch 1 for each distinct timestep, gathered back to the B rows.
+
+    A row's result depends only on its own timestep and the batch-1 shape, so it is the same bytes
+    as running every row alone; a sampler gives all rows one timestep per step, so this is one
+    batch-1 call per step instead of B (at batch 64 with guidance, 128 weight reads of the 6 x width
+    projection per step were ~6 % of the denoiser's time; benchmarks/results/batch_invariance.json)."""
 
     def forward(timestep: torch.Tensor, added_cond_kwargs=None, batch_size=None, hidden_dtype=None):
-        rows = [adaln_forward(t[None], added_cond_kwargs, batch_size=1, hidden_dtype=hidden_dtype) for t in timestep]
-        return torch.cat([m for m, _ in rows]), torch.cat([e for _, e in rows])
+        distinct, row_of = torch.unique(timestep, return_inverse=True)  # (U,), (B,) -> index into U
+        rows = [adaln_forward(t[None], added_cond_kwargs, batch_size=1, hidden_dtype=hidden_dtype) for t in distinct]
+        modulation, embedded = torch.cat([m for m, _ in rows]), torch.cat([e for _, e in rows])  # (U, 6w), (U, w)
+        return modulation[row_of], embedded[row_of]  # (B, 6w), (B, w)
 
     return forward
 
