@@ -9,13 +9,17 @@ ReferenceModelError naming the file and the fix.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reference_model.checkpoint_files import (CONFIG_FILE, TOP_KEYS, WEIGHTS_FILE, check_parts, load_part, read_document,
                                               read_weights, write_checkpoint)
 from reference_model.config import MuseConfig, muse_config_from_dict, to_dict
 from reference_model.errors import ReferenceModelError
-from reference_model.tokenizer import VQModel
-from reference_model.transformer import MaskedTransformer
+from reference_model.param_shapes import muse_shapes
+
+if TYPE_CHECKING:  # the modules import torch; check_checkpoint must not (issue 23: preflight under 0.5 GB)
+    from reference_model.tokenizer import VQModel
+    from reference_model.transformer import MaskedTransformer
 
 FORMAT = "reference_model.muse/1"
 METADATA_KEYS = TOP_KEYS
@@ -32,21 +36,21 @@ def read_config(directory: Path) -> MuseConfig:
     return muse_config_from_dict(document["model"], f"{Path(directory) / CONFIG_FILE}:model")
 
 
-def _parts(config: MuseConfig) -> dict:
-    return {"vq.": VQModel(config.vq), "transformer.": MaskedTransformer(config.transformer)}
-
-
 def check_checkpoint(directory: Path) -> MuseConfig:
-    """The config, read and checked against the weights' header without loading them (a preflight)."""
+    """The config, read and checked against the weights' header without loading them (a preflight):
+    keys, shapes (param_shapes.py) and float dtypes, with no torch import."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ReferenceModelError(f"{directory}: checkpoint directory does not exist")
     config = read_config(directory)
-    check_parts(directory, lambda: _parts(config))
+    check_parts(directory, muse_shapes(config))
     return config
 
 
 def load_checkpoint(directory: Path) -> tuple[MuseConfig, VQModel, MaskedTransformer]:
+    from reference_model.tokenizer import VQModel
+    from reference_model.transformer import MaskedTransformer
+
     directory = Path(directory)
     config = check_checkpoint(directory)
     tensors = read_weights(directory / WEIGHTS_FILE)

@@ -4,6 +4,10 @@ The Muse (reference_model.checkpoint) and LDM (reference_model.ldm.checkpoint) f
 in their config class and the module prefixes in the weights file; writing, reading and checking
 the two files is done here once. Every way a directory can be wrong is one ReferenceModelError
 naming the file and the fix.
+
+The preflight half (read_document, read_header, check_parts) never imports torch (issue 23: a bad
+checkpoint is refused before torch's ~0.5 GB import): it compares the safetensors header with the
+keys and shapes the config implies (param_shapes.py). Writing and loading import torch inside.
 """
 
 from __future__ import annotations
@@ -11,14 +15,30 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING, NamedTuple
 
 from reference_model.errors import ReferenceModelError
+
+if TYPE_CHECKING:
+    import torch
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TOP_KEYS = ("adapter", "format", "model", "training")  # top-level keys config.json may hold
+# safetensors dtype names -> torch's (messages name a file's dtype as load_part would); the float ones
+TORCH_DTYPES = {"BOOL": "torch.bool", "U8": "torch.uint8", "I8": "torch.int8", "I16": "torch.int16", "U16": "torch.uint16",
+                "I32": "torch.int32", "U32": "torch.uint32", "I64": "torch.int64", "U64": "torch.uint64",
+                "F16": "torch.float16", "BF16": "torch.bfloat16", "F32": "torch.float32", "F64": "torch.float64",
+                "F8_E4M3": "torch.float8_e4m3fn", "F8_E5M2": "torch.float8_e5m2", "C64": "torch.complex64"}
+FLOAT_DTYPES = frozenset({"F16", "BF16", "F32", "F64", "F8_E4M3", "F8_E5M2"})
+PARAM_DTYPE = "torch.float32"  # every parameter and buffer of the reference modules (tests/test_param_shapes.py)
+
+
+class TensorEntry(NamedTuple):
+    """One tensor of a safetensors header: shape and dtype name ("F32", "I64", ...)."""
+
+    shape: tuple[int, ...]
+    dtype: str
 
 
 def write_checkpoint(out_dir: Path, parts: dict[str, torch.nn.Module], model_config: dict, metadata: dict,
@@ -71,25 +91,27 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
         ) from None
 
 
-def header_shapes(path: Path) -> dict[str, tuple[int, ...]]:
-    """{key: shape} from the safetensors header alone (no tensor data read): a cheap check."""
+def read_header(path: Path) -> dict[str, TensorEntry]:
+    """{key: (shape, dtype)} from the safetensors header alone, keys sorted; no tensor data read.
+    framework="numpy" keeps torch unimported; safetensors validates the header and the file size
+    (a truncated file) exactly as load_file will."""
     from safetensors import safe_open
 
     if not path.is_file():
         raise ReferenceModelError(f"{path}: missing; put the checkpoint's {WEIGHTS_FILE} next to its {CONFIG_FILE}")
     try:
-        with safe_open(str(path), framework="pt") as f:
-            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+        with safe_open(str(path), framework="numpy") as f:
+            slices = {k: f.get_slice(k) for k in f.keys()}
+            return {k: TensorEntry(tuple(s.get_shape()), s.get_dtype()) for k, s in slices.items()}
     except Exception as exc:  # as in read_weights
         raise ReferenceModelError(
             f"{path}: unreadable safetensors file ({type(exc).__name__}); the file is corrupt, restore it"
         ) from None
 
 
-def check_part(module: torch.nn.Module, shapes: dict[str, tuple[int, ...]], prefix: str, path: Path) -> None:
-    """Every `prefix` key of the module in `shapes` at its shape, and no other; one line otherwise.
-    `module` may live on the meta device: only its keys and shapes are read."""
-    wanted = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+def check_part(wanted: dict[str, tuple[int, ...]], shapes: dict[str, tuple[int, ...]], prefix: str, path: Path) -> None:
+    """Every `prefix` key of `wanted` (a module's keys without the prefix -> shape) in `shapes` at its
+    shape, and no other; one line otherwise."""
     given = {k[len(prefix):]: tuple(v) for k, v in shapes.items() if k.startswith(prefix)}
     missing, extra = sorted(set(wanted) - set(given)), sorted(set(given) - set(wanted))
     if missing or extra:
@@ -103,25 +125,31 @@ def check_part(module: torch.nn.Module, shapes: dict[str, tuple[int, ...]], pref
             )
 
 
-def check_parts(directory: Path, build_parts) -> None:
-    """`build_parts()` -> {prefix: module} built on the meta device (no memory) and checked against
-    the safetensors header (no tensor read): a config that does not fit its weights (depth 500 for a
-    depth-4 file) is refused before any real module is allocated."""
-    with torch.device("meta"):
-        parts = build_parts()
+def not_float(path: Path, key: str, dtype: str, wanted_dtype: str) -> ReferenceModelError:
+    return ReferenceModelError(f"{path}: {key} holds {dtype}, expected a floating-point tensor "
+                               f"({wanted_dtype}); the file is not this model's weights")
+
+
+def check_parts(directory: Path, parts: dict[str, dict[str, tuple[int, ...]]]) -> None:
+    """`parts` ({prefix: {key: shape}} from param_shapes.py) checked against the safetensors header
+    part by part, keys and shapes then dtypes, as load_part checks the loaded tensors: a config that
+    does not fit its weights (depth 500 for a depth-4 file) is refused without torch or any tensor."""
     path = Path(directory) / WEIGHTS_FILE
-    shapes = header_shapes(path)
-    for prefix, module in parts.items():
-        check_part(module, shapes, prefix, path)
+    header = read_header(path)
+    shapes = {k: entry.shape for k, entry in header.items()}
+    for prefix, wanted in parts.items():
+        check_part(wanted, shapes, prefix, path)
+        for key, entry in header.items():
+            if key.startswith(prefix) and entry.dtype not in FLOAT_DTYPES:
+                raise not_float(path, key, TORCH_DTYPES.get(entry.dtype, f"safetensors dtype {entry.dtype}"), PARAM_DTYPE)
 
 
 def load_part(module: torch.nn.Module, tensors: dict[str, torch.Tensor], prefix: str, path: Path) -> None:
     """Load the `prefix` tensors into module; any key, shape or dtype mismatch is one line."""
-    check_part(module, {k: tuple(v.shape) for k, v in tensors.items()}, prefix, path)
     wanted = module.state_dict()
+    check_part({k: tuple(v.shape) for k, v in wanted.items()}, {k: tuple(v.shape) for k, v in tensors.items()}, prefix, path)
     given = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
     for key, value in given.items():
         if wanted[key].is_floating_point() and not value.is_floating_point():
-            raise ReferenceModelError(f"{path}: {prefix}{key} holds {value.dtype}, expected a floating-point tensor "
-                                      f"({wanted[key].dtype}); the file is not this model's weights")
+            raise not_float(path, prefix + key, str(value.dtype), str(wanted[key].dtype))
     module.load_state_dict(given)

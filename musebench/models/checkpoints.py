@@ -38,11 +38,11 @@ def resolve_checkpoint(name_or_dir: str) -> Path:
 
 
 def check_checkpoint_weights(name_or_dir: str) -> None:
-    """The checkpoint's weights file holds every tensor its config.json implies, at its shape, read
-    from the safetensors header with the modules on the meta device (no weights loaded): for the
-    run's preflight. Muse and LDM directories (reference_model's check_checkpoint) and probe-CLIP
-    ones are checked; other formats (a diffusers pipeline, a test adapter's config) are left to
-    their adapter. MusebenchError (one line) otherwise."""
+    """The checkpoint's weights file holds every tensor its config.json implies, at its shape and a
+    float dtype, read from the safetensors header against shapes computed from the config (no
+    weights loaded, no torch imported): for the run's preflight and `generate --model`'s (registry).
+    Muse and LDM directories (reference_model's check_checkpoint) and probe-CLIP ones are checked;
+    other formats (a diffusers pipeline, a test adapter's config) are left to their adapter. MusebenchError (one line) otherwise."""
     import importlib
     import json
 

@@ -74,3 +74,6 @@ def _check_model_config(directory, document: dict) -> None:
         getattr(importlib.import_module(reader[0]), reader[1])(document["model"], f"{directory / 'config.json'}:model")
     except ReferenceModelError as exc:
         raise MusebenchError(str(exc)) from None
+    from musebench.models.checkpoints import check_checkpoint_weights
+
+    check_checkpoint_weights(str(directory))  # the weights against the config, from their header (torch-free)

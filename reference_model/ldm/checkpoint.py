@@ -9,15 +9,18 @@ Every way a checkpoint can be wrong is one ReferenceModelError naming the file a
 from __future__ import annotations
 
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from reference_model.checkpoint_files import CONFIG_FILE, WEIGHTS_FILE, check_parts, load_part, read_weights, write_checkpoint
 from reference_model.checkpoint_files import read_document as _read_document
 from reference_model.errors import ReferenceModelError
 from reference_model.ldm.config import LDMConfig, ldm_config_from_dict, to_dict
-from reference_model.ldm.denoiser import build_denoiser
-from reference_model.tokenizer import VQModel
+from reference_model.ldm.param_shapes import ldm_shapes
+
+if TYPE_CHECKING:  # torch and diffusers; check_checkpoint must not import them (issue 23: preflight under 0.5 GB)
+    import torch
+
+    from reference_model.tokenizer import VQModel
 
 FORMAT = "reference_model.ldm/1"
 
@@ -39,21 +42,21 @@ def read_config(directory: Path) -> LDMConfig:
     return ldm_config_from_dict(read_document(directory)["model"], f"{Path(directory) / CONFIG_FILE}:model")
 
 
-def _parts(config: LDMConfig) -> dict:
-    return {"vq.": VQModel(config.vq), "denoiser.": build_denoiser(config.denoiser)}
-
-
 def check_checkpoint(directory: Path) -> LDMConfig:
-    """The config, read and checked against the weights' header without loading them (a preflight)."""
+    """The config, read and checked against the weights' header without loading them (a preflight):
+    keys, shapes (param_shapes.py) and float dtypes, with no torch import."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ReferenceModelError(f"{directory}: LDM checkpoint directory does not exist")
     config = read_config(directory)
-    check_parts(directory, lambda: _parts(config))
+    check_parts(directory, ldm_shapes(config))
     return config
 
 
 def load_checkpoint(directory: Path) -> tuple[LDMConfig, VQModel, torch.nn.Module]:
+    from reference_model.ldm.denoiser import build_denoiser
+    from reference_model.tokenizer import VQModel
+
     directory = Path(directory)
     config = check_checkpoint(directory)
     tensors = read_weights(directory / WEIGHTS_FILE)
