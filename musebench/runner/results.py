@@ -72,22 +72,24 @@ def device_info(device: str) -> dict:
 
 
 def grid_images(suite: Suite, plan: Plan, models: dict[str, LoadedModel], cache: ImageCache, out_dir: Path) -> list[dict]:
-    """The first `report.grid_prompts` prompts' image 0 of every point: cache paths, or RUN_DIR/images for `real`."""
+    """The first `report.grid_prompts` prompts' image 0 of every point, copied into RUN_DIR/images: a run
+    directory (and a committed report) shows its grids without the cache that generated them."""
     entries = []
     for point in plan.points:
         model = models[point.model]
         chosen = [r for r in plan.for_point(point) if r.image_index == 0 and r.prompt_pos < suite.report.grid_prompts]
         if not chosen:
             continue
-        if model.cacheable:
-            paths = [str(cache.path_for(request_key(model, point, r)).resolve()) for r in chosen]
+        paths = []
+        if model.cacheable:  # the cache's PNG bytes, copied: a run directory holds what its report shows
+            sources = [cache.path_for(request_key(model, point, r)).read_bytes() for r in chosen]
         else:
             images = model.adapter.images_for_records([r.record for r in chosen], model.full_params(point.params))
-            paths = []
-            for r, image in zip(chosen, images):
-                path = out_dir / "images" / point.model / f"{point.index}-{r.prompt_pos}.png"
-                write_atomic(path, encode_png(image))
-                paths.append(str(path.relative_to(out_dir)))  # relative: the report resolves it in RUN_DIR
+            sources = [encode_png(image) for image in images]
+        for r, data in zip(chosen, sources):
+            path = out_dir / "images" / point.model / f"{point.index}-{r.prompt_pos}.png"
+            write_atomic(path, data)
+            paths.append(path.relative_to(out_dir).as_posix())  # relative: the report resolves it in RUN_DIR
         entries += [
             {"model": point.model, "params": dict(point.params), "prompt": r.record.prompt, "seed": r.seed, "path": p}
             for r, p in zip(chosen, paths)

@@ -17,6 +17,7 @@ from musebench import distributed
 from musebench.errors import MusebenchError
 from musebench.preflight import preflight
 from musebench.prompts.registry import load_prompts
+from musebench.results.provenance import portable_argv, portable_path
 from musebench.runner.early import check_before_torch
 from musebench.suite import load_suite, suite_hash, suite_to_dict
 
@@ -66,7 +67,7 @@ def model_info(models: dict) -> dict:
         directory = getattr(model.adapter, "directory", None)
         info[name] = {"adapter": model.spec.adapter, "adapter_version": getattr(model.adapter, "version", None),
                       "checkpoint": model.spec.checkpoint,
-                      "checkpoint_dir": str(Path(directory).resolve()) if directory is not None else None,
+                      "checkpoint_dir": portable_path(directory) if directory is not None else None,
                       "fingerprint": model.fingerprint, "resolution": model.resolution, "defaults": dict(model.defaults)}
     return info
 
@@ -120,7 +121,7 @@ def run_suite(options: RunOptions) -> RunOutcome:
         clock.total()
         run_info = {
             "suite_name": suite.name,
-            "suite_path": str(Path(options.suite_path).resolve()),
+            "suite_path": portable_path(options.suite_path),
             "suite_hash": suite_hash(suite),
             "suite": suite_to_dict(suite),
             "git_commit": git_commit(),
@@ -128,11 +129,11 @@ def run_suite(options: RunOptions) -> RunOutcome:
             "device": device_info(device),
             "models": model_info(models),
             "timings": clock.timings,
-            "cache": {"hits": hits, "misses": misses, "dir": str(cache.root)},
+            "cache": {"hits": hits, "misses": misses, "dir": portable_path(cache.root)},
             "shards": shard.count,
             "started": started,
             "finished": _now(),
-            "argv": list(sys.argv),
+            "argv": portable_argv(sys.argv),
             "images": grid_images(suite, plan, models, cache, out_dir),
         }
         write_run(out_dir, rows, run_info)

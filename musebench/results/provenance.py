@@ -1,0 +1,36 @@
+"""Paths as run.json records them: where a reader of a committed run can find them, with no
+machine's absolute layout in them (issue 24: "no absolute paths anywhere").
+
+- inside the working directory: relative to it (`suites/quickstart.yaml`), as a user typed it;
+- inside the installed package: relative to the package's parent (`musebench/checkpoints/muse-shapes`),
+  the same on every install;
+- inside the home directory: `~/...`;
+- elsewhere (e.g. /data/coco): absolute, since that is the only name it has.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+PACKAGE_PARENT = Path(__file__).resolve().parent.parent.parent  # the folder holding musebench/
+
+
+def portable_path(path: str | Path) -> str:
+    resolved = Path(path).expanduser().resolve()
+    for base, prefix in ((Path.cwd().resolve(), ""), (PACKAGE_PARENT / "musebench", "musebench"), (Path.home().resolve(), "~")):
+        if resolved == base or base in resolved.parents:
+            relative = resolved.relative_to(base).as_posix()
+            if not prefix:
+                return relative if relative != "." else "."
+            return prefix if relative == "." else f"{prefix}/{relative}"
+    return str(resolved)
+
+
+def portable_argv(argv: Sequence[str]) -> list[str]:
+    """The command line with the program's name only and every existing absolute path made portable."""
+    if not argv:
+        return []
+    rest = [portable_path(a) if os.path.isabs(a) and os.path.exists(a) else a for a in argv[1:]]
+    return [Path(argv[0]).name, *rest]
