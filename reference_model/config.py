@@ -33,6 +33,22 @@ class VQConfig:
     def grid(self) -> int:
         return self.image_size // self.downsample
 
+    def check(self, where: str) -> None:
+        """Every stage width splits into its GroupNorm groups (checked here, torch-free, so a preflight
+        that reads only the config and the weights' header refuses what the modules would)."""
+        for c in self.channels:
+            if c < 1 or c % norm_groups(c):
+                raise ReferenceModelError(
+                    f"{where}: vq.channels entry {c} is not divisible into its {norm_groups(c)} GroupNorm groups "
+                    f"(min(32, channels // 4)); choose a width its group count divides, e.g. a multiple of 32"
+                )
+
+
+def norm_groups(channels: int) -> int:
+    """The VQ tokenizer's GroupNorm group count for a width (VQGAN's Normalize uses 32 groups; narrower
+    stages here use channels // 4)."""
+    return min(32, channels // 4) or 1
+
 
 @dataclass(frozen=True)
 class TextEncoderConfig:
@@ -79,6 +95,7 @@ class MuseConfig:
 
     def check(self, where: str) -> None:
         """Cross-part consistency: the transformer's vocabulary and grid are the tokenizer's."""
+        self.vq.check(where)
         if len(self.vq.res_blocks) != len(self.vq.channels):
             raise ReferenceModelError(
                 f"{where}: vq.res_blocks has {len(self.vq.res_blocks)} entries but vq.channels has "

@@ -18,11 +18,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from reference_model.batch_invariance import per_row
-from reference_model.config import VQConfig
+from reference_model.config import VQConfig, norm_groups
 
 
 def _norm(channels: int) -> nn.GroupNorm:
-    return nn.GroupNorm(min(32, channels // 4) or 1, channels, eps=1e-6)
+    return nn.GroupNorm(norm_groups(channels), channels, eps=1e-6)
 
 
 class ResBlock(nn.Module):

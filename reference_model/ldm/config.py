@@ -88,6 +88,7 @@ class LDMConfig:
 
     def check(self, where: str) -> None:
         """Cross-part consistency, one line per problem."""
+        self.vq.check(where)
         pairs = [
             ("denoiser.latent_channels", self.denoiser.latent_channels, "vq.code_dim", self.vq.code_dim),
             ("denoiser.grid", self.denoiser.grid, "the vq grid", self.vq.grid),

@@ -46,5 +46,9 @@ CASES: dict[str, Case] = {
     "muse_schedule_number": _case("muse-shapes", _set("sampler", "guidance_schedule", 3), "model.sampler.guidance_schedule: expected a string"),
     "muse_section_list": _case("muse-shapes", lambda m: m.__setitem__("vq", [1, 2]), "model.vq: expected a JSON object for VQConfig"),
     "muse_channels_not_list": _case("muse-shapes", _set("vq", "channels", 32), "model.vq.channels: expected a list, got 32"),
+    "muse_channels_not_groupable": _case("muse-shapes", _set("vq", "channels", [32, 18, 128]),
+                                         "vq.channels entry 18 is not divisible into its 4 GroupNorm groups"),
+    "ldm_channels_not_groupable": _case("ldm-shapes", _set("vq", "channels", [32, 64, 129]),
+                                        "vq.channels entry 129 is not divisible into its 32 GroupNorm groups"),
     "ldm_steps_string": _case("ldm-shapes", _set("sampler", "steps", "ten"), "model.sampler.steps: expected a whole number"),
 }
