@@ -25,7 +25,7 @@ from fuzz_targets import TARGETS, Target, check  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 from musebench.metrics.registry import METRICS  # noqa: E402
-from musebench.models.registry import ADAPTERS  # noqa: E402
+from musebench.models.registry import ADAPTER_PARAMS, ADAPTERS  # noqa: E402
 
 ROUND = 200  # examples per target per turn: every target gets time early, none starves
 OUT = ROOT / "benchmarks" / "results" / "fuzz_long.json"
@@ -58,6 +58,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     ADAPTERS.setdefault("tiny", "tiny_adapter:TinyAdapter")  # what tests/tiny_cli.py registers
+    ADAPTER_PARAMS.setdefault("tiny", "tiny_params:declare")
     METRICS.setdefault("pixel_mean", "tiny_metric")
     counts = {t.name: 0 for t in TARGETS}
     failures: list[dict] = []

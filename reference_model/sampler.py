@@ -19,9 +19,8 @@ from dataclasses import dataclass
 import torch
 
 from reference_model.errors import ReferenceModelError
+from reference_model.sampler_choices import GUIDANCE_SCHEDULES
 from reference_model.transformer import MaskedTransformer, TextContext
-
-GUIDANCE_SCHEDULES = ("constant", "linear")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pytest
 from runner_support import TESTS
 
 from musebench.metrics.registry import METRICS
-from musebench.models.registry import ADAPTERS
+from musebench.models.registry import ADAPTER_PARAMS, ADAPTERS
 from musebench.runner import RunOptions, run_suite
 
 PAIR_SUITE = """\
@@ -40,6 +40,7 @@ def pair_runs(tmp_path_factory) -> dict[str, Path]:
     with pytest.MonkeyPatch.context() as mp:
         mp.syspath_prepend(str(TESTS))
         mp.setitem(ADAPTERS, "tiny", "tiny_adapter:TinyAdapter")
+        mp.setitem(ADAPTER_PARAMS, "tiny", "tiny_params:declare")
         mp.setitem(METRICS, "pixel_mean", "tiny_metric")
         return {"good": make_run(root, "good", "real"), "good_again": make_run(root, "good_again", "real"),
                 "broken": make_run(root, "broken", "tiny")}

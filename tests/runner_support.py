@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from musebench.metrics.registry import METRICS
-from musebench.models.registry import ADAPTERS
+from musebench.models.registry import ADAPTER_PARAMS, ADAPTERS
 
 TESTS = Path(__file__).resolve().parent
 TINY_CLI = TESTS / "tiny_cli.py"
@@ -42,6 +42,7 @@ def tiny_registry(monkeypatch):
     """The tests' tiny adapter and metric, registered the way tests/tiny_cli.py does for subprocesses."""
     monkeypatch.syspath_prepend(str(TESTS))
     monkeypatch.setitem(ADAPTERS, "tiny", "tiny_adapter:TinyAdapter")
+    monkeypatch.setitem(ADAPTER_PARAMS, "tiny", "tiny_params:declare")
     monkeypatch.setitem(METRICS, "pixel_mean", "tiny_metric")
 
 

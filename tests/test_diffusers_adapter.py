@@ -197,7 +197,7 @@ def test_describe_counts_parameters_and_flops_per_step(sd):
         ({"step": 2}, "(did you mean 'steps'?)"),
         ({"steps": 0}, "steps=0 is outside [1, 1000]"),
         ({"guidance": -1.0}, "guidance=-1.0 is outside [0, 100]"),
-        ({"scheduler": "heun"}, "scheduler='heun' is not compatible"),
+        ({"scheduler": "heun"}, "unknown scheduler 'heun'"),
         ({"resolution": 12, "steps": 1}, "`height` and `width` have to be divisible by 8"),
     ],
 )

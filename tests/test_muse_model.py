@@ -218,7 +218,7 @@ def test_adapter_defaults_describe_fingerprint(tmp_path, tiny_ckpt):
     assert info["flops_per_image"] > 3 * info["transformer_flops_per_call"] > 0
     with pytest.raises(MusebenchError, match="does not take parameter 'scheduler'"):
         adapter.generate(["a red circle"], [0], {"scheduler": "ddim"})
-    with pytest.raises(MusebenchError, match="guidance_schedule='cubic'"):
+    with pytest.raises(MusebenchError, match="unknown guidance_schedule 'cubic'"):
         adapter.generate(["a red circle"], [0], {"guidance_schedule": "cubic"})
     other = copy_ckpt(tiny_ckpt, tmp_path / "other")
     config, vq, transformer = load_checkpoint(other)
@@ -252,7 +252,7 @@ def test_generate_cli_writes_folder_batch_independent(tmp_path, tiny_ckpt, capsy
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--scheduler", "ddim"], "--scheduler: model '{ckpt}' does not take 'scheduler'"),
+        (["--scheduler", "ddim"], "--scheduler: model '{ckpt}': does not take parameter 'scheduler'"),
         (["--temperature", "-1"], "--temperature: temperature=-1.0 is outside [0, 100]"),
         (["--model-typo"], "musebench generate: unrecognized arguments: --model-typo"),
     ],

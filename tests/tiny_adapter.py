@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from musebench.models.checkpoints import resolve_checkpoint
+from tiny_params import declare
 
 SIZE = 32
 
@@ -35,8 +36,11 @@ class TinyAdapter:
         config = json.loads((resolve_checkpoint(checkpoint) / "config.json").read_text())
         return cls(int(config["weight_seed"]), int(config.get("size", SIZE)))
 
+    def declared(self):
+        return declare(None)
+
     def defaults(self):
-        return {"steps": 2, "guidance": 1.0}
+        return self.declared().defaults()
 
     def resolution(self) -> int:
         return self.size

@@ -10,9 +10,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from musebench.cli.main import main  # noqa: E402
 from musebench.metrics.registry import METRICS  # noqa: E402
-from musebench.models.registry import ADAPTERS  # noqa: E402
+from musebench.models.registry import ADAPTER_PARAMS, ADAPTERS  # noqa: E402
 
 ADAPTERS.setdefault("tiny", "tiny_adapter:TinyAdapter")
+ADAPTER_PARAMS.setdefault("tiny", "tiny_params:declare")
 METRICS.setdefault("pixel_mean", "tiny_metric")
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from reference_model.sampler_choices import GUIDANCE_SCHEDULES
+
 DESCRIPTION = (
     "Time one model's generate(): warm-up, synchronised timing (CUDA events on a GPU), per-image "
     "latency at batch 1 (median, p95), throughput at batch N, peak memory, FLOPs per image from the "
@@ -40,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sampler = parser.add_argument_group("sampler parameters (default: the model's own)")
     sampler.add_argument("--steps", type=int, default=None)
     sampler.add_argument("--guidance", type=float, default=None)
-    sampler.add_argument("--guidance-schedule", choices=("constant", "linear"), default=None)
+    sampler.add_argument("--guidance-schedule", choices=GUIDANCE_SCHEDULES, default=None)
     sampler.add_argument("--temperature", type=float, default=None)
     sampler.add_argument("--scheduler", default=None)
     sampler.add_argument("--negative-prompt", default=None)
@@ -49,20 +51,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from musebench.cli.cmd_generate import check_flag_bounds, load_model, sampler_params
+    from musebench.cli.cmd_generate import check_flag_bounds, check_flags_early, load_checked
     from musebench.gate.atomic import check_writable, write_atomic
-    from musebench.models.param_check import check_with_adapter
 
     check_flag_bounds(args)  # before torch and the model are loaded
+    check_flags_early(args)
     from musebench.metrics.latency import Options, measure, rows_from
 
     options = Options(warmup=args.warmup, repeats=args.repeats, batch=args.batch, calibration=args.calibration,
                       calibration_size=args.calibration_size, device=args.device)  # checks every bound
     if args.out is not None:
         check_writable(args.out, "--out")  # before minutes of timing
-    adapter = load_model(args.model, args.device)
-    params = {**adapter.defaults(), **sampler_params(args, dict(adapter.defaults()), args.model)}
-    check_with_adapter(adapter, params)
+    adapter, given = load_checked(args)
+    params = {**adapter.defaults(), **given}
     if args.prompt is not None:
         prompts = [args.prompt]
     else:

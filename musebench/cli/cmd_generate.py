@@ -7,6 +7,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from reference_model.sampler_choices import GUIDANCE_SCHEDULES
+
 DESCRIPTION = (
     "Generate one image per line of a prompts.jsonl with one model, writing DIR/00000.png ... and "
     "DIR/prompts.jsonl in the format `musebench shapes score` reads (each input line copied through, "
@@ -55,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sampler = parser.add_argument_group("sampler parameters (default: the model's own)")
     sampler.add_argument("--steps", type=int, default=None, help="decoding / denoising steps")
     sampler.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale")
-    sampler.add_argument("--guidance-schedule", choices=("constant", "linear"), default=None)
+    sampler.add_argument("--guidance-schedule", choices=GUIDANCE_SCHEDULES, default=None)
     sampler.add_argument("--temperature", type=float, default=None, help="Muse: initial choice temperature")
     sampler.add_argument("--scheduler", default=None, help="diffusion models: sampler name")
     sampler.add_argument("--negative-prompt", default=None, help="replaces the unconditional input")
@@ -96,22 +98,36 @@ def load_model(name_or_dir: str, device: str):
     return load(name_or_dir, device)
 
 
-def sampler_params(args: argparse.Namespace, defaults: dict, model_name: str) -> dict:
-    """The sampler flags the user gave, checked against the adapter's parameters."""
-    from musebench.errors import MusebenchError
-    from musebench.models.param_check import check_value
-
+def sampler_params(args: argparse.Namespace, declared, model_name: str) -> dict:
+    """The sampler flags the user gave, typed and checked by the model's Declared params
+    (models/declared.py): before the model is loaded, and again by the loaded adapter."""
     params = {}
     for dest, name in SAMPLER_FLAGS.items():
         value = getattr(args, dest)
-        if value is None:
-            continue
-        flag = "--" + dest.replace("_", "-")
-        if name not in defaults:
-            raise MusebenchError(f"{flag}: model '{model_name}' does not take '{name}'; its parameters: {', '.join(defaults)}")
-        check_value(name, value, flag)
-        params[name] = value
+        if value is not None:
+            params[name] = declared.typed(name, value, f"--{dest.replace('_', '-')}: model '{model_name}'")
     return params
+
+
+def check_flags_early(args: argparse.Namespace) -> None:
+    """The sampler flags against the checkpoint's declaration (registry.declared_for_model), before
+    the model and torch are loaded; a diffusers pipeline's parameters are known only once loaded."""
+    from musebench.models.registry import declared_for_model
+
+    declared = declared_for_model(args.model)
+    if declared is not None:
+        sampler_params(args, declared, args.model)
+
+
+def load_checked(args: argparse.Namespace):
+    """The model loaded and the flags checked by its own declaration: (adapter, params given)."""
+    from musebench.models.declared import of_adapter
+    from musebench.models.param_check import check_with_adapter
+
+    model = load_model(args.model, args.device)
+    params = sampler_params(args, of_adapter(model), args.model)
+    check_with_adapter(model, {**model.defaults(), **params})
+    return model, params
 
 
 def check_flag_bounds(args: argparse.Namespace) -> None:
@@ -136,16 +152,13 @@ def check_out_dir(out: Path, force: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     from musebench.errors import MusebenchError
 
-    from musebench.models.param_check import check_with_adapter
-
     if not 1 <= args.batch_size <= MAX_BATCH:
         raise MusebenchError(f"--batch-size {args.batch_size}: must be 1 to {MAX_BATCH}")
     check_flag_bounds(args)  # before the model (and torch) is loaded
     entries = read_prompt_lines(args.prompts)
     check_out_dir(args.out, args.force)
-    model = load_model(args.model, args.device)
-    params = sampler_params(args, dict(model.defaults()), args.model)
-    check_with_adapter(model, {**model.defaults(), **params})  # before --out is touched
+    check_flags_early(args)
+    model, params = load_checked(args)  # before --out is touched
     _generate_all(model, entries, params, args)
     print(f"wrote {len(entries)} images and {args.out / 'prompts.jsonl'}")
     return 0

@@ -183,12 +183,11 @@ class LatencyMetric:
         if o.reference_model is None:
             return None, None
         if self._reference is None:
-            from musebench.models.param_check import check_params
+            from musebench.models.declared import of_adapter
             from musebench.models.registry import load_model
 
             adapter = load_model(o.reference_model, device)
-            params = check_params(dict(o.reference_params or {}), dict(adapter.defaults()),
-                                  f"latency.reference_model {o.reference_model}")
+            params = of_adapter(adapter).merged(o.reference_params or {}, f"latency.reference_model {o.reference_model}")
             self._reference = (adapter, params)
         return self._reference
 

@@ -31,8 +31,8 @@ import torch
 
 from musebench.errors import MusebenchError
 from musebench.models.base import ParamValue
+from musebench.models.declared import Declared, Param
 from musebench.models.flop_count import FlopReport, count_pipeline_flops
-from musebench.models.param_check import check_params
 
 # musebench parameter -> the diffusers call argument it sets (height/width handled separately).
 CALL_ARGS: dict[str, str] = {
@@ -144,17 +144,22 @@ class DiffusersAdapter:
             )
         return sample_size * int(getattr(self.pipe, "vae_scale_factor", 8))
 
-    def defaults(self) -> dict[str, ParamValue]:
-        params: dict[str, ParamValue] = {}
+    def declared(self) -> Declared:
+        """Only the parameters the pipeline takes (registry.ADAPTER_PARAMS cannot tell them before
+        it is loaded): its call defaults, the default resolution, and the compatible schedulers."""
+        params: list[Param] = []
         for ours, theirs in CALL_ARGS.items():
             if theirs in self.call_parameters:
                 default = self.call_parameters[theirs].default
-                params[ours] = None if default is inspect.Parameter.empty else default
+                params.append(Param(ours, None if default is inspect.Parameter.empty else default))
         if "height" in self.call_parameters and "width" in self.call_parameters:
-            params["resolution"] = self.resolution()
+            params.append(Param("resolution", self.resolution()))
         if self.scheduler_names():
-            params["scheduler"] = DEFAULT_SCHEDULER
-        return params
+            params.append(Param("scheduler", DEFAULT_SCHEDULER, tuple(self.scheduler_names())))
+        return Declared(self.name, tuple(params))
+
+    def defaults(self) -> dict[str, ParamValue]:
+        return self.declared().defaults()
 
     def fingerprint(self) -> str:
         if self._fingerprint is None:
@@ -169,14 +174,7 @@ class DiffusersAdapter:
 
     def checked(self, params: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
         """params merged over defaults(); an unknown name or bad value is a MusebenchError."""
-        where = f"diffusers pipeline {type(self.pipe).__name__} at {self.directory}"
-        merged = check_params(params, self.defaults(), where)
-        if "scheduler" in merged and merged["scheduler"] not in self.scheduler_names():
-            raise MusebenchError(
-                f"{where}: scheduler='{merged['scheduler']}' is not compatible with its "
-                f"{type(self.default_scheduler).__name__}; choose one of: {', '.join(self.scheduler_names())}"
-            )
-        return merged
+        return self.declared().merged(params, f"diffusers pipeline {type(self.pipe).__name__} at {self.directory}")
 
     def set_scheduler(self, name: str) -> None:
         from reference_model.ldm.schedulers import make_scheduler

@@ -15,12 +15,12 @@ from pathlib import Path
 import torch
 
 from musebench.errors import MusebenchError
+from musebench.models.adapter_params import LDM_CHECKPOINT as DEFAULT_CHECKPOINT
+from musebench.models.adapter_params import ldm_params
 from musebench.models.base import ParamValue
 from musebench.models.checkpoints import resolve_checkpoint
+from musebench.models.declared import Declared
 from musebench.models.flop_count import FlopReport, count_pipeline_flops
-from musebench.models.param_check import check_params
-
-DEFAULT_CHECKPOINT = "ldm-shapes"
 
 
 class LDMAdapter:
@@ -40,9 +40,12 @@ class LDMAdapter:
         directory = resolve_checkpoint(checkpoint or DEFAULT_CHECKPOINT)
         return cls(LDMPipeline.from_dir(directory, device), directory)
 
+    def declared(self) -> Declared:
+        """The parameters registry.ADAPTER_PARAMS declares for this checkpoint without torch."""
+        return ldm_params(self.pipe.config.sampler)
+
     def defaults(self) -> dict[str, ParamValue]:
-        s = self.pipe.config.sampler
-        return {"scheduler": s.scheduler, "steps": s.steps, "guidance": s.guidance, "negative_prompt": None}
+        return self.declared().defaults()
 
     def resolution(self) -> int:
         return self.pipe.config.vq.image_size
@@ -69,13 +72,8 @@ class LDMAdapter:
     def sample_params(self, params: Mapping[str, ParamValue]):
         """params over defaults() -> (SampleParams, negative prompt); bad input is one line."""
         from reference_model.ldm.sampler import SampleParams
-        from reference_model.ldm.schedulers import SCHEDULERS
 
-        merged = check_params(params, self.defaults(), f"ldm model {self.directory}")
-        if merged["scheduler"] not in SCHEDULERS:
-            raise MusebenchError(
-                f"ldm model {self.directory}: unknown scheduler '{merged['scheduler']}'; choose one of: {', '.join(SCHEDULERS)}"
-            )
+        merged = self.declared().merged(params, f"ldm model {self.directory}")
         sample = SampleParams(scheduler=str(merged["scheduler"]), steps=int(merged["steps"]), guidance=float(merged["guidance"]))
         return sample, merged["negative_prompt"]
 

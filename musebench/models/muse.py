@@ -15,12 +15,12 @@ from pathlib import Path
 import torch
 
 from musebench.errors import MusebenchError
+from musebench.models.adapter_params import MUSE_CHECKPOINT as DEFAULT_CHECKPOINT
+from musebench.models.adapter_params import muse_params
 from musebench.models.base import ParamValue
 from musebench.models.checkpoints import resolve_checkpoint
+from musebench.models.declared import Declared
 from musebench.models.flop_count import FlopReport, count_pipeline_flops
-from musebench.models.param_check import check_params
-
-DEFAULT_CHECKPOINT = "muse-shapes"
 
 
 def _count(module: torch.nn.Module) -> int:
@@ -44,10 +44,12 @@ class MuseAdapter:
         directory = resolve_checkpoint(checkpoint or DEFAULT_CHECKPOINT)
         return cls(MusePipeline.from_dir(directory, device), directory)
 
+    def declared(self) -> Declared:
+        """The parameters registry.ADAPTER_PARAMS declares for this checkpoint without torch."""
+        return muse_params(self.pipe.config.sampler)
+
     def defaults(self) -> dict[str, ParamValue]:
-        s = self.pipe.config.sampler
-        return {"steps": s.steps, "guidance": s.guidance, "guidance_schedule": s.guidance_schedule,
-                "temperature": s.temperature, "negative_prompt": None}
+        return self.declared().defaults()
 
     def resolution(self) -> int:
         return self.pipe.config.vq.image_size
@@ -74,19 +76,11 @@ class MuseAdapter:
 
     def sample_params(self, params: Mapping[str, ParamValue]):
         """params over defaults() -> (SampleParams, negative prompt); bad input is one line."""
-        from reference_model.sampler import GUIDANCE_SCHEDULES, SampleParams
+        from reference_model.sampler import SampleParams
 
-        where = f"muse model {self.directory}"
-        merged = check_params(params, self.defaults(), where)
-        if merged["guidance_schedule"] not in GUIDANCE_SCHEDULES:
-            raise MusebenchError(
-                f"{where}: guidance_schedule={merged['guidance_schedule']!r}; choose one of: {', '.join(GUIDANCE_SCHEDULES)}"
-            )
-        temperature = merged["temperature"]
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
-            raise MusebenchError(f"{where}: temperature={temperature!r} must be a number >= 0")
+        merged = self.declared().merged(params, f"muse model {self.directory}")
         sample = SampleParams(steps=int(merged["steps"]), guidance=float(merged["guidance"]),
-                              guidance_schedule=str(merged["guidance_schedule"]), temperature=float(temperature))
+                              guidance_schedule=str(merged["guidance_schedule"]), temperature=float(merged["temperature"]))
         return sample, merged["negative_prompt"]
 
     def generate(self, prompts: Sequence[str], seeds: Sequence[int], params: Mapping[str, ParamValue]) -> torch.Tensor:

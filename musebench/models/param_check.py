@@ -1,9 +1,9 @@
 """Sampler parameters given by a suite, `--set`, `generate` or `bench`: the one home of their bounds.
 
-Every adapter's params are checked here, by name, wherever they enter (the suite loader through
+Every adapter's params are checked against BOUNDS, by name, through its declaration
+(models/declared.py) wherever they enter (the run's torch-free preflight, the suite loader through
 runner/models.py, `musebench generate`, `musebench bench`, and each adapter's own generate()):
-an unknown name is an error naming the accepted ones, and every value must have its documented
-type and lie inside BOUNDS, finite. So `guidance: .nan`, `--guidance inf`, `steps: 1000000000` or a
+every value must have its documented type and lie inside BOUNDS, finite. So `guidance: .nan`, `--guidance inf`, `steps: 1000000000` or a
 10 MB negative prompt fail in one line before any model runs, never deep inside a sampler or after
 hours of generating.
 """
@@ -72,22 +72,11 @@ def check_value(name: str, value: ParamValue, where: str) -> None:
         raise MusebenchError(f"{where}: {problem}")
 
 
-def check_params(
-    params: Mapping[str, ParamValue], defaults: Mapping[str, ParamValue], where: str
-) -> dict[str, ParamValue]:
-    """`params` over `defaults`; unknown names and out-of-range values raise MusebenchError."""
-    merged = dict(defaults)
-    for name, value in params.items():
-        if name not in defaults:
-            close = difflib.get_close_matches(name, defaults, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            accepted = ", ".join(defaults) or "none"
-            raise MusebenchError(
-                f"{where}: does not take parameter '{name}'{hint}; accepted: {accepted}"
-            )
-        check_value(name, value, where)
-        merged[name] = value
-    return merged
+def unknown_problem(name: str, accepted: list[str]) -> str:
+    """The one message for a parameter name an adapter does not take, with the closest name."""
+    close = difflib.get_close_matches(name, accepted, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"does not take parameter '{name}'{hint}; accepted: {', '.join(sorted(accepted)) or 'none'}"
 
 
 def check_with_adapter(adapter, params: Mapping[str, ParamValue]) -> None:

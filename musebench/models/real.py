@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
 from musebench.errors import MusebenchError
+from musebench.models.adapter_params import REAL_SIZE as DEFAULT_SIZE
+from musebench.models.adapter_params import read_reference, real, real_records
 from musebench.models.base import ParamValue
+from musebench.models.declared import Declared
 from musebench.prompts.base import PromptRecord
-
-DEFAULT_SIZE = 32  # the shapes world's and the shipped models' resolution
 
 
 class RealAdapter:
@@ -38,12 +38,14 @@ class RealAdapter:
 
     @classmethod
     def from_spec(cls, checkpoint: str | None, device: str) -> RealAdapter:
-        if checkpoint is not None:
-            raise MusebenchError(f"adapter real takes no checkpoint, got '{checkpoint}'; remove `checkpoint:` from this model")
+        real(checkpoint)  # the declaration refuses a checkpoint
         return cls(device)
 
+    def declared(self) -> Declared:
+        return real(None)
+
     def defaults(self) -> Mapping[str, ParamValue]:
-        return {"size": DEFAULT_SIZE}
+        return self.declared().defaults()
 
     def resolution(self) -> int:
         return DEFAULT_SIZE
@@ -55,18 +57,7 @@ class RealAdapter:
         return {"parameters": 0, "resolution": int(params.get("size", DEFAULT_SIZE)), "flops_per_image": 0.0}
 
     def check_records(self, records: Sequence[PromptRecord]) -> None:
-        """Fail before any work if some prompt has no image of its own, or its reference image is
-        missing, empty, misnamed or too large (the header of each, musebench.imageio.image_size)."""
-        from musebench.imageio import image_size
-
-        for rec in records:
-            if rec.scene is None and rec.reference is None:
-                raise MusebenchError(
-                    f"adapter real: prompt {rec.index} of '{rec.source}' has no image of its own; "
-                    "use prompts.source shapes, or coco with prompts.images_dir"
-                )
-        for path in dict.fromkeys(rec.reference for rec in records if rec.scene is None):  # ~0.3 ms each
-            _reference(image_size, path)
+        real_records(records)  # torch-free, also run by the run's preflight (runner/early_models.py)
 
     def images_for_records(self, records: Sequence[PromptRecord], params: Mapping[str, ParamValue]) -> torch.Tensor:
         """uint8 (N, 3, size, size): each record's own image."""
@@ -104,18 +95,8 @@ def _load_reference(path: str, size: int) -> np.ndarray:
     """The reference image by musebench.imageio's rule, then the reference policy."""
     from musebench.imageio import read_rgb
 
-    img = Image.fromarray(_reference(read_rgb, path))
+    img = Image.fromarray(read_reference(read_rgb, path))
     return np.array(centre_crop_resize(img, size), dtype=np.uint8)  # (size, size, 3), a writable copy
-
-
-def _reference(read, path: str):
-    """read(path) with the error saying it is a reference image (and where they come from)."""
-    if not Path(path).is_file():
-        raise MusebenchError(f"adapter real: cannot read reference image {path} (not found); check prompts.images_dir")
-    try:
-        return read(path)
-    except MusebenchError as exc:
-        raise MusebenchError(f"adapter real: cannot read reference image: {exc}") from None
 
 
 def centre_crop_resize(img: Image.Image, size: int) -> Image.Image:

@@ -19,6 +19,29 @@ ADAPTERS: dict[str, str] = {
     "real": "musebench.models.real:RealAdapter",  # the data's own images: the ceiling
 }
 
+# adapter name -> "module:function": checkpoint (name, directory or None) -> its Declared sampler
+# parameters (models/declared.py), read from the checkpoint's files without torch. An adapter not
+# listed (diffusers: its parameters are its pipeline's call signature) is checked once loaded.
+ADAPTER_PARAMS: dict[str, str] = {
+    "muse": "musebench.models.adapter_params:muse",
+    "ldm": "musebench.models.adapter_params:ldm",
+    "real": "musebench.models.adapter_params:real",
+}
+
+
+def declared_params(adapter: str, checkpoint: str | None):
+    """The adapter's Declared params for this checkpoint, torch-free; None: known only once loaded."""
+    if adapter not in ADAPTER_PARAMS:
+        return None
+    module_name, function = ADAPTER_PARAMS[adapter].split(":")
+    return getattr(importlib.import_module(module_name), function)(checkpoint)
+
+
+def declared_for_model(name_or_dir: str):
+    """`musebench generate --model`'s declaration, before the model is loaded (None: diffusers)."""
+    adapter, directory = model_adapter(name_or_dir)
+    return declared_params(adapter, str(directory))
+
 
 def adapter_class(name: str):
     if name not in ADAPTERS:
@@ -35,6 +58,13 @@ def load_adapter(name: str, checkpoint: str | None, device: str = "cpu"):
 
 def load_model(name_or_dir: str, device: str = "cpu"):
     """Checkpoint name/dir -> adapter instance: config.json "adapter", or diffusers' model_index.json."""
+    adapter, directory = model_adapter(name_or_dir)
+    return load_adapter(adapter, str(directory), device)
+
+
+def model_adapter(name_or_dir: str):
+    """A checkpoint name/dir -> (its config.json "adapter", its directory), the config and weights
+    checked from their files (torch-free); ("diffusers", path) for a diffusers pipeline folder."""
     import json
     from pathlib import Path
 
@@ -42,7 +72,7 @@ def load_model(name_or_dir: str, device: str = "cpu"):
 
     path = Path(name_or_dir).expanduser()
     if path.is_dir() and (path / "model_index.json").is_file():
-        return load_adapter("diffusers", str(path), device)
+        return "diffusers", path
     directory = resolve_checkpoint(name_or_dir)
     try:
         document = json.loads((directory / "config.json").read_text())
@@ -52,7 +82,7 @@ def load_model(name_or_dir: str, device: str = "cpu"):
     if not isinstance(adapter, str):
         raise MusebenchError(f"{directory / 'config.json'}: no \"adapter\" key; add e.g. \"adapter\": \"muse\"")
     _check_model_config(directory, document)
-    return load_adapter(adapter, str(directory), device)
+    return adapter, directory
 
 
 # config.json "format" -> its torch-free reader (reference_model's strict, typed config parsers)

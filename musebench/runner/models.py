@@ -1,8 +1,8 @@
-"""Load each suite model's adapter and check its sampler params against `adapter.defaults()`.
+"""Load each suite model's adapter and check its sampler params against its declaration.
 
-Params are typed by the defaults (an int where the default is a float becomes that float, so
-`guidance: 2` and `guidance: 2.0` share cache entries); an unknown name or a wrong type is an
-error naming the suite's file:line and the accepted params. All of this happens before any
+Params are typed by the adapter's declaration (models/declared.py), the same check the torch-free
+runner/early_models.py made before torch was imported, so the words match; an unknown name, a wrong
+type, a value out of bounds or an unknown choice is an error naming the suite's file:line. All of this happens before any
 image is generated, so a bad suite writes nothing.
 """
 
@@ -12,17 +12,19 @@ from dataclasses import dataclass
 
 from musebench.errors import MusebenchError
 from musebench.models.base import ParamValue
-from musebench.models.param_check import bound_problem, check_with_adapter
+from musebench.models.declared import Declared, of_adapter
+from musebench.models.param_check import check_with_adapter
 from musebench.models.registry import ADAPTERS, load_adapter
 from musebench.prompts.base import PromptRecord
+from musebench.runner.early_models import suite_param
 from musebench.suite import ModelSpec, Suite
-from musebench.suite.typecheck import did_you_mean
 
 
 @dataclass(frozen=True)
 class LoadedModel:
     spec: ModelSpec
     adapter: object  # a musebench.models.base.ModelAdapter
+    declared: Declared  # its sampler parameters (models/declared.py): every point is typed by it
     defaults: dict[str, ParamValue]
     fingerprint: str
     resolution: int
@@ -32,42 +34,6 @@ class LoadedModel:
     def full_params(self, params: dict) -> dict:
         """Defaults overlaid with the point's params: what the adapter runs, and the cache key's params."""
         return {**self.defaults, **params}
-
-
-def _type_error(spec: ModelSpec, name: str, value, default) -> MusebenchError:
-    where = spec.param_locs.get(name, spec.loc)
-    kind = type(default).__name__
-    return MusebenchError(f"{where}: models.{spec.name}: sampler parameter '{name}' must be {kind} like its default {default!r}, got {value!r}")
-
-
-def coerce_param(spec: ModelSpec, name: str, value: ParamValue, defaults: dict) -> ParamValue:
-    """The value typed by the adapter's default and inside its documented bounds (models/param_check.py)."""
-    value = _coerce_type(spec, name, value, defaults)
-    problem = bound_problem(name, value)
-    if problem is not None:
-        raise MusebenchError(f"{spec.param_locs.get(name, spec.loc)}: models.{spec.name}: {problem}")
-    return value
-
-
-def _coerce_type(spec: ModelSpec, name: str, value: ParamValue, defaults: dict) -> ParamValue:
-    if name not in defaults:
-        where = spec.param_locs.get(name, spec.loc)
-        accepted = ", ".join(sorted(defaults)) or "none"
-        raise MusebenchError(
-            f"{where}: models.{spec.name}: adapter {spec.adapter} has no sampler parameter '{name}'{did_you_mean(name, defaults)}; accepted: {accepted}"
-        )
-    default = defaults[name]
-    if default is None:  # the adapter accepts any value here (e.g. an optional scheduler name)
-        return value
-    if isinstance(default, bool) or isinstance(value, bool):
-        if isinstance(default, bool) and isinstance(value, bool):
-            return value
-        raise _type_error(spec, name, value, default)
-    if isinstance(default, float) and isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, type(default)):
-        return value
-    raise _type_error(spec, name, value, default)
 
 
 def _load(spec: ModelSpec, device: str):
@@ -117,14 +83,14 @@ def load_models(suite: Suite, records: list[PromptRecord], device: str | None = 
 
 def _load_one(spec: ModelSpec, records: list[PromptRecord], device: str, suite_batch_size: int) -> LoadedModel:
     adapter = _load(spec, device)
-    defaults = dict(adapter.defaults())
+    declared = of_adapter(adapter)
     for name, value in spec.params.items():
-        coerce_param(spec, name, value, defaults)
+        suite_param(spec, declared, name, value)
     cacheable = bool(getattr(adapter, "cacheable", True))
     if not cacheable and hasattr(adapter, "check_records"):
         adapter.check_records(records)
     return LoadedModel(
-        spec=spec, adapter=adapter, defaults=defaults, fingerprint=str(adapter.fingerprint()),
+        spec=spec, adapter=adapter, declared=declared, defaults=declared.defaults(), fingerprint=str(adapter.fingerprint()),
         resolution=int(adapter.resolution()), batch_size=spec.batch_size or suite_batch_size,
         cacheable=cacheable,
     )
@@ -135,7 +101,7 @@ def canonical_params(models: dict[str, LoadedModel]):
 
     def canonical(model_name: str, params: dict) -> dict:
         model = models[model_name]
-        return {k: coerce_param(model.spec, k, v, model.defaults) for k, v in params.items()}
+        return {k: suite_param(model.spec, model.declared, k, v) for k, v in params.items()}
 
     return canonical
 

@@ -3,8 +3,8 @@
 Checks here need no weights: keys and types, adapter and metric names, metric options (against
 each metric module's `Options`), sweeps, gate targets (a gate's metric must be a row the suite's
 metrics produce: a metric module may declare its rows with `outputs(options)`, fnmatch patterns;
-the oracle does, so `oracle/bogus` is refused here). Sampler parameter names are checked
-against `adapter.defaults()` when the runner loads the adapter (musebench.runner.setup).
+the oracle does, so `oracle/bogus` is refused here). Sampler parameters are checked against the
+adapter's declaration (models/declared.py) by the run's torch-free preflight (runner/early_models.py).
 """
 
 from __future__ import annotations

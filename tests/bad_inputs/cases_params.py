@@ -55,7 +55,7 @@ CASES: dict[str, Case] = {
     "set_guidance_nan": _set("models.tiny.params.guidance=.nan", "models.tiny.params.guidance: expected a finite number, got nan"),
     "set_steps_huge": _set("models.tiny.sweep.grid.steps=[1,99999]", "steps=99999 is outside [1, 1000]"),
     "muse_temperature_inf": _muse("temperature: .inf", "m.yaml:4: models.muse.params.temperature: "),
-    "muse_schedule_unknown": _muse("guidance_schedule: cosine", "m.yaml:4: models.muse: muse model"),
+    "muse_schedule_unknown": _muse("guidance_schedule: cosine", "m.yaml:4: models.muse: unknown guidance_schedule 'cosine'; choose one of: constant, linear"),
     "muse_negative_prompt_huge": _muse("negative_prompt: " + "x" * 10_001, "negative_prompt must be 0 to 10000 characters long"),
     "generate_guidance_inf": _generate("--guidance", "inf", expect="--guidance: guidance=inf must be finite"),
     "generate_guidance_nan": _generate("--guidance", "nan", expect="--guidance: guidance=nan must be finite"),
@@ -63,6 +63,6 @@ CASES: dict[str, Case] = {
     "generate_temperature_negative": _generate("--temperature", "-1", expect="--temperature: temperature=-1.0 is outside"),
     "generate_batch_zero": _generate("--batch-size", "0", expect="--batch-size 0: must be 1 to 4096"),
     "generate_batch_huge": _generate("--batch-size", "10000000", expect="--batch-size 10000000: must be 1 to 4096"),
-    "generate_scheduler_on_muse": _generate("--scheduler", "ddim", expect="--scheduler: model 'muse-shapes' does not take 'scheduler'"),
+    "generate_scheduler_on_muse": _generate("--scheduler", "ddim", expect="--scheduler: model 'muse-shapes': does not take parameter 'scheduler'"),
     "generate_steps_not_int": _generate("--steps", "ten", expect="argument --steps: invalid int value: 'ten'"),
 }

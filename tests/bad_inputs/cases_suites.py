@@ -42,7 +42,7 @@ _RUN_CASES = {
     "missing_version": (GOOD.replace("version: 1\n", ""), {}, [], "s.yaml:1: missing 'version: 1'"),
     "wrong_version": (_edit("version: 1", "version: 2"), {}, [], "s.yaml:1: version: this musebench reads suite version 1, got 2"),
     "unknown_sampler_param": (_edit("params: {guidance: 1}", "params: {guidance: 1, stepz: 3}"), {}, [],
-                              "s.yaml:8: models.tiny: adapter tiny has no sampler parameter 'stepz' (did you mean 'steps'?)"),
+                              "s.yaml:8: models.tiny: does not take parameter 'stepz' (did you mean 'steps'?); accepted: guidance, steps"),
     "wrong_param_type": (_edit("steps: [1, 2]", "steps: [1, many]"), {}, [], "s.yaml:10: models.tiny: sampler parameter 'steps' must be int"),
     "set_unknown_model": (None, {}, ["--set", "models.tinny.params.steps=1"], "--set models.tinny.params.steps=1: no model 'tinny' in this suite (did you mean 'tiny'?)"),
     "set_without_equals": (None, {}, ["--set", "seed"], "--set seed: expected KEY=VALUE"),

@@ -1,0 +1,93 @@
+"""What each shipped adapter declares (models/declared.py), told from the checkpoint's files alone.
+
+registry.ADAPTER_PARAMS names these functions: checkpoint (name, directory or None) -> Declared,
+with no torch import, so the run's preflight and `musebench generate` check every sampler
+parameter before the model is loaded. The loaded adapters declare through the same functions
+(muse.py, ldm.py, real.py), so early and late messages are the same. Muse's and the LDM's defaults
+are the checkpoint config's sampler section; their choices are reference_model/sampler_choices.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from musebench.errors import MusebenchError
+from musebench.models.checkpoints import resolve_checkpoint
+from musebench.models.declared import Declared, Param
+from musebench.prompts.base import PromptRecord
+
+MUSE_CHECKPOINT = "muse-shapes"  # `adapter: muse` without a checkpoint
+LDM_CHECKPOINT = "ldm-shapes"  # `adapter: ldm` without a checkpoint
+REAL_SIZE = 32  # the shapes world's and the shipped models' resolution
+
+
+def muse_params(sampler) -> Declared:
+    """A Muse config's sampler section (reference_model/config.py SamplerConfig) -> the declaration."""
+    from reference_model.sampler_choices import GUIDANCE_SCHEDULES
+
+    return Declared("muse", (Param("steps", sampler.steps), Param("guidance", sampler.guidance),
+                             Param("guidance_schedule", sampler.guidance_schedule, GUIDANCE_SCHEDULES),
+                             Param("temperature", sampler.temperature), Param("negative_prompt", None)))
+
+
+def ldm_params(sampler) -> Declared:
+    """An LDM config's sampler section (reference_model/ldm/config.py SamplerDefaults) -> the declaration."""
+    from reference_model.sampler_choices import LDM_SCHEDULERS
+
+    return Declared("ldm", (Param("scheduler", sampler.scheduler, LDM_SCHEDULERS), Param("steps", sampler.steps),
+                            Param("guidance", sampler.guidance), Param("negative_prompt", None)))
+
+
+def muse(checkpoint: str | None) -> Declared:
+    from reference_model.checkpoint import read_config
+
+    return muse_params(_read(read_config, checkpoint or MUSE_CHECKPOINT).sampler)
+
+
+def ldm(checkpoint: str | None) -> Declared:
+    from reference_model.ldm.checkpoint import read_config
+
+    return ldm_params(_read(read_config, checkpoint or LDM_CHECKPOINT).sampler)
+
+
+def real(checkpoint: str | None) -> Declared:
+    if checkpoint is not None:
+        raise MusebenchError(f"adapter real takes no checkpoint, got '{checkpoint}'; remove `checkpoint:` from this model")
+    return Declared("real", (Param("size", REAL_SIZE),), check_records=real_records)
+
+
+def real_records(records: Sequence[PromptRecord]) -> None:
+    """Fail before any work if some prompt has no image of its own, or its reference image is
+    missing, empty, misnamed or too large (the header of each, musebench.imageio.image_size)."""
+    from musebench.imageio import image_size
+
+    for rec in records:
+        if rec.scene is None and rec.reference is None:
+            raise MusebenchError(
+                f"adapter real: prompt {rec.index} of '{rec.source}' has no image of its own; "
+                "use prompts.source shapes, or coco with prompts.images_dir"
+            )
+    for path in dict.fromkeys(rec.reference for rec in records if rec.scene is None):  # ~0.3 ms each
+        read_reference(image_size, path)
+
+
+def read_reference(read, path: str):
+    """read(path) with the error saying it is a reference image (and where they come from)."""
+    from pathlib import Path
+
+    if not Path(path).is_file():
+        raise MusebenchError(f"adapter real: cannot read reference image {path} (not found); check prompts.images_dir")
+    try:
+        return read(path)
+    except MusebenchError as exc:
+        raise MusebenchError(f"adapter real: cannot read reference image: {exc}") from None
+
+
+def _read(read_config, checkpoint: str):
+    """The checkpoint's config through reference_model's strict, torch-free reader; one line if bad."""
+    from reference_model.errors import ReferenceModelError
+
+    try:
+        return read_config(resolve_checkpoint(checkpoint))
+    except ReferenceModelError as exc:
+        raise MusebenchError(str(exc)) from None
