@@ -97,6 +97,17 @@ def np_to_uint8(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy((images * 255).round().astype("uint8")).permute(0, 3, 1, 2).contiguous()
 
 
+def _declared_default(name: str, default):
+    """A call argument's default as our declared default: None when it has none; the guidance
+    scale a float even where a pipeline writes `guidance_scale: float = 5` (its annotation says float,
+    and an int default would refuse `guidance: 4.5`)."""
+    if default is inspect.Parameter.empty:
+        return None
+    if name == "guidance" and isinstance(default, int) and not isinstance(default, bool):
+        return float(default)
+    return default
+
+
 class DiffusersAdapter:
     name = "diffusers"
     version = "1"
@@ -151,7 +162,7 @@ class DiffusersAdapter:
         for ours, theirs in CALL_ARGS.items():
             if theirs in self.call_parameters:
                 default = self.call_parameters[theirs].default
-                params.append(Param(ours, None if default is inspect.Parameter.empty else default))
+                params.append(Param(ours, _declared_default(ours, default)))
         if "height" in self.call_parameters and "width" in self.call_parameters:
             params.append(Param("resolution", self.resolution()))
         if self.scheduler_names():
