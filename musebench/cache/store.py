@@ -22,14 +22,17 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
 
 from musebench.cache.claims import claims_dir
 from musebench.cache.location import INDEX_NAME
 from musebench.errors import MusebenchError
+
+if TYPE_CHECKING:  # torch is imported where a tensor is made: opening or verifying the index needs none
+    import torch
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -76,6 +79,8 @@ def decode_png(data: bytes) -> torch.Tensor:
     """PNG bytes -> uint8 (3, H, W)."""
     with Image.open(io.BytesIO(data)) as img:
         array = np.asarray(img.convert("RGB"), dtype=np.uint8)  # (H, W, 3)
+    import torch
+
     return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
 
 

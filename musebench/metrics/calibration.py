@@ -27,8 +27,6 @@ from dataclasses import dataclass
 
 import torch
 
-CALIBRATIONS = ("transformer", "matmul")
-
 
 @dataclass(frozen=True)
 class TransformerWorkload:

@@ -30,12 +30,14 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue, keyed
-from musebench.metrics.calibration import CALIBRATIONS, calibration_workload
 from musebench.metrics.intervals import bootstrap_interval
+
+# torch (and calibration.py, built from torch.nn) is imported inside the functions that time: the
+# suite loader and `musebench bench` check Options and outputs() before torch (issue 23).
+CALIBRATIONS = ("transformer", "matmul")  # the workloads of metrics/calibration.calibration_workload
 
 
 # Integer options and their ranges: beyond these the run is a typo (a 10^9 x 10^9 matmul, 10^6 repeats).
@@ -68,12 +70,16 @@ class Options:
 
 
 def _sync(device: str) -> None:
+    import torch
+
     if device.startswith("cuda"):
         torch.cuda.synchronize()
 
 
 def timed(fn, device: str) -> float:
     """Seconds of one call of fn(), synchronised on the device (CUDA events on a GPU)."""
+    import torch
+
     if device.startswith("cuda"):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         torch.cuda.synchronize()
@@ -98,6 +104,10 @@ def measure(adapter, prompts: list[str], params: dict, options: Options, seed: i
     Each repeat times the calibration, the reference model (if any) and the model back to back, so
     load that comes and goes slows all of them alike and their ratios stay put.
     """
+    import torch
+
+    from musebench.metrics.calibration import calibration_workload
+
     calib, calib_flops, calib_label = calibration_workload(options.calibration, options.calibration_size, device)
     one = lambda: adapter.generate(prompts[:1], [seed], params)  # noqa: E731
     batch_prompts = [prompts[i % len(prompts)] for i in range(options.batch)]
@@ -138,6 +148,8 @@ def busy_cpu_warning(device: str) -> float | None:
     take many times longer (measured: a 5 s latency metric took 339 s with 2 threads beside two
     1-thread training jobs on 2 cores). The ratio to the calibration absorbs steady load, not that.
     """
+    import torch
+
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
@@ -157,6 +169,8 @@ _WARNED: list[bool] = []  # one warning per process
 def adapter_device(adapter) -> str:
     """The adapter's device: its `device` attribute, else that of its first torch parameter found on
     the adapter or its `pipe`; else cuda when available (timing then synchronises the GPU)."""
+    import torch
+
     device = getattr(adapter, "device", None)
     if device is not None:
         return str(device)
@@ -216,6 +230,8 @@ class LatencyMetric:
 
 
 def rows_from(m: dict, description: dict, o: Options, seed: int, device: str) -> list[MetricValue]:
+    import torch
+
     ms = m["b1_s"] * 1000.0  # (repeats,)
     ips = o.batch / m["bn_s"]  # (repeats,)
     ratio = m["b1_s"] / m["calib_s"]  # (repeats,)
