@@ -55,13 +55,13 @@ def run(args: argparse.Namespace) -> int:
     from musebench.gate.atomic import check_writable, write_atomic
 
     check_flag_bounds(args)  # before torch and the model are loaded
-    check_flags_early(args)
     from musebench.metrics.latency import Options, measure, rows_from
 
     options = Options(warmup=args.warmup, repeats=args.repeats, batch=args.batch, calibration=args.calibration,
                       calibration_size=args.calibration_size, device=args.device)  # checks every bound
     if args.out is not None:
         check_writable(args.out, "--out")  # before minutes of timing
+    check_flags_early(args)  # the model's declared params, before torch
     adapter, given = load_checked(args)
     params = {**adapter.defaults(), **given}
     if args.prompt is not None:
