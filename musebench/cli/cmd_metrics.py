@@ -59,7 +59,7 @@ def _features(path: Path, extractor, args, cache_dir):
 
     from musebench.errors import MusebenchError
     from musebench.metrics.features import cached_features
-    from musebench.metrics.image_folder import load_folder
+    from musebench.metrics.image_folder import to_tensor
 
     if path.suffix == ".npy":
         try:
@@ -71,7 +71,7 @@ def _features(path: Path, extractor, args, cache_dir):
         return np.asarray(feats, np.float64)
     if not path.is_dir():
         raise MusebenchError(f"{path}: not a folder of images, a .npy of features or an .npz of statistics")
-    return cached_features(extractor, load_folder(path), args.mode, args.batch_size, cache_dir)
+    return cached_features(extractor, to_tensor(args.images[str(path)]), args.mode, args.batch_size, cache_dir)
 
 
 def _stats(path: Path, extractor, args, cache_dir):
@@ -160,7 +160,16 @@ def _clip_score(args) -> dict:
     return {"value": row.value, "ci95": row.ci95, "n": row.n, **row.extra}
 
 
+def _read_folders(args) -> dict:
+    """Every image-folder input read and checked (bombs, truncated, odd modes) before torch is imported."""
+    from musebench.metrics.image_folder import read_folder
+
+    return {str(Path(p)): read_folder(Path(p)) for p in args.inputs if Path(p).is_dir()}
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.metric != "clip-score":
+        args.images = _read_folders(args)  # uint8 (N, H, W, 3) per folder; _features makes the tensor
     from musebench.cache.location import resolve_cache_dir
     from musebench.errors import MusebenchError
     from musebench.metrics.extractors import ExtractorSpec, build_extractor

@@ -39,7 +39,6 @@ def run(args: argparse.Namespace) -> int:
     from musebench.errors import MusebenchError
     from musebench.imageio import IMAGE_SUFFIXES, image_size, read_rgb
     from musebench.metrics.image_folder import list_images
-    from musebench.models.real import centre_crop_resize
 
     if args.size < 8:
         raise MusebenchError(f"--size {args.size}: must be >= 8 px")
@@ -57,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         raise MusebenchError(f"{args.src}: two images share a name stem (e.g. a.jpg and a.png); rename one")
     for path in paths:  # every header (missing, empty, not an image, misnamed, a bomb) before anything is written
         image_size(path)
+    from musebench.models.real import centre_crop_resize  # imports torch: after every header is checked
+
     written = 0
     for path, target in tqdm(list(zip(paths, targets)), desc="reference", unit="img", mininterval=2, disable=None):
         if target.is_file():

@@ -8,11 +8,15 @@ extractor's input is the preprocessing mode's job, and must be the same for ever
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
 
 from musebench.errors import MusebenchError
 from musebench.imageio import IMAGE_SUFFIXES, read_rgb
+
+if TYPE_CHECKING:  # torch is imported where a tensor is made: reading and checking the images needs none (issue 23)
+    import torch
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -24,6 +28,8 @@ def list_images(folder: Path) -> list[Path]:
 
 def load_image(path: Path) -> torch.Tensor:
     """uint8 (3, H, W) RGB (musebench.imageio.read_rgb); MusebenchError naming the file when unreadable."""
+    import torch
+
     return torch.from_numpy(read_rgb(path)).permute(2, 0, 1).contiguous()
 
 
@@ -36,11 +42,33 @@ def stack_same_size(images: list[torch.Tensor], paths: list[Path]) -> torch.Tens
                 f"{path}: size {image.shape[2]}x{image.shape[1]} differs from {paths[0].name} ({first[2]}x{first[1]}); "
                 "images of one set must share a size: resize them first"
             )
+    import torch
+
     return torch.stack(images)
 
 
-def load_folder(folder: Path, limit: int | None = None) -> torch.Tensor:
+def read_folder(folder: Path, limit: int | None = None) -> np.ndarray:
+    """uint8 (N, H, W, 3), torch-free: every image read and checked before any model is imported."""
     paths = list_images(folder)[:limit]
     if not paths:
         raise MusebenchError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
-    return stack_same_size([load_image(p) for p in paths], paths)
+    arrays = [read_rgb(p) for p in paths]  # each (H, W, 3)
+    first = arrays[0].shape
+    for array, path in zip(arrays, paths):
+        if array.shape != first:
+            raise MusebenchError(
+                f"{path}: size {array.shape[1]}x{array.shape[0]} differs from {paths[0].name} ({first[1]}x{first[0]}); "
+                "images of one set must share a size: resize them first"
+            )
+    return np.stack(arrays)
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> uint8 (N, 3, H, W), the layout every extractor reads."""
+    import torch
+
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+
+
+def load_folder(folder: Path, limit: int | None = None) -> torch.Tensor:
+    return to_tensor(read_folder(folder, limit))
