@@ -33,15 +33,19 @@ def load_image(path: Path) -> torch.Tensor:
     return torch.from_numpy(read_rgb(path)).permute(2, 0, 1).contiguous()
 
 
-def stack_same_size(images: list[torch.Tensor], paths: list[Path]) -> torch.Tensor:
-    """(N, 3, H, W); MusebenchError naming the first image whose size differs."""
-    first = images[0].shape
-    for image, path in zip(images, paths):
-        if image.shape != first:
+def check_same_size(sizes: list[tuple[int, int]], paths: list[Path]) -> None:
+    """MusebenchError naming the first image whose (width, height) differs from the first one's."""
+    for (w, h), path in zip(sizes, paths):
+        if (w, h) != sizes[0]:
             raise MusebenchError(
-                f"{path}: size {image.shape[2]}x{image.shape[1]} differs from {paths[0].name} ({first[2]}x{first[1]}); "
+                f"{path}: size {w}x{h} differs from {paths[0].name} ({sizes[0][0]}x{sizes[0][1]}); "
                 "images of one set must share a size: resize them first"
             )
+
+
+def stack_same_size(images: list[torch.Tensor], paths: list[Path]) -> torch.Tensor:
+    """(N, 3, H, W); MusebenchError naming the first image whose size differs."""
+    check_same_size([(image.shape[2], image.shape[1]) for image in images], paths)  # (W, H) of (3, H, W)
     import torch
 
     return torch.stack(images)
@@ -53,13 +57,7 @@ def read_folder(folder: Path, limit: int | None = None) -> np.ndarray:
     if not paths:
         raise MusebenchError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
     arrays = [read_rgb(p) for p in paths]  # each (H, W, 3)
-    first = arrays[0].shape
-    for array, path in zip(arrays, paths):
-        if array.shape != first:
-            raise MusebenchError(
-                f"{path}: size {array.shape[1]}x{array.shape[0]} differs from {paths[0].name} ({first[1]}x{first[0]}); "
-                "images of one set must share a size: resize them first"
-            )
+    check_same_size([(array.shape[1], array.shape[0]) for array in arrays], paths)  # (W, H) of (H, W, 3)
     return np.stack(arrays)
 
 
