@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         raise MusebenchError(f"{args.src}: two images share a name stem (e.g. a.jpg and a.png); rename one")
     for path in paths:  # every header (missing, empty, not an image, misnamed, a bomb) before anything is written
         image_size(path)
-    from musebench.models.real import centre_crop_resize  # imports torch: after every header is checked
+    from musebench.models.real import centre_crop_resize  # the `real` adapter's policy (no torch)
 
     written = 0
     for path, target in tqdm(list(zip(paths, targets)), desc="reference", unit="img", mininterval=2, disable=None):

@@ -15,18 +15,18 @@ and its intercept at 1/N = 0 (`fid_inf: true`); refused unless N/5 >= D (every p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
-from musebench.metrics.extractors import EXTRACTORS, ExtractorSpec, build_extractor, check_weights
-from musebench.metrics.features import cached_features
 from musebench.metrics.intervals import check_rounds
 from musebench.metrics.fid_protocol import check_fid_inf_n, check_small_n, fid_interval, real_floor
-from musebench.metrics.preprocess import MODES, check_mode
-from musebench.metrics.reference import Reference, check_reference, load_reference, normalise_spec
 from musebench.metrics.stats import GaussianStats, fid, stats_from_features
+
+if TYPE_CHECKING:  # the suite loader imports this module for Options and outputs(): no torch at import
+    from musebench.metrics.reference import Reference
 
 FID_INF_POINTS = 15
 
@@ -48,6 +48,10 @@ class Options:
 
 
 def check_common(options, where: str) -> None:
+    from musebench.metrics.extractors import EXTRACTORS, ExtractorSpec, build_extractor
+    from musebench.metrics.preprocess import check_mode
+    from musebench.metrics.reference import normalise_spec
+
     if options.extractor not in EXTRACTORS:
         build_extractor(ExtractorSpec(name=options.extractor))  # raises the "did you mean" error
     check_mode(options.mode)
@@ -70,6 +74,8 @@ class FeatureSetMetric:
 
     def extractor(self):
         if self._extractor is None:
+            from musebench.metrics.extractors import ExtractorSpec, build_extractor
+
             o = self.options
             self._extractor = build_extractor(ExtractorSpec(o.extractor, o.extractor_weights, o.extractor_model))
         return self._extractor
@@ -77,6 +83,9 @@ class FeatureSetMetric:
     def preflight(self, records) -> None:
         """The extractor's weights file fits its network and the reference is there, without building the
         network."""
+        from musebench.metrics.extractors import ExtractorSpec, check_weights
+        from musebench.metrics.reference import check_reference, normalise_spec
+
         o = self.options
         check_weights(ExtractorSpec(o.extractor, o.extractor_weights, o.extractor_model))
         check_reference(normalise_spec(o.reference, self.family), lambda: self.extractor().dim)
@@ -90,6 +99,9 @@ class FidMetric(FeatureSetMetric):
         check_rounds(options.bootstrap, "fid.bootstrap")
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
+        from musebench.metrics.features import cached_features
+        from musebench.metrics.reference import load_reference, normalise_spec
+
         o, ext = self.options, self.extractor()
         check_small_n(int(ctx.images.shape[0]), ext.dim, o.allow_small_n)  # before any feature is computed
         gen = cached_features(ext, ctx.images, o.mode, o.batch_size, ctx.feature_cache_dir)  # (N, D)
@@ -103,7 +115,7 @@ class FidMetric(FeatureSetMetric):
                             arrays=kept_arrays(gen, ref) if o.keep_features else None)]
 
 
-def kept_arrays(gen: np.ndarray, ref: Reference) -> dict:
+def kept_arrays(gen: np.ndarray, ref: "Reference") -> dict:
     """What `musebench compare` needs to bootstrap a set-level difference (MetricValue.arrays): the generated
     features and the reference, its features when it has them (float32: the network's own precision), else its
     statistics. The reference's file is content-named, so FID and KID of one (extractor, mode, reference) share it."""
@@ -160,4 +172,4 @@ def build(options: Options) -> FidMetric:
     return FidMetric(options)
 
 
-__all__ = ["MODES", "Options", "build", "fid_infinity", "kept_arrays"]
+__all__ = ["Options", "build", "fid_infinity", "kept_arrays"]

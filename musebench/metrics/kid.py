@@ -20,15 +20,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
-from musebench.metrics.features import cached_features
 from musebench.metrics.fid import FeatureSetMetric, kept_arrays
-from musebench.metrics.reference import load_reference, normalise_spec
 from musebench.metrics.stats import check_features
+
+if TYPE_CHECKING:  # the suite loader imports this module for Options and outputs(): no torch at import
+    import torch
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ def kid(ref: np.ndarray, gen: np.ndarray, subsets: int, subset_size: int, seed: 
     if ref.shape[1] != gen.shape[1]:
         raise MusebenchError(f"kid: reference features are {ref.shape[1]}-d but generated are {gen.shape[1]}-d; use one extractor")
     size = subset_size_for(subset_size, min(ref.shape[0], gen.shape[0]))
+    import torch
+
     g = torch.Generator().manual_seed(seed)
     r, f = torch.from_numpy(ref).double(), torch.from_numpy(gen).double()
     values = []
@@ -103,12 +107,17 @@ class KidMetric(FeatureSetMetric):
     family = "kid"
 
     def __init__(self, options: Options) -> None:
+        from musebench.metrics.reference import normalise_spec
+
         super().__init__(options)
         check_counts(options.subsets, options.subset_size)
         if normalise_spec(options.reference, "kid")["source"] == "npz":
             raise MusebenchError("kid.reference: KID needs reference images (source: shapes or folder), not an .npz of mu/sigma")
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
+        from musebench.metrics.features import cached_features
+        from musebench.metrics.reference import load_reference, normalise_spec
+
         o, ext = self.options, self.extractor()
         gen = cached_features(ext, ctx.images, o.mode, o.batch_size, ctx.feature_cache_dir)
         ref = load_reference(normalise_spec(o.reference, "kid"), ext, o.mode, o.batch_size, ctx.feature_cache_dir,

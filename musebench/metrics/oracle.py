@@ -24,6 +24,8 @@ from musebench.gate.atomic import write_atomic
 from musebench.metrics.base import EvalContext, MetricValue
 from musebench.metrics.intervals import wilson_interval
 
+BUILDS_WITHOUT_TORCH = True  # build() and preflight() import no torch: a run checks them first (runner/early.py)
+
 PREFIX = "oracle"
 
 

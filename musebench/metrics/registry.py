@@ -26,3 +26,35 @@ def metric_module(name: str):
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise MusebenchError(f"unknown metric '{name}'{hint}; known: {', '.join(METRICS)}")
     return importlib.import_module(METRICS[name])
+
+
+def build_metric(spec):
+    """A suite's metric entry (suite.MetricSpec) built; the metric's own option errors name the entry's
+    file:line and key."""
+    try:
+        return metric_module(spec.metric).build(spec.options)
+    except MusebenchError as exc:
+        raise MusebenchError(_located(spec, str(exc))) from None
+
+
+def preflight_metric(spec, metric, records) -> None:
+    """The built metric's preflight hook (metrics/base.py), if it has one, over the run's prompt records."""
+    hook = getattr(metric, "preflight", None)
+    if hook is None:
+        return
+    try:
+        hook(records)
+    except MusebenchError as exc:
+        raise MusebenchError(_located(spec, str(exc))) from None
+
+
+def builds_without_torch(name: str) -> bool:
+    """Whether a metric's build and preflight import no torch (its module says so with
+    `BUILDS_WITHOUT_TORCH = True`; tests/test_early_metrics.py holds it to that), so a run checks it
+    before importing torch (runner/early.py)."""
+    return bool(getattr(metric_module(name), "BUILDS_WITHOUT_TORCH", False))
+
+
+def _located(spec, message: str) -> str:
+    return message if message.startswith(spec.loc) else f"{spec.loc}: metrics.{spec.key}: {message}"
+

@@ -16,8 +16,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 from PIL import Image
 
 from musebench.errors import MusebenchError
@@ -26,6 +27,9 @@ from musebench.models.adapter_params import read_reference, real, real_records
 from musebench.models.base import ParamValue
 from musebench.models.declared import Declared
 from musebench.prompts.base import PromptRecord
+
+if TYPE_CHECKING:  # `musebench reference` uses centre_crop_resize: it imports no torch
+    import torch
 
 
 class RealAdapter:
@@ -61,12 +65,16 @@ class RealAdapter:
 
     def images_for_records(self, records: Sequence[PromptRecord], params: Mapping[str, ParamValue]) -> torch.Tensor:
         """uint8 (N, 3, size, size): each record's own image."""
+        import torch
+
         size = _size(params)
         self.check_records(records)
         return torch.stack([_record_image(rec, size) for rec in records])
 
     def generate(self, prompts: Sequence[str], seeds: Sequence[int], params: Mapping[str, ParamValue]) -> torch.Tensor:
         """Shapes captions only: the scene the caption describes (seeds are not used)."""
+        import torch
+
         from musebench.shapes import parse_caption, render
 
         size = _size(params)
@@ -82,6 +90,8 @@ def _size(params: Mapping[str, ParamValue]) -> int:
 
 
 def _record_image(rec: PromptRecord, size: int) -> torch.Tensor:
+    import torch
+
     if rec.scene is not None:
         from musebench.shapes import render, scene_from_dict
 

@@ -70,10 +70,12 @@ def check_before_torch(suite: Suite, records: list[PromptRecord], device: str, c
                        out: Path | None) -> None:
     """Every torch-free check of a run; MusebenchError listing all problems found."""
     from musebench.cache.location import resolve_cache_dir
+    from musebench.runner.early_metrics import check_metrics
     from musebench.runner.early_models import check_models
 
     steps: list[tuple[Callable, tuple]] = [(check_device, (device, suite)), (resolve_cache_dir, (cache_flag,))]
     steps.append((check_models, (suite, records)))  # checkpoints, sampler params, real's records
+    steps.append((check_metrics, (suite, records)))  # options and preflights of the torch-free metrics
     if out is not None:
         steps.append((check_out_dir, (out,)))
     problems = []

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from musebench.cache import ImageCache
 from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
-from musebench.metrics.registry import metric_module
+from musebench.metrics.registry import build_metric
 from musebench.plan import Plan, SweepPoint
 from musebench.results import ResultRow, item_key
 from musebench.results.items import check_items
@@ -34,15 +34,7 @@ class BuiltMetric:
 
 def build_metrics(suite: Suite) -> list[BuiltMetric]:
     """Every metric built before generation starts, so a bad option fails before any work."""
-    return [BuiltMetric(spec, _build(spec)) for spec in suite.metrics]
-
-
-def _build(spec: MetricSpec):
-    try:
-        return metric_module(spec.metric).build(spec.options)
-    except MusebenchError as exc:  # the metric's own option checks: say where the entry is
-        message = str(exc)
-        raise MusebenchError(message if message.startswith(spec.loc) else f"{spec.loc}: metrics.{spec.key}: {message}") from None
+    return [BuiltMetric(spec, build_metric(spec)) for spec in suite.metrics]
 
 
 def point_images(cache: ImageCache, model: LoadedModel, point: SweepPoint, plan: Plan) -> torch.Tensor:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from musebench.errors import MusebenchError
+from musebench.metrics.registry import preflight_metric
 from musebench.plan import Plan, build_plan
 from musebench.preflight import check_disk, combine
 from musebench.prompts.base import PromptRecord
@@ -84,19 +85,10 @@ def prepare_run(suite: Suite, records: list[PromptRecord], device: str | None, c
             problems.attempt(check_points, models, plan.points)
     metrics = problems.attempt(build_metrics, suite) if with_metrics else []
     for built in metrics or []:
-        hook = getattr(built.metric, "preflight", None)
-        if hook is not None:
-            problems.attempt(_metric_preflight, built, hook, tuple(records))
+        problems.attempt(preflight_metric, built.spec, built.metric, tuple(records))
     if models is not None and plan is not None and cache_dir is not None and not problems.found:
         problems.attempt(check_disk, cache_dir, new_image_sides(models, plan, cache_dir))
     if problems.found:
         raise combine(problems.found)
     return Prepared(models=models, plan=plan, metrics=metrics)
 
-
-def _metric_preflight(built: BuiltMetric, hook: Callable, records: tuple[PromptRecord, ...]) -> None:
-    try:
-        hook(records)
-    except MusebenchError as exc:
-        message = str(exc)
-        raise MusebenchError(message if message.startswith(built.spec.loc) else f"{built.spec.loc}: metrics.{built.spec.key}: {message}") from None
