@@ -7,8 +7,10 @@ it. Every problem is one MusebenchError line naming the file, what was found and
 expected ("expected a state dict of tensors (dict[str, Tensor]), got list";
 "key fc.weight: shape (10, 2048), expected (1008, 2048)").
 
-`tensor_shapes(path, what)` reads only what the shapes need (the safetensors header, or a memory
-mapped zip pickle), so preflight checks stay cheap for 100 MB files.
+`tensor_shapes(path, what)` reads only what the shapes need (the safetensors header, or the zip's
+data.pkl through pth_header.py's restricted unpickler) and never imports torch (issue 23: the
+~0.5 GB import before a refusal), so preflight checks stay cheap for 100 MB files. Only files that
+reader does not model (legacy pre-zip pickles, quantized or subclassed tensors) go to torch.load.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from musebench.errors import MusebenchError
+
+if TYPE_CHECKING:
+    import torch
 
 Shapes = dict[str, tuple[int, ...]]
 STATE_DICT = "a state dict of tensors (dict[str, Tensor])"
@@ -38,17 +42,44 @@ def tensor_shapes(path: Path, what: str) -> Shapes:
     path = _existing(Path(path), what)
     if path.suffix == ".safetensors":
         return _safetensors_shapes(path, what)
-    return {k: tuple(v.shape) for k, v in read_state_dict(path, what, mmap=True).items()}
+    found = pth_object(path, what)
+    if found is None:  # a file pth_header does not model: torch decides
+        return {k: tuple(v.shape) for k, v in read_state_dict(path, what, mmap=True).items()}
+    from musebench.pth_header import Tensor
+
+    return {k: v.shape for k, v in state_dict_of(found, path, what, Tensor).items()}
 
 
-def state_dict_of(obj: object, path: Path, what: str) -> dict[str, torch.Tensor]:
-    """obj itself when it is dict[str, Tensor]; otherwise one line saying what it is."""
+def pth_object(path: Path, what: str) -> object | None:
+    """The object a torch.save file holds, tensors as pth_header.Tensor (shape, dtype), read without
+    torch; None for a file only torch can judge; one MusebenchError line for what torch would refuse."""
+    from musebench.pth_header import Refused, Undecided, read_pth
+
+    path = _existing(Path(path), what)
+    try:
+        return read_pth(path)
+    except Undecided:
+        return None
+    except Refused as exc:
+        if exc.blocked:
+            raise MusebenchError(f"{path}: refused: its pickle needs code beyond tensors ({exc.blocked}; "
+                                 f"torch.load weights_only=True); expected {STATE_DICT}, give {what}") from None
+        raise MusebenchError(f"{path}: {_kind(path)} ({_reason(exc)}); give {what}") from None
+
+
+def state_dict_of(obj: object, path: Path, what: str, tensor_type: type | None = None) -> dict:
+    """obj itself when it is dict[str, Tensor] (tensor_type: torch.Tensor unless given, e.g. pth_header's
+    placeholder); otherwise one line saying what it is."""
+    if tensor_type is None:
+        import torch
+
+        tensor_type = torch.Tensor
     if not isinstance(obj, Mapping):
         raise MusebenchError(f"{path}: expected {STATE_DICT}, got {type(obj).__name__}; give {what}")
     if not obj:
         raise MusebenchError(f"{path}: expected {STATE_DICT}, got an empty dict; give {what}")
     for key, value in obj.items():
-        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+        if not isinstance(key, str) or not isinstance(value, tensor_type):
             raise MusebenchError(f"{path}: expected {STATE_DICT}, but key {key!r} holds {type(value).__name__}; give {what}")
     return dict(obj)
 
@@ -78,6 +109,8 @@ def _existing(path: Path, what: str) -> Path:
 def torch_load_weights(path: Path, what: str, mmap: bool) -> object:
     """torch.load(weights_only=True) of a user's file; any failure is one line saying what the file is."""
     import pickle
+
+    import torch
 
     _existing(path, what)
     try:
@@ -122,7 +155,7 @@ def _safetensors_shapes(path: Path, what: str) -> Shapes:
     from safetensors import safe_open
 
     try:
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="numpy") as f:  # numpy: the header only, torch stays unimported
             shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
     except Exception as exc:  # as in _read_safetensors
         raise MusebenchError(f"{path}: not a readable safetensors file ({_reason(exc)}); give {what}") from None

@@ -170,20 +170,25 @@ def _read_folders(args) -> dict:
 def run(args: argparse.Namespace) -> int:
     if args.metric != "clip-score":
         args.images = _read_folders(args)  # uint8 (N, H, W, 3) per folder; _features makes the tensor
-    from musebench.cache.location import resolve_cache_dir
     from musebench.errors import MusebenchError
-    from musebench.metrics.extractors import ExtractorSpec, build_extractor
-    from musebench.metrics.preprocess import check_mode
-    from musebench.metrics.stats import save_stats, stats_from_features
+    from musebench.metrics.extractor_weights import ExtractorSpec, check_weights
+
+    spec = ExtractorSpec(args.extractor, args.weights, args.model or "ViT-B-32")
+    if args.metric != "clip-score":
+        check_weights(spec)  # the weights file's header, before anything imports torch (issue 23)
+    from musebench.metrics.preprocess import check_mode  # imports torch
 
     check_mode(args.mode)
     _check_counts(args)
+    from musebench.cache.location import resolve_cache_dir
+    from musebench.metrics.extractors import build_extractor
+    from musebench.metrics.stats import save_stats, stats_from_features
+
     if args.metric == "clip-score":
         result = _clip_score(args)
     else:
         cache_dir = None if args.no_cache else resolve_cache_dir(args.cache) / "features"
-        model = args.model or "ViT-B-32"
-        extractor = build_extractor(ExtractorSpec(args.extractor, args.weights, model))
+        extractor = build_extractor(spec)
         if args.metric == "stats":
             _need(args, 1)
             if args.out is None or args.out.suffix != ".npz":

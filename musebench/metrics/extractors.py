@@ -12,22 +12,13 @@ Every extractor maps a float32 image batch (N, 3, S, S) in [0, 255], already res
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from musebench.errors import MusebenchError
-from musebench.metrics.clip_weights import check_clip_shapes, clip_file, clip_reason, read_clip_state_dict
-
-EXTRACTORS = ("inception", "clip", "probe")
-
-
-@dataclass(frozen=True)
-class ExtractorSpec:
-    name: str = "probe"  # one of EXTRACTORS
-    weights: str | None = None  # inception: weights file; clip: pretrained file; probe: checkpoint name/dir
-    model: str = "ViT-B-32"  # clip only: open_clip model name, or local-dir:PATH
+from musebench.metrics.clip_weights import check_clip_shapes, clip_file, clip_file_shapes, clip_reason
+from musebench.metrics.extractor_weights import EXTRACTORS, ExtractorSpec, check_name, check_weights  # noqa: F401 (public here too)
 
 
 class ClipExtractor:
@@ -84,9 +75,7 @@ def load_open_clip(model: str, weights: str | None):
         digest = "+".join(sha256_of(f)[:12] for f in files)
     else:
         path = clip_file(model, weights)
-        state = read_clip_state_dict(path)  # a file that is no state dict is refused before open_clip is imported
-        check_clip_shapes(model, path, state)
-        del state
+        check_clip_shapes(model, path, clip_file_shapes(path))  # a file that is no state dict is refused before open_clip is imported
         import open_clip
 
         try:
@@ -102,24 +91,6 @@ def load_open_clip(model: str, weights: str | None):
     return net, mean, std, int(size[0] if isinstance(size, (tuple, list)) else size), digest
 
 
-def check_weights(spec: ExtractorSpec) -> None:
-    """The extractor's weights file opens with the expected keys and shapes, without building the
-    network: for the run's preflight. MusebenchError (one line naming the file) otherwise."""
-    if spec.name == "inception":
-        from musebench.metrics.inception import check_weights as check_inception, resolve_weights
-
-        check_inception(resolve_weights(spec.weights)[0])
-    elif spec.name == "clip" and not spec.model.startswith("local-dir:"):
-        path = clip_file(spec.model, spec.weights)
-        check_clip_shapes(spec.model, path, read_clip_state_dict(path))
-    elif spec.name == "probe":
-        from musebench.metrics.probe_model import check_weights as check_probe
-
-        check_probe(spec.weights or "probe-clip")
-    elif spec.name not in EXTRACTORS:
-        build_extractor(spec)  # the unknown-name error
-
-
 def build_extractor(spec: ExtractorSpec):
     if spec.name == "inception":
         from musebench.metrics.inception import InceptionExtractor
@@ -127,10 +98,5 @@ def build_extractor(spec: ExtractorSpec):
         return InceptionExtractor(spec.weights)
     if spec.name == "clip":
         return ClipExtractor(spec.model, spec.weights)
-    if spec.name == "probe":
-        return ProbeExtractor(spec.weights)
-    import difflib
-
-    close = difflib.get_close_matches(spec.name, EXTRACTORS, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    raise MusebenchError(f"unknown feature extractor '{spec.name}'{hint}; choose one of {', '.join(EXTRACTORS)}")
+    check_name(spec.name)
+    return ProbeExtractor(spec.weights)

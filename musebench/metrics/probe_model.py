@@ -4,6 +4,9 @@ Radford et al. 2021 (CLIP) architecture as implemented by open_clip (`open_clip.
 image tower and a causal transformer text tower with open_clip's BPE tokenizer, trained with
 `open_clip.ClipLoss` by `python -m recipes.probe_clip`. Shipped as
 musebench/checkpoints/probe-clip/{config.json, model.safetensors, CARD.md}.
+check_weights reads the config and the safetensors header only and compares them with probe_shapes,
+the CLIP's state dict shapes written out in Python: no torch before a bad checkpoint is refused
+(issue 23); tests/test_weight_manifests.py checks probe_shapes against open_clip's module.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from musebench.errors import MusebenchError
+
+if TYPE_CHECKING:
+    import torch
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -92,10 +97,37 @@ def check_weights(name_or_dir: str = "probe-clip") -> None:
 def _check_shapes(directory: Path, cfg: ProbeConfig) -> None:
     from musebench.weights_file import check_shapes, tensor_shapes
 
-    with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in build_clip(cfg).state_dict().items()}
     path = directory / WEIGHTS_FILE
-    check_shapes(path, tensor_shapes(path, EXPECTED), expected, EXPECTED)
+    check_shapes(path, tensor_shapes(path, EXPECTED), probe_shapes(cfg), EXPECTED)
+
+
+VOCAB_SIZE = 49408  # open_clip CLIPTextCfg.vocab_size: its BPE tokenizer's vocabulary
+MLP_RATIO = 4  # open_clip CLIPVisionCfg / CLIPTextCfg mlp_ratio
+
+
+def probe_shapes(cfg: ProbeConfig) -> dict[str, tuple[int, ...]]:
+    """{key: shape} of build_clip(cfg).state_dict(), in its order, without torch (open_clip
+    model.py CLIP, transformer.py VisionTransformer / TextTransformer / ResidualAttentionBlock)."""
+    grid = cfg.image_size // cfg.patch_size
+    vw, tw = cfg.vision_width, cfg.text_width
+    shapes = {"positional_embedding": (cfg.context_length, tw), "text_projection": (tw, cfg.embed_dim), "logit_scale": (),
+              "visual.class_embedding": (vw,), "visual.positional_embedding": (grid * grid + 1, vw),
+              "visual.proj": (vw, cfg.embed_dim), "visual.conv1.weight": (vw, 3, cfg.patch_size, cfg.patch_size),
+              "visual.ln_pre.weight": (vw,), "visual.ln_pre.bias": (vw,)}  # fmt: skip
+    shapes.update(_resblocks("visual.transformer", cfg.vision_layers, vw))
+    shapes.update({"visual.ln_post.weight": (vw,), "visual.ln_post.bias": (vw,)})
+    shapes.update(_resblocks("transformer", cfg.text_layers, tw))
+    shapes.update({"token_embedding.weight": (VOCAB_SIZE, tw), "ln_final.weight": (tw,), "ln_final.bias": (tw,)})
+    return shapes
+
+
+def _resblocks(prefix: str, layers: int, width: int) -> dict[str, tuple[int, ...]]:
+    hidden = width * MLP_RATIO
+    block = {"ln_1.weight": (width,), "ln_1.bias": (width,), "attn.in_proj_weight": (3 * width, width),
+             "attn.in_proj_bias": (3 * width,), "attn.out_proj.weight": (width, width), "attn.out_proj.bias": (width,),
+             "ln_2.weight": (width,), "ln_2.bias": (width,), "mlp.c_fc.weight": (hidden, width), "mlp.c_fc.bias": (hidden,),
+             "mlp.c_proj.weight": (width, hidden), "mlp.c_proj.bias": (width,)}  # fmt: skip
+    return {f"{prefix}.resblocks.{i}.{k}": v for i in range(layers) for k, v in block.items()}
 
 
 def load_probe_model(directory: Path, cfg: ProbeConfig) -> torch.nn.Module:
