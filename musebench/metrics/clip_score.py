@@ -125,7 +125,7 @@ class ClipScoreMetric:
     def preflight(self, records) -> None:
         """The CLIP model's weights file fits its network, checked without building it (the network
         loads on the first uncached score, so a warm run never builds it) (metrics/base.py: Metric)."""
-        from musebench.metrics.extractors import ExtractorSpec, check_weights
+        from musebench.metrics.extractor_weights import ExtractorSpec, check_weights
 
         o = self.options
         check_weights(ExtractorSpec("probe", o.pretrained) if o.model == "probe" else ExtractorSpec("clip", o.pretrained, o.model))

@@ -83,7 +83,7 @@ class FeatureSetMetric:
     def preflight(self, records) -> None:
         """The extractor's weights file fits its network and the reference is there, without building the
         network."""
-        from musebench.metrics.extractors import ExtractorSpec, check_weights
+        from musebench.metrics.extractor_weights import ExtractorSpec, check_weights
         from musebench.metrics.reference import check_reference, normalise_spec
 
         o = self.options
