@@ -117,12 +117,25 @@ def check_disk(cache_dir: Path, new_images: list[int]) -> None:
             f"{free / 2**20:.0f} MiB free; free some space, `musebench cache prune`, or give another --cache")
 
 
+class Problems(MusebenchError):
+    """Several problems in one line; `.problems` keeps them apart, so a caller that gathers problems
+    of its own lists them flat instead of nesting "2 problems: (1) 2 problems: ..."."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        listed = "; ".join(f"({i}) {p}" for i, p in enumerate(self.problems, 1))
+        super().__init__(f"{len(self.problems)} problems, nothing generated: {listed}")
+
+
 def combine(problems: list[str]) -> MusebenchError:
     """Every problem found before the first image, in one line (the CLI prints one line per error)."""
-    if len(problems) == 1:
-        return MusebenchError(problems[0])
-    listed = "; ".join(f"({i}) {p}" for i, p in enumerate(problems, 1))
-    return MusebenchError(f"{len(problems)} problems, nothing generated: {listed}")
+    flat = [p for problem in problems for p in (problem.problems if isinstance(problem, Problems) else [problem])]
+    return MusebenchError(flat[0]) if len(flat) == 1 else Problems(flat)
+
+
+def problems_of(exc: MusebenchError) -> list[str]:
+    """The problems one error stands for: a Problems' list, or its one line."""
+    return exc.problems if isinstance(exc, Problems) else [str(exc)]
 
 
 def check_bounds(spec) -> None:

@@ -18,14 +18,16 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue, keyed
-from musebench.metrics.features import atomic_save_npy, content_key
 from musebench.metrics.intervals import bootstrap_interval
-from musebench.metrics.preprocess import check_images, check_mode, resize
+
+if TYPE_CHECKING:  # the suite loader imports this module for Options and outputs(): no torch at import
+    import torch
 
 VARIANTS = ("torchmetrics", "hessel", "cosine")
 HESSEL_PREFIX = "A photo depicts "
@@ -94,9 +96,16 @@ class ClipScorer:
         self._load()
         return self._tokenize
 
-    @torch.no_grad()
     def cosines(self, images: torch.Tensor, texts: list[str], mode: str, batch_size: int) -> np.ndarray:
         """cos(image_i, text_i) for aligned pairs: (N,) float64."""
+        import torch
+
+        with torch.no_grad():
+            return self._cosines(images, texts, mode, batch_size)
+
+    def _cosines(self, images: torch.Tensor, texts: list[str], mode: str, batch_size: int) -> np.ndarray:
+        from musebench.metrics.preprocess import resize
+
         out = []
         for s in range(0, len(texts), batch_size):
             x = (resize(images[s : s + batch_size], self.size, mode) / 255.0 - self.mean) / self.std  # (B, 3, S, S)
@@ -110,6 +119,8 @@ class ClipScoreMetric:
     def __init__(self, options: Options) -> None:
         if options.variant not in VARIANTS:
             raise MusebenchError(f"clip_score.variant '{options.variant}' is not one of {', '.join(VARIANTS)}")
+        from musebench.metrics.preprocess import check_mode
+
         check_mode(options.mode)
         if options.batch_size < 1 or options.bootstrap < 0:
             raise MusebenchError(f"clip_score: batch_size must be >= 1 and bootstrap >= 0, got {options.batch_size}, {options.bootstrap}")
@@ -125,13 +136,12 @@ class ClipScoreMetric:
     def preflight(self, records) -> None:
         """The CLIP model's weights file fits its network, checked without building it (the network
         loads on the first uncached score, so a warm run never builds it) (metrics/base.py: Metric)."""
-        from musebench.metrics.extractor_weights import ExtractorSpec, check_weights
-
-        o = self.options
-        check_weights(ExtractorSpec("probe", o.pretrained) if o.model == "probe" else ExtractorSpec("clip", o.pretrained, o.model))
+        check_files(self.options)
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
         o = self.options
+        from musebench.metrics.preprocess import check_images
+
         check_images(ctx.images, "clip_score")
         if len(ctx.prompts) != ctx.images.shape[0] or not ctx.prompts:
             raise MusebenchError(f"clip_score: {ctx.images.shape[0]} images but {len(ctx.prompts)} prompts; they must align one to one")
@@ -152,6 +162,8 @@ def cached_cosines(scorer: ClipScorer, images: torch.Tensor, texts: list[str], m
     The key hashes what the cosines depend on: the model's fingerprint, the preprocessing mode and
     input size, the images' bytes and the texts (with any prefix) -- like the image feature cache
     (features.py), so a warm run neither recomputes them nor loads the model."""
+    from musebench.metrics.features import atomic_save_npy, content_key
+
     if cache_dir is None:
         return scorer.cosines(images, texts, mode, batch_size)
     key = content_key(f"{scorer.fingerprint}|{mode}|{scorer.size}|{tuple(images.shape)}|", images, json.dumps(texts).encode())
@@ -161,6 +173,23 @@ def cached_cosines(scorer: ClipScorer, images: torch.Tensor, texts: list[str], m
     cosines = scorer.cosines(images, texts, mode, batch_size)
     atomic_save_npy(path, cosines)
     return cosines
+
+
+def check_files(options: Options) -> None:
+    """The CLIP model's (or probe's) weights file fits its network, torch-free (the preflight)."""
+    from musebench.metrics.extractor_weights import ExtractorSpec, check_weights
+
+    o = options
+    check_weights(ExtractorSpec("probe", o.pretrained) if o.model == "probe" else ExtractorSpec("clip", o.pretrained, o.model))
+
+
+def file_problems(options: Options) -> list[str]:
+    """check_files as a list of problems: the run's torch-free half (runner/early_metrics.py)."""
+    try:
+        check_files(options)
+    except MusebenchError as exc:
+        return [str(exc)]
+    return []
 
 
 def outputs(options: Options) -> tuple[str, ...]:

@@ -83,8 +83,9 @@ class FeatureSetMetric:
     def preflight(self, records) -> None:
         """The extractor's weights file fits its network and the reference is there, without building the
         network."""
-        from musebench.metrics.extractor_weights import ExtractorSpec, check_weights
         from musebench.metrics.reference import check_reference, normalise_spec
+
+        from musebench.metrics.extractor_weights import ExtractorSpec, check_weights
 
         o = self.options
         check_weights(ExtractorSpec(o.extractor, o.extractor_weights, o.extractor_model))
@@ -161,6 +162,28 @@ def fid_infinity(gen: np.ndarray, ref: GaussianStats, seed: int) -> float:
     values = [fid(stats_from_features(gen[rng.choice(n, size=int(m), replace=False)]), ref) for m in sizes]
     slope, intercept = np.polyfit(1.0 / sizes, values, 1)
     return float(intercept)
+
+
+def file_problems(options) -> list[str]:
+    """What FID and KID read from disk, checked torch-free: the extractor's weights fit its network
+    (metrics/extractor_weights.py) and a reference folder's image headers agree on one size (an .npz
+    is checked against the feature dimension in the preflight, which needs the extractor). The run's
+    torch-free half (runner/early_metrics.py) asks this before torch; every problem, not the first."""
+    from musebench.metrics.extractor_weights import ExtractorSpec, check_weights
+    from musebench.metrics.reference import check_reference, normalise_spec
+
+    problems = []
+    try:
+        check_weights(ExtractorSpec(options.extractor, options.extractor_weights, options.extractor_model))
+    except MusebenchError as exc:
+        problems.append(str(exc))
+    spec = normalise_spec(options.reference, "reference")
+    if spec["source"] == "folder":
+        try:
+            check_reference(spec, lambda: None)  # a folder's headers need no feature dimension
+        except MusebenchError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def outputs(options: Options) -> tuple[str, ...]:

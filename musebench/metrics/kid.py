@@ -26,7 +26,7 @@ import numpy as np
 
 from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
-from musebench.metrics.fid import FeatureSetMetric, kept_arrays
+from musebench.metrics.fid import FeatureSetMetric, file_problems, kept_arrays  # noqa: F401  file_problems: KID reads what FID reads
 from musebench.metrics.stats import check_features
 
 if TYPE_CHECKING:  # the suite loader imports this module for Options and outputs(): no torch at import

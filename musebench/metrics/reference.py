@@ -17,12 +17,15 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from musebench.errors import MusebenchError
-from musebench.metrics.features import atomic_save_npy, cached_features, feature_key
 from musebench.metrics.stats import GaussianStats, load_stats, save_stats, stats_from_features
+
+if TYPE_CHECKING:  # check_reference (a folder's headers) runs in the run's torch-free preflight
+    import torch
 
 _KEYS = {"shapes": ("source", "split", "n", "size", "seed"), "npz": ("source", "path"), "folder": ("source", "path", "limit")}
 DEFAULT_REFERENCE = {"source": "shapes", "split": "test", "n": 1000, "seed": 0}
@@ -92,6 +95,8 @@ def shapes_reference_images(split: str, n: int, seed: int, size: int) -> torch.T
     Renders are a pure function of (split, n, seed, size), so the memo cannot go stale; callers must not
     modify the returned tensor (feature extraction only reads it).
     """
+    import torch
+
     from musebench.shapes import render, sample_prompts, scene_from_dict
 
     records = sample_prompts(split, n, seed)
@@ -100,6 +105,8 @@ def shapes_reference_images(split: str, n: int, seed: int, size: int) -> torch.T
 
 def load_reference(spec: dict, extractor, mode: str, batch_size: int, cache_dir: Path | None, default_size: int,
                    need_features: bool) -> Reference:
+    from musebench.metrics.features import atomic_save_npy, cached_features, feature_key
+
     if spec["source"] == "npz":
         if need_features:
             raise MusebenchError(f"reference {spec['path']}: KID needs reference images (source: shapes or folder), not an .npz of mu/sigma")

@@ -48,6 +48,13 @@ def preflight_metric(spec, metric, records) -> None:
         raise MusebenchError(_located(spec, str(exc))) from None
 
 
+def metric_file_problems(spec) -> list[str]:
+    """The metric module's torch-free `file_problems(options)` (weights files, reference folders), each
+    located at the suite's entry; none for a metric without such files."""
+    found = getattr(metric_module(spec.metric), "file_problems", None)
+    return [_located(spec, p) for p in found(spec.options)] if found is not None else []
+
+
 def builds_without_torch(name: str) -> bool:
     """Whether a metric's build and preflight import no torch (its module says so with
     `BUILDS_WITHOUT_TORCH = True`; tests/test_early_metrics.py holds it to that), so a run checks it

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from musebench.errors import MusebenchError
-from musebench.preflight import combine
+from musebench.preflight import combine, problems_of
 from musebench.prompts.base import PromptRecord
 from musebench.suite import Suite
 
@@ -83,6 +83,6 @@ def check_before_torch(suite: Suite, records: list[PromptRecord], device: str, c
         try:
             step(*args)
         except MusebenchError as exc:
-            problems.append(str(exc))
+            problems += problems_of(exc)
     if problems:
         raise combine(problems)

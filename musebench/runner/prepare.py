@@ -17,7 +17,7 @@ from pathlib import Path
 from musebench.errors import MusebenchError
 from musebench.metrics.registry import preflight_metric
 from musebench.plan import Plan, build_plan
-from musebench.preflight import check_disk, combine
+from musebench.preflight import check_disk, combine, problems_of
 from musebench.prompts.base import PromptRecord
 from musebench.runner.evaluate import BuiltMetric, build_metrics
 from musebench.runner.generate import request_key
@@ -41,7 +41,7 @@ class _Problems:
         try:
             return step(*args)
         except MusebenchError as exc:
-            self.found.append(str(exc))
+            self.found += problems_of(exc)
             return None
 
 
