@@ -24,13 +24,22 @@ def check_writable(path: Path, flag: str) -> None:
     path = Path(path)
     if path.is_dir():
         raise MusebenchError(f"{flag} {path}: is a directory; give a file name")
-    ancestor = path.parent
+    problem = creatable_problem(path)
+    if problem is not None:
+        raise MusebenchError(f"{flag} {path}: cannot write there ({problem}); give a writable file path")
+
+
+def creatable_problem(path: Path) -> str | None:
+    """Why `path` (absent) could not be created, from its nearest existing ancestor: that ancestor is
+    a file, or not writable; None when it could. Creates nothing."""
+    ancestor = Path(path).parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
-        raise MusebenchError(f"{flag} {path}: cannot write there ({ancestor} is a file); give a writable file path")
+        return f"{ancestor} is a file"
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise MusebenchError(f"{flag} {path}: cannot write there ({ancestor} is not writable); give a writable file path")
+        return f"{ancestor} is not writable"
+    return None
 
 
 def write_atomic(path: Path, data: bytes, flag: str) -> Path:

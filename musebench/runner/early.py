@@ -57,13 +57,11 @@ def check_out_dir(path: Path) -> None:
         if not os.access(path, os.W_OK | os.X_OK):
             raise MusebenchError(f"--out {path}: cannot write there (Permission denied); choose a writable directory")
         return
-    ancestor = path.parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise MusebenchError(f"--out {path}: cannot write there ({ancestor} is not a directory); choose a writable directory")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise MusebenchError(f"--out {path}: cannot write there (Permission denied in {ancestor}); choose a writable directory")
+    from musebench.gate.atomic import creatable_problem
+
+    problem = creatable_problem(path)
+    if problem is not None:
+        raise MusebenchError(f"--out {path}: cannot write there ({problem}); choose a writable directory")
 
 
 def check_before_torch(suite: Suite, records: list[PromptRecord], device: str, cache_flag: str | None,
