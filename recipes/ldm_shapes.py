@@ -20,7 +20,6 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from musebench.cache.atomic import write_atomic_via
 from musebench.errors import MusebenchError
 
 STAGES = ("data", "latents", "denoiser", "eval", "package")
@@ -111,9 +111,7 @@ def shown_path(path: Path) -> str:
 
 
 def save(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    write_atomic_via(path, lambda tmp: torch.save(obj, tmp))
 
 
 def stage_data(args) -> tuple[dict, dict]:

@@ -10,12 +10,13 @@ the best point (fewest steps among ties) is re-measured per category on `eval_pr
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
+
+from musebench.cache.atomic import write_atomic, write_atomic_text, write_atomic_via
 
 GUIDANCES = (1.0, 1.5, 3.0, 5.0)  # 1.0 = no guidance: on ldm-shapes guidance empties single-object images
 SWEEP_STEPS = (10, 20, 50, 100)  # the head-to-head benchmark's step counts
@@ -108,9 +109,7 @@ def evaluate(checkpoint: Path, path: Path, sweep_prompts: int, eval_prompts: int
                      desc="final eval")
     metrics = {"weights_sha256": weights_hash, "sweep_prompts": sweep_prompts, "sweep": result["rows"],
                "best": b, "final": final, "eval_prompts": eval_prompts}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(metrics, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_atomic_text(path, json.dumps(metrics, indent=2) + "\n")
     return metrics
 
 
@@ -298,7 +297,6 @@ Training curve: loss.png / loss.csv.
 def ship_config(checkpoint: Path, out: Path, best: dict) -> None:
     """out/config.json = checkpoint's, with the sweep's best setting as the sampler defaults, so a
     suite that names the checkpoint without sampler parameters measures the baseline at its best."""
-    from musebench.gate.atomic import write_atomic
     from reference_model.ldm.checkpoint import read_config
 
     document = json.loads((checkpoint / "config.json").read_text())
@@ -310,14 +308,11 @@ def ship_config(checkpoint: Path, out: Path, best: dict) -> None:
 def package(args, checkpoint: Path, metrics: dict, argv: list[str]) -> None:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(checkpoint / "model.safetensors", out / "model.safetensors.tmp")
-    os.replace(out / "model.safetensors.tmp", out / "model.safetensors")
+    write_atomic_via(out / "model.safetensors", lambda tmp: shutil.copyfile(checkpoint / "model.safetensors", tmp))
     ship_config(checkpoint, out, metrics["best"])
     for name in ("loss.csv", "loss.png", "eval.csv"):
         src = args.work / "denoiser" / name
         if src.is_file():
             shutil.copyfile(src, out / name)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    tmp = out / "CARD.md.tmp"
-    tmp.write_text(card_text(args, checkpoint, metrics, argv))
-    os.replace(tmp, out / "CARD.md")
+    write_atomic_text(out / "CARD.md", card_text(args, checkpoint, metrics, argv))

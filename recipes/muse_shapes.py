@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from musebench.cache.atomic import write_atomic_text
 from musebench.errors import MusebenchError
 
 STAGES = ("data", "vq", "ceiling", "tokens", "transformer", "finetune", "relations", "binding", "eval", "package")
@@ -239,9 +240,7 @@ def _change_run(work: Path, saved: dict, old_metrics: str, message: str) -> None
     metrics = work / "metrics.json"
     if metrics.is_file():
         metrics.replace(work / old_metrics)
-    tmp = work / "run_config.json.tmp"
-    tmp.write_text(json.dumps(saved, indent=2) + "\n")
-    tmp.replace(work / "run_config.json")
+    write_atomic_text(work / "run_config.json", json.dumps(saved, indent=2) + "\n")
     print(f"muse_shapes: {message}", file=sys.stderr)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from musebench.cache.atomic import write_atomic_text
 from musebench.shapes import CATEGORIES
 
 TARGETS = {"single_object": 0.93, "colors": 0.93, "two_object": 0.70, "position": 0.70, "counting": 0.60,
@@ -181,9 +182,7 @@ oracle on the real renders {_pct(stats.get('real', {}).get('all_correct'))}, on 
 
 """ + "".join(f"- {k}: {v / 60:.1f}\n" for k, v in timings.items()) + (
         f"- training stages (all but eval): {training_min:.1f}\n- total: {total_min:.1f}\n")
-    tmp = out / "CARD.md.tmp"
-    tmp.write_text(text)
-    os.replace(tmp, out / "CARD.md")
+    write_atomic_text(out / "CARD.md", text)
 
 
 def package(args, config, vq, transformer, argv: list[str]) -> None:
@@ -217,5 +216,5 @@ def copy_training_logs(work: Path, dest: Path) -> list[str]:
     for path, name in named:
         shutil.copy2(path, staging / name)
     shutil.rmtree(dest, ignore_errors=True)
-    os.replace(staging, dest)
+    os.replace(staging, dest)  # a folder swap (rename of a directory), not a file write: atomic_file does files
     return [name for _, name in named]

@@ -7,19 +7,17 @@ the trained VQ, and encode each UNIQUE caption once (fp16), then train on those 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
+from musebench.cache.atomic import write_atomic_via
 from musebench.errors import MusebenchError
 
 
 def _save(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    write_atomic_via(path, lambda tmp: torch.save(obj, tmp))
 
 
 def load(path: Path) -> dict:

@@ -10,13 +10,13 @@ Seeds are the prompt indices, so every number is reproducible.
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
+from musebench.cache.atomic import write_atomic_text
 from musebench.prompts.base import PromptRecord
 
 EVAL_SEED = 0  # prompt stream seed of val/holdout evaluations
@@ -24,9 +24,7 @@ EVAL_STEPS = 12  # the issue's target is at 12 decoding steps
 
 
 def write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_atomic_text(path, json.dumps(obj, indent=2) + "\n")
 
 
 def oracle_accuracy(images: torch.Tensor, records: list[PromptRecord]) -> dict[str, float]:

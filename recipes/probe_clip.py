@@ -137,7 +137,7 @@ def _write(out: Path, model, cfg: ProbeConfig, info: dict, argv: list[str]) -> N
         f.chmod(0o644)
     if out.exists():
         shutil.rmtree(out)
-    os.replace(tmp, out)
+    os.replace(tmp, out)  # a folder swap (rename of a directory), not a file write: atomic_file does files
 
 
 if __name__ == "__main__":

@@ -13,10 +13,10 @@ keys and shapes the config implies (param_shapes.py). Writing and loading import
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from reference_model.atomic_file import write_atomic_text, write_atomic_via
 from reference_model.errors import ReferenceModelError
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class TensorEntry(NamedTuple):
 
 def write_checkpoint(out_dir: Path, parts: dict[str, torch.nn.Module], model_config: dict, metadata: dict,
                      fmt: str) -> None:
-    """Weights of each part under `<prefix>.`, then config.json; each via a temp file and os.replace."""
+    """Weights of each part under `<prefix>.`, then config.json; each written atomically (atomic_file)."""
     from safetensors.torch import save_file
 
     unknown = set(metadata) - set(TOP_KEYS)
@@ -52,13 +52,9 @@ def write_checkpoint(out_dir: Path, parts: dict[str, torch.nn.Module], model_con
     out_dir.mkdir(parents=True, exist_ok=True)
     tensors = {f"{prefix}.{k}": v.detach().contiguous() for prefix, module in parts.items()
                for k, v in module.state_dict().items()}
-    tmp = out_dir / (WEIGHTS_FILE + ".tmp")
-    save_file(tensors, str(tmp), metadata={"format": fmt})
-    os.replace(tmp, out_dir / WEIGHTS_FILE)
+    write_atomic_via(out_dir / WEIGHTS_FILE, lambda tmp: save_file(tensors, str(tmp), metadata={"format": fmt}))
     document = {**metadata, "format": fmt, "model": model_config}
-    tmp = out_dir / (CONFIG_FILE + ".tmp")
-    tmp.write_text(json.dumps(document, indent=2) + "\n")
-    os.replace(tmp, out_dir / CONFIG_FILE)
+    write_atomic_text(out_dir / CONFIG_FILE, json.dumps(document, indent=2) + "\n")
 
 
 def read_document(directory: Path, kind: str) -> dict:

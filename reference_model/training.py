@@ -13,7 +13,6 @@ With `procs` > 1 the batch is split over that many forked processes (data_parall
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from reference_model import data_parallel, training_log
+from reference_model.atomic_file import write_atomic_via
 from reference_model.data_parallel import Shard
 from reference_model.errors import ReferenceModelError
 from reference_model.masking import random_mask
@@ -95,9 +95,8 @@ def masked_loss(model: MaskedTransformer, batch, label_smoothing: float) -> tupl
 
 
 def save_state(path: Path, model, optimizer, step: int, wall_s: float) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "wall_s": wall_s}, tmp)
-    os.replace(tmp, path)
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "wall_s": wall_s}
+    write_atomic_via(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_state(path: Path, model, optimizer=None) -> tuple[int, float]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
+
+from reference_model.atomic_file import write_atomic_via
 
 
 def append_row(path: Path, row: dict[str, float]) -> None:
@@ -32,12 +33,8 @@ def truncate_after(path: Path, step: int) -> None:
     rows = [r for r in logged if r["step"] <= step]
     if len(rows) == len(logged):
         return  # nothing to drop: the file stays as written (re-running a finished stage touches nothing)
-    tmp = path.with_suffix(".tmp")
-    tmp.unlink(missing_ok=True)
-    for row in rows:
-        append_row(tmp, row)
     if rows:
-        os.replace(tmp, path)
+        write_atomic_via(path, lambda tmp: [append_row(tmp, row) for row in rows])
     else:
         path.unlink()
 
@@ -62,7 +59,5 @@ def plot(path: Path, png: Path, columns: list[str], title: str) -> None:
         ax.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
-    tmp = png.with_name(png.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
+    write_atomic_via(png, lambda tmp: fig.savefig(tmp, dpi=100))
     plt.close(fig)
-    os.replace(tmp, png)

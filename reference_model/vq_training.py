@@ -10,7 +10,6 @@ checkpoint holds that window and the restart's generator, so a resumed run equal
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from reference_model import data_parallel, training_log
+from reference_model.atomic_file import write_atomic_via
 from reference_model.data_parallel import Shard
 from reference_model.errors import ReferenceModelError
 from reference_model.lr_schedule import warmup_cosine
@@ -147,10 +147,9 @@ def _train_vq(model: VQModel, images: torch.Tensor, config: VQTrainConfig, out_d
             training_log.append_row(loss_csv, row)
             bar.set_postfix(mse=f"{mse_value:.4f}", codes=int(row["codes_in_batch"]))
         if step % config.checkpoint_every == 0 or step == config.steps:
-            tmp = state_path.with_suffix(".tmp")
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                        "wall_s": time.perf_counter() - t0, "used": used, "restart_gen": restart_gen.get_state()}, tmp)
-            os.replace(tmp, state_path)
+            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                     "wall_s": time.perf_counter() - t0, "used": used, "restart_gen": restart_gen.get_state()}
+            write_atomic_via(state_path, lambda tmp: torch.save(state, tmp))
             training_log.plot(loss_csv, out_dir / "vq_loss.png", ["weighted_mse", "codes_in_batch"], "VQ tokenizer")
     bar.close()
 

@@ -272,7 +272,7 @@ def test_atomic_writes_get_the_mode_a_plain_open_would(tmp_path):
     """mkstemp's 0600 would make report figures unreadable to a web server or a colleague."""
     import os
 
-    from musebench.gate.atomic import write_atomic
+    from musebench.cache.atomic import write_atomic
 
     mask = os.umask(0o027)
     os.umask(mask)

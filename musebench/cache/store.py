@@ -1,7 +1,7 @@
 """The generation cache: PNG files under images/ab/<key>.png plus an SQLite index.
 
 Write order makes it safe under `kill -9` and under several runs sharing it:
-1. encode the PNG, write it to a temp file in the same directory, fsync;
+1. encode the PNG, write it to a temp file in the same directory, fsync (reference_model.atomic_file);
 2. os.replace it onto images/ab/<key>.png (atomic on POSIX: readers see all of it or none);
 3. only then insert the index row (sha256 and size of the file) in a transaction.
 A kill between 2 and 3 leaves a complete file without a row: a miss next time, rewritten with the
@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import sqlite3
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +28,7 @@ from PIL import Image
 from musebench.cache.claims import claims_dir
 from musebench.cache.location import INDEX_NAME
 from musebench.errors import MusebenchError
+from reference_model.atomic_file import write_atomic_bytes
 
 if TYPE_CHECKING:  # torch is imported where a tensor is made: opening or verifying the index needs none
     import torch
@@ -84,19 +83,9 @@ def decode_png(data: bytes) -> torch.Tensor:
     return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same directory, fsync, os.replace: the file is whole or absent."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f"{TMP_PREFIX}{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+def write_entry_file(path: Path, data: bytes) -> None:
+    """An entry's PNG: fsynced before the rename, its temp file named TMP_PREFIX... for `cache prune`."""
+    write_atomic_bytes(path, data, fsync=True, tmp_prefix=TMP_PREFIX)
 
 
 def _open_index(path: Path, create: bool) -> sqlite3.Connection:
@@ -167,7 +156,7 @@ class ImageCache:
         for key, image, meta in items:
             data = encode_png(image)
             path = self.path_for(key)
-            write_atomic(path, data)
+            write_entry_file(path, data)
             rows.append((
                 key, str(path.relative_to(self.root)), hashlib.sha256(data).hexdigest(), len(data),
                 meta.adapter, meta.adapter_version, meta.fingerprint, meta.params, meta.prompt,

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from musebench.cli.cmd_generate import check_flag_bounds, check_flags_early, load_checked
-    from musebench.gate.atomic import check_writable, write_atomic
+    from musebench.cache.atomic import check_writable, write_atomic
 
     check_flag_bounds(args)  # before torch and the model are loaded
     from musebench.metrics.latency import Options, measure, rows_from

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from musebench.gate.atomic import write_atomic
+    from musebench.cache.atomic import write_atomic
     from musebench.results import load_run
     from musebench.results.compare import compare_runs, render
 

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from musebench.errors import GateFailed, MusebenchError
     from musebench.gate import evaluate, load_baseline, load_run, render, write_baseline, write_junit
-    from musebench.gate.atomic import check_writable
+    from musebench.cache.atomic import check_writable
 
     for path, flag in ((args.junit, "--junit"), (args.write_baseline, "--write-baseline")):
         if path:

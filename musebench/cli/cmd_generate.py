@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
     sampler = parser.add_argument_group("sampler parameters (default: the model's own)")
     sampler.add_argument("--steps", type=int, default=None, help="decoding / denoising steps")
-    sampler.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale")
+    sampler.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale w, 1 = off, for every model (docs/suites.md 'Guidance')")
     sampler.add_argument("--guidance-schedule", choices=GUIDANCE_SCHEDULES, default=None)
     sampler.add_argument("--temperature", type=float, default=None, help="Muse: initial choice temperature")
     sampler.add_argument("--scheduler", default=None, help="diffusion models: sampler name")
@@ -166,10 +166,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _generate_all(model, entries: list[dict], params: dict, args: argparse.Namespace) -> None:
     import numpy as np
-    from PIL import Image
     from tqdm import tqdm
 
-    from musebench.shapes.folder import atomic_write_text
+    from musebench.cache.atomic import write_atomic_text, write_png
 
     lines = []
     bar = None
@@ -183,10 +182,8 @@ def _generate_all(model, entries: list[dict], params: dict, args: argparse.Names
             bar = tqdm(total=len(entries), desc=f"generate {args.model}", unit="img")
         for i, (entry, image, seed) in enumerate(zip(chunk, images, seeds)):
             name = f"{start + i:05d}.png"
-            tmp = args.out / f".{name}.tmp"
-            Image.fromarray(np.ascontiguousarray(image.permute(1, 2, 0).numpy())).save(tmp, format="PNG")
-            tmp.replace(args.out / name)
+            write_png(args.out / name, np.ascontiguousarray(image.permute(1, 2, 0).numpy()))  # (H, W, 3)
             lines.append(json.dumps({**entry, "file": name, "seed": seed}))
         bar.update(len(chunk))
     bar.close()
-    atomic_write_text(args.out / "prompts.jsonl", "".join(line + "\n" for line in lines))  # written last
+    write_atomic_text(args.out / "prompts.jsonl", "".join(line + "\n" for line in lines))  # written last

@@ -180,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_mode(args.mode)
     _check_counts(args)
+    from musebench.cache.atomic import write_atomic_text
     from musebench.cache.location import resolve_cache_dir
     from musebench.metrics.extractors import build_extractor
     from musebench.metrics.stats import save_stats, stats_from_features
@@ -203,8 +204,6 @@ def run(args: argparse.Namespace) -> int:
     text = json.dumps(result, indent=2, default=float)
     print(text)
     if args.out is not None and args.metric != "stats":
-        tmp = args.out.with_name(f".{args.out.name}.tmp")
-        tmp.write_text(text + "\n")
-        tmp.replace(args.out)
+        write_atomic_text(args.out, text + "\n")
     sys.stdout.flush()
     return 0

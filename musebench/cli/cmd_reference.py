@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from PIL import Image
     from tqdm import tqdm
 
-    from musebench.cache.store import write_atomic
+    from musebench.cache.atomic import write_durable
     from musebench.errors import MusebenchError
     from musebench.imageio import IMAGE_SUFFIXES, image_size, read_rgb
     from musebench.metrics.image_folder import list_images
@@ -72,10 +72,10 @@ def run(args: argparse.Namespace) -> int:
             args.out.mkdir(parents=True, exist_ok=True)  # at the first image made: a refused run leaves no folder
         except OSError as exc:
             raise MusebenchError(f"--out {args.out}: cannot create it ({exc.strerror or exc})") from None
-        write_atomic(target, buffer.getvalue())
+        write_durable(target, buffer.getvalue())
         written += 1
     manifest = {"policy": "centre crop to the short side, PIL bicubic resize (musebench.models.real.centre_crop_resize)",
                 "size": args.size, "source": str(args.src.resolve()), "count": len(targets), "limit": args.limit}
-    write_atomic(args.out / "REFERENCE.json", (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
+    write_durable(args.out / "REFERENCE.json", (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
     print(f"{args.out}: {len(targets)} reference images at {args.size} px ({written} written, {len(targets) - written} already there)")
     return 0

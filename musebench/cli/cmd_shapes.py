@@ -61,8 +61,9 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
+    from musebench.cache.atomic import write_atomic_text
     from musebench.errors import MusebenchError
-    from musebench.shapes.folder import atomic_write_text, format_table, score_folder, summarise
+    from musebench.shapes.folder import format_table, score_folder, summarise
 
     if not args.folder.is_dir():
         raise MusebenchError(f"{args.folder} is not a directory; give the folder written by `musebench shapes render` or `musebench generate`")
@@ -70,7 +71,7 @@ def _score(args: argparse.Namespace) -> int:
     print(format_table(summary))
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(args.json, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        write_atomic_text(args.json, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return 0
 
 

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from musebench.errors import MusebenchError
-from musebench.gate.atomic import write_atomic
+from musebench.cache.atomic import write_atomic
 from musebench.results.items import decode, encode
 from musebench.results.run_dir import RunData
 from musebench.results.schema import ResultRow, check_version, parse_rows, read_jsonl

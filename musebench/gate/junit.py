@@ -9,7 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from musebench.gate.atomic import write_atomic
+from musebench.cache.atomic import write_atomic
 from musebench.gate.evaluate import Check, GateReport
 from musebench.results.schema import format_params
 from musebench.gate.rule import FAIL, NOISE

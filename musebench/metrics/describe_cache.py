@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from musebench.gate.atomic import write_atomic
+from musebench.cache.atomic import write_atomic
 
 
 def describe_key(adapter, params: Mapping) -> str:

@@ -9,14 +9,13 @@ Features are float32 from the network, returned as float64 for the statistics.
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from musebench.cache.atomic import write_atomic_via
 from musebench.errors import MusebenchError
 from musebench.metrics.preprocess import check_images, check_mode, resize
 
@@ -67,15 +66,7 @@ def cached_features(extractor, images: torch.Tensor, mode: str, batch_size: int,
 
 
 def atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic_via(path, lambda tmp: np.save(tmp, array))
 
 
 class FeatureModule(torch.nn.Module):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from musebench.errors import MusebenchError
-from musebench.gate.atomic import write_atomic
+from musebench.cache.atomic import write_atomic
 from musebench.metrics.base import EvalContext, MetricValue
 from musebench.metrics.intervals import wilson_interval
 

@@ -9,13 +9,12 @@ reference costs one symmetric eigenvalue problem per FID. sigma is the unbiased 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from musebench.cache.atomic import write_atomic_via
 from musebench.errors import MusebenchError
 from musebench.metrics.frechet import frechet_distance_factored, sqrt_factor
 
@@ -65,18 +64,10 @@ def check_same_dim(a: GaussianStats, b: GaussianStats, where: str = "reference s
 def save_stats(path: Path, stats: GaussianStats) -> None:
     """Atomic .npz write: mu, sigma, n (+ factor)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {"mu": stats.mu, "sigma": stats.sigma, "n": np.array(stats.n)}
     if stats.factor is not None:
         arrays["factor"] = stats.factor
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp.npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic_via(path, lambda tmp: np.savez(tmp, **arrays))
 
 
 def load_stats(path: Path, dim: int | None = None) -> GaussianStats:

@@ -80,6 +80,8 @@ def _alive(pid: int) -> bool:
 
 
 def _swap(staging: Path, out_dir: Path) -> None:
+    """Folder swaps (renames of directories), not file writes: the files inside were written by
+    musebench.cache.atomic; these two renames make the whole report appear at once."""
     old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
     if out_dir.exists():
         os.replace(out_dir, old)

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from musebench.gate.atomic import write_atomic  # noqa: E402
+from musebench.cache.atomic import write_atomic  # noqa: E402
 
 # Okabe–Ito, blue first (the reference Muse is the first series of most figures); yellow last: it
 # is the one colour of the set with too little contrast on white for thin lines.

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import html
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from musebench.cache.atomic import write_atomic_text
 from musebench.report.data import params_key
 
 ARROW = {True: ("↑", r"$\uparrow$"), False: ("↓", r"$\downarrow$")}
@@ -203,9 +203,5 @@ def write_table(table: Table, out_dir: Path) -> dict[str, str]:
     """table.md / .tex / .csv in out_dir (atomic); returns {format: file name}."""
     files = {}
     for ext, text in (("md", to_markdown(table)), ("tex", to_latex(table)), ("csv", to_csv(table))):
-        final = out_dir / f"{table.stem}.{ext}"
-        tmp = out_dir / f".{table.stem}.{ext}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, final)
-        files[ext] = final.name
+        files[ext] = write_atomic_text(out_dir / f"{table.stem}.{ext}", text).name
     return files

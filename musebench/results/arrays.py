@@ -50,7 +50,7 @@ def save_row_arrays(out_dir: Path, row: ResultRow) -> ResultRow:
     and named in `extra` by its relative path; `arrays` dropped."""
     if not row.arrays:
         return replace(row, arrays=None)
-    from musebench.cache.store import write_atomic  # imports torch: only the runner writes
+    from musebench.cache.atomic import write_durable
 
     extra = dict(row.extra)
     for name, value in row.arrays.items():
@@ -58,7 +58,7 @@ def save_row_arrays(out_dir: Path, row: ResultRow) -> ResultRow:
             raise MusebenchError(f"metric {row.metric}: returns both extra[{name!r}] and an array of that name; rename one")
         relative = content_name(value)
         if not (out_dir / relative).is_file():  # same name, same content: written by an earlier row or run
-            write_atomic(out_dir / relative, encode(value))
+            write_durable(out_dir / relative, encode(value))
         extra[name] = relative
     return replace(row, extra=extra, arrays=None)
 

@@ -62,17 +62,17 @@ def results_line(row: ResultRow) -> dict:
 def write_run(out_dir: Path, rows: list[ResultRow], run_info: dict) -> list[ResultRow]:
     """results.jsonl, items.jsonl (when any row has items), features/ (the rows' arrays, before the rows
     that name them) and run.json (with the schema version); the rows as written."""
-    from musebench.cache.store import write_atomic  # imports torch: only the runner writes
+    from musebench.cache.atomic import write_durable
 
     rows = [save_row_arrays(out_dir, r) for r in rows]
     text = "".join(json.dumps(results_line(r), allow_nan=True) + "\n" for r in rows)
     with_items = [r for r in rows if r.items is not None]
     if with_items:
         items = "".join(json.dumps(items_line(r), allow_nan=True) + "\n" for r in with_items)
-        write_atomic(out_dir / ITEMS_FILE, items.encode("utf-8"))
-    write_atomic(out_dir / RESULTS_FILE, text.encode("utf-8"))
+        write_durable(out_dir / ITEMS_FILE, items.encode("utf-8"))
+    write_durable(out_dir / RESULTS_FILE, text.encode("utf-8"))
     info = {SCHEMA_KEY: SCHEMA_VERSION, **run_info}
-    write_atomic(out_dir / RUN_FILE, (json.dumps(info, indent=2, default=str) + "\n").encode("utf-8"))
+    write_durable(out_dir / RUN_FILE, (json.dumps(info, indent=2, default=str) + "\n").encode("utf-8"))
     return rows
 
 

@@ -57,7 +57,7 @@ def check_out_dir(path: Path) -> None:
         if not os.access(path, os.W_OK | os.X_OK):
             raise MusebenchError(f"--out {path}: cannot write there (Permission denied); choose a writable directory")
         return
-    from musebench.gate.atomic import creatable_problem
+    from musebench.cache.atomic import creatable_problem
 
     problem = creatable_problem(path)
     if problem is not None:

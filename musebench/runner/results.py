@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 from musebench.cache import ImageCache, encode_png
-from musebench.cache.store import write_atomic
+from musebench.cache.atomic import write_durable
 from musebench.errors import MusebenchError
 from musebench.plan import Plan
 from musebench.runner.generate import request_key
@@ -88,7 +88,7 @@ def grid_images(suite: Suite, plan: Plan, models: dict[str, LoadedModel], cache:
             sources = [encode_png(image) for image in images]
         for r, data in zip(chosen, sources):
             path = out_dir / "images" / point.model / f"{point.index}-{r.prompt_pos}.png"
-            write_atomic(path, data)
+            write_durable(path, data)
             paths.append(path.relative_to(out_dir).as_posix())  # relative: the report resolves it in RUN_DIR
         entries += [
             {"model": point.model, "params": dict(point.params), "prompt": r.record.prompt, "seed": r.seed, "path": p}

@@ -4,14 +4,12 @@ tag, scene, index, source). Rendering one, reading one back, and scoring one wit
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
+from musebench.cache.atomic import write_atomic_text, write_png
 from musebench.errors import MusebenchError
 from musebench.imageio import read_rgb
 from musebench.prompts.base import PromptRecord
@@ -21,23 +19,6 @@ from musebench.shapes.scene import scene_from_dict
 from musebench.shapes.splits import sample_prompts
 
 PROMPTS_FILE = "prompts.jsonl"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _save_png(image: np.ndarray, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(image).save(tmp, format="PNG")
-    os.replace(tmp, path)
 
 
 def render_folder(split: str, n: int, seed: int, size: int, out: Path, force: bool = False, progress: bool = True) -> list[PromptRecord]:
@@ -54,10 +35,10 @@ def render_folder(split: str, n: int, seed: int, size: int, out: Path, force: bo
     lines = []
     for rec in tqdm(records, desc=f"render {split}", unit="img", disable=not progress):
         name = f"{rec.index:05d}.png"
-        _save_png(render(scene_from_dict(rec.scene), size), out / name)
+        write_png(out / name, render(scene_from_dict(rec.scene), size))
         lines.append(json.dumps({"file": name, "index": rec.index, "prompt": rec.prompt, "tag": rec.tag,
                                  "source": rec.source, "scene": rec.scene}))  # fmt: skip
-    atomic_write_text(out / PROMPTS_FILE, "".join(line + "\n" for line in lines))
+    write_atomic_text(out / PROMPTS_FILE, "".join(line + "\n" for line in lines))
     return records
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
+from musebench.cache.atomic import write_atomic_text
 from musebench.errors import MusebenchError
 from musebench.prompts.base import PromptRecord
 from musebench.shapes.scene import scene_from_dict
@@ -44,13 +44,4 @@ def export_geneval_jsonl(records: list[PromptRecord], path: str | os.PathLike) -
     """Write GenEval metadata JSONL atomically (temp file, then rename); returns the path."""
     path = Path(path)
     lines = [json.dumps(geneval_line(r), sort_keys=True) for r in records]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("".join(line + "\n" for line in lines))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic_text(path, "".join(line + "\n" for line in lines))

@@ -26,7 +26,7 @@ FORMAT = "reference_model.ldm/1"
 
 
 def save_checkpoint(out_dir: Path, config: LDMConfig, vq: VQModel, denoiser: torch.nn.Module, metadata: dict) -> None:
-    """Write model.safetensors then config.json (each via a temp file and os.replace)."""
+    """Write model.safetensors then config.json (each written atomically)."""
     write_checkpoint(out_dir, {"vq": vq, "denoiser": denoiser}, to_dict(config), metadata, FORMAT)
 
 

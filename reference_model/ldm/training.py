@@ -20,7 +20,6 @@ resumed run sees exactly the batches an uninterrupted one would. State is saved 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from diffusers.training_utils import EMAModel, compute_snr
 from tqdm import tqdm
 
 from reference_model import training_log
+from reference_model.atomic_file import write_atomic_via
 from reference_model.errors import ReferenceModelError
 from reference_model.ldm.config import NoiseConfig
 from reference_model.ldm.denoiser import CodeHeadDenoiser, predict
@@ -134,10 +134,9 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.A
 
 
 def save_state(path: Path, model, optimizer, ema: EMAModel, step: int, wall_s: float, cpu_s: float) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "ema": ema.state_dict(),
-                "step": step, "wall_s": wall_s, "cpu_s": cpu_s}, tmp)
-    os.replace(tmp, path)
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "ema": ema.state_dict(),
+             "step": step, "wall_s": wall_s, "cpu_s": cpu_s}
+    write_atomic_via(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_state(path: Path, model, optimizer, ema: EMAModel) -> tuple[int, float, float]:
