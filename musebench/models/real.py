@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from musebench.errors import MusebenchError
 from musebench.models.adapter_params import REAL_SIZE as DEFAULT_SIZE
 from musebench.models.adapter_params import read_reference, real, real_records
 from musebench.models.base import ParamValue
@@ -58,7 +57,15 @@ class RealAdapter:
         return hashlib.sha256(f"real:{self.version}".encode()).hexdigest()
 
     def describe(self, params: Mapping[str, ParamValue]) -> dict:
-        return {"parameters": 0, "resolution": int(params.get("size", DEFAULT_SIZE)), "flops_per_image": 0.0}
+        return {"parameters": 0, "resolution": self.size(params), "flops_per_image": 0.0}
+
+    def check_params(self, params: Mapping[str, ParamValue]) -> None:
+        """The full params of a sweep point, checked without running anything (models/base.py)."""
+        self.size(params)
+
+    def size(self, params: Mapping[str, ParamValue]) -> int:
+        """The image side these params ask for; an unknown name or a bad size is a MusebenchError."""
+        return int(self.declared().merged(params, "adapter real")["size"])
 
     def check_records(self, records: Sequence[PromptRecord]) -> None:
         real_records(records)  # torch-free, also run by the run's preflight (runner/early_models.py)
@@ -67,7 +74,7 @@ class RealAdapter:
         """uint8 (N, 3, size, size): each record's own image."""
         import torch
 
-        size = _size(params)
+        size = self.size(params)
         self.check_records(records)
         return torch.stack([_record_image(rec, size) for rec in records])
 
@@ -77,16 +84,9 @@ class RealAdapter:
 
         from musebench.shapes import parse_caption, render
 
-        size = _size(params)
+        size = self.size(params)
         images = [torch.from_numpy(render(parse_caption(p), size)).permute(2, 0, 1) for p in prompts]  # (3, H, W)
         return torch.stack(images).contiguous()
-
-
-def _size(params: Mapping[str, ParamValue]) -> int:
-    size = params.get("size", DEFAULT_SIZE)
-    if not isinstance(size, int) or isinstance(size, bool) or size < 8:
-        raise MusebenchError(f"adapter real: size must be an integer >= 8 px, got {size!r}")
-    return size
 
 
 def _record_image(rec: PromptRecord, size: int) -> torch.Tensor:
