@@ -53,8 +53,23 @@ def test_fid_kid_stats_and_clip_score_on_folders(tiny_probe, tmp_path, capsys):
     assert main(["metrics", "kid", str(a), str(b), *common, "--subsets", "3", "--subset-size", "8"]) == 0
     kid = json.loads(capsys.readouterr().out)
     assert kid["subset_size"] == 8 and kid["ci95"][0] < kid["value"] < kid["ci95"][1]
-    assert main(["metrics", "clip-score", str(a), "--weights", str(tiny_probe), "--variant", "cosine"]) == 0
+    assert main(["metrics", "clip-score", str(a), "--weights", str(tiny_probe), "--variant", "cosine", *common[-2:]]) == 0
     assert json.loads(capsys.readouterr().out)["n"] == 12
+
+
+def test_clip_score_writes_nothing_into_the_image_folder(tiny_probe, tmp_path, capsys):
+    """The folder is the user's input: cached cosines go to --cache's features/ like fid's and kid's,
+    and --no-cache writes none anywhere."""
+    a = _folder(tmp_path / "a", 6, 0)
+    listing = sorted(p.name for p in a.iterdir())
+    argv = ["metrics", "clip-score", str(a), "--weights", str(tiny_probe), "--variant", "cosine"]
+    assert main([*argv, "--cache", str(tmp_path / "cache")]) == 0
+    value = json.loads(capsys.readouterr().out)["value"]
+    assert sorted(p.name for p in a.iterdir()) == listing
+    assert [p.name.startswith("clipscore-") for p in (tmp_path / "cache" / "features").iterdir()] == [True]
+    assert main([*argv, "--no-cache", "--cache", str(tmp_path / "unused")]) == 0
+    assert json.loads(capsys.readouterr().out)["value"] == pytest.approx(value, rel=1e-12)
+    assert sorted(p.name for p in a.iterdir()) == listing and not (tmp_path / "unused").exists()
 
 
 def test_missing_inception_weights(tmp_path, capsys, monkeypatch):

@@ -129,7 +129,9 @@ def _kid(args, extractor, cache_dir) -> dict:
     return {"value": value, "ci95": ci, **extra}
 
 
-def _clip_score(args) -> dict:
+def _clip_score(args, cache_dir: Path | None) -> dict:
+    """CLIPScore of a folder's images against its prompts.jsonl; cached cosines go to `cache_dir`
+    (the cache's features/, as for fid/kid), never into the user's folder."""
     from musebench.errors import MusebenchError
     from musebench.metrics.base import EvalContext
     from musebench.metrics.clip_score import Options, build
@@ -156,7 +158,7 @@ def _clip_score(args) -> dict:
     images = stack_same_size([load_image(p) for p in paths], paths)
     metric = build(Options(model=args.model or "probe", pretrained=args.weights, variant=args.variant, mode=args.mode,
                            batch_size=args.batch_size, bootstrap=200))
-    row = metric.compute(EvalContext(images=images, prompts=tuple(records), feature_cache_dir=folder, seed=args.seed))[0]
+    row = metric.compute(EvalContext(images=images, prompts=tuple(records), feature_cache_dir=cache_dir, seed=args.seed))[0]
     return {"value": row.value, "ci95": row.ci95, "n": row.n, **row.extra}
 
 
@@ -185,10 +187,10 @@ def run(args: argparse.Namespace) -> int:
     from musebench.metrics.extractors import build_extractor
     from musebench.metrics.stats import save_stats, stats_from_features
 
+    cache_dir = None if args.no_cache else resolve_cache_dir(args.cache) / "features"
     if args.metric == "clip-score":
-        result = _clip_score(args)
+        result = _clip_score(args, cache_dir)
     else:
-        cache_dir = None if args.no_cache else resolve_cache_dir(args.cache) / "features"
         extractor = build_extractor(spec)
         if args.metric == "stats":
             _need(args, 1)
