@@ -115,22 +115,29 @@ def test_open_clip_model_needs_a_local_file():
         clip_score.ClipScorer("ViT-B-32", None)
 
 
-def test_clip_extractor_from_an_open_clip_local_dir(tmp_path):
-    """A tiny open_clip model saved in open_clip's local-dir format works as `clip` extractor and scorer."""
+def _save_local_dir(directory: Path, seed: int, weights_name: str = "open_clip_model.safetensors") -> torch.nn.Module:
+    """A tiny open_clip CLIP (seeded) saved in open_clip's local-dir format; returns the network."""
     import open_clip
     from safetensors.torch import save_model
-
-    from musebench.metrics.extractors import ExtractorSpec, build_extractor
-    from musebench.metrics.features import compute_features
 
     model_cfg = {"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
                  "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}}
     with torch.random.fork_rng():
-        torch.manual_seed(0)
+        torch.manual_seed(seed)
         net = open_clip.model.CLIP(**{"embed_dim": 16, "vision_cfg": open_clip.model.CLIPVisionCfg(**model_cfg["vision_cfg"]),
                                       "text_cfg": open_clip.model.CLIPTextCfg(**model_cfg["text_cfg"])})
-    (tmp_path / "open_clip_config.json").write_text(json.dumps({"model_cfg": model_cfg, "preprocess_cfg": {"mean": [0.5] * 3, "std": [0.5] * 3}}))
-    save_model(net, str(tmp_path / "open_clip_model.safetensors"))
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "open_clip_config.json").write_text(json.dumps({"model_cfg": model_cfg, "preprocess_cfg": {"mean": [0.5] * 3, "std": [0.5] * 3}}))
+    save_model(net, str(directory / weights_name))
+    return net
+
+
+def test_clip_extractor_from_an_open_clip_local_dir(tmp_path):
+    """A tiny open_clip model saved in open_clip's local-dir format works as `clip` extractor and scorer."""
+    from musebench.metrics.extractors import ExtractorSpec, build_extractor
+    from musebench.metrics.features import compute_features
+
+    net = _save_local_dir(tmp_path, seed=0)
     ext = build_extractor(ExtractorSpec("clip", None, f"local-dir:{tmp_path}"))
     images = _ctx(3, tmp_path).images
     feats = compute_features(ext, images, "clean", 2)
@@ -138,3 +145,20 @@ def test_clip_extractor_from_an_open_clip_local_dir(tmp_path):
     with torch.no_grad():
         direct = net.eval().encode_image((resize(images, 32, "clean") / 255 - 0.5) / 0.5, normalize=True)
     np.testing.assert_allclose(feats, direct.double().numpy(), atol=1e-6)
+
+
+def test_local_dir_weights_without_the_open_clip_prefix_key_the_cache(tmp_path):
+    """open_clip's local-dir loads `model.safetensors` too: new weights there are new features, so
+    they must be a new feature cache key (a fingerprint of open_clip_* files alone kept the old one)."""
+    from musebench.metrics.extractors import ExtractorSpec, build_extractor
+    from musebench.metrics.features import compute_features, feature_key
+
+    folder, images = tmp_path / "clip", _ctx(2, tmp_path).images
+    keys, feats = [], []
+    for seed in (0, 1):
+        _save_local_dir(folder, seed, "model.safetensors")
+        ext = build_extractor(ExtractorSpec("clip", None, f"local-dir:{folder}"))
+        keys.append(feature_key(ext, "clean", images))
+        feats.append(compute_features(ext, images, "clean", 2))
+    assert not np.allclose(feats[0], feats[1])  # open_clip did load the file without the prefix
+    assert keys[0] != keys[1]

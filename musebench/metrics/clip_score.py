@@ -66,18 +66,16 @@ class ClipScorer:
         if model == "probe":  # identity now, model on the first cosines(): cached scores never need it
             from musebench.metrics.probe_model import probe_identity
 
-            directory, cfg, digest = probe_identity(pretrained or "probe-clip")
+            directory, cfg, self.fingerprint = probe_identity(pretrained or "probe-clip")
             self._probe = (directory, cfg)
             self.mean, self.std, self.size = cfg.mean, cfg.std, cfg.image_size
-            self.fingerprint = f"probe-clip:{digest}"
         else:
             import open_clip
 
             from musebench.metrics.extractors import load_open_clip
 
-            self._net, self.mean, self.std, self.size, digest = load_open_clip(model, pretrained)
+            self._net, self.mean, self.std, self.size, self.fingerprint = load_open_clip(model, pretrained)
             self._tokenize = open_clip.get_tokenizer(model)
-            self.fingerprint = f"open_clip:{model}:{digest}"
 
     def _load(self) -> None:
         if self._net is None:

@@ -2,7 +2,8 @@
 
 Every extractor maps a float32 image batch (N, 3, S, S) in [0, 255], already resized to its
 `input_size` by a named preprocessing mode (preprocess.py), to features (N, dim). Its
-`fingerprint` identifies the weights and enters every feature cache key.
+`fingerprint` (cache/fingerprint.py: every weights/config file, the normalisation, the code version)
+enters every feature cache key.
     inception  torch-fidelity's FID Inception-v3, 2048-d pool3 (inception.py)
     clip       an open_clip model's image embedding, L2-normalised, as clean-fid's CLIP features
                ("FD in CLIP space", Kynkaanniemi et al. 2023); model by name + a local
@@ -16,18 +17,21 @@ from pathlib import Path
 
 import torch
 
+from musebench.cache.fingerprint import fingerprint, folder_files, hash_files
 from musebench.errors import MusebenchError
 from musebench.metrics.clip_weights import check_clip_shapes, clip_file, clip_file_shapes, clip_reason
 from musebench.metrics.extractor_weights import EXTRACTORS, ExtractorSpec, check_name, check_weights  # noqa: F401 (public here too)
+
+
+CLIP_CODE_VERSION = 1  # bump when embed() or clip_score's cosines compute something else (cache/fingerprint.py)
 
 
 class ClipExtractor:
     name = "clip"
 
     def __init__(self, model: str, weights: str | None) -> None:
-        self.model, self.mean, self.std, self.input_size, digest = load_open_clip(model, weights)
+        self.model, self.mean, self.std, self.input_size, self.fingerprint = load_open_clip(model, weights)
         self.dim = int(self.model.visual.output_dim)
-        self.fingerprint = f"open_clip:{model}:{digest}"
 
     @torch.no_grad()
     def embed(self, x: torch.Tensor) -> torch.Tensor:
@@ -41,9 +45,8 @@ class ProbeExtractor:
     def __init__(self, checkpoint: str | None) -> None:
         from musebench.metrics.probe_model import probe_identity
 
-        self._directory, self.cfg, digest = probe_identity(checkpoint or "probe-clip")
+        self._directory, self.cfg, self.fingerprint = probe_identity(checkpoint or "probe-clip")
         self.input_size, self.dim = self.cfg.image_size, self.cfg.embed_dim
-        self.fingerprint = f"probe-clip:{digest}"
         self._model = None  # built on the first embed(): cached features never need it
 
     @property
@@ -61,18 +64,19 @@ class ProbeExtractor:
 
 
 def load_open_clip(model: str, weights: str | None):
-    """(model, mean (1,3,1,1), std (1,3,1,1), image size, weights digest); never downloads."""
-    from musebench.metrics.inception import sha256_of
+    """(model, mean (1,3,1,1), std (1,3,1,1), image size, fingerprint); never downloads.
 
+    The fingerprint (cache/fingerprint.py) hashes every file open_clip may have read: for local-dir,
+    each file of the folder (its loader takes model.safetensors, pytorch_model.bin, ... as well as
+    the open_clip_* names), else the pretrained file."""
     if model.startswith("local-dir:"):
         import open_clip
 
         directory = Path(model[len("local-dir:"):]).expanduser()
-        files = sorted(directory.glob("open_clip_*")) if directory.is_dir() else []
-        if not any(f.name == "open_clip_config.json" for f in files):
+        if not (directory / "open_clip_config.json").is_file():
             raise MusebenchError(f"clip model {model}: no open_clip_config.json in {directory}; give a directory saved in open_clip's local format")
         net = open_clip.create_model(model, require_pretrained=True)
-        digest = "+".join(sha256_of(f)[:12] for f in files)
+        files = hash_files(folder_files(directory), root=directory)
     else:
         path = clip_file(model, weights)
         check_clip_shapes(model, path, clip_file_shapes(path))  # a file that is no state dict is refused before open_clip is imported
@@ -82,13 +86,15 @@ def load_open_clip(model: str, weights: str | None):
             net = open_clip.create_model(model, pretrained=str(path), require_pretrained=True)
         except (RuntimeError, KeyError, ValueError) as exc:  # open_clip's own conversions refused the file
             raise MusebenchError(f"clip model '{model}' with pretrained {path}: {clip_reason(exc)}") from None
-        digest = sha256_of(Path(weights).expanduser())[:16]
+        files = hash_files([Path(weights).expanduser()])
     net.eval().requires_grad_(False)
     cfg = net.visual.preprocess_cfg
     mean = torch.tensor(cfg["mean"]).view(1, 3, 1, 1)
     std = torch.tensor(cfg["std"]).view(1, 3, 1, 1)
     size = net.visual.image_size
-    return net, mean, std, int(size[0] if isinstance(size, (tuple, list)) else size), digest
+    size = int(size[0] if isinstance(size, (tuple, list)) else size)
+    preprocessing = {"input_size": size, "mean": list(cfg["mean"]), "std": list(cfg["std"])}
+    return net, mean, std, size, fingerprint(f"open_clip:{model}", files, preprocessing, CLIP_CODE_VERSION)
 
 
 def build_extractor(spec: ExtractorSpec):

@@ -1,8 +1,9 @@
 """images -> features, with the feature cache wrapped around this one stage (torch-fidelity's habit).
 
 Cache key = sha256 of (extractor fingerprint, preprocessing mode, input size, image shape, image
-bytes): a different resize filter, weights file or image never hits a stale entry (clean-fid's
-named mode, in the key). Entries are .npy files in the cache's features directory, written to a temp name and renamed (atomic).
+bytes): a different resize filter, weights or config file, normalisation, extractor code version
+(the fingerprint: cache/fingerprint.py) or image never hits a stale entry (clean-fid's named mode,
+in the key). Entries are .npy files in the cache's features directory, written atomically.
 Features are float32 from the network, returned as float64 for the statistics.
 """
 

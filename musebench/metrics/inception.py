@@ -14,12 +14,14 @@ from pathlib import Path
 
 import torch
 
+from musebench.cache.fingerprint import fingerprint
 from musebench.metrics.inception_weights import (EXPECTED, WEIGHTS_NAME, WEIGHTS_SHA256_PREFIX, WEIGHTS_URL,  # noqa: F401
-                                                 check_weights, expected_shapes, resolve_weights, sha256_of)
+                                                 check_weights, expected_shapes, resolve_weights)
 from musebench.weights_file import check_shapes, read_state_dict
 
 INPUT_SIZE = 299
 DIM = 2048
+CODE_VERSION = 1  # bump when embed() computes something else: it enters every cache key (cache/fingerprint.py)
 # torch-fidelity's forward, in order, up to the 2048-d pool (feature_extractor_inceptionv3.py).
 _TRUNK = (
     "Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "MaxPool_1", "Conv2d_3b_1x1", "Conv2d_4a_3x3", "MaxPool_2",
@@ -71,7 +73,8 @@ class InceptionExtractor:
     def __init__(self, weights: str | None) -> None:
         path, digest = resolve_weights(weights)
         self.net = load_network(path)
-        self.fingerprint = f"inception-tf-2015-12-05:{digest[:16]}"
+        self.fingerprint = fingerprint("inception-tf-2015-12-05", {"weights": digest},
+                                       {"input_size": INPUT_SIZE, "normalise": "(x - 128) / 128"}, CODE_VERSION)
 
     @torch.no_grad()
     def embed(self, x: torch.Tensor) -> torch.Tensor:

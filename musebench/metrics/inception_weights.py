@@ -11,11 +11,11 @@ network (weight_manifests.py); inception.py builds and loads the network.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from pathlib import Path
 
+from musebench.cache.fingerprint import sha256_file
 from musebench.errors import MusebenchError
 from musebench.metrics.weight_manifests import INCEPTION, read_manifest
 from musebench.weights_file import check_shapes, tensor_shapes
@@ -24,14 +24,6 @@ WEIGHTS_NAME = "weights-inception-2015-12-05-6726825d.pth"
 WEIGHTS_SHA256_PREFIX = "6726825d"
 WEIGHTS_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + WEIGHTS_NAME
 EXPECTED = f"torch-fidelity's Inception-v3 state dict ({WEIGHTS_NAME})"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def expected_shapes() -> dict[str, tuple[int, ...]]:
@@ -69,11 +61,11 @@ def resolve_weights(explicit: str | None) -> tuple[Path, str]:
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise MusebenchError(f"inception weights file {path} does not exist; give the path of {WEIGHTS_NAME} (sha256 {WEIGHTS_SHA256_PREFIX}...)")
-        return path, sha256_of(path)
+        return path, sha256_file(path)
     places = _candidates()
     for path in places:
         if path.is_file():
-            digest = sha256_of(path)
+            digest = sha256_file(path)
             if not digest.startswith(WEIGHTS_SHA256_PREFIX):
                 raise MusebenchError(f"{path}: sha256 {digest[:8]}... does not match {WEIGHTS_SHA256_PREFIX}...; the file is corrupt, replace it with {WEIGHTS_URL}")
             return path, digest

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
+CODE_VERSION = 1  # bump when the probe's embeddings are computed differently (cache/fingerprint.py)
 EXPECTED = f"the probe CLIP's {WEIGHTS_FILE} written with its {CONFIG_FILE} by python -m recipes.probe_clip"
 
 
@@ -73,10 +74,10 @@ def load_config(path: Path) -> ProbeConfig:
 
 
 def probe_identity(name_or_dir: str = "probe-clip") -> tuple[Path, ProbeConfig, str]:
-    """(checkpoint dir, config, fingerprint = sha256 prefix of the weights file), without building
-    the model: enough to key cached features, so a warm run never imports open_clip."""
-    import hashlib
-
+    """(checkpoint dir, config, fingerprint of weights + config + preprocessing + CODE_VERSION, by
+    cache/fingerprint.py), without building the model: enough to key cached features, so a warm run
+    never imports open_clip."""
+    from musebench.cache.fingerprint import fingerprint, hash_files
     from musebench.models.checkpoints import resolve_checkpoint
 
     directory = resolve_checkpoint(name_or_dir)
@@ -84,7 +85,8 @@ def probe_identity(name_or_dir: str = "probe-clip") -> tuple[Path, ProbeConfig, 
     if not weights.is_file():
         raise MusebenchError(f"{weights}: missing; train it with python -m recipes.probe_clip --out {directory} from a musebench clone's root")
     cfg = load_config(directory / CONFIG_FILE)
-    return directory, cfg, hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    preprocessing = {"input_size": cfg.image_size, "mean": cfg.mean, "std": cfg.std}
+    return directory, cfg, fingerprint("probe-clip", hash_files([weights, directory / CONFIG_FILE]), preprocessing, CODE_VERSION)
 
 
 def check_weights(name_or_dir: str = "probe-clip") -> None:
@@ -141,7 +143,7 @@ def load_probe_model(directory: Path, cfg: ProbeConfig) -> torch.nn.Module:
 
 
 def load_probe(name_or_dir: str = "probe-clip") -> tuple[torch.nn.Module, ProbeConfig, str]:
-    """(model in eval mode, config, fingerprint = sha256 prefix of the weights file)."""
+    """(model in eval mode, config, fingerprint (probe_identity's))."""
     directory, cfg, digest = probe_identity(name_or_dir)
     return load_probe_model(directory, cfg), cfg, digest
 
