@@ -48,11 +48,13 @@ def run(args: argparse.Namespace) -> int:
         load_run(run_dir)
     from musebench.report import build_report
 
-    figure_cache = None
+    from musebench.cache.figures import FigureCache
+
+    figure_cache = FigureCache(None)
     if not args.no_cache:
         from musebench.cache.location import resolve_cache_dir
 
-        figure_cache = resolve_cache_dir(args.cache) / "features" / "report-figures"
+        figure_cache = FigureCache.in_cache(resolve_cache_dir(args.cache))
     index = build_report(list(args.run_dirs), out, progress=True, figure_cache=figure_cache)
     print(index)
     return 0

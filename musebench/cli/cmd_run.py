@@ -40,9 +40,10 @@ def _report_path(out_dir, cache_flag):
         from musebench.report import build_report
     except ImportError:
         return out_dir
+    from musebench.cache.figures import FigureCache
     from musebench.cache.location import resolve_cache_dir
 
-    built = build_report([out_dir], out_dir / "report", figure_cache=resolve_cache_dir(cache_flag) / "features" / "report-figures")
+    built = build_report([out_dir], out_dir / "report", figure_cache=FigureCache.in_cache(resolve_cache_dir(cache_flag)))
     return built if built is not None else out_dir / "report"
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from musebench.cache.figures import FigureCache
 from musebench.report import style
 from musebench.report.curves import FigureFiles
 
@@ -45,7 +46,8 @@ def _series_keys(df: pd.DataFrame, cats: pd.DataFrame) -> tuple[list[tuple[str, 
     return best, True
 
 
-def category_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str]) -> list[FigureFiles]:
+def category_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str], *,
+                     store: FigureCache) -> list[FigureFiles]:
     cats = category_rows(df)
     if cats.empty:
         return []
@@ -77,7 +79,7 @@ def category_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, ru
         ax.set_title("Per-category accuracy")
         ax.grid(axis="x", visible=False)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=min(len(keys), 2))
-        png, pdf = style.save(fig, out_dir, "categories_bars", drawn=("categories", categories, drawn))
+        png, pdf = style.save(fig, out_dir, "categories_bars", store, drawn=("categories", categories, drawn))
     caption = "Oracle accuracy per category (bars) with 95 % intervals (whiskers)."
     if len(runs) > 1:
         caption += f" Plain bars: run {runs[0]}; hatched bars: the other runs (named in the legend)."

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from musebench.cache.figures import FigureCache
 from musebench.errors import MusebenchError
 from musebench.report import bars, curves, grids, matched, page, pareto, style, tables
 from musebench.report.data import Run, load_runs
@@ -23,12 +24,15 @@ from musebench.report.data import Run, load_runs
 MARKER = ".musebench-report"
 
 
-def build_report(run_dirs: list[Path], out_dir: Path, *, progress: bool = False, figure_cache: Path | None = None) -> Path:
+def build_report(run_dirs: list[Path], out_dir: Path, *, progress: bool = False,
+                 figure_cache: FigureCache | Path | None = None) -> Path:
     """Write index.md, index.html, tables and figures for `run_dirs` into `out_dir`; return index.html.
 
-    figure_cache: a directory where rendered figures are kept by what they draw (style.save), so an
-    unchanged figure is not rendered twice; None renders every figure.
+    figure_cache: the store (musebench.cache.figures; a directory is taken as one) where rendered
+    figures are kept by what they draw (style.save), so an unchanged figure is not rendered twice;
+    None renders every figure.
     """
+    store = figure_cache if isinstance(figure_cache, FigureCache) else FigureCache(figure_cache)
     runs, df = load_runs([Path(d) for d in run_dirs])
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
@@ -37,8 +41,7 @@ def build_report(run_dirs: list[Path], out_dir: Path, *, progress: bool = False,
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        with style.figure_cache(figure_cache):
-            blocks = _build(runs, df, staging, progress)
+        blocks = _build(runs, df, staging, progress, store)
         title = _title(runs)
         md, html_text = page.render(title, blocks)
         (staging / "index.md").write_text(md, encoding="utf-8")
@@ -89,7 +92,7 @@ def _swap(staging: Path, out_dir: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _build(runs: list[Run], df: pd.DataFrame, out: Path, progress: bool) -> list[page.Block]:
+def _build(runs: list[Run], df: pd.DataFrame, out: Path, progress: bool, store: FigureCache) -> list[page.Block]:
     labels = [r.label for r in runs]
     only = _plot_metrics(runs)
     # each model, then each family (model + diffusion scheduler), keeps its colour in every figure
@@ -97,11 +100,11 @@ def _build(runs: list[Run], df: pd.DataFrame, out: Path, progress: bool) -> list
     stages = [
         ("tables", lambda: _tables(df, out)),
         ("speed-ups", lambda: _speedups(runs, df, out)),
-        ("steps", lambda: _figures("Metric vs steps", curves.steps_figures(df, out, palette, labels, only)) + _saturation(df, out)),
-        ("guidance", lambda: _figures("FID–CLIP trade-off", curves.tradeoff_figures(df, out, palette, labels, only))),
-        ("latency", lambda: _figures("Latency vs quality", pareto.pareto_figures(df, out, palette, labels, only))),
-        ("categories", lambda: _figures("Per-category accuracy", bars.category_figures(df, out, palette, labels))),
-        ("grids", lambda: _figures("Image grids", grids.grid_figures(runs, out))),
+        ("steps", lambda: _figures("Metric vs steps", curves.steps_figures(df, out, palette, labels, only, store=store)) + _saturation(df, out)),
+        ("guidance", lambda: _figures("FID–CLIP trade-off", curves.tradeoff_figures(df, out, palette, labels, only, store=store))),
+        ("latency", lambda: _figures("Latency vs quality", pareto.pareto_figures(df, out, palette, labels, only, store=store))),
+        ("categories", lambda: _figures("Per-category accuracy", bars.category_figures(df, out, palette, labels, store=store))),
+        ("grids", lambda: _figures("Image grids", grids.grid_figures(runs, out, store))),
         ("runs", lambda: _provenance(runs, out)),
     ]
     blocks: list[page.Block] = []

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from musebench.cache.figures import FigureCache
 from musebench.report import style
 from musebench.report.data import others_label, with_params
 
@@ -92,7 +93,7 @@ def _numeric(df: pd.DataFrame, axis: str) -> pd.DataFrame:
 
 
 def steps_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str],
-                  only: frozenset[str] | None = None) -> list[FigureFiles]:
+                  only: frozenset[str] | None = None, *, store: FigureCache) -> list[FigureFiles]:
     """`only`: the suite's `report.plots` (metric names to plot); None plots every metric."""
     figures = []
     stepped = _numeric(with_params(df, "steps"), "steps")
@@ -120,7 +121,7 @@ def steps_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs:
             ax.set_title(f"{nice_metric(metric)} vs sampling steps")
             style.legend(ax, len(series))
             stem = f"steps_{slug(metric)}"
-            png, pdf = style.save(fig, out_dir, stem, drawn=("steps", ylabel, _steps_values(stepped["steps"]), drawn))
+            png, pdf = style.save(fig, out_dir, stem, store, drawn=("steps", ylabel, _steps_values(stepped["steps"]), drawn))
         caption = (f"{nice_metric(metric)} against the number of sampling steps; the band is the 95 % interval "
                    f"of each point ({len(series)} series).")
         figures.append(FigureFiles(stem, f"{nice_metric(metric)} vs steps", caption, png, pdf))
@@ -142,7 +143,7 @@ def _steps_axis(ax, steps: pd.Series) -> None:
 
 
 def tradeoff_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str],
-                     only: frozenset[str] | None = None) -> list[FigureFiles]:
+                     only: frozenset[str] | None = None, *, store: FigureCache) -> list[FigureFiles]:
     guided = _numeric(with_params(df, "guidance"), "guidance")
     fids = [m for m in dict.fromkeys(guided["metric"]) if m.startswith("fid/")]
     clips = [m for m in dict.fromkeys(guided["metric"]) if m.startswith("clip_score/")]
@@ -154,7 +155,7 @@ def tradeoff_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, ru
             paired = _pair(guided, fid, clip)
             series = _series(paired, "guidance")
             if series:
-                figures.append(_tradeoff_figure(series, fid, clip, out_dir, palette, runs))
+                figures.append(_tradeoff_figure(series, fid, clip, out_dir, palette, runs, store))
     return figures
 
 
@@ -167,7 +168,8 @@ def _pair(df: pd.DataFrame, fid: str, clip: str) -> pd.DataFrame:
     return joined
 
 
-def _tradeoff_figure(series, fid: str, clip: str, out_dir: Path, palette: style.Palette, runs: list[str]) -> FigureFiles:
+def _tradeoff_figure(series, fid: str, clip: str, out_dir: Path, palette: style.Palette, runs: list[str],
+                     store: FigureCache) -> FigureFiles:
     with style.figure() as (fig, axes):
         ax = axes[0][0]
         drawn = []  # what this figure shows, the key of its cached files (style.save)
@@ -188,7 +190,7 @@ def _tradeoff_figure(series, fid: str, clip: str, out_dir: Path, palette: style.
         ax.set_title("FID–CLIP trade-off over guidance scale")
         style.legend(ax, len(series))
         stem = f"tradeoff_{slug(fid)}_{slug(clip)}"
-        png, pdf = style.save(fig, out_dir, stem, drawn=("tradeoff", fid, clip, drawn))
+        png, pdf = style.save(fig, out_dir, stem, store, drawn=("tradeoff", fid, clip, drawn))
     caption = (f"{nice_metric(fid)} against {nice_metric(clip)} as the guidance scale varies (labels on the points); "
                "bars are 95 % intervals where defined. Lower right is better (Muse Fig. 8 style).")
     return FigureFiles(stem, "FID–CLIP trade-off over guidance", caption, png, pdf)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from musebench.cache.figures import FigureCache
 from musebench.errors import MusebenchError
 from musebench.imageio import read_rgb
 from musebench.report import style
@@ -89,7 +90,7 @@ def _load(ref: ImageRef) -> np.ndarray:
         raise MusebenchError(f"{exc} (or rerun `musebench run` to regenerate it)") from None
 
 
-def grid_figure(spec: GridSpec, out_dir: Path, index: int) -> FigureFiles:
+def grid_figure(spec: GridSpec, out_dir: Path, index: int, store: FigureCache) -> FigureFiles:
     nrows, ncols = len(spec.rows), len(spec.values)
     cell = 0.9  # inches per image
     with style.figure(width=1.9 + cell * ncols, height=0.35 + cell * nrows, ncols=ncols, nrows=nrows) as (fig, axes):
@@ -112,7 +113,7 @@ def grid_figure(spec: GridSpec, out_dir: Path, index: int) -> FigureFiles:
                                   ha="right", va="center", fontsize=6.5, labelpad=4)
         fig.subplots_adjust(wspace=0.04, hspace=0.08)
         stem = f"grid_{slug(spec.run)}_{slug(spec.model)}_{spec.axis}_{index}"
-        png, pdf = style.save(fig, out_dir, stem, drawn=("grid", spec.axis, spec.values, len(spec.rows), drawn))
+        png, pdf = style.save(fig, out_dir, stem, store, drawn=("grid", spec.axis, spec.values, len(spec.rows), drawn))
     fixed = f", {spec.rest}" if spec.rest else ""
     title = f"{spec.model}{fixed}: prompt × {spec.axis}"
     caption = (f"Run {spec.run}, model {spec.model}{fixed}. Rows: prompts (one seed per row); columns: "
@@ -120,9 +121,9 @@ def grid_figure(spec: GridSpec, out_dir: Path, index: int) -> FigureFiles:
     return FigureFiles(stem, title, caption, png, pdf)
 
 
-def grid_figures(runs: list[Run], out_dir: Path) -> list[FigureFiles]:
+def grid_figures(runs: list[Run], out_dir: Path, store: FigureCache) -> list[FigureFiles]:
     figures = []
     for run in runs:
         for i, spec in enumerate(grid_specs(run)):
-            figures.append(grid_figure(spec, out_dir, i))
+            figures.append(grid_figure(spec, out_dir, i, store))
     return figures

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from musebench.cache.figures import FigureCache
 from musebench.errors import MusebenchError
 from musebench.report import style
 from musebench.report.curves import FigureFiles, nice_metric, slug
@@ -79,7 +80,7 @@ def front(rows: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
 
 
 def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str],
-                   only: frozenset[str] | None = None) -> list[FigureFiles]:
+                   only: frozenset[str] | None = None, *, store: FigureCache) -> list[FigureFiles]:
     figures = []
     for quality in quality_metrics(df):
         if only is not None and quality not in only:
@@ -110,7 +111,7 @@ def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs
             ax.set_title(f"Latency vs {nice_metric(quality)}")
             style.legend(ax, pts.groupby(["run", "group"]).ngroups)
             stem = f"pareto_{slug(quality)}"
-            png, pdf = style.save(fig, out_dir, stem, drawn=("pareto", quality, hib, drawn))
+            png, pdf = style.save(fig, out_dir, stem, store, drawn=("pareto", quality, hib, drawn))
         caption = (f"Latency against {nice_metric(quality)} for every sweep point (faint) and each family's Pareto front "
                    "(line; labels are step counts). A family is a model, or one diffusion scheduler of it.")
         figures.append(FigureFiles(stem, f"Latency vs {nice_metric(quality)}", caption, png, pdf))

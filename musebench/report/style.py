@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 from contextlib import contextmanager
-from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from musebench.cache.atomic import write_atomic  # noqa: E402
+from musebench.cache.figures import FigureCache  # noqa: E402
 
 # Okabe–Ito, blue first (the reference Muse is the first series of most figures); yellow last: it
 # is the one colour of the set with too little contrast on white for thin lines.
@@ -96,24 +96,11 @@ def figure(width: float = 5.0, height: float = 3.4, ncols: int = 1, nrows: int =
             plt.close(fig)
 
 
-# Where save() keeps the figures it rendered (see save); None: off.
-_FIGURE_CACHE: ContextVar[Path | None] = ContextVar("musebench_report_figure_cache", default=None)
-
-
-@contextmanager
-def figure_cache(directory: Path | None):
-    """Within this block, save() reuses figures from `directory` (None: renders every figure)."""
-    token = _FIGURE_CACHE.set(None if directory is None else Path(directory))
-    try:
-        yield
-    finally:
-        _FIGURE_CACHE.reset(token)
-
-
-def save(fig, out_dir: Path, stem: str, drawn=None) -> tuple[str, str]:
+def save(fig, out_dir: Path, stem: str, figures: FigureCache, drawn=None) -> tuple[str, str]:
     """Write `stem`.png and `stem`.pdf atomically (temp file + rename); return their names.
 
-    Both files are byte-deterministic functions of the figure. Under figure_cache():
+    Both files are byte-deterministic functions of the figure. With a `figures` store that keeps
+    (musebench.cache.figures; FigureCache(None) keeps nothing):
     - `drawn` (everything the caller drew: labels, colours, markers, line styles and the plotted
       numbers, as DataFrames, arrays, bytes, strings and numbers) keys both files together with
       the report code and matplotlib's version and style (drawn_key), and a figure drawn from the
@@ -122,10 +109,9 @@ def save(fig, out_dir: Path, stem: str, drawn=None) -> tuple[str, str]:
     - otherwise the PDF, the slow half (TrueType subsetting of the embedded fonts), is kept under
       the hash of its figure's PNG, so a byte-identical PNG copies that PDF instead of rendering.
     """
-    cache = _FIGURE_CACHE.get()
-    key = None if cache is None or drawn is None else drawn_key(drawn)
+    key = None if figures.root is None or drawn is None else drawn_key(drawn)
     if key is not None:
-        stored = _read_pair(cache / "drawn" / key[:2], key)
+        stored = figures.drawn_pair(key)
         if stored is not None:
             _write(out_dir / f"{stem}.png", stored[0])
             _write(out_dir / f"{stem}.pdf", stored[1])
@@ -135,16 +121,13 @@ def save(fig, out_dir: Path, stem: str, drawn=None) -> tuple[str, str]:
         png = _render(fig, "png", dpi=PNG_DPI, bbox_inches=box)
         _write(out_dir / f"{stem}.png", png)
         by_png = hashlib.sha256(png + _style_version().encode()).hexdigest()
-        cached = None if cache is None else cache / f"{by_png[:2]}/{by_png}.pdf"
-        pdf = cached.read_bytes() if cached is not None and cached.is_file() else None
+        pdf = figures.pdf_of_png(by_png)
         if pdf is None:
             pdf = _render(fig, "pdf", bbox_inches=box)
-            if cached is not None:
-                _store(cached, pdf)
+            figures.keep_pdf_of_png(by_png, pdf)
         _write(out_dir / f"{stem}.pdf", pdf)
     if key is not None:
-        _store(cache / "drawn" / key[:2] / f"{key}.pdf", pdf)  # the PDF first: a hit needs both
-        _store(cache / "drawn" / key[:2] / f"{key}.png", png)
+        figures.keep_drawn_pair(key, png, pdf)
     return f"{stem}.png", f"{stem}.pdf"
 
 
@@ -208,20 +191,6 @@ def _code_version() -> str:
     for path in sorted(Path(__file__).parent.glob("*.py")):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
-
-
-def _read_pair(folder: Path, key: str) -> tuple[bytes, bytes] | None:
-    try:
-        return (folder / f"{key}.png").read_bytes(), (folder / f"{key}.pdf").read_bytes()
-    except OSError:
-        return None
-
-
-def _store(path: Path, data: bytes) -> None:
-    try:
-        _write(path, data)
-    except OSError:
-        pass  # a read-only cache only costs speed
 
 
 def _write(path: Path, data: bytes) -> None:
