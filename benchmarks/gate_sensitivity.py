@@ -8,7 +8,7 @@ McNemar). For each of --seeds suite seeds (other prompts and image seeds each ti
 
   sensitivity (each must FAIL the gate):
     steps_2         sampler steps 12 -> 2                      (--set models.M.sweep.grid.steps=[2])
-    guidance_off    classifier-free guidance 0                  (--set models.M.params.guidance=0)
+    guidance_off    classifier-free guidance off                (--set models.M.params.guidance=1; 1 = off, docs/suites.md)
     noised_weights  Gaussian noise on the transformer weights   (a noised copy, noise seed = suite seed)
     slowed          an extra transformer forward pass per step  (MaskedTransformer.forward runs twice),
                     at 1 and at 2 threads
@@ -220,7 +220,7 @@ def scenarios(model: str, noised: Path, seed: int, latency: bool) -> list[Scenar
     at = (f"seed={seed}",)
     degraded = [
         Scenario(f"steps_2_s{seed}", "fail", at + (f"models.{model}.sweep.grid.steps=[2]",)),
-        Scenario(f"guidance_off_s{seed}", "fail", at + (f"models.{model}.params.guidance=0",)),
+        Scenario(f"guidance_off_s{seed}", "fail", at + (f"models.{model}.params.guidance=1",)),
         Scenario(f"noised_weights_s{seed}", "fail", at + (f"models.{model}.checkpoint={noised}",)),
     ]
     if latency:  # without latency/ratio in the run there is no latency gate to fail

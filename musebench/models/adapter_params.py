@@ -4,7 +4,8 @@ registry.ADAPTER_PARAMS names these functions: checkpoint (name, directory or No
 with no torch import, so the run's preflight and `musebench generate` check every sampler
 parameter before the model is loaded. The loaded adapters declare through the same functions
 (muse.py, ldm.py, real.py), so early and late messages are the same. Muse's and the LDM's defaults
-are the checkpoint config's sampler section; their choices are reference_model/sampler_choices.py.
+are the checkpoint config's sampler section, its guidance in the one convention (models/guidance.py);
+their choices are reference_model/sampler_choices.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from musebench.errors import MusebenchError
 from musebench.models.checkpoints import resolve_checkpoint
 from musebench.models.declared import Declared, Param
+from musebench.models.guidance import CFG_SCALE, MUSE_S
 from musebench.prompts.base import PromptRecord
 
 MUSE_CHECKPOINT = "muse-shapes"  # `adapter: muse` without a checkpoint
@@ -25,9 +27,10 @@ def muse_params(sampler) -> Declared:
     """A Muse config's sampler section (reference_model/config.py SamplerConfig) -> the declaration."""
     from reference_model.sampler_choices import GUIDANCE_SCHEDULES
 
-    return Declared("muse", (Param("steps", sampler.steps), Param("guidance", sampler.guidance),
+    return Declared("muse", (Param("steps", sampler.steps), Param("guidance", MUSE_S.common(sampler.guidance)),
                              Param("guidance_schedule", sampler.guidance_schedule, GUIDANCE_SCHEDULES),
-                             Param("temperature", sampler.temperature), Param("negative_prompt", None)))
+                             Param("temperature", sampler.temperature), Param("negative_prompt", None)),
+                    guidance=MUSE_S)
 
 
 def ldm_params(sampler) -> Declared:
@@ -35,7 +38,8 @@ def ldm_params(sampler) -> Declared:
     from reference_model.sampler_choices import LDM_SCHEDULERS
 
     return Declared("ldm", (Param("scheduler", sampler.scheduler, LDM_SCHEDULERS), Param("steps", sampler.steps),
-                            Param("guidance", sampler.guidance), Param("negative_prompt", None)))
+                            Param("guidance", CFG_SCALE.common(sampler.guidance)), Param("negative_prompt", None)),
+                    guidance=CFG_SCALE)
 
 
 def muse(checkpoint: str | None) -> Declared:

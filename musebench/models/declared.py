@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from musebench.errors import MusebenchError
 from musebench.models.base import ParamValue
+from musebench.models.guidance import NativeGuidance
 from musebench.models.param_check import bound_problem, unknown_problem
 
 
@@ -34,6 +35,8 @@ class Declared:
     # the adapter's torch-free check of the prompt records, for adapters whose images come from them
     # (`real`: every prompt has an image of its own); None: any records
     check_records: Callable[[Sequence], None] | None = None
+    # how the sampler writes `guidance` (models/guidance.py, the one convention); None: no guidance
+    guidance: NativeGuidance | None = None
 
     def defaults(self) -> dict[str, ParamValue]:
         return {p.name: p.default for p in self.params}

@@ -33,6 +33,7 @@ from musebench.errors import MusebenchError
 from musebench.models.base import ParamValue
 from musebench.models.declared import Declared, Param
 from musebench.models.flop_count import FlopReport, count_pipeline_flops
+from musebench.models.guidance import CFG_SCALE
 
 # musebench parameter -> the diffusers call argument it sets (height/width handled separately).
 CALL_ARGS: dict[str, str] = {
@@ -167,7 +168,8 @@ class DiffusersAdapter:
             params.append(Param("resolution", self.resolution()))
         if self.scheduler_names():
             params.append(Param("scheduler", DEFAULT_SCHEDULER, tuple(self.scheduler_names())))
-        return Declared(self.name, tuple(params))
+        # `guidance` is passed as the pipeline's guidance_scale: already the one convention (models/guidance.py)
+        return Declared(self.name, tuple(params), guidance=CFG_SCALE if "guidance_scale" in self.call_parameters else None)
 
     def defaults(self) -> dict[str, ParamValue]:
         return self.declared().defaults()

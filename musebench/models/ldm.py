@@ -1,7 +1,8 @@
 """Adapter `ldm`: the matched latent diffusion baseline (reference_model/ldm), e.g. `ldm-shapes`.
 
 Parameters: `scheduler` (ddpm | ddim | dpmpp | euler, diffusers samplers built on the checkpoint's
-training noise schedule), `steps` (>= 1), `guidance` (diffusers' classifier-free scale: 1 = off)
+training noise schedule), `steps` (>= 1), `guidance` (the one convention, models/guidance.py: diffusers' scale, 1 = off,
+which this sampler runs as it is)
 and `negative_prompt` (None = the empty caption). Defaults come from the checkpoint's config.
 One generator per image, seeded with the image's seed (reference_model.ldm.pipeline).
 """
@@ -20,6 +21,7 @@ from musebench.models.adapter_params import ldm_params
 from musebench.models.base import ParamValue
 from musebench.models.checkpoints import resolve_checkpoint
 from musebench.models.declared import Declared
+from musebench.models.guidance import CFG_SCALE
 from musebench.models.flop_count import FlopReport, count_pipeline_flops
 
 
@@ -74,7 +76,7 @@ class LDMAdapter:
         from reference_model.ldm.sampler import SampleParams
 
         merged = self.declared().merged(params, f"ldm model {self.directory}")
-        sample = SampleParams(scheduler=str(merged["scheduler"]), steps=int(merged["steps"]), guidance=float(merged["guidance"]))
+        sample = SampleParams(scheduler=str(merged["scheduler"]), steps=int(merged["steps"]), guidance=CFG_SCALE.native(float(merged["guidance"])))
         return sample, merged["negative_prompt"]
 
     def generate(self, prompts: Sequence[str], seeds: Sequence[int], params: Mapping[str, ParamValue]) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Adapter `muse`: the reference Muse (reference_model/), e.g. the shipped `muse-shapes`.
 
-Parameters: `steps` (decoding iterations T), `guidance` (Muse's s: l = (1+s) l_cond - s l_uncond,
-0 = off), `guidance_schedule` (constant | linear), `temperature` (initial Gumbel choice
+Parameters: `steps` (decoding iterations T), `guidance` (the one convention, models/guidance.py:
+w, 1 = off; the sampler runs Muse's s = w - 1 in l = (1+s) l_cond - s l_uncond), `guidance_schedule` (constant | linear), `temperature` (initial Gumbel choice
 temperature, annealed to 0) and `negative_prompt` (None = the empty caption). Defaults come from
 the checkpoint's config. One torch.Generator per image, seeded with the image's seed.
 """
@@ -20,6 +20,7 @@ from musebench.models.adapter_params import muse_params
 from musebench.models.base import ParamValue
 from musebench.models.checkpoints import resolve_checkpoint
 from musebench.models.declared import Declared
+from musebench.models.guidance import MUSE_S
 from musebench.models.flop_count import FlopReport, count_pipeline_flops
 
 
@@ -29,7 +30,7 @@ def _count(module: torch.nn.Module) -> int:
 
 class MuseAdapter:
     name = "muse"
-    version = "1"
+    version = "2"  # 2: `guidance` is the common scale w (models/guidance.py); 1 passed Muse's s through
 
     def __init__(self, pipe, directory: Path) -> None:
         self.pipe = pipe
@@ -79,7 +80,7 @@ class MuseAdapter:
         from reference_model.sampler import SampleParams
 
         merged = self.declared().merged(params, f"muse model {self.directory}")
-        sample = SampleParams(steps=int(merged["steps"]), guidance=float(merged["guidance"]),
+        sample = SampleParams(steps=int(merged["steps"]), guidance=MUSE_S.native(float(merged["guidance"])),
                               guidance_schedule=str(merged["guidance_schedule"]), temperature=float(merged["temperature"]))
         return sample, merged["negative_prompt"]
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from musebench.errors import MusebenchError
+from musebench.models.guidance import with_native
 from musebench.results import RUN_FILE, format_params, load_run
 
 IMAGE_KEYS = ("model", "params", "prompt", "seed", "path")
@@ -64,18 +65,21 @@ def load_runs(run_dirs: list[Path]) -> tuple[list[Run], pd.DataFrame]:
         data = load_run(run_dir)
         images = _images(Path(run_dir), data.run_json)
         runs.append(Run(label=label, run_dir=Path(run_dir), run_json=data.run_json, images=images))
-        frames.append(pd.DataFrame([_row(label, row) for row in data.rows], columns=list(COLUMNS)))
+        guidance = {name: info.get("guidance") for name, info in data.run_json.get("models", {}).items() if isinstance(info, dict)}
+        frames.append(pd.DataFrame([_row(label, row, guidance.get(row.model)) for row in data.rows], columns=list(COLUMNS)))
     return runs, pd.concat(frames, ignore_index=True)
 
 
-def _row(label: str, row) -> dict:
+def _row(label: str, row, guidance: dict | None) -> dict:
+    """`guidance`: run.json's record of the model's native guidance scale (models/guidance.py), so the
+    label shows both scales where they differ: "guidance=3.0 (Muse s=2) steps=12"."""
     lo, hi = row.ci95 if row.ci95 is not None else (math.nan, math.nan)
     return {
         "run": label,
         "model": row.model,
         "params": row.params,
         "params_key": params_key(row.params),
-        "params_label": format_params(row.params),
+        "params_label": format_params(with_native(row.params, guidance)),
         "group": group_of(row.model, row.params),
         "metric": row.metric,
         "value": row.value,

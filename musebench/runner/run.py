@@ -61,7 +61,8 @@ class _Clock:
 def model_info(models: dict) -> dict:
     """What each model was, exactly: adapter + version, the checkpoint as given and as resolved, its
     fingerprint (the hash of weights, config and adapter version that keys its cache entries) and the
-    sampler defaults every sweep point starts from. Two runs with equal fingerprints ran the same model."""
+    sampler defaults every sweep point starts from, and the native scale its `guidance` runs on
+    (models/guidance.py). Two runs with equal fingerprints ran the same model."""
     info = {}
     for name, model in models.items():
         directory = getattr(model.adapter, "directory", None)
@@ -69,6 +70,8 @@ def model_info(models: dict) -> dict:
                       "checkpoint": model.spec.checkpoint,
                       "checkpoint_dir": portable_path(directory) if directory is not None else None,
                       "fingerprint": model.fingerprint, "resolution": model.resolution, "defaults": dict(model.defaults)}
+        if model.declared.guidance is not None:
+            info[name]["guidance"] = model.declared.guidance.info()
     return info
 
 
