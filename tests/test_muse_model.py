@@ -330,3 +330,54 @@ def test_text_refiner_checkpoint_round_trip_and_length_check(tmp_path, tiny_enco
     (tmp_path / "ck" / "config.json").write_text(json.dumps(doc))
     with pytest.raises(ReferenceModelError, match="text_length=11 != text_encoder.max_length=12"):
         load_checkpoint(tmp_path / "ck")
+
+
+def test_guidance_is_the_common_scale_run_as_muse_s(tiny_ckpt):
+    """docs/suites.md "Guidance": `guidance` w (1 = off) runs as Muse's s = w - 1; the declared
+    default is the config's s in that convention; a report labels both scales."""
+    from musebench.models.guidance import MUSE_S, with_native
+    from musebench.models.registry import declared_params, load_adapter
+    from reference_model.sampler import SampleParams
+
+    adapter = load_adapter("muse", str(tiny_ckpt))
+    assert adapter.defaults()["guidance"] == 2.5 == declared_params("muse", str(tiny_ckpt)).defaults()["guidance"]  # s = 1.5
+    prompts, seeds = ["a red circle", "two blue squares"], [3, 4]
+    for w, s in ((1.0, 0.0), (3.0, 2.0), (0.0, -1.0)):
+        expected = adapter.pipe.generate(prompts, seeds, SampleParams(steps=3, guidance=s, temperature=2.0))
+        assert torch.equal(adapter.generate(prompts, seeds, {"steps": 3, "guidance": w}), expected), (w, s)
+    assert with_native({"guidance": 3.0, "steps": 3}, MUSE_S.info()) == {"guidance": "3.0 (Muse s=2)", "steps": 3}
+    assert with_native({"guidance": 3.0}, None) == {"guidance": 3.0}  # a run.json from before the convention
+
+
+def test_generate_and_run_share_seeds_cache_and_bytes(tmp_path, tiny_ckpt, capsys, monkeypatch):
+    """Issue 24 "one way to generate": the same (model, params, prompt, seed) gives byte-identical
+    images through `run` and `generate`, and the second command is served from the cache; a repeated
+    prompt line gets the next image index (a run's images_per_prompt), not a copy."""
+    from musebench.cli.main import main
+    from musebench.metrics.registry import METRICS
+    from musebench.runner.run import RunOptions, run_suite
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    monkeypatch.setitem(METRICS, "pixel_mean", "tiny_metric")  # a metric without weights (tests/tiny_metric.py)
+    texts = ["a red circle", "two blue squares", "a star"]
+    (tmp_path / "p.txt").write_text("".join(t + "\n" for t in texts))
+    (tmp_path / "s.yaml").write_text(
+        "version: 1\nname: g\nseed: 5\nbatch_size: 2\n"
+        f"models:\n  m:\n    adapter: muse\n    checkpoint: {tiny_ckpt}\n    params: {{steps: 2, guidance: 3}}\n"
+        "prompts: {source: file, path: p.txt, images_per_prompt: 2}\nmetrics: {pixel_mean: {}}\n")
+    cache = tmp_path / "cache"
+    run = run_suite(RunOptions(str(tmp_path / "s.yaml"), out=str(tmp_path / "run"), cache=str(cache)))
+    assert (run.hits, run.misses) == (0, 6)
+    prompts = write_prompts(tmp_path / "p.jsonl", texts + [texts[0]])
+    capsys.readouterr()
+    assert main(["generate", "--model", str(tiny_ckpt), "--prompts", str(prompts), "--out", str(tmp_path / "gen"),
+                 "--steps", "2", "--guidance", "3", "--seed", "5", "--batch-size", "3", "--cache", str(cache)]) == 0
+    out = capsys.readouterr().out
+    assert "(4 from the cache" in out and ", 0 generated)" in out
+    lines = [json.loads(x) for x in (tmp_path / "gen" / "prompts.jsonl").read_text().splitlines()]
+    from musebench.plan import image_seed
+
+    assert [x["seed"] for x in lines] == [image_seed(5, t, 0) for t in texts] + [image_seed(5, texts[0], 1)]
+    got = [(tmp_path / "gen" / x["file"]).read_bytes() for x in lines]
+    assert got[:3] == [(tmp_path / "run" / "images" / "m" / f"0-{i}.png").read_bytes() for i in range(3)]  # run's image 0
+    assert got[3] != got[0] and got[3] in {p.read_bytes() for p in (cache / "images").rglob("*.png")}

@@ -14,7 +14,10 @@ DESCRIPTION = (
     "DIR/prompts.jsonl in the format `musebench shapes score` reads (each input line copied through, "
     "plus 'file' and 'seed'). The model is a shipped name or a checkpoint directory; its config.json "
     "key 'adapter' picks the adapter (a directory with model_index.json is a diffusers pipeline). "
-    "Each image's seed derives from (--seed, line index), so images never depend on --batch-size."
+    "It runs through the same plan, seeds and cache as `musebench run`: each image's seed derives "
+    "from (--seed, prompt, k) where k counts earlier lines with the same prompt, so an image equals "
+    "the one `run` makes with suite seed --seed, never depends on --batch-size, and is served from "
+    "the cache when either command made it before."
 )
 
 EPILOG = """examples:
@@ -24,13 +27,12 @@ EPILOG = """examples:
   musebench generate --model muse-shapes --prompts p.jsonl --out /tmp/g8 --steps 8 --guidance 3 \\
       --guidance-schedule linear --temperature 2 --negative-prompt "a blue square"
   musebench generate --model ldm-shapes --prompts p.jsonl --out /tmp/ldm --scheduler ddim --steps 25
+  musebench generate --model muse-shapes --prompts p.jsonl --out /tmp/g --cache /tmp/musebench-cache
 
 prompts.jsonl: one JSON object per line with a non-empty "prompt"; other keys (tag, scene, ...) are
 copied to the output. Sampler flags not given keep the model's defaults; a flag the model does not
 take is an error. Exit codes: 0 ok, 2 bad input (one line on stderr).
 """
-
-SEED_MASK = (1 << 63) - 1  # torch.Generator.manual_seed takes a signed 64-bit int
 
 # CLI flag (argparse dest) -> sampler parameter name in the adapter's defaults()
 SAMPLER_FLAGS = {
@@ -54,6 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="images per forward batch (default 64)")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
+    parser.add_argument("--cache", default=None, metavar="DIR",
+                        help="generation cache shared with `musebench run` (default: $MUSEBENCH_CACHE or ~/.cache/musebench)")
     sampler = parser.add_argument_group("sampler parameters (default: the model's own)")
     sampler.add_argument("--steps", type=int, default=None, help="decoding / denoising steps")
     sampler.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale w, 1 = off, for every model (docs/suites.md 'Guidance')")
@@ -61,12 +65,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sampler.add_argument("--temperature", type=float, default=None, help="Muse: initial choice temperature")
     sampler.add_argument("--scheduler", default=None, help="diffusion models: sampler name")
     sampler.add_argument("--negative-prompt", default=None, help="replaces the unconditional input")
-
-
-def image_seed(base_seed: int, line_index: int) -> int:
-    """First 8 bytes of sha256(base seed, line index), masked to 63 bits."""
-    digest = hashlib.sha256(f"generate\x00{base_seed}\x00{line_index}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") & SEED_MASK
 
 
 def read_prompt_lines(path: Path) -> list[dict]:
@@ -150,6 +148,7 @@ def check_out_dir(out: Path, force: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from musebench.cache.location import resolve_cache_dir
     from musebench.errors import MusebenchError
 
     if not 1 <= args.batch_size <= MAX_BATCH:
@@ -157,33 +156,40 @@ def run(args: argparse.Namespace) -> int:
     check_flag_bounds(args)  # before the model (and torch) is loaded
     entries = read_prompt_lines(args.prompts)
     check_out_dir(args.out, args.force)
+    cache_dir = resolve_cache_dir(args.cache)
     check_flags_early(args)
     model, params = load_checked(args)  # before --out is touched
-    _generate_all(model, entries, params, args)
-    print(f"wrote {len(entries)} images and {args.out / 'prompts.jsonl'}")
+    outcome = _generate_cached(model, entries, params, args, cache_dir)
+    _write_folder(entries, outcome, args.out)
+    print(f"wrote {len(entries)} images and {args.out / 'prompts.jsonl'} "
+          f"({outcome.stats.hits} from the cache {cache_dir}, {outcome.stats.misses} generated)")
     return 0
 
 
-def _generate_all(model, entries: list[dict], params: dict, args: argparse.Namespace) -> None:
-    import numpy as np
-    from tqdm import tqdm
+def _generate_cached(model, entries: list[dict], params: dict, args: argparse.Namespace, cache_dir: Path):
+    """The run's plan, seeds, cache and generation loop for one model (runner/single.py)."""
+    from musebench.prompts.base import PromptRecord
+    from musebench.runner.models import loaded_model
+    from musebench.runner.single import generate_single, single_plan
+    from musebench.suite.schema import ModelSpec, SweepSpec
 
-    from musebench.cache.atomic import write_atomic_text, write_png
+    spec = ModelSpec(name=args.model, adapter=model.name, checkpoint=str(getattr(model, "directory", args.model)), params=params, sweep=SweepSpec(),
+                     batch_size=args.batch_size, loc="--model")
+    records = [PromptRecord(prompt=e["prompt"], source=f"file:{args.prompts}", index=i) for i, e in enumerate(entries)]
+    loaded = loaded_model(spec, model, args.batch_size)
+    return generate_single(loaded, single_plan(args.model, records, args.seed, params), cache_dir)
 
+
+def _write_folder(entries: list[dict], outcome, out: Path) -> None:
+    """The cached PNGs copied byte for byte into --out, then prompts.jsonl (written last: a folder
+    without it is an interrupted one)."""
+    from musebench.cache.atomic import write_atomic, write_atomic_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "prompts.jsonl").unlink(missing_ok=True)
     lines = []
-    bar = None
-    for start in range(0, len(entries), args.batch_size):
-        chunk = entries[start : start + args.batch_size]
-        seeds = [image_seed(args.seed, start + i) for i in range(len(chunk))]
-        images = model.generate([e["prompt"] for e in chunk], seeds, params)  # uint8 (B, 3, H, W)
-        if bar is None:  # parameters were accepted: only now touch --out and show progress
-            args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / "prompts.jsonl").unlink(missing_ok=True)  # an interrupted run must not look complete
-            bar = tqdm(total=len(entries), desc=f"generate {args.model}", unit="img")
-        for i, (entry, image, seed) in enumerate(zip(chunk, images, seeds)):
-            name = f"{start + i:05d}.png"
-            write_png(args.out / name, np.ascontiguousarray(image.permute(1, 2, 0).numpy()))  # (H, W, 3)
-            lines.append(json.dumps({**entry, "file": name, "seed": seed}))
-        bar.update(len(chunk))
-    bar.close()
-    write_atomic_text(args.out / "prompts.jsonl", "".join(line + "\n" for line in lines))  # written last
+    for pos, (entry, request, source) in enumerate(zip(entries, outcome.requests, outcome.files)):
+        name = f"{pos:05d}.png"
+        write_atomic(out / name, source.read_bytes(), "--out")
+        lines.append(json.dumps({**entry, "file": name, "seed": request.seed}))
+    write_atomic_text(out / "prompts.jsonl", "".join(line + "\n" for line in lines))

@@ -83,16 +83,20 @@ def load_models(suite: Suite, records: list[PromptRecord], device: str | None = 
 
 def _load_one(spec: ModelSpec, records: list[PromptRecord], device: str, suite_batch_size: int) -> LoadedModel:
     adapter = _load(spec, device)
-    declared = of_adapter(adapter)
+    model = loaded_model(spec, adapter, spec.batch_size or suite_batch_size)
     for name, value in spec.params.items():
-        suite_param(spec, declared, name, value)
-    cacheable = bool(getattr(adapter, "cacheable", True))
-    if not cacheable and hasattr(adapter, "check_records"):
+        suite_param(spec, model.declared, name, value)
+    if not model.cacheable and hasattr(adapter, "check_records"):
         adapter.check_records(records)
+    return model
+
+
+def loaded_model(spec: ModelSpec, adapter, batch_size: int) -> LoadedModel:
+    """An adapter as the runner holds it (a run's models, and `musebench generate`'s one)."""
+    declared = of_adapter(adapter)
     return LoadedModel(
         spec=spec, adapter=adapter, declared=declared, defaults=declared.defaults(), fingerprint=str(adapter.fingerprint()),
-        resolution=int(adapter.resolution()), batch_size=spec.batch_size or suite_batch_size,
-        cacheable=cacheable,
+        resolution=int(adapter.resolution()), batch_size=batch_size, cacheable=bool(getattr(adapter, "cacheable", True)),
     )
 
 
