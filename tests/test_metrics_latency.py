@@ -173,3 +173,19 @@ def test_latency_rows_are_the_same_with_a_cached_description(tmp_path):
     assert adapter.described == 1
     assert warm["latency/ratio"].extra["achieved_flops_per_s"] > 0
     assert cold["latency/ratio"].extra.keys() == warm["latency/ratio"].extra.keys()
+
+
+def test_reference_model_held_by_the_run_is_not_loaded_again(tmp_path, monkeypatch):
+    """Issue 24 "latency reuses the loaded model": a reference_model whose checkpoint a suite model
+    already loaded (EvalContext.loaded, by resolved directory) is that adapter, not a second copy."""
+    from musebench.models import registry
+    from musebench.models.registry import model_adapter
+
+    held = MatmulAdapter(3)
+    held.device = "cpu"
+    held.declared = lambda: registry.declared_params("ldm", "ldm-shapes")
+    directory = str(model_adapter("ldm-shapes")[1].resolve())
+    monkeypatch.setattr(registry, "load_model", lambda *a: pytest.fail("loaded a second copy"))
+    metric = latency.build(latency.Options(repeats=2, reference_model="ldm-shapes", reference_params={"steps": 4}))
+    adapter, params = metric.reference("cpu", {directory: held})
+    assert adapter is held and params["steps"] == 4

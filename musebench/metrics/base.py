@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -46,6 +47,9 @@ class EvalContext:
     params: dict = field(default_factory=dict)  # the sampler params of this sweep point
     seed: int = 0  # suite seed, for bootstrap / KID subsets
     item_keys: tuple[str, ...] = ()  # "<prompt index>/<seed>" per image, aligned with `prompts`; () = unknown
+    # the adapters the run already holds, by resolved checkpoint directory: a metric that needs a
+    # model by name (latency's reference_model) takes it from here rather than loading a second copy
+    loaded: Mapping[str, object] = field(default_factory=dict)
 
 
 def keyed(keys: tuple[str, ...], values) -> tuple[tuple[str, float], ...] | None:

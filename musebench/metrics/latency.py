@@ -27,6 +27,7 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -191,16 +192,20 @@ class LatencyMetric:
         self.options = options
         self._reference = None  # (adapter, full params), loaded on first use
 
-    def reference(self, device: str):
-        """The reference model's adapter and its sampler params (defaults + reference_params), checked."""
+    def reference(self, device: str, loaded: Mapping[str, object]):
+        """The reference model's adapter and its sampler params (defaults + reference_params), checked.
+        The adapter is the run's own where a suite model has the same checkpoint (`loaded`, by
+        resolved directory), else loaded once here."""
         o = self.options
         if o.reference_model is None:
             return None, None
         if self._reference is None:
             from musebench.models.declared import of_adapter
-            from musebench.models.registry import load_model
+            from musebench.models.registry import load_model, model_adapter
 
-            adapter = load_model(o.reference_model, device)
+            adapter = loaded.get(str(model_adapter(o.reference_model)[1].resolve()))
+            if adapter is None or adapter_device(adapter) != device:
+                adapter = load_model(o.reference_model, device)
             params = of_adapter(adapter).merged(o.reference_params or {}, f"latency.reference_model {o.reference_model}")
             self._reference = (adapter, params)
         return self._reference
@@ -212,7 +217,7 @@ class LatencyMetric:
             raise MusebenchError("latency: needs at least one prompt")
         o = self.options
         device = o.device or adapter_device(ctx.adapter)
-        reference, reference_params = self.reference(device)
+        reference, reference_params = self.reference(device, ctx.loaded)
         m = measure(ctx.adapter, [r.prompt for r in ctx.prompts], dict(ctx.params), o, ctx.seed, device,
                     reference, reference_params)
         from musebench.metrics.describe_cache import cached_describe

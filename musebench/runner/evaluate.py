@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from tqdm import tqdm
@@ -75,6 +76,8 @@ def evaluate(suite: Suite, plan: Plan, models: dict[str, LoadedModel], metrics: 
     untimed = [b for b in metrics if not is_timed(b)]
     timed = [b for b in metrics if is_timed(b)]
     by_point: list[dict[str, list[ResultRow]]] = [{} for _ in plan.points]  # per point: metric key -> rows
+    loaded = {str(Path(m.adapter.directory).resolve()): m.adapter  # for latency's reference_model
+              for m in models.values() if getattr(m.adapter, "directory", None) is not None}
 
     def run(built: BuiltMetric, ctx: EvalContext, point: SweepPoint) -> list[ResultRow]:
         start = time.perf_counter()
@@ -88,7 +91,7 @@ def evaluate(suite: Suite, plan: Plan, models: dict[str, LoadedModel], metrics: 
         return EvalContext(images=images, prompts=tuple(r.record for r in requests),
                            feature_cache_dir=cache.features_dir, adapter=model.adapter,
                            params=model.full_params(point.params), seed=suite.seed,
-                           item_keys=tuple(item_key(r.record.index, r.seed) for r in requests))
+                           item_keys=tuple(item_key(r.record.index, r.seed) for r in requests), loaded=loaded)
 
     if untimed:
         for i, point in enumerate(tqdm(plan.points, unit="point", desc="metrics")):
