@@ -165,3 +165,49 @@ def test_fid_below_the_feature_dimension_names_the_flag(tiny_probe, tmp_path, ca
     assert row["small_n"] is True and row["floor"] > 0 and (row["n"], row["n_reference"], row["feature_dim"]) == (12, 30, 128)
     assert 0.0 <= row["ci95"][0] <= row["bias_corrected"] <= row["ci95"][1]
     assert json.loads(out.read_text()) == row
+
+
+STATS_FID = """
+import json, sys
+from musebench.cli.main import main
+assert main(["metrics", "fid", sys.argv[1], sys.argv[2], "--extractor", "inception"]) == 0
+print("torch" in sys.modules)
+"""
+
+
+def test_fid_of_two_stats_files_imports_no_torch_and_equals_sqrtm(tmp_path):
+    """Two .npz of statistics (the reference with its factor, as `metrics stats` writes it): no extractor
+    (inception weights are not even looked up), no torch, and the value of scipy.linalg.sqrtm's FID."""
+    import os
+    import subprocess
+    import sys
+
+    from scipy import linalg
+
+    from musebench.metrics.stats import save_stats, stats_from_features
+
+    rng = np.random.default_rng(0)
+    gen = stats_from_features(rng.normal(size=(100, 16)))
+    ref = stats_from_features(rng.normal(size=(120, 16)) * 1.3 + 0.2).with_factor()
+    save_stats(tmp_path / "gen.npz", gen)
+    save_stats(tmp_path / "ref.npz", ref)
+    out = subprocess.run([sys.executable, "-c", STATS_FID, str(tmp_path / "gen.npz"), str(tmp_path / "ref.npz")],
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "MUSEBENCH_WEIGHTS": str(tmp_path / "none"), "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert out.returncode == 0, out.stderr
+    text, imported = out.stdout.rsplit("\n", 2)[:2]
+    row = json.loads(text)
+    assert imported == "False"
+    diff = gen.mu - ref.mu
+    expected = diff @ diff + np.trace(gen.sigma) + np.trace(ref.sigma) - 2 * np.trace(linalg.sqrtm(gen.sigma @ ref.sigma).real)
+    assert row["value"] == pytest.approx(expected, rel=1e-6)
+    assert (row["n"], row["n_reference"], row["feature_dim"], row["ci95"], row["fingerprint"]) == (100, 120, 16, None, None)
+
+
+def test_fid_of_stats_files_of_two_dimensions_names_the_file(tmp_path, capsys):
+    np.savez(tmp_path / "gen.npz", mu=np.zeros(8), sigma=np.eye(8))
+    np.savez(tmp_path / "ref.npz", mu=np.zeros(16), sigma=np.eye(16))
+    err = _error(capsys, ["metrics", "fid", str(tmp_path / "gen.npz"), str(tmp_path / "ref.npz")])
+    assert f"{tmp_path / 'ref.npz'}: 16-d statistics but {tmp_path / 'gen.npz'} holds 8-d" in err
+    err = _error(capsys, ["metrics", "fid", str(tmp_path / "gen.npz"), str(tmp_path / "gen.npz"), "--fid-inf"])
+    assert "the generated set is an .npz of statistics" in err and "drop --fid-inf" in err

@@ -54,11 +54,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="stats: the .npz to write; others: also write the JSON here")
 
 
-def _features(path: Path, extractor, args, cache_dir):
+CLI_FIXES = ("pass --allow-small-n", "drop --fid-inf")  # how each FID refusal is lifted here (FidMetric.fixes)
+
+
+def _metric(args):
+    """The suite's metric object built from the flags (fid.Options / kid.Options), so FID and KID here run
+    the suites' protocol; `stats` uses FID's (its extractor and features). Builds no extractor yet."""
+    from musebench.metrics import fid, kid
+
+    model = args.model or "ViT-B-32"
+    if args.metric == "kid":
+        return kid.build(kid.Options(extractor=args.extractor, mode=args.mode, extractor_weights=args.weights,
+                                     extractor_model=model, batch_size=args.batch_size, subsets=args.subsets,
+                                     subset_size=args.subset_size, keep_features=False))
+    return fid.build(fid.Options(extractor=args.extractor, mode=args.mode, extractor_weights=args.weights,
+                                 extractor_model=model, batch_size=args.batch_size, bootstrap=args.bootstrap,
+                                 fid_inf=args.fid_inf, allow_small_n=args.allow_small_n, keep_features=False), CLI_FIXES)
+
+
+def _features(path: Path, metric, args, cache_dir):
+    """A folder's features by the metric's extractor, or a .npy of features (N, D) checked against it."""
     import numpy as np
 
     from musebench.errors import MusebenchError
-    from musebench.metrics.features import cached_features
     from musebench.metrics.image_folder import to_tensor
 
     if path.suffix == ".npy":
@@ -66,20 +84,43 @@ def _features(path: Path, extractor, args, cache_dir):
             feats = np.load(path)
         except (OSError, ValueError) as exc:
             raise MusebenchError(f"{path}: not a readable .npy ({exc})") from None
-        if feats.ndim != 2 or feats.shape[1] != extractor.dim:
-            raise MusebenchError(f"{path}: features of shape {feats.shape}, but extractor '{extractor.name}' gives (N, {extractor.dim}); recompute them with this extractor")
+        dim, name = metric.extractor().dim, metric.options.extractor
+        if feats.ndim != 2 or feats.shape[1] != dim:
+            raise MusebenchError(f"{path}: features of shape {feats.shape}, but extractor '{name}' gives (N, {dim}); recompute them with this extractor")
         return np.asarray(feats, np.float64)
     if not path.is_dir():
         raise MusebenchError(f"{path}: not a folder of images, a .npy of features or an .npz of statistics")
-    return cached_features(extractor, to_tensor(args.images[str(path)]), args.mode, args.batch_size, cache_dir)
+    return metric.features(to_tensor(args.images[str(path)]), cache_dir)
 
 
-def _stats(path: Path, extractor, args, cache_dir):
-    from musebench.metrics.stats import load_stats, stats_from_features
+def _reference(path: Path, metric, args, cache_dir, features_only: bool = False):
+    """The reference (metrics/reference.py) of a folder, a .npy of features or (unless features_only, as
+    for KID) an .npz of statistics."""
+    from musebench.metrics.reference import Reference, features_reference
+    from musebench.metrics.stats import load_stats
 
-    if path.suffix == ".npz":
-        return load_stats(path, extractor.dim)
-    return stats_from_features(_features(path, extractor, args, cache_dir), str(path))
+    if path.suffix == ".npz" and not features_only:
+        return Reference(f"npz:{path}", load_stats(path, metric.extractor().dim), None)
+    feats = _features(path, metric, args, cache_dir)
+    return features_reference(feats, f"{'npy' if path.suffix == '.npy' else 'folder'}:{path} n={len(feats)}")
+
+
+def _stats_pair(gen_path: Path, ref_path: Path):
+    """Two .npz of statistics, read without any extractor (nor torch): their dimensions must agree."""
+    from musebench.errors import MusebenchError
+    from musebench.metrics.reference import Reference
+    from musebench.metrics.stats import load_stats
+
+    gen, ref = load_stats(gen_path), load_stats(ref_path)
+    if gen.dim != ref.dim:
+        raise MusebenchError(f"{ref_path}: {ref.dim}-d statistics but {gen_path} holds {gen.dim}-d; "
+                             "compare statistics computed with one extractor")
+    return gen, Reference(f"npz:{ref_path}", ref, None)
+
+
+def _only_stats(args) -> bool:
+    """`metrics fid A.npz B.npz`: FID of two statistics files, no extractor needed."""
+    return args.metric == "fid" and len(args.inputs) == 2 and all(Path(p).suffix == ".npz" for p in args.inputs)
 
 
 def _need(args, count: int) -> None:
@@ -87,9 +128,6 @@ def _need(args, count: int) -> None:
 
     if len(args.inputs) != count:
         raise MusebenchError(f"metrics {args.metric}: needs {count} input(s), got {len(args.inputs)}: {' '.join(args.inputs)}")
-
-
-CLI_FIXES = ("pass --allow-small-n", "drop --fid-inf")  # how each FID refusal is lifted here
 
 
 def _check_counts(args) -> None:
@@ -104,29 +142,38 @@ def _check_counts(args) -> None:
     check_counts(args.subsets, args.subset_size, ("--subsets", "--subset-size"))
 
 
-def _fid(args, extractor, cache_dir) -> dict:
-    from musebench.metrics.fid import fid_with_evidence
-    from musebench.metrics.stats import fid, stats_from_features
-
+def _fid(args, metric, cache_dir):
     _need(args, 2)
     gen_path, ref_path = Path(args.inputs[0]), Path(args.inputs[1])
+    if _only_stats(args):
+        return metric.from_stats(*_stats_pair(gen_path, ref_path), args.seed)[0]
     if gen_path.suffix == ".npz":
-        return {"value": fid(_stats(gen_path, extractor, args, cache_dir), _stats(ref_path, extractor, args, cache_dir)), "ci95": None}
-    gen = _features(gen_path, extractor, args, cache_dir)
-    ref_features = None if ref_path.suffix == ".npz" else _features(ref_path, extractor, args, cache_dir)
-    ref = _stats(ref_path, extractor, args, cache_dir) if ref_features is None else stats_from_features(ref_features, str(ref_path))
-    value, ci, extra = fid_with_evidence(gen, ref.with_factor(), ref_features, args.seed, args, CLI_FIXES)
-    return {"value": value, "ci95": ci, **extra}
+        from musebench.metrics.stats import load_stats
+
+        gen = load_stats(gen_path, metric.extractor().dim)
+        return metric.from_stats(gen, _reference(ref_path, metric, args, cache_dir), args.seed)[0]
+    gen = _features(gen_path, metric, args, cache_dir)
+    return metric.from_features(gen, _reference(ref_path, metric, args, cache_dir), args.seed)[0]
 
 
-def _kid(args, extractor, cache_dir) -> dict:
-    from musebench.metrics.kid import kid_with_interval
-
+def _kid(args, metric, cache_dir):
     _need(args, 2)
-    gen = _features(Path(args.inputs[0]), extractor, args, cache_dir)
-    ref = _features(Path(args.inputs[1]), extractor, args, cache_dir)
-    value, ci, extra = kid_with_interval(ref, gen, args.subsets, args.subset_size, args.seed)
-    return {"value": value, "ci95": ci, **extra}
+    gen = _features(Path(args.inputs[0]), metric, args, cache_dir)
+    return metric.from_features(gen, _reference(Path(args.inputs[1]), metric, args, cache_dir, features_only=True), args.seed)[0]
+
+
+def _stats(args, metric, cache_dir) -> dict:
+    """`metrics stats`: the .npz with the square-root factor, so every later FID against it skips one
+    eigendecomposition (stats.py)."""
+    from musebench.errors import MusebenchError
+    from musebench.metrics.stats import save_stats, stats_from_features
+
+    _need(args, 1)
+    if args.out is None or args.out.suffix != ".npz":
+        raise MusebenchError(f"metrics stats: --out must name the .npz to write, got {args.out}")
+    stats = stats_from_features(_features(Path(args.inputs[0]), metric, args, cache_dir), args.inputs[0])
+    save_stats(args.out, stats.with_factor())
+    return {"out": str(args.out), "n": stats.n, "dim": stats.dim, **metric.described()}
 
 
 def _clip_score(args, cache_dir: Path | None) -> dict:
@@ -170,38 +217,25 @@ def _read_folders(args) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.metric != "clip-score":
-        args.images = _read_folders(args)  # uint8 (N, H, W, 3) per folder; _features makes the tensor
-    from musebench.errors import MusebenchError
-    from musebench.metrics.extractor_weights import ExtractorSpec, check_weights
-
-    spec = ExtractorSpec(args.extractor, args.weights, args.model or "ViT-B-32")
-    if args.metric != "clip-score":
-        check_weights(spec)  # the weights file's header, before anything imports torch (issue 23)
-    from musebench.metrics.preprocess import check_mode  # imports torch
-
-    check_mode(args.mode)
-    _check_counts(args)
     from musebench.cache.atomic import write_atomic_text
     from musebench.cache.location import resolve_cache_dir
-    from musebench.metrics.extractors import build_extractor
-    from musebench.metrics.stats import save_stats, stats_from_features
+    from musebench.metrics.extractor_weights import ExtractorSpec, check_weights
 
+    if args.metric != "clip-score":
+        args.images = _read_folders(args)  # uint8 (N, H, W, 3) per folder; _features makes the tensor
+        if not _only_stats(args):
+            check_weights(ExtractorSpec(args.extractor, args.weights, args.model or "ViT-B-32"))  # before torch (issue 23)
+    _check_counts(args)
     cache_dir = None if args.no_cache else resolve_cache_dir(args.cache) / "features"
     if args.metric == "clip-score":
         result = _clip_score(args, cache_dir)
     else:
-        extractor = build_extractor(spec)
+        metric = _metric(args)  # the extractor's name and the mode checked, nothing built
         if args.metric == "stats":
-            _need(args, 1)
-            if args.out is None or args.out.suffix != ".npz":
-                raise MusebenchError(f"metrics stats: --out must name the .npz to write, got {args.out}")
-            stats = stats_from_features(_features(Path(args.inputs[0]), extractor, args, cache_dir), args.inputs[0])
-            save_stats(args.out, stats)
-            result = {"out": str(args.out), "n": stats.n, "dim": stats.dim}
+            result = _stats(args, metric, cache_dir)
         else:
-            result = (_fid if args.metric == "fid" else _kid)(args, extractor, cache_dir)
-        result.update({"extractor": args.extractor, "mode": args.mode, "fingerprint": extractor.fingerprint})
+            row = (_fid if args.metric == "fid" else _kid)(args, metric, cache_dir)
+            result = {"value": row.value, "ci95": row.ci95, **row.extra}
     result = {"metric": args.metric, **result}
     text = json.dumps(result, indent=2, default=float)
     print(text)

@@ -15,6 +15,7 @@ and its intercept at 1/N = 0 (`fid_inf: true`); refused unless N/5 >= D (every p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,9 +27,12 @@ from musebench.metrics.fid_protocol import check_fid_inf_n, check_small_n, fid_i
 from musebench.metrics.stats import GaussianStats, fid, stats_from_features
 
 if TYPE_CHECKING:  # the suite loader imports this module for Options and outputs(): no torch at import
+    import torch
+
     from musebench.metrics.reference import Reference
 
 FID_INF_POINTS = 15
+SUITE_FIXES = ("set allow_small_n: true", "set fid_inf: false")  # how a suite lifts each refusal (FidMetric.fixes)
 
 
 @dataclass(frozen=True)
@@ -48,12 +52,12 @@ class Options:
 
 
 def check_common(options, where: str) -> None:
-    from musebench.metrics.extractors import EXTRACTORS, ExtractorSpec, build_extractor
-    from musebench.metrics.preprocess import check_mode
+    """The options FID and KID share, without torch (two .npz of statistics never import it)."""
+    from musebench.metrics.extractor_weights import check_name
+    from musebench.metrics.modes import check_mode
     from musebench.metrics.reference import normalise_spec
 
-    if options.extractor not in EXTRACTORS:
-        build_extractor(ExtractorSpec(name=options.extractor))  # raises the "did you mean" error
+    check_name(options.extractor)
     check_mode(options.mode)
     if options.batch_size < 1:
         raise MusebenchError(f"{where}.batch_size must be >= 1, got {options.batch_size}")
@@ -80,6 +84,20 @@ class FeatureSetMetric:
             self._extractor = build_extractor(ExtractorSpec(o.extractor, o.extractor_weights, o.extractor_model))
         return self._extractor
 
+    def features(self, images: "torch.Tensor", cache_dir: Path | None) -> np.ndarray:
+        """uint8 images (N, 3, H, W) -> this metric's features (N, D) float64, cached by content in cache_dir."""
+        from musebench.metrics.features import cached_features
+
+        o = self.options
+        return cached_features(self.extractor(), images, o.mode, o.batch_size, cache_dir)
+
+    def described(self) -> dict:
+        """The protocol keys of every row: extractor, mode and the extractor's fingerprint (None while the
+        extractor is not built: FID between two .npz of statistics builds none)."""
+        o = self.options
+        fingerprint = self._extractor.fingerprint if self._extractor is not None else None
+        return {"extractor": o.extractor, "mode": o.mode, "fingerprint": fingerprint}
+
     def preflight(self, records) -> None:
         """The extractor's weights file fits its network and the reference is there, without building the
         network."""
@@ -95,25 +113,36 @@ class FeatureSetMetric:
 class FidMetric(FeatureSetMetric):
     family = "fid"
 
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: Options, fixes: tuple[str, str] | None = None) -> None:
         super().__init__(options)
         check_rounds(options.bootstrap, "fid.bootstrap")
+        self.fixes = fixes or SUITE_FIXES  # how the caller lifts each refusal: suite keys, or the CLI's flags
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
-        from musebench.metrics.features import cached_features
         from musebench.metrics.reference import load_reference, normalise_spec
 
         o, ext = self.options, self.extractor()
-        check_small_n(int(ctx.images.shape[0]), ext.dim, o.allow_small_n)  # before any feature is computed
-        gen = cached_features(ext, ctx.images, o.mode, o.batch_size, ctx.feature_cache_dir)  # (N, D)
+        check_small_n(int(ctx.images.shape[0]), ext.dim, o.allow_small_n, self.fixes[0])  # before any feature is computed
+        gen = self.features(ctx.images, ctx.feature_cache_dir)  # (N, D)
         spec = normalise_spec(o.reference, "fid")
         ref = load_reference(spec, ext, o.mode, o.batch_size, ctx.feature_cache_dir, int(ctx.images.shape[-1]),
                              need_features=spec["source"] != "npz")  # features: the floor, the reference's resamples
-        value, ci, evidence = fid_with_evidence(gen, ref.stats, ref.features, ctx.seed, o, SUITE_FIXES)
-        extra = {"extractor": o.extractor, "mode": o.mode, "fingerprint": ext.fingerprint, "reference": ref.description,
-                 **evidence}
+        return self.from_features(gen, ref, ctx.seed)
+
+    def from_features(self, gen: np.ndarray, ref: "Reference", seed: int) -> list[MetricValue]:
+        """The row from generated features (N, D) and a loaded reference: compute() once its inputs are read,
+        and `musebench metrics fid` on a folder or a .npy of features."""
+        o = self.options
+        value, ci, evidence = fid_with_evidence(gen, ref.stats.with_factor(), ref.features, seed, o, self.fixes)
+        extra = {**self.described(), "reference": ref.description, **evidence}
         return [MetricValue(metric=self.name, value=value, n=len(gen), higher_is_better=False, ci95=ci, extra=extra,
                             arrays=kept_arrays(gen, ref) if o.keep_features else None)]
+
+    def from_stats(self, gen: GaussianStats, ref: "Reference", seed: int) -> list[MetricValue]:
+        """The row from the generated set's statistics alone (an .npz): `musebench metrics fid A.npz B`."""
+        value, evidence = stats_with_evidence(gen, ref.stats, ref.features, seed, self.options, self.fixes)
+        extra = {**self.described(), "reference": ref.description, **evidence}
+        return [MetricValue(metric=self.name, value=value, n=gen.n, higher_is_better=False, extra=extra)]
 
 
 def kept_arrays(gen: np.ndarray, ref: "Reference") -> dict:
@@ -128,14 +157,11 @@ def kept_arrays(gen: np.ndarray, ref: "Reference") -> dict:
     return arrays
 
 
-SUITE_FIXES = ("set allow_small_n: true", "set fid_inf: false")  # how a suite (or a CLI flag) lifts each refusal
-
-
 def fid_with_evidence(gen: np.ndarray, ref: GaussianStats, ref_features: np.ndarray | None, seed: int, o,
                       fixes: tuple[str, str]) -> tuple[float, tuple[float, float] | None, dict]:
     """(plug-in FID, bias-corrected interval or None, extra): the value with what it needs to be read.
 
-    `o` has bootstrap, allow_small_n and fid_inf (Options, or the CLI's arguments)."""
+    `o`: the Options (bootstrap, allow_small_n, fid_inf); `fixes`: FidMetric.fixes."""
     gen_stats = stats_from_features(gen, "fid: generated images")
     n, dim = gen.shape
     extra = {"n": n, "n_reference": ref.n or None, "feature_dim": dim, **check_small_n(n, dim, o.allow_small_n, fixes[0])}
@@ -150,6 +176,23 @@ def fid_with_evidence(gen: np.ndarray, ref: GaussianStats, ref_features: np.ndar
     if o.fid_inf:
         extra["fid_inf"] = fid_infinity(gen, ref, seed)
     return value, ci, extra
+
+
+def stats_with_evidence(gen: GaussianStats, ref: GaussianStats, ref_features: np.ndarray | None, seed: int, o,
+                        fixes: tuple[str, str]) -> tuple[float, dict]:
+    """fid_with_evidence for a generated set known only by its statistics: the same N, D and small-N refusal
+    (when the file records N) and the floor; no interval or FID-infinity, which resample the features."""
+    extra = {"n": gen.n or None, "n_reference": ref.n or None, "feature_dim": gen.dim}
+    if gen.n:
+        extra.update(check_small_n(gen.n, gen.dim, o.allow_small_n, fixes[0]))
+    if o.fid_inf:
+        raise MusebenchError("fid_inf: the generated set is an .npz of statistics, and FID-infinity computes FID on "
+                             f"subsets of its features; give its images or a .npy of features, or {fixes[1]}")
+    value = fid(gen, ref)
+    extra.update(real_floor(ref_features, gen.n, seed) if gen.n else
+                 {"floor": None, "floor_note": "the generated statistics do not record N"})
+    extra["interval_note"] = "no interval: the generated set is an .npz of statistics; the bootstrap resamples features"
+    return value, extra
 
 
 def fid_infinity(gen: np.ndarray, ref: GaussianStats, seed: int) -> float:
@@ -191,8 +234,8 @@ def outputs(options: Options) -> tuple[str, ...]:
     return (f"fid/{options.extractor}",)
 
 
-def build(options: Options) -> FidMetric:
-    return FidMetric(options)
+def build(options: Options, fixes: tuple[str, str] | None = None) -> FidMetric:
+    return FidMetric(options, fixes)
 
 
 __all__ = ["Options", "build", "fid_infinity", "kept_arrays"]

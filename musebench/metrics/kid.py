@@ -32,6 +32,8 @@ from musebench.metrics.stats import check_features
 if TYPE_CHECKING:  # the suite loader imports this module for Options and outputs(): no torch at import
     import torch
 
+    from musebench.metrics.reference import Reference
+
 
 @dataclass(frozen=True)
 class Options:
@@ -115,15 +117,20 @@ class KidMetric(FeatureSetMetric):
             raise MusebenchError("kid.reference: KID needs reference images (source: shapes or folder), not an .npz of mu/sigma")
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
-        from musebench.metrics.features import cached_features
         from musebench.metrics.reference import load_reference, normalise_spec
 
         o, ext = self.options, self.extractor()
-        gen = cached_features(ext, ctx.images, o.mode, o.batch_size, ctx.feature_cache_dir)
+        gen = self.features(ctx.images, ctx.feature_cache_dir)  # (N, D)
         ref = load_reference(normalise_spec(o.reference, "kid"), ext, o.mode, o.batch_size, ctx.feature_cache_dir,
                              int(ctx.images.shape[-1]), need_features=True)
-        mean, ci, described = kid_with_interval(ref.features, gen, o.subsets, o.subset_size, ctx.seed)
-        extra = {"extractor": o.extractor, "mode": o.mode, "fingerprint": ext.fingerprint, "reference": ref.description, **described}
+        return self.from_features(gen, ref, ctx.seed)
+
+    def from_features(self, gen: np.ndarray, ref: "Reference", seed: int) -> list[MetricValue]:
+        """The row from generated features (N, D) and a reference with features: compute() once its inputs
+        are read, and `musebench metrics kid` on folders or .npy files of features."""
+        o = self.options
+        mean, ci, described = kid_with_interval(ref.features, gen, o.subsets, o.subset_size, seed)
+        extra = {**self.described(), "reference": ref.description, **described}
         return [MetricValue(metric=self.name, value=mean, n=len(gen), higher_is_better=False, ci95=ci, extra=extra,
                             arrays=kept_arrays(gen, ref) if o.keep_features else None)]
 

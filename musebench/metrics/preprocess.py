@@ -17,17 +17,7 @@ import numpy as np
 import torch
 
 from musebench.errors import MusebenchError
-
-MODES = ("clean", "tf1", "antialias")
-
-
-def check_mode(mode: str) -> None:
-    if mode not in MODES:
-        import difflib
-
-        close = difflib.get_close_matches(mode, MODES, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise MusebenchError(f"unknown preprocessing mode '{mode}'{hint}; choose one of {', '.join(MODES)}")
+from musebench.metrics.modes import MODES, check_mode  # noqa: F401 (torch-free; public here too)
 
 
 def check_images(images: torch.Tensor, where: str) -> None:

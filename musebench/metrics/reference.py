@@ -38,6 +38,11 @@ class Reference:
     features: np.ndarray | None  # (N, D), None for an .npz of statistics
 
 
+def features_reference(feats: np.ndarray, description: str) -> Reference:
+    """A reference from features (M, D) already computed: `musebench metrics` on a folder or a .npy."""
+    return Reference(description, stats_from_features(feats, f"reference {description}"), feats)
+
+
 def normalise_spec(spec: dict | str | None, where: str) -> dict:
     """Suite value -> a dict with every key checked; strings are .npz paths or folders."""
     if spec is None:
