@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
-from scipy import ndimage
 
 from musebench.shapes.geometry import UNIT_AREA, draw_shape
 from musebench.shapes.render import SUPERSAMPLE
@@ -76,6 +75,8 @@ def _template(shape: str, cx: float, cy: float, r: float, hw: tuple[int, int]) -
 
 def _fit_shape(cover: np.ndarray, area: float, cx: float, cy: float) -> tuple[str | None, float, float]:
     """(shape, radius px, residual) of the best template over shapes and blur levels; cx, cy in px."""
+    from scipy import ndimage  # here, not at import: reading a suite needs no scipy.ndimage (~0.5 s)
+
     hw = cover.shape
     sharp: dict[str, tuple[float, np.ndarray]] = {}
     for shape, unit in UNIT_AREA.items():
@@ -107,6 +108,8 @@ def _name_colour(mean: np.ndarray, bg: np.ndarray) -> str | None:
 
 
 def _measure(img: np.ndarray, bg: np.ndarray, dist: np.ndarray, comp: np.ndarray, free: np.ndarray) -> Blob:
+    from scipy import ndimage  # here, not at import: reading a suite needs no scipy.ndimage (~0.5 s)
+
     size = img.shape[0]
     core = comp & (dist >= 0.85 * dist[comp].max())
     mean = img[core].mean(axis=0)  # (3,)
@@ -142,6 +145,8 @@ def _measure(img: np.ndarray, bg: np.ndarray, dist: np.ndarray, comp: np.ndarray
 
 def find_blobs(image: np.ndarray) -> list[Blob]:
     """Objects in a uint8 (S, S, 3) image, largest first."""
+    from scipy import ndimage  # here, not at import: reading a suite needs no scipy.ndimage (~0.5 s)
+
     img = image.astype(np.float32)
     bg = background(img)
     dist = np.linalg.norm(img - bg, axis=2)  # (S, S)

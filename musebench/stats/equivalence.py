@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
 
 from musebench.errors import MusebenchError
 from musebench.stats import _checks
@@ -48,6 +47,8 @@ def _level_where(limit_minus_bound: Callable[[float], float]) -> float:
     """The two-sided confidence level c at which an interval limit crosses the bound."""
     if limit_minus_bound(_TOP_LEVEL) * limit_minus_bound(1e-12) > 0:
         return _TOP_LEVEL  # even the widest interval stays on the same side
+    from scipy import optimize  # scipy's imports here, not at module import: a report reads this module
+
     return float(optimize.brentq(limit_minus_bound, 1e-12, _TOP_LEVEL, xtol=1e-12))
 
 
@@ -107,6 +108,8 @@ def tost_paired_means(a: Sequence[float], b: Sequence[float], margin: float, alp
     if se == 0.0:  # every difference equal: no sampling spread, the interval is the point
         p_value = 0.0 if abs(diff) < margin else 1.0
         return Equivalence(diff, (diff, diff), margin, abs(diff) < margin, p_value, method + ", zero spread", alpha)
+    from scipy import stats
+
     p_lower = float(stats.t.sf((diff + margin) / se, df))  # H0: diff <= -margin
     p_upper = float(stats.t.cdf((diff - margin) / se, df))  # H0: diff >= +margin
     half = float(stats.t.ppf(1.0 - alpha, df)) * se

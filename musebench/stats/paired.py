@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from musebench.errors import MusebenchError
 from musebench.metrics.intervals import basic_interval, two_sample_replicates
@@ -73,6 +72,8 @@ def mcnemar_exact(a: Sequence[bool], b: Sequence[bool], confidence: float = 0.95
     if discordant == 0:  # no item tells the systems apart: nothing against H0 (binomtest needs n >= 1)
         p_value = p_worse = p_better = 1.0
     else:
+        from scipy import stats  # at first use: reading results (report, gate) needs no scipy.stats
+
         p_value = float(stats.binomtest(b_only, discordant, 0.5).pvalue)
         p_worse = float(stats.binomtest(a_only, discordant, 0.5, alternative="greater").pvalue)
         p_better = float(stats.binomtest(b_only, discordant, 0.5, alternative="greater").pvalue)
@@ -99,6 +100,8 @@ def _check_rounds(rounds: int) -> int:
 def _bca_interval(data: tuple[np.ndarray, np.ndarray], contrast: Callable, rounds: int, seed: int,
                   confidence: float) -> tuple[tuple[float, float], str]:
     """BCa interval of contrast(a, b) over resampled pairs; percentile when BCa is degenerate."""
+    from scipy import stats  # at first use: reading results (report, gate) needs no scipy.stats
+
     for method in ("BCa", "percentile"):
         with warnings.catch_warnings():  # degenerate data: scipy warns and returns NaN, handled below
             warnings.simplefilter("ignore")
@@ -114,6 +117,7 @@ def _bca_interval(data: tuple[np.ndarray, np.ndarray], contrast: Callable, round
 
 def _permutation_p(data: tuple[np.ndarray, np.ndarray], contrast: Callable, rounds: int, seed: int) -> float:
     """Two-sided paired permutation p-value: a and b swapped within pairs (exact for small n)."""
+    from scipy import stats  # at first use: reading results (report, gate) needs no scipy.stats
     result = stats.permutation_test(data, contrast, permutation_type="samples", vectorized=True, axis=-1,
                                     n_resamples=rounds, alternative="two-sided", rng=np.random.default_rng(seed))
     return float(min(1.0, result.pvalue))
@@ -170,6 +174,8 @@ def _basic_p(draws: np.ndarray, theta: float) -> float:
 def _two_sample_bca(x: np.ndarray, y: np.ndarray, statistic: Callable, rounds: int, seed: int,
                     confidence: float) -> tuple[tuple[float, float], np.ndarray]:
     """scipy's BCa over row indices of x and y (its jackknife costs len(x) + len(y) more statistics)."""
+    from scipy import stats  # at first use: reading results (report, gate) needs no scipy.stats
+
     def on_rows(i, j):
         return statistic(x[i.astype(np.intp)], y[j.astype(np.intp)])
 
