@@ -177,7 +177,8 @@ class Setup:
 
 
 def run_suite(setup: Setup, out: Path, scenario: Scenario) -> float:
-    argv = ["run", str(setup.suite), "--out", str(out), "--cache", str(setup.cache), "--no-report"]
+    argv = ["run", str(setup.suite), "--out", str(out), "--cache", str(setup.cache), "--no-report",
+            "--recompute"]  # every run re-times latency: the run memo would serve a pass scenario the baseline's rows
     for item in setup.overrides + scenario.overrides:
         argv += ["--set", item]
     load = subprocess.Popen([sys.executable, "-c", CPU_LOAD]) if scenario.cpu_load else None

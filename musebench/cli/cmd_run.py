@@ -32,6 +32,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--limit", type=int, metavar="N", help="use the first N prompts (same as --set prompts.limit=N)")
     parser.add_argument("--shard", metavar="I/N", help="generate only share I of N (0-based) into the cache; no metrics")
     parser.add_argument("--no-report", action="store_true", help="do not build the report; print the run directory")
+    parser.add_argument("--recompute", action="store_true",
+                        help="recompute every metric (and re-time latency) even when an identical run's results are in the cache")
 
 
 def _report_path(out_dir, cache_flag):
@@ -52,12 +54,15 @@ def run(args) -> int:
 
     outcome = run_suite(RunOptions(
         suite_path=args.suite, out=args.out, cache=args.cache, overrides=tuple(args.overrides),
-        limit=args.limit, shard=args.shard,
+        limit=args.limit, shard=args.shard, recompute=args.recompute,
     ))
     if outcome.out_dir is None:  # a --shard process or a non-zero torchrun rank
         hint = "; run again without --shard to compute the metrics" if args.shard else ""
         print(f"generated {outcome.misses} images ({outcome.hits} already cached){hint}")
         return 0
-    print(f"{len(outcome.rows)} results, cache {outcome.hits} hits / {outcome.misses} misses")
+    if outcome.memo:
+        print(f"{len(outcome.rows)} results from an identical earlier run (the cache's run memo; --recompute to recompute)")
+    else:
+        print(f"{len(outcome.rows)} results, cache {outcome.hits} hits / {outcome.misses} misses")
     print(outcome.out_dir if args.no_report else _report_path(outcome.out_dir, args.cache))
     return 0

@@ -11,7 +11,9 @@ machine's absolute layout in them (issue 24: "no absolute paths anywhere").
 from __future__ import annotations
 
 import os
+import platform
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent.parent  # the folder holding musebench/
@@ -34,3 +36,19 @@ def portable_argv(argv: Sequence[str]) -> list[str]:
         return []
     rest = [portable_path(a) if os.path.isabs(a) and os.path.exists(a) else a for a in argv[1:]]
     return [Path(argv[0]).name, *rest]
+
+
+VERSIONED = ("torch", "torchvision", "numpy", "pillow", "torchmetrics", "open-clip-torch", "torch-fidelity",
+             "transformers", "diffusers", "safetensors", "scipy", "pandas", "matplotlib")
+
+
+def versions() -> dict[str, str | None]:
+    from musebench import __version__
+
+    found: dict[str, str | None] = {"python": platform.python_version(), "musebench": __version__}
+    for name in VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found

@@ -13,6 +13,7 @@ was written before per-item outcomes existed (schema 1) and is read as such.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,21 @@ class RunData:
         return (self.run_json.get("suite") or {}).get("gates")
 
 
+def prepare_out_dir(path: Path) -> Path:
+    """Create --out (and check it is writable) before any work, so a bad path fails early."""
+    path = path.expanduser()
+    if path.exists() and not path.is_dir():
+        raise MusebenchError(f"--out {path}: exists and is not a directory; give a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise MusebenchError(f"--out {path}: cannot write there ({exc.strerror or exc}); choose a writable directory") from None
+    return path
+
+
 def results_line(row: ResultRow) -> dict:
     """One line of results.jsonl: the row, and where its items are when it has them."""
     return row.to_json() if row.items is None else {**row.to_json(), "items": ITEMS_FILE}
@@ -71,9 +87,16 @@ def write_run(out_dir: Path, rows: list[ResultRow], run_info: dict) -> list[Resu
         items = "".join(json.dumps(items_line(r), allow_nan=True) + "\n" for r in with_items)
         write_durable(out_dir / ITEMS_FILE, items.encode("utf-8"))
     write_durable(out_dir / RESULTS_FILE, text.encode("utf-8"))
+    write_run_json(out_dir, run_info)
+    return rows
+
+
+def write_run_json(out_dir: Path, run_info: dict) -> None:
+    """run.json (with the schema version), written last: a run directory with it is complete."""
+    from musebench.cache.atomic import write_durable
+
     info = {SCHEMA_KEY: SCHEMA_VERSION, **run_info}
     write_durable(out_dir / RUN_FILE, (json.dumps(info, indent=2, default=str) + "\n").encode("utf-8"))
-    return rows
 
 
 def _read_run_json(path: Path) -> dict:

@@ -10,35 +10,14 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-from importlib import metadata
 from pathlib import Path
 
 from musebench.cache import ImageCache, encode_png
 from musebench.cache.atomic import write_durable
-from musebench.errors import MusebenchError
 from musebench.plan import Plan
 from musebench.runner.generate import request_key
 from musebench.runner.models import LoadedModel
 from musebench.suite import Suite
-
-VERSIONED = ("torch", "torchvision", "numpy", "pillow", "torchmetrics", "open-clip-torch", "torch-fidelity",
-             "transformers", "diffusers", "safetensors", "scipy")
-
-
-def prepare_out_dir(path: Path) -> Path:
-    """Create --out (and check it is writable) before any work, so a bad path fails early."""
-    path = path.expanduser()
-    if path.exists() and not path.is_dir():
-        raise MusebenchError(f"--out {path}: exists and is not a directory; give a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise MusebenchError(f"--out {path}: cannot write there ({exc.strerror or exc}); choose a writable directory") from None
-    return path
-
 
 def git_commit() -> str | None:
     repo = Path(__file__).resolve().parent.parent.parent
@@ -47,18 +26,6 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def versions() -> dict[str, str | None]:
-    from musebench import __version__
-
-    found: dict[str, str | None] = {"python": platform.python_version(), "musebench": __version__}
-    for name in VERSIONED:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = None
-    return found
 
 
 def device_info(device: str) -> dict:

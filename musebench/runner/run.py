@@ -19,6 +19,8 @@ from musebench.preflight import preflight
 from musebench.prompts.registry import load_prompts
 from musebench.results.provenance import portable_argv, portable_path
 from musebench.runner.early import check_before_torch
+from musebench.runner.memo import find as memo_find
+from musebench.runner.memo import serve as memo_serve
 from musebench.suite import load_suite, suite_hash, suite_to_dict
 
 
@@ -30,6 +32,7 @@ class RunOptions:
     overrides: tuple[str, ...] = ()  # --set key=value
     limit: int | None = None  # --limit N: prompts.limit
     shard: str | None = None  # --shard I/N
+    recompute: bool = False  # --recompute: ignore the run memo (cache/run_memo.py) and refresh it
 
 
 @dataclass
@@ -38,6 +41,7 @@ class RunOutcome:
     hits: int = 0
     misses: int = 0
     rows: list[dict] = field(default_factory=list)  # results.jsonl lines
+    memo: bool = False  # served from the run memo: nothing generated or computed
 
 
 def _now() -> str:
@@ -51,6 +55,9 @@ class _Clock:
 
     def total(self) -> None:
         self.timings["total"] = round(time.perf_counter() - self._origin, 4)
+
+    def elapsed(self) -> float:
+        return round(time.perf_counter() - self._origin, 4)
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
@@ -80,21 +87,34 @@ def run_suite(options: RunOptions) -> RunOutcome:
     started, clock = _now(), _Clock()
     suite = load_suite(options.suite_path, options.overrides, options.limit)
     records = load_prompts(suite.prompts, suite.seed)
-    # before any model, image or directory; --limit is a quick look: gate power is not enforced there
-    preflight(suite, len(records) * suite.prompts.images_per_prompt, quick_look=options.limit is not None)
-    out_path = (Path(options.out) if options.out else Path("runs") / suite.name) if shard.computes_metrics else None
+    quick_look = options.limit is not None
     device = distributed.rank_device(suite.device, shard)
+    # a whole run whose every input is unchanged: its results come from the run memo (cache/run_memo.py)
+    memo = memo_find(suite, records, device, quick_look, options.cache) if shard.count == 1 else None
+    served = memo is not None and memo[1] is not None and not options.recompute
+    if not served:
+        # before any model, image or directory; --limit is a quick look: gate power is not enforced there
+        preflight(suite, len(records) * suite.prompts.images_per_prompt, quick_look=quick_look)
+    out_path = (Path(options.out) if options.out else Path("runs") / suite.name) if shard.computes_metrics else None
     # device, --out, --cache and what models and metrics can tell from their files, torch-free
     check_before_torch(suite, records, device, options.cache, out_path)
     clock.lap("load_suite_and_prompts")
+    if served:
+        provenance = {"suite_path": portable_path(options.suite_path), "started": started, "finished": _now(),
+                      "argv": portable_argv(sys.argv), "timings": {**clock.timings, "total": clock.elapsed()}}
+        out_dir, images, rows = memo_serve(memo[1], memo[0], out_path, provenance)
+        return RunOutcome(out_dir=out_dir, hits=images, misses=0, rows=rows, memo=True)
     # torch and the models only now: a bad suite or prompt file is refused without their import time
     # and memory (~0.5 GB resident for this torch build)
     from musebench.cache import ImageCache, resolve_cache_dir
     from musebench.results import results_line, write_run
     from musebench.runner.evaluate import evaluate
+    from musebench.cache.run_memo import store as memo_store
     from musebench.runner.generate import generate_misses
     from musebench.runner.prepare import prepare_run
-    from musebench.runner.results import device_info, git_commit, grid_images, prepare_out_dir, versions
+    from musebench.results.run_dir import prepare_out_dir
+    from musebench.results.provenance import versions
+    from musebench.runner.results import device_info, git_commit, grid_images
 
     cache_dir = resolve_cache_dir(options.cache)
     # every model, sweep point, metric (weights, references) and the disk, all problems at once
@@ -140,6 +160,8 @@ def run_suite(options: RunOptions) -> RunOutcome:
             "images": grid_images(suite, plan, models, cache, out_dir),
         }
         write_run(out_dir, rows, run_info)
+        if memo is not None:  # the next identical run is served from these files
+            memo_store(cache_dir, memo[0], out_dir, replace=options.recompute)
         return RunOutcome(out_dir=out_dir, hits=hits, misses=misses, rows=[results_line(r) for r in rows])
     finally:
         cache.close()
