@@ -151,6 +151,18 @@ def speedup_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
     return lines
 
 
+def guidance_note(run_dir: Path | None) -> list[str]:
+    """Runs made before the one guidance convention (their run.json records no model's native scale)
+    wrote Muse's s as `guidance`: say so rather than print it as the common scale w = s + 1."""
+    if run_dir is None or not (run_dir / RUN_FILE).is_file():
+        return []
+    models = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8")).get("models", {})
+    if any(m.get("adapter") == "muse" and "guidance" not in m for m in models.values()):
+        return ["`guidance` below is Muse's s: these runs predate the one guidance convention "
+                "(docs/suites.md \"Guidance\": w = s + 1, 1 = off).", ""]
+    return []
+
+
 def tradeoff_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
     pts = [p for p in points(rows).values() if FID in p and CLIP in p]
     if not pts:
@@ -158,7 +170,7 @@ def tradeoff_section(rows: list[dict], run_dir: Path | None = None) -> list[str]
     front = [p for p in pts if not any(q[FID]["value"] < p[FID]["value"] and q[CLIP]["value"] > p[CLIP]["value"] for q in pts)]
     best_fid = min(pts, key=lambda p: p[FID]["value"])
     best_clip = max(pts, key=lambda p: p[CLIP]["value"])
-    lines = [f"Lowest FID: {label(best_fid['params'])} (FID {fmt(best_fid[FID], 2)}, CLIP {fmt(best_fid[CLIP])}).",
+    lines = [*guidance_note(run_dir), f"Lowest FID: {label(best_fid['params'])} (FID {fmt(best_fid[FID], 2)}, CLIP {fmt(best_fid[CLIP])}).",
              f"Highest CLIP score: {label(best_clip['params'])} (CLIP {fmt(best_clip[CLIP])}, FID {fmt(best_clip[FID], 2)}).",
              f"{len(front)} of {len(pts)} settings are on the trade-off front (no setting has both a lower FID and a higher CLIP score).",
              "", "| guidance | schedule | temperature | FID (probe) | CLIP score (probe, cosine) | oracle accuracy | front |",
