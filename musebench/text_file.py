@@ -7,6 +7,8 @@ Undecodable bytes are one line naming file:line and the byte.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from musebench.errors import MusebenchError
@@ -32,3 +34,15 @@ def decode_utf8(data: bytes, label: str, fix: str, encoding: str = "utf-8") -> s
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise MusebenchError(f"{label}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); {fix}") from None
+
+
+def jsonl_lines(path: Path) -> Iterator[tuple[int, object]]:
+    """(line number, parsed value) of each non-blank line of a .jsonl file; a line that is not JSON
+    is one error naming path:line. The caller checks each value's shape."""
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise MusebenchError(f"{path}:{lineno}: not valid JSON ({exc.msg}); each line must be one JSON object") from None

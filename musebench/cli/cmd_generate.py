@@ -69,17 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_prompt_lines(path: Path) -> list[dict]:
     from musebench.errors import MusebenchError
+    from musebench.text_file import jsonl_lines
 
     if not path.is_file():
         raise MusebenchError(f"--prompts {path}: file not found; give a prompts.jsonl (e.g. from `musebench shapes render`)")
     entries = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise MusebenchError(f"{path}:{lineno}: not valid JSON ({exc.msg}); each line must be one JSON object") from None
+    for lineno, entry in jsonl_lines(path):
         prompt = entry.get("prompt") if isinstance(entry, dict) else None
         if not isinstance(prompt, str) or not prompt.strip():
             raise MusebenchError(f"{path}:{lineno}: needs a non-empty string \"prompt\"")

@@ -17,6 +17,7 @@ from musebench.shapes.oracle import ATTRIBUTES, OracleResult, score_image
 from musebench.shapes.render import check_size, render
 from musebench.shapes.scene import scene_from_dict
 from musebench.shapes.splits import sample_prompts
+from musebench.text_file import jsonl_lines
 
 PROMPTS_FILE = "prompts.jsonl"
 
@@ -47,13 +48,7 @@ def read_prompts_jsonl(path: Path) -> list[dict]:
     if not path.is_file():
         raise MusebenchError(f"{path} not found; a scored folder needs the prompts.jsonl written by `musebench shapes render` or `musebench generate`")
     entries = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise MusebenchError(f"{path}:{lineno}: not valid JSON ({exc.msg}); each line must be one JSON object") from None
+    for lineno, entry in jsonl_lines(path):
         if not isinstance(entry, dict) or "file" not in entry or "scene" not in entry:
             raise MusebenchError(f"{path}:{lineno}: needs an object with keys 'file' and 'scene' (the shapes scene)")
         try:
