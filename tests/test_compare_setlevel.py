@@ -139,15 +139,6 @@ def test_the_cli_prints_the_set_level_family(runs, tmp_path, capsys):
     assert {f["kind"]: f["size"] for f in report["families"]} == {"set-level": 2}
 
 
-@pytest.fixture(scope="module")
-def tiny_probe(tmp_path_factory) -> Path:
-    from recipes.probe_clip import main as train
-
-    out = tmp_path_factory.mktemp("probe") / "probe"
-    assert train(["--out", str(out), "--steps", "2", "--batch", "8", "--val-n", "4"]) == 0
-    return out
-
-
 def test_fid_and_kid_metrics_hand_back_their_features(tiny_probe, tmp_path):
     from musebench.shapes import render, sample_prompts, scene_from_dict
 

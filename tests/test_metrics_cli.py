@@ -12,15 +12,6 @@ from PIL import Image
 from musebench.cli.main import main
 
 
-@pytest.fixture(scope="module")
-def tiny_probe(tmp_path_factory) -> Path:
-    from recipes.probe_clip import main as train
-
-    out = tmp_path_factory.mktemp("probe") / "probe"
-    assert train(["--out", str(out), "--steps", "2", "--batch", "8", "--val-n", "4"]) == 0
-    return out
-
-
 def _folder(path: Path, n: int, seed: int, size: int = 32) -> Path:
     from musebench.shapes import render, sample_prompts, scene_from_dict
 

@@ -18,16 +18,6 @@ from musebench.metrics.preprocess import resize
 from musebench.prompts.base import PromptRecord
 
 
-@pytest.fixture(scope="module")
-def tiny_probe(tmp_path_factory) -> Path:
-    """A probe checkpoint trained for 2 steps by the real trainer (fast; quality irrelevant here)."""
-    from recipes.probe_clip import main
-
-    out = tmp_path_factory.mktemp("probe") / "probe"
-    assert main(["--out", str(out), "--steps", "2", "--batch", "8", "--val-n", "4"]) == 0
-    return out
-
-
 def _ctx(n: int, tmp_path: Path) -> EvalContext:
     from musebench.shapes import render, sample_prompts, scene_from_dict
 

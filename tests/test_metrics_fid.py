@@ -16,15 +16,6 @@ from musebench.metrics.base import EvalContext
 from musebench.metrics.stats import save_stats, stats_from_features
 
 
-@pytest.fixture(scope="module")
-def tiny_probe(tmp_path_factory) -> Path:
-    from recipes.probe_clip import main as train
-
-    out = tmp_path_factory.mktemp("probe") / "probe"
-    assert train(["--out", str(out), "--steps", "2", "--batch", "8", "--val-n", "4"]) == 0
-    return out
-
-
 def _ctx(tmp_path: Path, n: int = 20, noise: bool = False) -> EvalContext:
     from musebench.shapes import render, sample_prompts, scene_from_dict
 

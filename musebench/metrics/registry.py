@@ -15,6 +15,9 @@ METRICS: dict[str, str] = {
     "oracle": "musebench.metrics.oracle",  # shapes world oracle accuracy, GenEval categories
     "fid": "musebench.metrics.fid",  # Frechet distance: inception | clip | probe features
     "kid": "musebench.metrics.kid",  # kernel inception distance, seeded subsets
+    "prdc": "musebench.metrics.prdc",  # precision, recall, density, coverage: k-NN manifolds, k named
+    "cmmd": "musebench.metrics.cmmd",  # unbiased MMD^2, RBF sigma=10 on CLIP embeddings (clip | probe)
+    "vendi": "musebench.metrics.vendi",  # Vendi score: diversity of the generated set, cosine kernel
     "clip_score": "musebench.metrics.clip_score",  # open_clip or probe; torchmetrics|hessel|cosine
     "latency": "musebench.metrics.latency",  # per-image latency, throughput, ratio to calibration
 }
