@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from musebench.cache.claims import claims_dir
+from musebench.cache.derived import FOLDER as DERIVED_FOLDER
 from musebench.cache.location import INDEX_NAME
 from musebench.errors import MusebenchError
 from reference_model.atomic_file import write_atomic_bytes
@@ -130,7 +131,8 @@ class ImageCache:
 
     @property
     def features_dir(self) -> Path:
-        return self.root / "features"
+        """The derived store's folder (cache/derived.py: features, statistics, verdicts, figures)."""
+        return self.root / DERIVED_FOLDER
 
     def path_for(self, key: str) -> Path:
         return self.root / "images" / key[:2] / f"{key}.png"

@@ -155,21 +155,22 @@ class ClipScoreMetric:
 
 def cached_cosines(scorer: ClipScorer, images: torch.Tensor, texts: list[str], mode: str, batch_size: int,
                    cache_dir: Path | None) -> np.ndarray:
-    """scorer.cosines, read from / written to cache_dir/clipscore-<key>.npy when cache_dir is set.
+    """scorer.cosines, read from / written to the derived store at cache_dir (clipscore-<mode>-<key>.npy)
+    when cache_dir is set.
 
     The key hashes what the cosines depend on: the model's fingerprint, the preprocessing mode and
     input size, the images' bytes and the texts (with any prefix) -- like the image feature cache
     (features.py), so a warm run neither recomputes them nor loads the model."""
-    from musebench.metrics.features import atomic_save_npy, content_key
+    from musebench.cache.derived import DerivedStore
 
     if cache_dir is None:
         return scorer.cosines(images, texts, mode, batch_size)
-    key = content_key(f"{scorer.fingerprint}|{mode}|{scorer.size}|{tuple(images.shape)}|", images, json.dumps(texts).encode())
-    path = Path(cache_dir) / f"clipscore-{mode}-{key}.npy"
-    if path.is_file():
-        return np.load(path)
-    cosines = scorer.cosines(images, texts, mode, batch_size)
-    atomic_save_npy(path, cosines)
+    store, kind = DerivedStore(cache_dir), f"clipscore-{mode}"
+    key = store.key(f"{scorer.fingerprint}|{mode}|{scorer.size}|{tuple(images.shape)}|", images, json.dumps(texts).encode())
+    cosines = store.get_npy(kind, key)
+    if cosines is None:
+        cosines = scorer.cosines(images, texts, mode, batch_size)
+        store.put_npy(kind, key, cosines)
     return cosines
 
 

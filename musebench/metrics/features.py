@@ -3,35 +3,30 @@
 Cache key = sha256 of (extractor fingerprint, preprocessing mode, input size, image shape, image
 bytes): a different resize filter, weights or config file, normalisation, extractor code version
 (the fingerprint: cache/fingerprint.py) or image never hits a stale entry (clean-fid's named mode,
-in the key). Entries are .npy files in the cache's features directory, written atomically.
+in the key). Entries are .npy files of the derived store (cache/derived.py: key rule, atomic puts).
 Features are float32 from the network, returned as float64 for the statistics.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from musebench.cache.atomic import write_atomic_via
+from musebench.cache.derived import DerivedStore
 from musebench.errors import MusebenchError
 from musebench.metrics.preprocess import check_images, check_mode, resize
 
 
-def content_key(header: str, images: torch.Tensor, extra: bytes = b"") -> str:
-    """The key of a metric cache entry: sha256 of `header` (what computed it: weights, mode, code
-    version, shape), the images' bytes and `extra` (e.g. texts, scenes); 32 hex digits."""
-    digest = hashlib.sha256(header.encode())
-    digest.update(images.contiguous().numpy().tobytes())
-    digest.update(extra)
-    return digest.hexdigest()[:32]
-
-
 def feature_key(extractor, mode: str, images: torch.Tensor) -> str:
-    return content_key(f"{extractor.fingerprint}|{mode}|{extractor.input_size}|{tuple(images.shape)}|", images)
+    return DerivedStore.key(f"{extractor.fingerprint}|{mode}|{extractor.input_size}|{tuple(images.shape)}|", images)
+
+
+def feature_kind(extractor, mode: str) -> str:
+    """The store's kind for features of `extractor` under `mode`: files `<name>-<mode>-<key>.npy`."""
+    return f"{extractor.name}-{mode}"
 
 
 def compute_features(extractor, images: torch.Tensor, mode: str, batch_size: int) -> np.ndarray:
@@ -54,20 +49,16 @@ def compute_features(extractor, images: torch.Tensor, mode: str, batch_size: int
 
 
 def cached_features(extractor, images: torch.Tensor, mode: str, batch_size: int, cache_dir: Path | None) -> np.ndarray:
-    """compute_features, read from / written to cache_dir/<extractor>-<mode>-<key>.npy when cache_dir is set."""
+    """compute_features, read from / written to the derived store at cache_dir when it is set."""
     if cache_dir is None:
         return compute_features(extractor, images, mode, batch_size)
     check_images(images, f"features '{extractor.name}'")
-    path = Path(cache_dir) / f"{extractor.name}-{mode}-{feature_key(extractor, mode, images)}.npy"
-    if path.is_file():
-        return np.load(path)
-    feats = compute_features(extractor, images, mode, batch_size)
-    atomic_save_npy(path, feats)
+    store, kind, key = DerivedStore(cache_dir), feature_kind(extractor, mode), feature_key(extractor, mode, images)
+    feats = store.get_npy(kind, key)
+    if feats is None:
+        feats = compute_features(extractor, images, mode, batch_size)
+        store.put_npy(kind, key, feats)
     return feats
-
-
-def atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    write_atomic_via(path, lambda tmp: np.save(tmp, array))
 
 
 class FeatureModule(torch.nn.Module):

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from musebench.errors import MusebenchError
-from musebench.cache.atomic import write_atomic
 from musebench.metrics.base import EvalContext, MetricValue
 from musebench.metrics.intervals import wilson_interval
 
@@ -99,29 +97,26 @@ class Verdict:
 
 
 def cached_verdicts(ctx: EvalContext, score) -> list[Verdict]:
-    """score() -> one verdict per image, read from / written to the features cache when there is one.
+    """score() -> one verdict per image, read from / written to the derived store when there is one.
 
     The key hashes the shapes world's code (musebench.shapes.version), the images' bytes and the
     scenes, so an edit of the oracle or of the world is a miss, never a stale verdict."""
-    if ctx.feature_cache_dir is None:
-        return [Verdict(dict(v.attributes), bool(v.all_correct)) for v in score()]
-    from musebench.metrics.features import content_key
-    from musebench.shapes.version import world_version
+    from musebench.cache.derived import DerivedStore
 
-    scenes = json.dumps([rec.scene for rec in ctx.prompts], sort_keys=True).encode()
-    key = content_key(f"oracle|{world_version()}|{tuple(ctx.images.shape)}|", ctx.images, scenes)
-    path = Path(ctx.feature_cache_dir) / f"oracle-{key}.json"
-    if path.is_file():
+    store = DerivedStore(ctx.feature_cache_dir)
+    key = None
+    if store.root is not None:
+        from musebench.shapes.version import world_version
+
+        scenes = json.dumps([rec.scene for rec in ctx.prompts], sort_keys=True).encode()
+        key = store.key(f"oracle|{world_version()}|{tuple(ctx.images.shape)}|", ctx.images, scenes)
         try:
-            return [Verdict(v["attributes"], v["all_correct"]) for v in json.loads(path.read_text())]
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # unreadable entry: score again and replace it
+            return [Verdict(v["attributes"], v["all_correct"]) for v in store.get_json("oracle", key)]
+        except (KeyError, TypeError):
+            pass  # absent or unreadable entry: score again and replace it
     verdicts = [Verdict(dict(v.attributes), bool(v.all_correct)) for v in score()]
-    data = json.dumps([{"attributes": v.attributes, "all_correct": v.all_correct} for v in verdicts]).encode()
-    try:
-        write_atomic(path, data, "the features cache")
-    except OSError:
-        pass  # a read-only cache only costs speed
+    if key is not None:
+        store.put_json("oracle", key, [{"attributes": v.attributes, "all_correct": v.all_correct} for v in verdicts])
     return verdicts
 
 

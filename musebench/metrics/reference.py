@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from musebench.errors import MusebenchError
-from musebench.metrics.stats import GaussianStats, load_stats, save_stats, stats_from_features
+from musebench.cache.derived import DerivedStore
+from musebench.metrics.stats import GaussianStats, load_stats, stats_arrays, stats_from_arrays, stats_from_features
 
 if TYPE_CHECKING:  # check_reference (a folder's headers) runs in the run's torch-free preflight
     import torch
@@ -110,35 +111,37 @@ def shapes_reference_images(split: str, n: int, seed: int, size: int) -> torch.T
 
 def load_reference(spec: dict, extractor, mode: str, batch_size: int, cache_dir: Path | None, default_size: int,
                    need_features: bool) -> Reference:
-    from musebench.metrics.features import atomic_save_npy, cached_features, feature_key
+    from musebench.metrics.features import cached_features, feature_key, feature_kind
 
     if spec["source"] == "npz":
         if need_features:
             raise MusebenchError(f"reference {spec['path']}: KID needs reference images (source: shapes or folder), not an .npz of mu/sigma")
         return Reference(f"npz:{spec['path']}", load_stats(Path(spec["path"]).expanduser(), extractor.dim), None)
-    by_spec = feats_by_spec = None  # a shapes reference is a pure function of its spec and the world's code
+    store, kind = DerivedStore(cache_dir), feature_kind(extractor, mode)
+    by_spec = None  # a shapes reference is a pure function of its spec and the world's code
     if spec["source"] == "shapes" and cache_dir is not None:
-        key = shapes_reference_key(spec, default_size, extractor, mode)
-        by_spec = Path(cache_dir) / f"stats-{extractor.name}-{mode}-{key}.npz"
-        feats_by_spec = Path(cache_dir) / f"feats-{extractor.name}-{mode}-{key}.npy"
-        if by_spec.is_file() and (not need_features or feats_by_spec.is_file()):  # a warm run: nothing rendered
-            feats = np.load(feats_by_spec) if need_features else None
-            return Reference(_shapes_description(spec, default_size), load_stats(by_spec, extractor.dim), feats)
+        by_spec = shapes_reference_key(spec, default_size, extractor, mode)
+        stats = _cached_stats(store, kind, by_spec, extractor.dim)
+        feats = store.get_npy(f"feats-{kind}", by_spec) if need_features and stats is not None else None
+        if stats is not None and (feats is not None or not need_features):  # a warm run: nothing rendered
+            return Reference(_shapes_description(spec, default_size), stats, feats)
     images, description = reference_images(spec, default_size)
     feats = cached_features(extractor, images, mode, batch_size, cache_dir)
-    stats_path = None
-    if cache_dir is not None:
-        stats_path = Path(cache_dir) / f"stats-{extractor.name}-{mode}-{feature_key(extractor, mode, images)}.npz"
-    if stats_path is not None and stats_path.is_file():
-        stats = load_stats(stats_path, extractor.dim)
-    else:
+    by_images = feature_key(extractor, mode, images) if cache_dir is not None else None
+    stats = _cached_stats(store, kind, by_images, extractor.dim) if by_images is not None else None
+    if stats is None:
         stats = stats_from_features(feats, f"reference {description}").with_factor()
-        if stats_path is not None:
-            save_stats(stats_path, stats)
+        store.put_npz(f"stats-{kind}", by_images, stats_arrays(stats))
     if by_spec is not None:
-        save_stats(by_spec, stats)
-        atomic_save_npy(feats_by_spec, feats)
+        store.put_npz(f"stats-{kind}", by_spec, stats_arrays(stats))
+        store.put_npy(f"feats-{kind}", by_spec, feats)
     return Reference(description, stats, feats)
+
+
+def _cached_stats(store: DerivedStore, kind: str, key: str, dim: int) -> GaussianStats | None:
+    """The statistics kept as `stats-<kind>-<key>.npz`; None when absent or unreadable."""
+    arrays = store.get_npz(f"stats-{kind}", key)
+    return None if arrays is None else stats_from_arrays(arrays, str(store.path(f"stats-{kind}", key, ".npz")), dim)
 
 
 def _shapes_description(spec: dict, default_size: int) -> str:
@@ -149,9 +152,7 @@ def _shapes_description(spec: dict, default_size: int) -> str:
 def shapes_reference_key(spec: dict, default_size: int, extractor, mode: str) -> str:
     """Key of a shapes reference's statistics without rendering it: the spec, the world's code
     (musebench.shapes.version), the extractor's weights and input size, the preprocessing mode."""
-    import hashlib
-
     from musebench.shapes.version import world_version
 
     text = f"{_shapes_description(spec, default_size)}|{world_version()}|{extractor.fingerprint}|{extractor.input_size}|{mode}"
-    return "shapes-" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    return "shapes-" + DerivedStore.key(text)

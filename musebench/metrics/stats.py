@@ -61,32 +61,43 @@ def check_same_dim(a: GaussianStats, b: GaussianStats, where: str = "reference s
         raise MusebenchError(f"{where}: {b.dim}-d but the extractor gives {a.dim}-d features; use statistics computed with the same extractor")
 
 
-def save_stats(path: Path, stats: GaussianStats) -> None:
-    """Atomic .npz write: mu, sigma, n (+ factor)."""
-    path = Path(path)
+def stats_arrays(stats: GaussianStats) -> dict[str, np.ndarray]:
+    """The .npz's arrays: mu, sigma, n (+ factor)."""
     arrays = {"mu": stats.mu, "sigma": stats.sigma, "n": np.array(stats.n)}
     if stats.factor is not None:
         arrays["factor"] = stats.factor
-    write_atomic_via(path, lambda tmp: np.savez(tmp, **arrays))
+    return arrays
+
+
+def save_stats(path: Path, stats: GaussianStats) -> None:
+    """Atomic .npz write of stats_arrays (a file the user named: `metrics stats --out`)."""
+    arrays = stats_arrays(stats)
+    write_atomic_via(Path(path), lambda tmp: np.savez(tmp, **arrays))
 
 
 def load_stats(path: Path, dim: int | None = None) -> GaussianStats:
     """An .npz with mu (D,) and sigma (D, D); dim, when given, must match."""
     path = Path(path)
     try:
-        data = np.load(path)
-        mu, sigma = np.asarray(data["mu"], np.float64), np.asarray(data["sigma"], np.float64)
+        return stats_from_arrays(np.load(path), str(path), dim)
     except FileNotFoundError:
         raise MusebenchError(f"{path}: statistics file not found") from None
-    except KeyError as exc:
-        raise MusebenchError(f"{path}: missing key {exc} (an FID stats .npz holds 'mu' and 'sigma')") from None
     except (OSError, ValueError) as exc:
         raise MusebenchError(f"{path}: not a readable .npz ({exc})") from None
+
+
+def stats_from_arrays(data, where: str, dim: int | None = None) -> GaussianStats:
+    """Statistics from an .npz's arrays (a loaded file or stats_arrays' dict), checked; `where` names
+    them in errors; dim, when given, must match."""
+    try:
+        mu, sigma = np.asarray(data["mu"], np.float64), np.asarray(data["sigma"], np.float64)
+    except KeyError as exc:
+        raise MusebenchError(f"{where}: missing key {exc} (an FID stats .npz holds 'mu' and 'sigma')") from None
     if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
-        raise MusebenchError(f"{path}: mu {mu.shape} and sigma {sigma.shape} do not fit (want (D,) and (D, D))")
+        raise MusebenchError(f"{where}: mu {mu.shape} and sigma {sigma.shape} do not fit (want (D,) and (D, D))")
     if dim is not None and mu.shape[0] != dim:
-        raise MusebenchError(f"{path}: {mu.shape[0]}-d statistics but the extractor gives {dim}-d features; recompute them with this extractor")
+        raise MusebenchError(f"{where}: {mu.shape[0]}-d statistics but the extractor gives {dim}-d features; recompute them with this extractor")
     if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
-        raise MusebenchError(f"{path}: mu or sigma contains NaN or inf; recompute the statistics")
-    factor = np.asarray(data["factor"], np.float64) if "factor" in data.files else None
-    return GaussianStats(mu, sigma, int(data["n"]) if "n" in data.files else 0, factor)
+        raise MusebenchError(f"{where}: mu or sigma contains NaN or inf; recompute the statistics")
+    factor = np.asarray(data["factor"], np.float64) if "factor" in data else None
+    return GaussianStats(mu, sigma, int(data["n"]) if "n" in data else 0, factor)
