@@ -70,6 +70,21 @@ def test_precision_at_one_keeps_a_wilson_interval_of_nonzero_width():
     assert precision.items is None  # no item keys known: nothing to pair
 
 
+def test_rows_under_another_k_are_not_compared():
+    from musebench.results.compare import compare_rows
+    from musebench.results.schema import ResultRow
+
+    ref, gen = _features(7, 30), _features(8, 20, shift=0.4)
+    keys = tuple(f"{i}/7" for i in range(20))
+
+    def row(k: int) -> ResultRow:
+        v = prdc_metric.build(prdc_metric.Options(k=k, bootstrap=0)).rows(prdc(ref, gen, k), keys, "r", seed=0)[0]
+        return ResultRow("s", "m", {}, v.metric, v.value, True, v.n, v.ci95, v.extra, items=dict(v.items))
+
+    assert compare_rows(row(3), row(3)).kind == "mcnemar"  # precision per generated image: paired
+    assert compare_rows(row(3), row(5)).note == "not comparable: k 3 in A, 5 in B"
+
+
 def test_prdc_bad_input():
     with pytest.raises(MusebenchError, match=r"prdc: k=5 needs more than 5 images in each set .* got 5 generated and 30 reference"):
         prdc(_features(0, 30), _features(1, 5), 5)

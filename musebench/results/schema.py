@@ -23,8 +23,8 @@ ITEMS_KEY = "items"  # optional from schema 2 on; what it holds depends on the f
 
 # Protocol choices a metric records in its row's `extra`: a row measured under another choice (CLIP score
 # variant cosine vs torchmetrics' 100 x cos, another FID extractor, preprocessing mode, reference set or
-# feature weights) is on another scale, so comparing it with the baseline would be meaningless.
-PROTOCOL_KEYS = ("variant", "extractor", "mode", "reference", "fingerprint", "calibration")
+# feature weights, PRDC's neighbour count k) is on another scale, so comparing it with the baseline would be meaningless.
+PROTOCOL_KEYS = ("variant", "extractor", "mode", "reference", "fingerprint", "calibration", "k")
 
 
 @dataclass(frozen=True)
