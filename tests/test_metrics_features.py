@@ -1,5 +1,5 @@
-"""Feature extractors: inception equals torch-fidelity's, FID equals torchmetrics', preprocessing
-modes equal their reference libraries, batch-size independence, determinism, missing weights."""
+"""Feature extractors: inception equals torch-fidelity's, FID equals torchmetrics', batch-size
+independence, determinism, missing weights (the modes against their libraries: test_metrics_preprocess.py)."""
 
 from __future__ import annotations
 
@@ -107,17 +107,6 @@ def test_features_deterministic_and_cached_per_mode(ours, tmp_path):
     np.testing.assert_array_equal(cached_features(ext, REAL[:2], "tf1", 2, tmp_path), first)
     cached_features(ext, REAL[:2], "antialias", 2, tmp_path)  # another mode is another entry
     assert len(list(tmp_path.glob("*.npy"))) == 2
-
-
-def test_clean_mode_equals_clean_fid_resizer():
-    from cleanfid.resize import make_resizer
-
-    images = _images(2, 32, 6)
-    ref = make_resizer("PIL", False, "bicubic", (299, 299))
-    ours = resize(images, 299, "clean")
-    for i in range(2):
-        theirs = ref(images[i].permute(1, 2, 0).numpy())  # (299, 299, 3) float32
-        np.testing.assert_array_equal(ours[i].permute(1, 2, 0).numpy(), theirs)
 
 
 def test_modes_differ_and_same_size_is_identity():

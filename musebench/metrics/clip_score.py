@@ -6,7 +6,7 @@
                   (Hessel et al. 2021, "CLIPScore", w = 2.5), averaged
     cosine        the raw cosine, averaged
 Images go in as uint8 and are resized once to the model's input size by a named preprocessing mode
-(clean = PIL bicubic, what open_clip's own transform does for square images), then normalised with
+in CLIP's geometry (short side, then centre crop; clean = open_clip's own transform: preprocess.py), then normalised with
 the model's mean/std: no double rescaling. Interval: bootstrap over pairs, seeded by the suite seed.
 Model: `probe` (shipped probe CLIP, or `pretrained:` a probe checkpoint dir), an open_clip model
 name with `pretrained:` a local file, or `local-dir:PATH`.
@@ -106,7 +106,7 @@ class ClipScorer:
 
         out = []
         for s in range(0, len(texts), batch_size):
-            x = (resize(images[s : s + batch_size], self.size, mode) / 255.0 - self.mean) / self.std  # (B, 3, S, S)
+            x = (resize(images[s : s + batch_size], self.size, mode, crop=True) / 255.0 - self.mean) / self.std  # (B, 3, S, S)
             img = self.net.encode_image(x, normalize=True)  # (B, E)
             txt = self.net.encode_text(self.tokenize(texts[s : s + batch_size]), normalize=True)  # (B, E)
             out.append((img * txt).sum(dim=-1).double().numpy())

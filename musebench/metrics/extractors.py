@@ -1,7 +1,8 @@
 """Named feature extractors for FID/KID: `inception`, `clip`, `probe` (explicit registry).
 
 Every extractor maps a float32 image batch (N, 3, S, S) in [0, 255], already resized to its
-`input_size` by a named preprocessing mode (preprocess.py), to features (N, dim). Its
+`input_size` by a named preprocessing mode in the extractor's geometry (`crop`: squash, or short
+side + centre crop: preprocess.py), to features (N, dim). Its
 `fingerprint` (cache/fingerprint.py: every weights/config file, the normalisation, the code version)
 enters every feature cache key.
     inception  torch-fidelity's FID Inception-v3, 2048-d pool3 (inception.py)
@@ -23,11 +24,13 @@ from musebench.metrics.clip_weights import check_clip_shapes, clip_file, clip_fi
 from musebench.metrics.extractor_weights import EXTRACTORS, ExtractorSpec, check_name, check_weights  # noqa: F401 (public here too)
 
 
-CLIP_CODE_VERSION = 1  # bump when embed() or clip_score's cosines compute something else (cache/fingerprint.py)
+CLIP_CODE_VERSION = 2  # bump when embed() or clip_score's cosines compute something else (cache/fingerprint.py)
+# 2: short side + centre crop, uint8-rounded in clean mode (preprocess.py), where 1 squashed non-square images
 
 
 class ClipExtractor:
     name = "clip"
+    crop = True  # CLIP's protocol: short side to input_size, then the centre (preprocess.py)
 
     def __init__(self, model: str, weights: str | None) -> None:
         self.model, self.mean, self.std, self.input_size, self.fingerprint = load_open_clip(model, weights)
@@ -41,6 +44,7 @@ class ClipExtractor:
 
 class ProbeExtractor:
     name = "probe"
+    crop = True  # a CLIP: preprocessed as one (preprocess.py)
 
     def __init__(self, checkpoint: str | None) -> None:
         from musebench.metrics.probe_model import probe_identity

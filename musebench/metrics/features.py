@@ -40,7 +40,7 @@ def compute_features(extractor, images: torch.Tensor, mode: str, batch_size: int
     parts = []
     starts = range(0, images.shape[0], batch_size)
     for start in tqdm(starts, desc=f"features {extractor.name}/{mode}", unit="batch", file=sys.stderr, disable=len(starts) < 4):
-        x = resize(images[start : start + batch_size], extractor.input_size, mode)  # (B, 3, S, S) float32
+        x = resize(images[start : start + batch_size], extractor.input_size, mode, extractor.crop)  # (B, 3, S, S) float32
         parts.append(extractor.embed(x).double().numpy())  # (B, D)
     feats = np.concatenate(parts) if parts else np.zeros((0, extractor.dim))
     if not np.isfinite(feats).all():

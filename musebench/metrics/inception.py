@@ -69,6 +69,7 @@ class InceptionExtractor:
     name = "inception"
     input_size = INPUT_SIZE
     dim = DIM
+    crop = False  # the whole image to 299 px: clean-fid, torch-fidelity and torchmetrics all squash (preprocess.py)
 
     def __init__(self, weights: str | None) -> None:
         path, digest = resolve_weights(weights)

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
-CODE_VERSION = 1  # bump when the probe's embeddings are computed differently (cache/fingerprint.py)
+CODE_VERSION = 2  # bump when the probe's embeddings are computed differently (cache/fingerprint.py)
+# 2: a CLIP's short side + centre crop, uint8-rounded in clean mode (preprocess.py), where 1 squashed
 EXPECTED = f"the probe CLIP's {WEIGHTS_FILE} written with its {CONFIG_FILE} by python -m recipes.probe_clip"
 
 
