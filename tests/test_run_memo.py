@@ -66,3 +66,14 @@ def test_a_memo_hit_imports_no_torch(tmp_path):
     second = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr
     assert "TORCH True" in first.stdout and "TORCH False" in second.stdout and "identical earlier run" in second.stdout
+
+
+def test_a_memo_needs_its_images_in_the_cache(tmp_path, tiny_registry):
+    """Results are served only while every image they were computed from is cached: a removed image
+    makes the run compute again, regenerating exactly it."""
+    _run(tmp_path, "a")
+    victim = next((tmp_path / "cache" / "images").rglob("*.png"))
+    victim.write_bytes(b"not a png")  # the size no longer matches the index: not an entry
+    again = _run(tmp_path, "b")
+    assert not again.memo and again.misses == 1
+    assert _run(tmp_path, "c").memo

@@ -12,8 +12,9 @@ kept under CACHE/runs/<key>/. The key is a sha256 over everything the results de
 - the machine (CPU model, core count, host name) and the device: latency rows are measured on it.
 All of it is read without torch, so a hit never imports torch or loads a model. Only whole,
 unsharded runs are memoised. `musebench run --recompute` ignores the memo (and refreshes it);
-images still come from the image cache. Stored and restored folders are written through a staging
-folder renamed into place, so a killed run leaves no half memo.
+images still come from the image cache. A memo is served only while every image its results were
+computed from is in the image cache (`cache prune` of one makes the run compute again). Stored
+folders are written through a staging folder renamed into place, so a killed run leaves no half memo.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from musebench.cache.fingerprint import sha256_file
 from musebench.results.provenance import versions
 
 MEMO_DIR = "runs"
+IMAGE_KEYS = "image_keys.json"  # the image cache keys the run's results were computed from
 KEPT = ("results.jsonl", "items.jsonl", "run.json", "features", "images")  # not report/: it is rebuilt
 CODE_ROOTS = ("musebench", "reference_model")
 
@@ -101,8 +103,22 @@ def memo_key(suite_dict: dict, records: list, device: str, quick_look: bool) -> 
 
 
 def lookup(cache_dir: Path, key: str) -> Path | None:
+    """The memo folder of `key`, while every image its results were computed from is still in the
+    image cache (a pruned or corrupted image makes the run compute again, regenerating it)."""
+    from musebench.cache.store import ImageCache
+
     memo = Path(cache_dir) / MEMO_DIR / key
-    return memo if (memo / "run.json").is_file() and (memo / "results.jsonl").is_file() else None
+    if not all((memo / name).is_file() for name in ("run.json", "results.jsonl", IMAGE_KEYS)):
+        return None
+    keys = sorted(set(json.loads((memo / IMAGE_KEYS).read_text())))
+    if not keys:
+        return memo
+    cache = ImageCache(Path(cache_dir), create=False)
+    try:
+        present = cache.lookup(keys)
+    finally:
+        cache.close()
+    return memo if len(present) == len(keys) else None
 
 
 def _copy_kept(src: Path, dst: Path) -> None:
@@ -113,10 +129,10 @@ def _copy_kept(src: Path, dst: Path) -> None:
             shutil.copy2(src / name, dst / name)
 
 
-def store(cache_dir: Path, key: str, out_dir: Path, replace: bool = False) -> None:
-    """Keep a finished run's result files under the key (staged, then renamed: whole or absent).
-    An existing memo is kept (another run stored the same inputs' results) unless `replace`
-    (--recompute), which swaps it out the same way."""
+def store(cache_dir: Path, key: str, out_dir: Path, image_keys: list[str], replace: bool = False) -> None:
+    """Keep a finished run's result files under the key with the image keys they were computed from
+    (staged, then renamed: whole or absent). An existing memo is kept (another run stored the same
+    inputs' results) unless `replace` (--recompute), which swaps it out the same way."""
     root = Path(cache_dir) / MEMO_DIR
     final, staging = root / key, root / f".tmp-{uuid.uuid4().hex}"
     if final.exists() and not replace:
@@ -124,6 +140,7 @@ def store(cache_dir: Path, key: str, out_dir: Path, replace: bool = False) -> No
     staging.mkdir(parents=True)
     try:
         _copy_kept(out_dir, staging)
+        (staging / IMAGE_KEYS).write_text(json.dumps(sorted(set(image_keys))))  # inside the staging folder
         old = root / f".tmp-{uuid.uuid4().hex}"
         if final.exists():
             os.rename(final, old)  # directory renames, atomic on POSIX (not file writes)

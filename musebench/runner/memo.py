@@ -55,3 +55,10 @@ def serve(memo: Path, key: str, out_path: Path, provenance: dict) -> tuple[Path,
     write_run_json(out_dir, info)
     rows = [json.loads(line) for line in (out_dir / RESULTS_FILE).read_text().splitlines() if line.strip()]
     return out_dir, images, rows
+
+
+def image_keys(models: dict, plan) -> list[str]:
+    """The image cache keys of every generated image a run's results read (runner.generate.request_key)."""
+    from musebench.runner.generate import request_key
+
+    return [request_key(models[p.model], p, r) for p in plan.points if models[p.model].cacheable for r in plan.for_point(p)]

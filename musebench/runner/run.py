@@ -20,6 +20,7 @@ from musebench.prompts.registry import load_prompts
 from musebench.results.provenance import portable_argv, portable_path
 from musebench.runner.early import check_before_torch
 from musebench.runner.memo import find as memo_find
+from musebench.runner.memo import image_keys
 from musebench.runner.memo import serve as memo_serve
 from musebench.suite import load_suite, suite_hash, suite_to_dict
 
@@ -161,7 +162,7 @@ def run_suite(options: RunOptions) -> RunOutcome:
         }
         write_run(out_dir, rows, run_info)
         if memo is not None:  # the next identical run is served from these files
-            memo_store(cache_dir, memo[0], out_dir, replace=options.recompute)
+            memo_store(cache_dir, memo[0], out_dir, image_keys(models, plan), replace=options.recompute)
         return RunOutcome(out_dir=out_dir, hits=hits, misses=misses, rows=[results_line(r) for r in rows])
     finally:
         cache.close()
