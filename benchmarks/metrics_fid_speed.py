@@ -59,6 +59,20 @@ def _command_times(gen: Path, ref: Path, repeats: int) -> dict:
             "command_imports_scipy": "scipy" in imported}
 
 
+def write_stats_pair(folder: Path, dim: int, n: int):
+    """gen.npz and ref.npz (the reference with its square-root factor, as `metrics stats` writes it)
+    of N synthetic correlated features each, seed 0: (gen path, ref path, gen stats, ref stats)."""
+    from musebench.metrics.stats import save_stats, stats_from_features
+
+    rng = np.random.default_rng(0)
+    mix = rng.normal(size=(dim, dim)) / np.sqrt(dim)
+    a = stats_from_features(rng.normal(size=(n, dim)) @ mix)
+    b = stats_from_features((rng.normal(size=(n, dim)) * 1.1 + 0.2) @ mix)
+    save_stats(folder / "gen.npz", a)
+    save_stats(folder / "ref.npz", b.with_factor())
+    return folder / "gen.npz", folder / "ref.npz", a, b
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dim", type=int, default=2048)
@@ -72,16 +86,10 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     from musebench.metrics import frechet_distance
-    from musebench.metrics.stats import fid, load_stats, save_stats, stats_from_features
+    from musebench.metrics.stats import fid, load_stats
 
-    rng = np.random.default_rng(0)
-    mix = rng.normal(size=(args.dim, args.dim)) / np.sqrt(args.dim)
-    a = stats_from_features(rng.normal(size=(args.n, args.dim)) @ mix)
-    b = stats_from_features((rng.normal(size=(args.n, args.dim)) * 1.1 + 0.2) @ mix)
     with tempfile.TemporaryDirectory() as tmp:
-        pa, pb = Path(tmp) / "gen.npz", Path(tmp) / "ref.npz"
-        save_stats(pa, a)
-        save_stats(pb, b.with_factor())
+        pa, pb, a, b = write_stats_pair(Path(tmp), args.dim, args.n)
         ref = load_stats(pb)
         result = {
             "dim": args.dim, "n": args.n, "repeats": args.repeats, "threads": args.threads,
