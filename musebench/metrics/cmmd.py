@@ -35,7 +35,8 @@ from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
 from musebench.metrics.fid import file_problems  # noqa: F401  CMMD reads what FID reads
 from musebench.metrics.intervals import check_rounds, recentred_interval
-from musebench.metrics.feature_sets import ReferenceOptions, ReferenceSetMetric, check_pair
+from musebench.metrics.feature_options import ReferenceOptions
+from musebench.metrics.feature_sets import ReferenceSetMetric, check_pair
 
 SIGMA = 10.0  # google-research cmmd/distance.py _SIGMA: the RBF bandwidth
 SCALE = 1000.0  # google-research cmmd/distance.py _SCALE

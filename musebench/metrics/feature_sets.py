@@ -1,12 +1,11 @@
-"""What the metrics over feature sets beside FID and KID share (PRDC, CMMD, Vendi): the options naming
-the features (as fid.Options), and for those comparing with a reference (PRDC, CMMD) a reference that
+"""What the metrics over feature sets beside FID and KID share (PRDC, CMMD, Vendi; their options are
+feature_options.py's, as FID's and KID's): for those comparing with a reference (PRDC, CMMD) a reference that
 has features (source: shapes or folder; an .npz of mu/sigma holds none) and reading both feature sets.
 The extractor, its cache and preflight are FID's (fid.FeatureSetMetric).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,22 +17,6 @@ from musebench.metrics.stats import check_features
 
 if TYPE_CHECKING:
     from musebench.metrics.reference import Reference
-
-
-@dataclass(frozen=True)
-class FeatureOptions:
-    """The suite keys naming the features, as fid.Options; a metric's Options adds its own after them."""
-
-    extractor: str = "probe"  # inception | clip | probe
-    mode: str = "clean"  # preprocessing: clean | tf1 | antialias
-    extractor_weights: str | None = None  # inception .pth / open_clip pretrained file / probe checkpoint
-    extractor_model: str = "ViT-B-32"  # clip only: open_clip model name or local-dir:PATH
-    batch_size: int = 64
-
-
-@dataclass(frozen=True)
-class ReferenceOptions(FeatureOptions):
-    reference: dict | str | None = None  # shapes or folder (reference.py; an .npz has no features)
 
 
 class ReferenceSetMetric(FeatureSetMetric):

@@ -22,6 +22,7 @@ import numpy as np
 
 from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
+from musebench.metrics.feature_options import ReferenceOptions
 from musebench.metrics.intervals import check_rounds
 from musebench.metrics.fid_protocol import check_fid_inf_n, check_small_n, fid_interval, real_floor
 from musebench.metrics.stats import GaussianStats, fid, stats_from_features
@@ -36,13 +37,7 @@ SUITE_FIXES = ("set allow_small_n: true", "set fid_inf: false")  # how a suite l
 
 
 @dataclass(frozen=True)
-class Options:
-    extractor: str = "probe"  # inception | clip | probe
-    mode: str = "clean"  # preprocessing: clean | tf1 | antialias
-    extractor_weights: str | None = None  # inception .pth / open_clip pretrained file / probe checkpoint
-    extractor_model: str = "ViT-B-32"  # clip only: open_clip model name or local-dir:PATH
-    reference: dict | str | None = None  # see reference.py; default shapes:test n=1000
-    batch_size: int = 64
+class Options(ReferenceOptions):  # extractor, mode, extractor_weights, extractor_model, batch_size, reference
     bootstrap: int = 200  # rounds of the bootstrap interval (95 % percentiles need ~200); 0 = no interval
     fid_inf: bool = False  # also report FID-infinity in extra (needs N >= 5 x the feature dimension)
     allow_small_n: bool = False  # compute FID with N below the feature dimension anyway (row stamped small_n)

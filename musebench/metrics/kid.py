@@ -26,6 +26,7 @@ import numpy as np
 
 from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
+from musebench.metrics.feature_options import ReferenceOptions
 from musebench.metrics.fid import FeatureSetMetric, file_problems, kept_arrays  # noqa: F401  file_problems: KID reads what FID reads
 from musebench.metrics.stats import check_features
 
@@ -36,13 +37,7 @@ if TYPE_CHECKING:  # the suite loader imports this module for Options and output
 
 
 @dataclass(frozen=True)
-class Options:
-    extractor: str = "probe"  # inception | clip | probe
-    mode: str = "clean"  # preprocessing: clean | tf1 | antialias
-    extractor_weights: str | None = None
-    extractor_model: str = "ViT-B-32"
-    reference: dict | str | None = None  # shapes or folder (an .npz has no features)
-    batch_size: int = 64
+class Options(ReferenceOptions):  # extractor, mode, extractor_weights, extractor_model, batch_size, reference
     subsets: int = 100  # torchmetrics' default
     subset_size: int = 1000  # torchmetrics' default; >= the smaller set n: n // 2 (subsets stay smaller than n)
     keep_features: bool = True  # keep features in RUN_DIR/features/ for `musebench compare` (fid.Options.keep_features)

@@ -32,7 +32,8 @@ from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue, keyed
 from musebench.metrics.fid import file_problems  # noqa: F401  PRDC reads what FID reads
 from musebench.metrics.intervals import bootstrap_interval, check_rounds, wilson_interval
-from musebench.metrics.feature_sets import ReferenceOptions, ReferenceSetMetric, check_pair
+from musebench.metrics.feature_options import ReferenceOptions
+from musebench.metrics.feature_sets import ReferenceSetMetric, check_pair
 
 ROWS = ("precision", "recall", "density", "coverage")  # one row each: "prdc/<extractor>/<row>"
 BLOCK = 1024  # rows of one distance block: (BLOCK, M) float64 at a time

@@ -23,7 +23,7 @@ import numpy as np
 
 from musebench.metrics.base import EvalContext, MetricValue
 from musebench.metrics.fid import FeatureSetMetric, file_problems  # noqa: F401  Vendi reads FID's extractor files
-from musebench.metrics.feature_sets import FeatureOptions
+from musebench.metrics.feature_options import FeatureOptions
 from musebench.metrics.intervals import basic_interval, check_rounds
 from musebench.metrics.stats import check_features
 
