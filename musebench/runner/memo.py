@@ -8,6 +8,7 @@ made. Nothing here imports torch: a fully cached run loads no model and no metri
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from musebench.cache.run_memo import lookup, memo_key, restore
@@ -31,14 +32,20 @@ def run_key(suite: Suite, records: list, device: str, quick_look: bool) -> str:
     return memo_key({"suite": suite_to_dict(suite), "checkpoint_configs": extra}, records, device, quick_look)
 
 
-def find(suite: Suite, records: list, device: str, quick_look: bool, cache_flag: str | None) -> tuple[str, Path | None] | None:
-    """(key, the memo folder or None on a miss); None when the run cannot be keyed here (e.g. a bad
-    --cache), which the normal path then reports in its own words."""
+@dataclass(frozen=True)
+class Memo:
+    key: str  # this run's memo key (cache/run_memo.py)
+    hit: Path | None  # the memo folder holding this run's results; None: compute them
+
+
+def find(suite: Suite, records: list, device: str, quick_look: bool, cache_flag: str | None) -> Memo | None:
+    """This run's memo; None when the run cannot be keyed here (e.g. a bad --cache), which the normal
+    path then reports in its own words."""
     from musebench.cache.location import resolve_cache_dir
 
     try:
         key = run_key(suite, records, device, quick_look)
-        return key, lookup(resolve_cache_dir(cache_flag), key)
+        return Memo(key, lookup(resolve_cache_dir(cache_flag), key))
     except (MusebenchError, OSError):
         return None
 

@@ -92,7 +92,7 @@ def run_suite(options: RunOptions) -> RunOutcome:
     device = distributed.rank_device(suite.device, shard)
     # a whole run whose every input is unchanged: its results come from the run memo (cache/run_memo.py)
     memo = memo_find(suite, records, device, quick_look, options.cache) if shard.count == 1 else None
-    served = memo is not None and memo[1] is not None and not options.recompute
+    served = memo is not None and memo.hit is not None and not options.recompute
     if not served:
         # before any model, image or directory; --limit is a quick look: gate power is not enforced there
         preflight(suite, len(records) * suite.prompts.images_per_prompt, quick_look=quick_look)
@@ -103,14 +103,14 @@ def run_suite(options: RunOptions) -> RunOutcome:
     if served:
         provenance = {"suite_path": portable_path(options.suite_path), "started": started, "finished": _now(),
                       "argv": portable_argv(sys.argv), "timings": {**clock.timings, "total": clock.elapsed()}}
-        out_dir, images, rows = memo_serve(memo[1], memo[0], out_path, provenance)
+        out_dir, images, rows = memo_serve(memo.hit, memo.key, out_path, provenance)
         return RunOutcome(out_dir=out_dir, hits=images, misses=0, rows=rows, memo=True)
     # torch and the models only now: a bad suite or prompt file is refused without their import time
     # and memory (~0.5 GB resident for this torch build)
     from musebench.cache import ImageCache, resolve_cache_dir
+    from musebench.cache.run_memo import store as memo_store
     from musebench.results import results_line, write_run
     from musebench.runner.evaluate import evaluate
-    from musebench.cache.run_memo import store as memo_store
     from musebench.runner.generate import generate_misses
     from musebench.runner.prepare import prepare_run
     from musebench.results.run_dir import prepare_out_dir
@@ -162,7 +162,7 @@ def run_suite(options: RunOptions) -> RunOutcome:
         }
         write_run(out_dir, rows, run_info)
         if memo is not None:  # the next identical run is served from these files
-            memo_store(cache_dir, memo[0], out_dir, image_keys(models, plan), replace=options.recompute)
+            memo_store(cache_dir, memo.key, out_dir, image_keys(models, plan), replace=options.recompute)
         return RunOutcome(out_dir=out_dir, hits=hits, misses=misses, rows=[results_line(r) for r in rows])
     finally:
         cache.close()
