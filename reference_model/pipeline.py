@@ -11,6 +11,10 @@ benchmarks/muse_generation.py for the measured speed per micro-batch size. Image
 (one generator each, per-image shapes, every GEMM over a multiple of 16 rows, the VQ decoder run one
 image at a time: reference_model/batch_invariance.py), so neither the batch nor the micro-batch
 size changes an image's bytes (tests/test_batch_invariance.py).
+
+Observing: `generate`, `inpaint` and `decode_ids` take an optional `trace` (decode_trace.DecodeTrace)
+that records each token's confidence and step, in prompt order across micro-batches;
+`generate_trajectory` decodes the image after every step k of K (issue 25).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import torch
 
 from reference_model.checkpoint import load_checkpoint
 from reference_model.config import MuseConfig
+from reference_model.decode_trace import DecodeTrace
 from reference_model.errors import ReferenceModelError
 from reference_model.sampler import SampleParams, decode
 from reference_model.text_encoder import FrozenTextEncoder
@@ -72,15 +77,16 @@ class MusePipeline:
 
     @torch.inference_mode()
     def decode_ids(self, ids: torch.Tensor, prompts: Sequence[str], seeds: Sequence[int], params: SampleParams,
-                   negative_prompt: str | None = None) -> torch.Tensor:
-        """ids (B, N) with [MASK] where unknown -> completed ids (B, N), in micro-batches."""
+                   negative_prompt: str | None = None, trace: DecodeTrace | None = None) -> torch.Tensor:
+        """ids (B, N) with [MASK] where unknown -> completed ids (B, N), in micro-batches; `trace`
+        (opt-in) gets one record per micro-batch, in order."""
         self._check_prompts(prompts)
         generators = self._generators(seeds, len(prompts))
         size = self.images_per_forward or max(1, len(prompts))
         done = []
         for i in range(0, len(prompts), size):
             context = self._context(prompts[i : i + size], negative_prompt, guided=params.guidance != 0)
-            done.append(decode(self.transformer, context, ids[i : i + size], params, generators[i : i + size]))
+            done.append(decode(self.transformer, context, ids[i : i + size], params, generators[i : i + size], trace))
         return torch.cat(done) if done else ids.clone()
 
     def ids_to_images(self, ids: torch.Tensor) -> torch.Tensor:
@@ -88,18 +94,34 @@ class MusePipeline:
         with torch.inference_mode():
             return to_uint8(self.vq.decode(ids.view(-1, g, g)))  # (B, 3, H, W) uint8
 
-    def generate(self, prompts: Sequence[str], seeds: Sequence[int], params: SampleParams,
-                 negative_prompt: str | None = None) -> torch.Tensor:
-        """One image per (prompt, seed): uint8 (B, 3, H, W)."""
+    def _all_masked(self, n: int) -> torch.Tensor:
         n_tokens = self.config.transformer.grid ** 2
-        ids = torch.full((len(prompts), n_tokens), self.config.transformer.mask_id, dtype=torch.long)
-        return self.ids_to_images(self.decode_ids(ids, prompts, seeds, params, negative_prompt))
+        return torch.full((n, n_tokens), self.config.transformer.mask_id, dtype=torch.long)  # (B, N)
+
+    def generate(self, prompts: Sequence[str], seeds: Sequence[int], params: SampleParams,
+                 negative_prompt: str | None = None, trace: DecodeTrace | None = None) -> torch.Tensor:
+        """One image per (prompt, seed): uint8 (B, 3, H, W); `trace` (opt-in) records how it was decoded."""
+        return self.ids_to_images(self.decode_ids(self._all_masked(len(prompts)), prompts, seeds, params,
+                                                  negative_prompt, trace))
+
+    def generate_trajectory(self, prompts: Sequence[str], seeds: Sequence[int], params: SampleParams,
+                            negative_prompt: str | None = None) -> torch.Tensor:
+        """uint8 (B, K, 3, H, W): image i as it would be if decoding stopped after step k (k = 0..K-1),
+        the still-masked tokens filled by that step's argmax; [:, K-1] is generate()'s output exactly."""
+        trace = DecodeTrace(trajectory=True)
+        self.decode_ids(self._all_masked(len(prompts)), prompts, seeds, params, negative_prompt, trace)
+        ids = trace.trajectory_ids()  # (B, K, N)
+        b, k, n = ids.shape
+        images = self.ids_to_images(ids.reshape(b * k, n))  # (B*K, 3, H, W)
+        return images.view(b, k, *images.shape[1:])  # (B, K, 3, H, W)
 
     def inpaint(self, images: torch.Tensor, region: torch.Tensor, prompts: Sequence[str], seeds: Sequence[int],
-                params: SampleParams, negative_prompt: str | None = None) -> torch.Tensor:
+                params: SampleParams, negative_prompt: str | None = None,
+                trace: DecodeTrace | None = None) -> torch.Tensor:
         """Regenerate the tokens where region (B, g, g) is True; keep the rest of images (B, 3, H, W) uint8.
 
-        Outpainting is the same call with the region outside the part to keep.
+        Outpainting is the same call with the region outside the part to keep; `trace` marks the kept
+        tokens as given (decode_trace.GIVEN_STEP).
         """
         g = self.config.vq.grid
         if region.shape != (images.shape[0], g, g):
@@ -107,4 +129,4 @@ class MusePipeline:
         with torch.inference_mode():
             known = self.vq.encode(to_unit(images)).view(images.shape[0], -1)  # (B, N)
         ids = torch.where(region.reshape(images.shape[0], -1), self.config.transformer.mask_id, known)
-        return self.ids_to_images(self.decode_ids(ids, prompts, seeds, params, negative_prompt))
+        return self.ids_to_images(self.decode_ids(ids, prompts, seeds, params, negative_prompt, trace))

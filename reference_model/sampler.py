@@ -8,6 +8,11 @@ Batch independence: every random draw comes from the image's own `torch.Generato
 network's inputs have per-image fixed shapes (64 tokens, 16 text tokens: the CPU GEMMs round a row
 alike in any batch of at least 16 rows, reference_model/batch_invariance.py), so an image's ids
 never depend on its batch.
+
+Observable on request: `decode(..., trace=DecodeTrace())` (decode_trace.py) records each token's
+confidence and fixing step and, if asked, the argmax-filled ids after every step. The trace only
+reads the loop's tensors (no extra noise drawn, no id changed); with trace=None (the default) the
+loop computes exactly what it did before (benchmarks/decode_observer_overhead.py times it).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
+from reference_model.decode_trace import DecodeTrace
 from reference_model.errors import ReferenceModelError
 from reference_model.sampler_choices import GUIDANCE_SCHEDULES
 from reference_model.transformer import MaskedTransformer, TextContext
@@ -80,6 +86,11 @@ def gumbel_noise(shape: Sequence[int], generators: Sequence[torch.Generator]) ->
     return u.clamp_(torch.finfo(torch.float32).tiny, 1.0 - 1e-7).log_().neg_().log_().neg_()
 
 
+def selected_probs(logits: torch.Tensor, sampled: torch.Tensor) -> torch.Tensor:
+    """logits (B, N, K), sampled (B, N) -> (B, N): probability of each sampled token (MaskGIT selected_probs)."""
+    return torch.gather(torch.softmax(logits, dim=-1), -1, sampled[..., None]).squeeze(-1)
+
+
 def guided_logits(
     transformer: MaskedTransformer, ids: torch.Tensor, context: TextContext, scale: float
 ) -> torch.Tensor:
@@ -102,11 +113,13 @@ def decode(
     ids: torch.Tensor,
     params: SampleParams,
     generators: Sequence[torch.Generator],
+    trace: DecodeTrace | None = None,
 ) -> torch.Tensor:
     """Fill every [MASK] in ids (B, N) and return the completed ids (B, N).
 
     `ids` holds known tokens (inpainting/outpainting) and mask_id elsewhere; all-mask = generation.
     `context` has B rows (no guidance) or 2B rows [cond; uncond or negative] (guidance).
+    `trace` (opt-in, decode_trace.py) records each token's confidence and step; it only reads.
     """
     params.check()
     mask_id = transformer.config.mask_id
@@ -114,6 +127,8 @@ def decode(
         raise ReferenceModelError(f"sampler: {len(generators)} generators for {ids.shape[0]} images")
     ids = ids.clone()
     n_start = (ids == mask_id).sum(dim=1)  # (B,) MaskGIT's unknown_number_in_the_beginning
+    if trace is not None:
+        trace.begin(ids == mask_id)
     for step in range(params.steps):
         unknown = ids == mask_id  # (B, N)
         scale = guidance_scale(params.guidance, params.guidance_schedule, step, params.steps)
@@ -124,18 +139,22 @@ def decode(
         # Tokens fixed at earlier steps (or given for inpainting) are never revisited.
         sampled = torch.where(unknown, sampled, ids)
         n_keep_masked = masked_after_step(n_start, unknown.sum(dim=1), step, params.steps)
-        if step == params.steps - 1:
-            return sampled  # the last step commits every remaining position
+        if step == params.steps - 1:  # the last step commits every remaining position
+            if trace is not None:
+                none = torch.zeros_like(unknown)  # (B, N): nothing re-masked
+                trace.observe(step, unknown, none, sampled, selected_probs(logits, sampled), logits)
+            return sampled
         # Confidence = probability of the sampled token (MaskGIT selected_probs); known tokens
         # get +inf so they can never be chosen for re-masking.
-        probs = torch.softmax(logits, dim=-1)
-        chosen = torch.gather(probs, -1, sampled[..., None]).squeeze(-1)  # (B, N)
+        chosen = selected_probs(logits, sampled)  # (B, N)
         confidence = torch.where(unknown, torch.log(chosen), torch.full_like(chosen, math.inf))
         # Gumbel noise on log-confidence, temperature annealed linearly to 0 (mask_by_random_topk).
         temp = choice_temperature(params.temperature, step, params.steps)
         confidence = confidence + temp * gumbel_noise(confidence.shape[1:], generators)
         # Re-mask the n_keep_masked least confident of this step's samples (exact count per image).
         rank = confidence.argsort(dim=1, stable=True).argsort(dim=1)  # (B, N): 0 = least confident
-        remask = rank < n_keep_masked[:, None]
+        remask = rank < n_keep_masked[:, None]  # (B, N)
+        if trace is not None:
+            trace.observe(step, unknown, remask, sampled, chosen, logits)
         ids = torch.where(remask, torch.full_like(sampled, mask_id), sampled)
     return ids

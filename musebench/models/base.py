@@ -17,6 +17,10 @@ Optional members, read with getattr by the runner (each names its reader):
 - `directory: pathlib.Path`: the checkpoint folder, recorded in run.json (runner/run.model_info).
 - `device` / `pipe`: where the latency metric finds the adapter's device (metrics/latency.py).
 - `cacheable = False` with `check_records` and `images_for_records`: see RecordsAdapter.
+- `generate_with_confidence(prompts, seeds, params) -> (images, confidence)`: generate()'s images,
+  byte for byte, and a dict of numpy arrays (the sampler's confidence per image and token, keys in
+  models/confidence.py); muse has it, ldm/diffusers/real do not (models/confidence.confidence_support,
+  which a confidence suite asks before calling it, reporting "not available" otherwise).
 """
 
 from __future__ import annotations

@@ -5,18 +5,27 @@ w, 1 = off; the sampler runs Muse's s = w - 1 in l = (1+s) l_cond - s l_uncond),
 `guidance_schedule` (constant | linear), `temperature` (initial Gumbel choice temperature,
 annealed to 0) and `negative_prompt` (None = the empty caption). Defaults come from
 the checkpoint's config. One torch.Generator per image, seeded with the image's seed.
+
+Offers the optional `generate_with_confidence` (models/confidence.py): the sampler's own confidence
+in each token and image, observed without changing a byte of the image.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from musebench.models.adapter_params import MUSE_CHECKPOINT as DEFAULT_CHECKPOINT
 from musebench.models.adapter_params import muse_params
 from musebench.models.base import ParamValue
+from musebench.models.confidence import IMAGE_CONFIDENCE, TOKEN_CONFIDENCE, TOKEN_STEP
 from musebench.models.guidance import MUSE_S
 from musebench.models.reference_adapter import ReferencePipelineAdapter, parameter_count
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
 
 
 class MuseAdapter(ReferencePipelineAdapter):
@@ -39,6 +48,18 @@ class MuseAdapter(ReferencePipelineAdapter):
         sample = SampleParams(steps=int(merged["steps"]), guidance=MUSE_S.native(float(merged["guidance"])),
                               guidance_schedule=str(merged["guidance_schedule"]), temperature=float(merged["temperature"]))
         return sample, merged["negative_prompt"]
+
+    def generate_with_confidence(self, prompts: Sequence[str], seeds: Sequence[int],
+                                 params: Mapping[str, ParamValue]) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
+        """generate()'s images (uint8 (N, 3, H, W), the same bytes) and the sampler's confidence in them,
+        under models/confidence.py's keys (reference_model/decode_trace.py defines each value)."""
+        from reference_model.decode_trace import DecodeTrace
+
+        trace = DecodeTrace()
+        images = self.pipe.generate(*self.pipeline_args(prompts, seeds, params), trace=trace)
+        return images, {IMAGE_CONFIDENCE: trace.image_confidence().numpy(),  # (N,) float64
+                        TOKEN_CONFIDENCE: trace.token_confidence.numpy(),  # (N, T) float32
+                        TOKEN_STEP: trace.token_step.numpy()}  # (N, T) int64
 
     def describe(self, params: Mapping[str, ParamValue]) -> dict:
         report = self.flops(params, self.pipe.transformer)

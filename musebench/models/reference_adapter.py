@@ -80,11 +80,15 @@ class ReferencePipelineAdapter:
         """The full params of a sweep point, checked without running anything (models/base.py)."""
         self.sample_params(params)
 
-    def generate(self, prompts: Sequence[str], seeds: Sequence[int], params: Mapping[str, ParamValue]) -> torch.Tensor:
+    def pipeline_args(self, prompts: Sequence[str], seeds: Sequence[int], params: Mapping[str, ParamValue]) -> tuple:
+        """(prompts, seeds, sampler params, negative prompt) for the pipeline's generate; bad input is one line."""
         sample, negative = self.sample_params(params)
         if len(prompts) != len(seeds):
             raise MusebenchError(f"generate: {len(prompts)} prompts but {len(seeds)} seeds; give one seed per prompt")
-        return self.pipe.generate(list(prompts), list(seeds), sample, negative)
+        return list(prompts), list(seeds), sample, negative
+
+    def generate(self, prompts: Sequence[str], seeds: Sequence[int], params: Mapping[str, ParamValue]) -> torch.Tensor:
+        return self.pipe.generate(*self.pipeline_args(prompts, seeds, params))
 
     def flops(self, params: Mapping[str, ParamValue], denoiser: torch.nn.Module) -> FlopReport:
         """FLOPs of one image at these params (counted once per distinct sampler params)."""

@@ -1,0 +1,24 @@
+"""Token confidence: an optional adapter capability (models/base.py) and the one way to ask for it.
+
+An adapter whose sampler decides by its own confidence (muse: MaskGIT's selected_probs, observed by
+reference_model/decode_trace.py) may offer
+    generate_with_confidence(prompts, seeds, params) -> (images, confidence)
+with `images` exactly generate()'s (uint8 (N, 3, H, W), the same bytes) and `confidence` a dict of
+numpy arrays under the keys below. Adapters without a token sampler (ldm, diffusers, real) do not;
+`confidence_support` says so, so that a suite reports NOT_AVAILABLE for them and goes on (issue 25
+item 5) instead of failing.
+"""
+
+from __future__ import annotations
+
+IMAGE_CONFIDENCE = "image_confidence"  # (N,) float64: mean log-probability of the image's generated tokens
+TOKEN_CONFIDENCE = "token_confidence"  # (N, T) float32: probability of each token when fixed; NaN if given
+TOKEN_STEP = "token_step"  # (N, T) int64: 0-based decoding step at which each token was fixed; -1 if given
+CONFIDENCE_KEYS = (IMAGE_CONFIDENCE, TOKEN_CONFIDENCE, TOKEN_STEP)
+
+NOT_AVAILABLE = "not available"  # what a confidence table shows for an adapter without the capability
+
+
+def confidence_support(adapter: object) -> bool:
+    """True when `adapter` offers generate_with_confidence; False (never an error) otherwise."""
+    return callable(getattr(adapter, "generate_with_confidence", None))
