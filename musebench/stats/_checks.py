@@ -61,18 +61,22 @@ def sides(value: int) -> int:
     return int(value)
 
 
-def paired_arrays(where: str, a: Sequence, b: Sequence, min_n: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """a and b as float64 arrays of the same length (>= min_n), every value finite. Shapes: (n,), (n,)."""
+def paired_arrays(where: str, a: Sequence, b: Sequence, min_n: int = 1,
+                  names: tuple[str, str] = ("a", "b")) -> tuple[np.ndarray, np.ndarray]:
+    """a and b as float64 arrays of the same length (>= min_n), every value finite. Shapes: (n,), (n,).
+    `names` are the caller's names for a and b, used in the messages."""
     x, y = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
+    first, second = names
     if x.size != y.size:
-        raise MusebenchError(f"{where}: a has {x.size} items and b has {y.size}; "
+        raise MusebenchError(f"{where}: {first} has {x.size} items and {second} has {y.size}; "
                              "pass values for the same items in the same order")
     if x.size < min_n:
         raise MusebenchError(f"{where}: need at least {min_n} paired items, got {x.size}")
-    for name, values in (("a", x), ("b", y)):
+    for name, values in ((first, x), (second, y)):
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
-            raise MusebenchError(f"{where}: {name}[{bad[0]}] = {values[bad[0]]} is not finite; drop that item from both a and b")
+            raise MusebenchError(f"{where}: {name}[{bad[0]}] = {values[bad[0]]} is not finite; "
+                                 f"drop that item from both {first} and {second}")
     return x, y
 
 
