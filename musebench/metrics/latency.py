@@ -7,7 +7,7 @@ Protocol (MLPerf-inference style single-stream / offline, simplified):
   - batch N: `batch` images per call -> throughput (images/s, median over repeats); with batch 1
     that call is the batch-1 call, so the batch-1 timings give the throughput without re-timing;
   - calibration: a fixed workload timed right before every batch-1 repeat on the same device
-    (metrics/calibration.py): by default a reference Muse-shaped transformer decode built from
+    (metrics/latency_calibration.py): by default a reference Muse-shaped transformer decode built from
     torch.nn, whose time scales with the CPU and thread count as a small model's does; or a
     float32 (C x C) matmul. `latency/ratio` = median over repeats of (model time / calibration
     time). Load on a shared machine slows both, so the ratio moves far less than raw seconds
@@ -38,7 +38,7 @@ from musebench.metrics.intervals import bootstrap_interval
 
 # torch (and calibration.py, built from torch.nn) is imported inside the functions that time: the
 # suite loader and `musebench bench` check Options and outputs() before torch (issue 23).
-CALIBRATIONS = ("transformer", "matmul")  # the workloads of metrics/calibration.calibration_workload
+CALIBRATIONS = ("transformer", "matmul")  # the workloads of metrics/latency_calibration.calibration_workload
 
 
 # Integer options and their ranges: beyond these the run is a typo (a 10^9 x 10^9 matmul, 10^6 repeats).
@@ -50,7 +50,7 @@ class Options:
     warmup: int = 2  # untimed calls before measuring
     repeats: int = 10  # timed calls per measurement
     batch: int = 8  # images per call for the throughput measurement
-    # The denominator of latency/ratio (metrics/calibration.py): "transformer", a fixed Muse-shaped
+    # The denominator of latency/ratio (metrics/latency_calibration.py): "transformer", a fixed Muse-shaped
     # reference decode whose ratio travels between CPUs and thread counts, or "matmul" (C x C).
     calibration: str = "transformer"
     calibration_size: int = 512  # C of the C x C matmul (calibration: matmul)
@@ -107,7 +107,7 @@ def measure(adapter, prompts: list[str], params: dict, options: Options, seed: i
     """
     import torch
 
-    from musebench.metrics.calibration import calibration_workload
+    from musebench.metrics.latency_calibration import calibration_workload
 
     calib, calib_flops, calib_label = calibration_workload(options.calibration, options.calibration_size, device)
     one = lambda: adapter.generate(prompts[:1], [seed], params)  # noqa: E731

@@ -2,7 +2,7 @@
 
 Inputs are one value per item: `confidence` (a probability of being correct, in [0, 1]; AUROC takes
 any score where higher means "more likely correct") and `correct` (True/False or 1/0), in the same
-order. Not to be confused with metrics/calibration.py, which calibrates latency against a workload.
+order. Not to be confused with metrics/latency_calibration.py, which calibrates latency against a workload.
 
 - ECE (Guo, Pleiss, Sun & Weinberger 2017, "On Calibration of Modern Neural Networks", ICML, eq. 3):
   sum over M equal-width bins B_m = ((m-1)/M, m/M] of |B_m|/n * |acc(B_m) - conf(B_m)|; a confidence

@@ -7,7 +7,7 @@ import pytest
 
 from musebench.errors import MusebenchError
 from musebench.metrics import latency
-from musebench.metrics.calibration import TransformerWorkload, calibration_workload, transformer_workload
+from musebench.metrics.latency_calibration import TransformerWorkload, calibration_workload, transformer_workload
 
 
 def test_transformer_workload_leaves_the_global_rng_alone():
