@@ -168,8 +168,8 @@ def _generate_cached(model, entries: list[dict], params: dict, args: argparse.Na
     from musebench.runner.single import generate_single, single_plan
     from musebench.suite.schema import ModelSpec, SweepSpec
 
-    spec = ModelSpec(name=args.model, adapter=model.name, checkpoint=str(getattr(model, "directory", args.model)), params=params, sweep=SweepSpec(),
-                     batch_size=args.batch_size, loc="--model")
+    spec = ModelSpec(name=args.model, adapter=model.name, checkpoint=str(getattr(model, "directory", args.model)),
+                     params=params, sweep=SweepSpec(), batch_size=args.batch_size, loc="--model")
     records = [PromptRecord(prompt=e["prompt"], source=f"file:{args.prompts}", index=i) for i, e in enumerate(entries)]
     loaded = loaded_model(spec, model, args.batch_size)
     return generate_single(loaded, single_plan(args.model, records, args.seed, params), cache_dir)
