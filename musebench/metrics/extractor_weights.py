@@ -3,7 +3,8 @@
 `musebench metrics` and a run's preflight call check_weights before anything imports torch (issue
 23: a bad weights file is refused in one line, not after the ~0.5 GB import). The shapes come from
 the file's header (pth_header.py, safetensors' header) and the networks' committed manifests
-(weight_manifests.py) or, for the probe, its config (probe_model.probe_shapes).
+(weight_manifests.py) or, for the probe, its config (probe_model.probe_shapes); for dinov2, the
+folder's config.json and its weights header (dinov2_weights.py).
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from dataclasses import dataclass
 
 from musebench.errors import MusebenchError
 
-EXTRACTORS = ("inception", "clip", "probe")
+EXTRACTORS = ("inception", "clip", "probe", "dinov2")
 
 
 @dataclass(frozen=True)
 class ExtractorSpec:
     name: str = "probe"  # one of EXTRACTORS
-    weights: str | None = None  # inception: weights file; clip: pretrained file; probe: checkpoint name/dir
+    weights: str | None = None  # inception: weights file; clip: pretrained file; probe: checkpoint name/dir; dinov2: folder
     model: str = "ViT-B-32"  # clip only: open_clip model name, or local-dir:PATH
 
 
@@ -47,3 +48,7 @@ def check_weights(spec: ExtractorSpec) -> None:
         from musebench.metrics.probe_model import check_weights as check_probe
 
         check_probe(spec.weights or "probe-clip")
+    elif spec.name == "dinov2":
+        from musebench.metrics.dinov2_weights import check_folder
+
+        check_folder(spec.weights)

@@ -1,4 +1,4 @@
-"""Named feature extractors for FID/KID: `inception`, `clip`, `probe` (explicit registry).
+"""Named feature extractors for FID/KID: `inception`, `clip`, `probe`, `dinov2` (explicit registry).
 
 Every extractor maps a float32 image batch (N, 3, S, S) in [0, 255], already resized to its
 `input_size` by a named preprocessing mode in the extractor's geometry (`crop`: squash, or short
@@ -10,6 +10,8 @@ enters every feature cache key.
                ("FD in CLIP space", Kynkaanniemi et al. 2023); model by name + a local
                pretrained file, or `local-dir:PATH` (open_clip's own local format)
     probe      the shipped in-domain probe CLIP (probe_model.py), L2-normalised image embedding
+    dinov2     DINOv2's last-layer CLS token, dgm-eval's protocol (Stein et al. 2023), from a local
+               transformers save_pretrained folder (dinov2.py)
 """
 
 from __future__ import annotations
@@ -108,5 +110,9 @@ def build_extractor(spec: ExtractorSpec):
         return InceptionExtractor(spec.weights)
     if spec.name == "clip":
         return ClipExtractor(spec.model, spec.weights)
+    if spec.name == "dinov2":
+        from musebench.metrics.dinov2 import Dinov2Extractor
+
+        return Dinov2Extractor(spec.weights)
     check_name(spec.name)
     return ProbeExtractor(spec.weights)

@@ -27,7 +27,7 @@ from musebench.errors import MusebenchError
 from musebench.metrics.intervals import recentred_interval, two_sample_replicates
 from musebench.metrics.stats import GaussianStats, fid, stats_from_features
 
-KNOWN_DIMS = {"inception": 2048}  # known without loading anything; probe: its config.json, clip: the model
+KNOWN_DIMS = {"inception": 2048}  # known without loading anything; probe, dinov2: their config.json, clip: the model
 JACKKNIFE_GROUPS = 20  # G of the grouped jackknife bias estimate (fewer when a set has < 40 images)
 
 
@@ -58,6 +58,10 @@ def planned_dim(options) -> int | None:
         from musebench.metrics.extractors import ExtractorSpec, build_extractor
 
         return build_extractor(ExtractorSpec("probe", options.extractor_weights)).dim  # config.json only
+    if options.extractor == "dinov2":
+        from musebench.metrics.dinov2_weights import hidden_size
+
+        return hidden_size(options.extractor_weights)  # config.json only
     return KNOWN_DIMS.get(options.extractor)
 
 
