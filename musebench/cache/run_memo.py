@@ -27,7 +27,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from musebench.cache.fingerprint import sha256_file
+from musebench.cache.fingerprint import hash_files, sha256_file
 from musebench.results.provenance import versions
 
 MEMO_DIR = "runs"
@@ -37,13 +37,12 @@ CODE_ROOTS = ("musebench", "reference_model")
 
 
 def _tree_digest(root: Path, content: bool) -> dict[str, str]:
-    """{relative path: sha256 (content) or "size:mtime_ns"} of every file under `root` (no caches)."""
-    out = {}
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            stat = path.stat()
-            out[path.relative_to(root).as_posix()] = sha256_file(path) if content else f"{stat.st_size}:{stat.st_mtime_ns}"
-    return out
+    """{relative path: sha256 (content, cache/fingerprint.hash_files) or "size:mtime_ns"} of every file
+    under `root` (no bytecode caches)."""
+    files = [p for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
+    if content:
+        return hash_files(files, root)
+    return {p.relative_to(root).as_posix(): f"{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files}
 
 
 def _code() -> dict[str, dict[str, str]]:
