@@ -19,7 +19,8 @@ Optional members, read with getattr by the runner (each names its reader):
 - `cacheable = False` with `check_records` and `images_for_records`: see RecordsAdapter.
 - `generate_with_confidence(prompts, seeds, params) -> (images, confidence)`: generate()'s images,
   byte for byte, and a dict of numpy arrays (the sampler's confidence per image and token, keys in
-  models/confidence.py); muse has it, ldm/diffusers/real do not (models/confidence.confidence_support,
+  models/confidence.py); muse has it, diffusers for an aMUSEd pipeline only (a property that raises
+  AttributeError otherwise), ldm/real do not (models/confidence.confidence_support,
   which a confidence suite asks before calling it, reporting "not available" otherwise).
 """
 

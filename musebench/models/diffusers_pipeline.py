@@ -17,10 +17,12 @@ image's noise from its own generator); pipelines that take a single generator (a
 once per image, so an image's random draws never depend on its batch. Its bytes may: a batched
 pipeline's CPU kernels round by batch size (reference_model/batch_invariance.py measures that for
 our own models, which run the affected parts per image; a third-party pipeline is not patched).
+An aMUSEd pipeline also offers `generate_with_confidence` (models/amused_confidence.py); no other does.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 from collections.abc import Mapping, Sequence
@@ -234,6 +236,21 @@ class DiffusersAdapter:
                 f"diffusers pipeline {type(self.pipe).__name__} at {self.directory} rejected {dict(merged)}: {first}"
             ) from None
         return np_to_uint8(np.asarray(images))
+
+    @property
+    def generate_with_confidence(self):
+        """The optional capability (models/confidence.py), offered for an aMUSEd pipeline only: its
+        AmusedScheduler fixes tokens by confidence (models/amused_confidence.py). Any other pipeline
+        has no token sampler, so the attribute is missing (AttributeError) and
+        confidence.confidence_support says False, on the class too (a property is not callable)."""
+        from musebench.models.amused_confidence import generate_with_confidence, is_amused
+
+        if not is_amused(self.pipe):
+            raise AttributeError(
+                f"diffusers pipeline {type(self.pipe).__name__} at {self.directory} reports no token "
+                "confidence (only an AmusedPipeline with its AmusedScheduler does)"
+            )
+        return functools.partial(generate_with_confidence, self)
 
     def describe(self, params: Mapping[str, ParamValue]) -> dict:
         merged = self.checked(params)
