@@ -19,6 +19,7 @@ METRICS: dict[str, str] = {
     "cmmd": "musebench.metrics.cmmd",  # unbiased MMD^2, RBF sigma=10 on CLIP embeddings (clip | probe)
     "vendi": "musebench.metrics.vendi",  # Vendi score: diversity of the generated set, cosine kernel
     "clip_score": "musebench.metrics.clip_score",  # open_clip or probe; torchmetrics|hessel|cosine
+    "confidence": "musebench.metrics.confidence",  # ECE, Brier, AUROC of the sampler's confidence vs the oracle
     "latency": "musebench.metrics.latency",  # per-image latency, throughput, ratio to calibration
 }
 

@@ -31,6 +31,10 @@ def load_prompts(spec, suite_seed: int) -> list[PromptRecord]:
     load = source_function(spec.source)
     if spec.source == "shapes":
         records = load(spec.split or "val", spec.limit, suite_seed if spec.seed is None else spec.seed)
+        if spec.perturb is not None:
+            from musebench.shapes.perturb import perturb_records
+
+            records = perturb_records(records, spec.perturb)
     elif spec.source == "coco":
         from musebench.prompts.coco import HEIM_SEED, select_captions
 

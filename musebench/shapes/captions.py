@@ -97,6 +97,16 @@ def caption(scene: Scene, variant: int = 0) -> str:
     return _fill(templates[variant % len(templates)], _slots(scene))
 
 
+def scene_slots(scene: Scene) -> dict[str, str]:
+    """The words a caption of `scene` fills its template slots with (the module docstring's names)."""
+    return _slots(scene)
+
+
+def fill_template(template: str, slots: dict[str, str]) -> str:
+    """`template` with its slots filled; {art}/{art2} agree with the word that follows them."""
+    return _fill(template, slots)
+
+
 # ---- parsing --------------------------------------------------------------------------------------
 
 _VOCAB = {

@@ -27,6 +27,8 @@ class PromptsSpec:
     format: str | None = None  # file: txt | parti | drawbench | dreambench | geneval (default: from the extension)
     selection: Literal["all", "heim", "per_image"] = "all"  # coco: which captions (musebench.prompts.coco)
     images_dir: str | None = None  # coco: the real images, for the `real` adapter and FID reference sets
+    # shapes: rewrite each caption, same scene (musebench/shapes/perturb.py PERTURB_CHOICES)
+    perturb: Literal["unseen_words", "reordered", "longer", "mixed"] | None = None
 
     def __post_init__(self):
         if self.limit is not None and self.limit < 1:
@@ -36,6 +38,8 @@ class PromptsSpec:
                              f"got {self.images_per_prompt}")
         if self.source == "shapes" and self.limit is None:
             raise ValueError("source shapes needs `limit:` (how many prompts to sample)")
+        if self.perturb is not None and self.source != "shapes":
+            raise ValueError(f"perturb rewrites shapes captions; source {self.source} has none (remove `perturb:`)")
         if self.source in ("coco", "file") and not self.path:
             raise ValueError(f"source {self.source} needs `path:` (the file to read prompts from)")
 
