@@ -10,8 +10,14 @@ Per image, over the N token positions:
   MaskGIT's `selected_probs` (softmax of the guided logits, gathered at the sampled id;
   maskgit/libml/parallel_decode.py), i.e. what the sampler ranked when it decided to keep it;
 - `token_step` (B, N) long: the 0-based step at which the token was fixed (the last step fixes all
-  that remain); every generated token is fixed exactly once;
-- `image_confidence()` (B,) float64: the mean log-probability of the generated tokens.
+  that remain); every generated token is fixed exactly once (again only when refined, below);
+- `image_confidence()` (B,) float64: the mean log-probability of the generated tokens;
+- `forward_passes` (B,) long: how many transformer forwards (each over the image's cond and, with
+  guidance, uncond row) the image took part in: the steps it ran, fewer when it stopped early, more
+  when it was refined (adaptive_options.py), so that latency can be attributed per image.
+
+With refinement on demand (adaptive_options.py) a re-masked token is fixed again: it keeps its last
+confidence and step, the refinement's steps counted on after the K scheduled ones (K, K + 1, ...).
 
 Known tokens (inpainting, outpainting) were given, not chosen: their step is GIVEN_STEP (-1) and their
 confidence is NaN, not 1, so that a given token can never pass as a certain choice: any statistic
@@ -20,7 +26,8 @@ that forgets to leave them out turns NaN instead of quietly drifting towards "co
 
 With `trajectory=True` the trace also keeps, after each step k of K, the ids the image would have if
 decoding stopped there: fixed tokens as they are, every still-masked position filled by the argmax of
-that step's guided logits (issue 25 item 3). The last entry is the final output exactly.
+that step's guided logits (issue 25 item 3). The last entry is the final output exactly. An image that
+stopped early keeps its final ids in the later entries; refinement adds R entries after the K.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ class _Call:
     confidence: torch.Tensor  # (B, N) float32, NaN until fixed (and for given tokens)
     step: torch.Tensor  # (B, N) long, GIVEN_STEP until fixed (and for given tokens)
     trajectory: list[torch.Tensor]  # K entries of (B, N) long when asked for, else empty
+    forwards: torch.Tensor  # (B,) long: transformer forwards each image took part in
 
 
 @dataclass
@@ -51,18 +59,23 @@ class DecodeTrace:
     def begin(self, unknown: torch.Tensor) -> None:
         """Called by decode before its first step; unknown (B, N) bool is True where [MASK]."""
         b, n = unknown.shape
-        self._calls.append(_Call(torch.full((b, n), float("nan")), torch.full((b, n), GIVEN_STEP, dtype=torch.long), []))
+        self._calls.append(_Call(torch.full((b, n), float("nan")), torch.full((b, n), GIVEN_STEP, dtype=torch.long), [],
+                                 torch.zeros(b, dtype=torch.long)))
 
     def observe(self, step: int, unknown: torch.Tensor, remask: torch.Tensor, sampled: torch.Tensor,
-                chosen: torch.Tensor, logits: torch.Tensor) -> None:
+                chosen: torch.Tensor, logits: torch.Tensor | None, active: torch.Tensor | None = None) -> None:
         """One decoding step. unknown, remask (B, N) bool: masked before the step / again after it;
-        sampled (B, N) long: this step's ids; chosen (B, N): their probabilities; logits (B, N, K)."""
+        sampled (B, N) long: this step's ids; chosen (B, N): their probabilities; logits (B, N, K)
+        (None only where nothing is re-masked); active (B,) bool: the images whose forward ran
+        (None: all; early-stopped images run none)."""
         call = self._calls[-1]
         fixed = unknown & ~remask  # (B, N): fixed at this step, never revisited (sampler rule)
         call.confidence = torch.where(fixed, chosen, call.confidence)
         call.step = torch.where(fixed, torch.full_like(call.step, step), call.step)
+        call.forwards += 1 if active is None else active.long()
         if self.trajectory:
-            call.trajectory.append(torch.where(remask, logits.argmax(dim=-1), sampled))  # (B, N)
+            filled = sampled.clone() if logits is None else torch.where(remask, logits.argmax(dim=-1), sampled)
+            call.trajectory.append(filled)  # (B, N)
 
     @property
     def token_confidence(self) -> torch.Tensor:
@@ -73,6 +86,11 @@ class DecodeTrace:
     def token_step(self) -> torch.Tensor:
         """(B, N) long over every decoded image, in order; GIVEN_STEP for given tokens."""
         return torch.cat([c.step for c in self._calls]) if self._calls else torch.empty(0, 0, dtype=torch.long)
+
+    @property
+    def forward_passes(self) -> torch.Tensor:
+        """(B,) long over every decoded image, in order: the transformer forwards each took part in."""
+        return torch.cat([c.forwards for c in self._calls]) if self._calls else torch.empty(0, dtype=torch.long)
 
     def image_confidence(self) -> torch.Tensor:
         """(B,) float64: mean log-probability of each image's generated tokens (given ones left out).

@@ -212,7 +212,8 @@ def test_adapter_defaults_describe_fingerprint(tmp_path, tiny_ckpt):
     from musebench.models.registry import load_adapter
 
     adapter = load_adapter("muse", str(tiny_ckpt))
-    assert set(adapter.defaults()) == {"steps", "guidance", "guidance_schedule", "temperature", "negative_prompt"}
+    assert set(adapter.defaults()) == {"steps", "guidance", "guidance_schedule", "temperature", "negative_prompt",
+                                       "stop_confidence", "refine_steps", "refine_below", "refine_fraction"}
     info = adapter.describe({"steps": 3})
     assert info["transformer_calls_per_image"] == 3
     assert info["flops_per_image"] > 3 * info["transformer_flops_per_call"] > 0

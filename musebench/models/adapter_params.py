@@ -24,13 +24,28 @@ REAL_SIZE = 32  # the shapes world's and the shipped models' resolution
 
 
 def muse_params(sampler) -> Declared:
-    """A Muse config's sampler section (reference_model/config.py SamplerConfig) -> the declaration."""
+    """A Muse config's sampler section (reference_model/config.py SamplerConfig) -> the declaration,
+    with the confidence-adaptive options (reference_model/adaptive_options.py), off by default."""
+    from reference_model.adaptive_options import AdaptiveOptions
     from reference_model.sampler_choices import GUIDANCE_SCHEDULES
 
+    off = AdaptiveOptions()
     return Declared("muse", (Param("steps", sampler.steps), Param("guidance", MUSE_S.common(sampler.guidance)),
                              Param("guidance_schedule", sampler.guidance_schedule, GUIDANCE_SCHEDULES),
-                             Param("temperature", sampler.temperature), Param("negative_prompt", None)),
-                    guidance=MUSE_S)
+                             Param("temperature", sampler.temperature), Param("negative_prompt", None),
+                             Param("stop_confidence", off.stop_confidence), Param("refine_steps", off.refine_steps),
+                             Param("refine_below", off.refine_below), Param("refine_fraction", off.refine_fraction)),
+                    guidance=MUSE_S, inert=muse_inert)
+
+
+def muse_inert(params) -> tuple[str, ...]:
+    """The adaptive options that are off (stop_confidence 0; refine_steps 0, and then its two
+    settings): they change no image, so cache keys leave them out and every image cached before
+    they existed keeps its key (tests/test_adaptive_decoding.py)."""
+    off = ("stop_confidence",) if params.get("stop_confidence", 0.0) == 0 else ()
+    if params.get("refine_steps", 0) == 0:
+        off += ("refine_steps", "refine_below", "refine_fraction")
+    return off
 
 
 def ldm_params(sampler) -> Declared:

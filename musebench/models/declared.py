@@ -37,6 +37,9 @@ class Declared:
     check_records: Callable[[Sequence], None] | None = None
     # how the sampler writes `guidance` (models/guidance.py, the one convention); None: no guidance
     guidance: NativeGuidance | None = None
+    # full params -> the names that cannot change an image given the rest (an opt-in option that is
+    # off, and its settings): `keyed` leaves them out; None: every param counts
+    inert: Callable[[Mapping[str, ParamValue]], tuple[str, ...]] | None = None
 
     def defaults(self) -> dict[str, ParamValue]:
         return {p.name: p.default for p in self.params}
@@ -64,6 +67,12 @@ class Declared:
         if problem is not None:
             raise MusebenchError(f"{where}: {problem}")
         return typed
+
+    def keyed(self, params: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
+        """`params` less the inert ones: what an image's cache key and a run's record hold, so that an
+        option added later, while off, leaves every existing key as it was."""
+        drop = set(self.inert(params)) if self.inert is not None else set()
+        return {name: value for name, value in params.items() if name not in drop}
 
     def merged(self, params: Mapping[str, ParamValue], where: str) -> dict[str, ParamValue]:
         """`params` typed and over the defaults: what a sampler runs."""

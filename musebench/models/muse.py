@@ -4,7 +4,9 @@ Parameters: `steps` (decoding iterations T), `guidance` (the one convention, mod
 w, 1 = off; the sampler runs Muse's s = w - 1 in l = (1+s) l_cond - s l_uncond),
 `guidance_schedule` (constant | linear), `temperature` (initial Gumbel choice temperature,
 annealed to 0) and `negative_prompt` (None = the empty caption). Defaults come from
-the checkpoint's config. One torch.Generator per image, seeded with the image's seed.
+the checkpoint's config. One torch.Generator per image, seeded with the image's seed. The
+confidence-adaptive options `stop_confidence`, `refine_steps`, `refine_below`, `refine_fraction`
+(reference_model/adaptive_options.py) are off by default and then stay out of cache keys.
 
 Offers the optional `generate_with_confidence` (models/confidence.py): the sampler's own confidence
 in each token and image, observed without changing a byte of the image.
@@ -42,11 +44,15 @@ class MuseAdapter(ReferencePipelineAdapter):
 
     def sample_params(self, params: Mapping[str, ParamValue]):
         """params over defaults() -> (SampleParams, negative prompt); bad input is one line."""
+        from reference_model.adaptive_options import AdaptiveOptions
         from reference_model.sampler import SampleParams
 
         merged = self.declared().merged(params, f"muse model {self.directory}")
+        adaptive = AdaptiveOptions(stop_confidence=float(merged["stop_confidence"]), refine_steps=int(merged["refine_steps"]),
+                                   refine_below=float(merged["refine_below"]), refine_fraction=float(merged["refine_fraction"]))
         sample = SampleParams(steps=int(merged["steps"]), guidance=MUSE_S.native(float(merged["guidance"])),
-                              guidance_schedule=str(merged["guidance_schedule"]), temperature=float(merged["temperature"]))
+                              guidance_schedule=str(merged["guidance_schedule"]), temperature=float(merged["temperature"]),
+                              adaptive=adaptive)
         return sample, merged["negative_prompt"]
 
     def generate_with_confidence(self, prompts: Sequence[str], seeds: Sequence[int],

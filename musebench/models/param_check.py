@@ -25,6 +25,7 @@ class Bound:
     low: float
     high: float  # inclusive; for text, the length bounds
     why: str  # the documented reason for the range
+    low_open: bool = False  # True: low itself is refused, (low, high]
 
 
 # The documented ranges (docs/suites.md "Sampler parameters"). Names not listed (e.g. a diffusers
@@ -40,6 +41,12 @@ BOUNDS: dict[str, Bound] = {
     "negative_prompt": Bound("text", 0, 10_000, "negative prompt"),
     "scheduler": Bound("text", 1, 200, "scheduler name"),
     "guidance_schedule": Bound("text", 1, 200, "guidance schedule name"),
+    # Muse's confidence-adaptive decoding (reference_model/adaptive_options.py): probabilities,
+    # mean log-probabilities and a share of the tokens; 0 steps / 0 threshold = off
+    "stop_confidence": Bound("number", 0.0, 1.0, "early-stop threshold on every remaining token's probability; 0 = off"),
+    "refine_steps": Bound("int", 0, 1000, "extra decoding steps for unconfident images; 0 = off"),
+    "refine_below": Bound("number", -100.0, 0.0, "image confidence (mean log-probability) under which an image is refined"),
+    "refine_fraction": Bound("number", 0.0, 1.0, "share of an image's tokens re-masked for refinement", low_open=True),
 }
 
 
@@ -61,8 +68,8 @@ def bound_problem(name: str, value: ParamValue) -> str | None:
         return f"{name}={value!r} must be {kind} ({bound.why})"
     if not math.isfinite(value):
         return f"{name}={value!r} must be finite, in [{bound.low:g}, {bound.high:g}]"
-    if not bound.low <= value <= bound.high:
-        return f"{name}={value!r} is outside [{bound.low:g}, {bound.high:g}] ({bound.why})"
+    if not bound.low <= value <= bound.high or (bound.low_open and value == bound.low):
+        return f"{name}={value!r} is outside {'(' if bound.low_open else '['}{bound.low:g}, {bound.high:g}] ({bound.why})"
     return None
 
 

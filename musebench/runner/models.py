@@ -32,8 +32,9 @@ class LoadedModel:
     cacheable: bool  # False for adapters whose images come from the records (`real`)
 
     def full_params(self, params: dict) -> dict:
-        """Defaults overlaid with the point's params: what the adapter runs, and the cache key's params."""
-        return {**self.defaults, **params}
+        """Defaults overlaid with the point's params, less those that cannot change an image
+        (Declared.keyed: an opt-in option that is off): what the adapter runs, and the cache key's params."""
+        return self.declared.keyed({**self.defaults, **params})
 
 
 def _load(spec: ModelSpec, device: str):
@@ -95,7 +96,7 @@ def loaded_model(spec: ModelSpec, adapter, batch_size: int) -> LoadedModel:
     """An adapter as the runner holds it (a run's models, and `musebench generate`'s one)."""
     declared = of_adapter(adapter)
     return LoadedModel(
-        spec=spec, adapter=adapter, declared=declared, defaults=declared.defaults(), fingerprint=str(adapter.fingerprint()),
+        spec=spec, adapter=adapter, declared=declared, defaults=declared.keyed(declared.defaults()), fingerprint=str(adapter.fingerprint()),
         resolution=int(adapter.resolution()), batch_size=batch_size, cacheable=bool(getattr(adapter, "cacheable", True)),
     )
 
