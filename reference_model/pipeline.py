@@ -110,6 +110,11 @@ class MusePipeline:
         the still-masked tokens filled by that step's argmax; [:, K-1] is generate()'s output exactly."""
         trace = DecodeTrace(trajectory=True)
         self.decode_ids(self._all_masked(len(prompts)), prompts, seeds, params, negative_prompt, trace)
+        return self.trajectory_images(trace)
+
+    def trajectory_images(self, trace: DecodeTrace) -> torch.Tensor:
+        """uint8 (B, K, 3, H, W): a DecodeTrace(trajectory=True)'s ids after every step, decoded the
+        way ids_to_images decodes the final ids (one image at a time: the same bytes in any batch)."""
         ids = trace.trajectory_ids()  # (B, K, N)
         b, k, n = ids.shape
         images = self.ids_to_images(ids.reshape(b * k, n))  # (B*K, 3, H, W)

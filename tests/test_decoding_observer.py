@@ -13,7 +13,7 @@ from test_muse_model import tiny_ckpt, tiny_encoder_dir  # noqa: F401  (fixtures
 from test_muse_sampler import all_masked, context, gens, one_thread, tiny  # noqa: F401  (one_thread is autouse)
 
 from musebench.models.confidence import (CONFIDENCE_KEYS, IMAGE_CONFIDENCE, TOKEN_CONFIDENCE, TOKEN_STEP,
-                                         confidence_support)
+                                         TRAJECTORY_IMAGES, confidence_support)
 from musebench.models.muse import MuseAdapter
 from musebench.models.registry import ADAPTERS, adapter_class, load_adapter
 from reference_model.decode_trace import GIVEN_STEP, DecodeTrace
@@ -168,6 +168,23 @@ def test_the_trajectorys_last_image_is_the_generated_image(tiny_ckpt, seeds):
     side = pipe.config.vq.image_size
     assert frames.dtype == torch.uint8 and frames.shape == (len(seeds), 4, 3, side, side)
     assert torch.equal(frames[:, -1], pipe.generate(prompts, seeds, params))
+
+
+@pytest.mark.parametrize("seeds", [[4], [0, 1, 7]], ids=["batch1", "batch3"])
+def test_trajectory_images_end_at_the_image_which_the_trajectory_does_not_change(adapter, seeds):
+    """Issue 25 item 3: one frame per step, the last the returned image byte for byte; images and the
+    other keys identical with trajectory on or off."""
+    prompts, params = PROMPTS[: len(seeds)], {"guidance": 2.5, "steps": 4}
+    images, confidence = adapter.generate_with_confidence(prompts, seeds, params, trajectory=True)
+    plain, without = adapter.generate_with_confidence(prompts, seeds, params)
+    assert torch.equal(images, plain) and torch.equal(images, adapter.generate(prompts, seeds, params))
+    assert set(confidence) == set(CONFIDENCE_KEYS) | {TRAJECTORY_IMAGES} and set(without) == set(CONFIDENCE_KEYS)
+    for key in CONFIDENCE_KEYS:
+        np.testing.assert_array_equal(confidence[key], without[key])
+    frames = confidence[TRAJECTORY_IMAGES]
+    side = adapter.pipe.config.vq.image_size
+    assert frames.dtype == np.uint8 and frames.shape == (len(seeds), 4, 3, side, side)
+    np.testing.assert_array_equal(frames[:, -1], images.numpy())
 
 
 def test_only_muse_reports_confidence():

@@ -21,13 +21,15 @@ from typing import TYPE_CHECKING
 from musebench.models.adapter_params import MUSE_CHECKPOINT as DEFAULT_CHECKPOINT
 from musebench.models.adapter_params import muse_params
 from musebench.models.base import ParamValue
-from musebench.models.confidence import IMAGE_CONFIDENCE, TOKEN_CONFIDENCE, TOKEN_STEP
+from musebench.models.confidence import IMAGE_CONFIDENCE, TOKEN_CONFIDENCE, TOKEN_STEP, TRAJECTORY_IMAGES
 from musebench.models.guidance import MUSE_S
 from musebench.models.reference_adapter import ReferencePipelineAdapter, parameter_count
 
 if TYPE_CHECKING:
     import numpy as np
     import torch
+
+    from reference_model.decode_trace import DecodeTrace
 
 
 class MuseAdapter(ReferencePipelineAdapter):
@@ -55,17 +57,31 @@ class MuseAdapter(ReferencePipelineAdapter):
                               adaptive=adaptive)
         return sample, merged["negative_prompt"]
 
-    def generate_with_confidence(self, prompts: Sequence[str], seeds: Sequence[int],
-                                 params: Mapping[str, ParamValue]) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
+    def generate_with_confidence(self, prompts: Sequence[str], seeds: Sequence[int], params: Mapping[str, ParamValue],
+                                 trajectory: bool = False) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
         """generate()'s images (uint8 (N, 3, H, W), the same bytes) and the sampler's confidence in them,
-        under models/confidence.py's keys (reference_model/decode_trace.py defines each value)."""
+        under models/confidence.py's keys (reference_model/decode_trace.py defines each value);
+        trajectory=True adds TRAJECTORY_IMAGES, the image after every step (the trace only reads)."""
         from reference_model.decode_trace import DecodeTrace
 
-        trace = DecodeTrace()
+        trace = DecodeTrace(trajectory=trajectory)
         images = self.pipe.generate(*self.pipeline_args(prompts, seeds, params), trace=trace)
-        return images, {IMAGE_CONFIDENCE: trace.image_confidence().numpy(),  # (N,) float64
-                        TOKEN_CONFIDENCE: trace.token_confidence.numpy(),  # (N, T) float32
-                        TOKEN_STEP: trace.token_step.numpy()}  # (N, T) int64
+        confidence = {IMAGE_CONFIDENCE: trace.image_confidence().numpy(),  # (N,) float64
+                      TOKEN_CONFIDENCE: trace.token_confidence.numpy(),  # (N, T) float32
+                      TOKEN_STEP: trace.token_step.numpy()}  # (N, T) int64
+        if trajectory:
+            confidence[TRAJECTORY_IMAGES] = self._trajectory_images(trace, images)  # (N, K, 3, H, W) uint8
+        return images, confidence
+
+    def _trajectory_images(self, trace: DecodeTrace, images: torch.Tensor) -> np.ndarray:
+        """(N, K, 3, H, W) uint8 from a trajectory trace, checked to end at `images` byte for byte."""
+        import torch
+
+        frames = self.pipe.trajectory_images(trace)  # (N, K, 3, H, W)
+        if not torch.equal(frames[:, -1], images):  # same ids, same per-image VQ decode: never, unless a bug
+            raise RuntimeError(f"muse model {self.directory}: the trajectory's last image differs from the generated "
+                               f"image (a bug in reference_model/decode_trace.py or pipeline.trajectory_images)")
+        return frames.numpy()
 
     def describe(self, params: Mapping[str, ParamValue]) -> dict:
         report = self.flops(params, self.pipe.transformer)
