@@ -63,10 +63,14 @@ declare -A ARGS=(
   [shapes_compositional_holdout]="--limit 96"
   [clip_score]="--limit 64"
   [coco_fid_shapes]="--limit 192"
+  [calibration]=""                   # 2,004 prompts each: issue 25's >= 2,000 per condition
+  [calibration_holdout]=""
+  [calibration_perturbed]=""
 )
 # (the first N val prompts are the same in every suite and image seeds depend only on (seed,
 # prompt, index), so Muse's default-setting images are generated once and shared through the cache)
-ORDER=(steps_sweep guidance_sweep latency_vs_diffusion shapes_compositional shapes_compositional_holdout clip_score coco_fid_shapes)
+ORDER=(steps_sweep guidance_sweep latency_vs_diffusion shapes_compositional shapes_compositional_holdout clip_score coco_fid_shapes
+       calibration calibration_holdout calibration_perturbed)
 
 stale() {  # true when suite $1 must run: --rerun, no results, another protocol, or newer shipped weights
   local results="$RUNS/$1/results.jsonl"
@@ -120,6 +124,7 @@ declare -A REPORTS=(
   [shapes_compositional]="shapes_compositional shapes_compositional_holdout"
   [clip_score]="clip_score"
   [coco_fid_shapes]="coco_fid_shapes"
+  [calibration]="calibration calibration_holdout calibration_perturbed"
 )
 build_report() {  # report name: build it, then copy its runs' result files next to it
   local report=$1 dirs=() suite
@@ -128,6 +133,8 @@ build_report() {  # report name: build it, then copy its runs' result files next
   for suite in ${REPORTS[$report]}; do
     mkdir -p "$OUT/$report/runs/$suite"
     cp "$RUNS/$suite/run.json" "$RUNS/$suite/results.jsonl" "$OUT/$report/runs/$suite/"
+    # the calibration page's gap tests are recomputed from per-item outcomes: keep them with it
+    [ "$report" = calibration ] && cp "$RUNS/$suite/items.jsonl" "$OUT/$report/runs/$suite/"
   done
   echo "== report $OUT/$report/index.html <- ${dirs[*]}"
 }

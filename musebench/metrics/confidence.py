@@ -32,7 +32,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -46,6 +46,7 @@ BUILDS_WITHOUT_TORCH = True  # build() and preflight() import no torch: a run ch
 
 PREFIX = "confidence"
 HEADLINE = ("ece", "brier", "auroc")
+DETAIL = "confidence detail"  # extra.kind of every row but the headline ones
 CHUNK = 64  # images per generate_with_confidence call (batch-independent samplers: any size gives the same bytes)
 CODE_VERSION = "1"  # bump when what is cached under "confidence" changes meaning
 
@@ -83,7 +84,7 @@ class ConfidenceMetric:
         check_prompts(ctx.prompts)
         final = self._final_boundary(ctx)  # every model has images, so every model (real too) gets this row
         if ctx.adapter is None or not confidence_support(ctx.adapter):
-            return [*unavailable(ctx, "the adapter reports no token confidence"), final]
+            return [*unavailable(ctx, "the adapter reports no token confidence"), replace(final, extra={**final.extra, "kind": DETAIL})]
         measured = measure(ctx, self.options.trajectory, self.options.boundary_patch)
         correct = np.array([v.all_correct for v in cached_verdicts(ctx, lambda: _score(ctx.images, ctx.prompts))])
         p = np.exp(measured["image_confidence"])  # (N,) in (0, 1]
@@ -91,13 +92,15 @@ class ConfidenceMetric:
         rows = self._headline("", keys, p, correct, ctx.seed)
         rows.append(MetricValue(f"{PREFIX}/mean", float(p.mean()), len(p), True, None,
                                 {"definition": "exp(mean log-probability of the generated tokens)"}, keyed(keys, p)))
-        rows += self._selective(keys, p, correct)
+        detail = self._selective(keys, p, correct)
         for tag in sorted({r.tag for r in ctx.prompts if r.tag is not None}):
             where = np.array([r.tag == tag for r in ctx.prompts])
-            rows += self._headline(f"{tag}/", tuple(k for k, w in zip(keys, where) if w), p[where], correct[where], ctx.seed)
+            detail += self._headline(f"{tag}/", tuple(k for k, w in zip(keys, where) if w), p[where], correct[where], ctx.seed)
         if "step_correct" in measured:
-            rows += trajectory_rows(keys, measured["step_correct"], measured["step_boundary"], ctx.seed, self.options.rounds)
-        return [*rows, final]
+            detail += trajectory_rows(keys, measured["step_correct"], measured["step_boundary"], ctx.seed, self.options.rounds)
+        detail.append(final)
+        # kind "detail": tables and figures of their own (report/calibration.py), not the results summary
+        return rows + [replace(v, extra={**v.extra, "kind": DETAIL}) for v in detail]
 
     def _final_boundary(self, ctx: EvalContext) -> MetricValue:
         from musebench.metrics.token_boundary import token_boundary_ratio

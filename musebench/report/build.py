@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from musebench.cache.figures import FigureCache
 from musebench.errors import MusebenchError
-from musebench.report import bars, curves, grids, matched, page, pareto, style, tables
+from musebench.report import bars, calibration, curves, grids, matched, page, pareto, style, tables
 from musebench.report.data import Run, load_runs
 
 MARKER = ".musebench-report"
@@ -104,6 +104,7 @@ def _build(runs: list[Run], df: pd.DataFrame, out: Path, progress: bool, store: 
         ("guidance", lambda: _figures("FID–CLIP trade-off", curves.tradeoff_figures(df, out, palette, labels, only, store=store))),
         ("latency", lambda: _figures("Latency vs quality", pareto.pareto_figures(df, out, palette, labels, only, store=store))),
         ("categories", lambda: _figures("Per-category accuracy", bars.category_figures(df, out, palette, labels, store=store))),
+        ("calibration", lambda: calibration.blocks(runs, df, out, store, _write_frame)),
         ("grids", lambda: _figures("Image grids", grids.grid_figures(runs, out, store))),
         ("runs", lambda: _provenance(runs, out)),
     ]

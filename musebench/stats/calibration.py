@@ -73,3 +73,28 @@ def auroc(score: Sequence, correct: Sequence) -> float:
     ranks = rankdata(values)  # (n,) midranks: ties share their average rank
     u = ranks[outcome].sum() - n_correct * (n_correct + 1) / 2  # Mann-Whitney U of the correct items
     return float(u / (n_correct * n_wrong))
+
+
+def platt_fit(score: Sequence, correct: Sequence) -> tuple[float, float]:
+    """(a, b) of P(correct) = sigmoid(a * score + b), by maximum likelihood (Platt 1999, "Probabilistic
+    Outputs for Support Vector Machines", without his target smoothing): the standard post-hoc map
+    from a confidence score to a probability, fitted on one set and applied to another."""
+    from scipy.optimize import minimize
+    from scipy.special import log_expit
+
+    values, outcome = _inputs("platt_fit", score, correct, unit=False)
+    sign = np.where(outcome, 1.0, -1.0)  # log-likelihood = sum log sigmoid(sign * (a x + b))
+
+    def loss(theta: np.ndarray) -> float:
+        return -float(log_expit(sign * (theta[0] * values + theta[1])).sum())
+
+    start = np.array([1.0, np.log((outcome.sum() + 1) / ((~outcome).sum() + 1)) - values.mean()])
+    fitted = minimize(loss, start, method="BFGS")
+    return float(fitted.x[0]), float(fitted.x[1])
+
+
+def platt_apply(score: Sequence, a: float, b: float) -> np.ndarray:
+    """sigmoid(a * score + b): the fitted probability of being correct, (n,) float64."""
+    from scipy.special import expit
+
+    return expit(a * np.asarray(score, dtype=np.float64) + b)

@@ -1,0 +1,337 @@
+"""The confidence-calibration section: is Muse's confidence a probability of being right, in and out of
+distribution? (issue 25; rows from metrics/confidence.py, read back from result files only.)
+
+Conditions are the runs: the in-distribution reference is the run whose prompts are the val split
+unperturbed; every other run (the hold-out split, perturbed captions) is compared with it.
+- Raw: p = exp(mean token log-probability), the metric's own ECE / Brier / AUROC rows.
+- Platt: p mapped by sigmoid(a log p + b) fitted on the reference (Platt 1999; stats/calibration.py),
+  2-fold cross-fitted on the reference itself (fit on odd items, score even ones and back), fitted on
+  all of it for the other conditions: the question "does a calibration learned in distribution still
+  hold out of it" (Ovadia et al. 2019, "Can you trust your model's uncertainty?").
+- The gap: ECE(condition) - ECE(reference), raw and Platt, and AUROC's difference, each a two-sample
+  basic bootstrap (both sets resampled; the Platt fit is redone on every reference resample) with a
+  p-value; Holm over the family of every gap on the page (STATISTICS.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from musebench.cache.figures import FigureCache
+from musebench.report import style
+from musebench.report.curves import FigureFiles
+from musebench.report.data import Run
+
+ROUNDS = 1000  # bootstrap rounds of every interval this section computes itself
+SEED = 0
+REJECT = "confidence/selective/reject_"
+
+
+@dataclass(frozen=True)
+class Condition:
+    run: str  # run label
+    model: str
+    name: str  # "val", "holdout", "val, perturbed (mixed)"
+    reference: bool  # val, unperturbed: the in-distribution condition
+    score: np.ndarray  # (n,) log p, the mean token log-probability
+    correct: np.ndarray  # (n,) bool, the oracle's verdict
+
+
+def condition_name(run: Run) -> tuple[str, bool]:
+    prompts = (run.run_json.get("suite") or {}).get("prompts") or {}
+    split, perturb = prompts.get("split") or "val", prompts.get("perturb")
+    name = f"{split}, perturbed ({perturb})" if perturb else split
+    return name, split == "val" and not perturb
+
+
+def conditions(runs: list[Run]) -> list[Condition]:
+    """Every (run, model) with per-item confidence and oracle verdicts, in run order."""
+    from musebench.results import load_run
+
+    found = []
+    for run in runs:
+        rows = {(r.model, r.params_key, r.metric): r for r in load_run(run.run_dir).rows}
+        name, reference = condition_name(run)
+        for (model, pkey, metric), row in rows.items():
+            verdicts = rows.get((model, pkey, "oracle/all_correct"))
+            if metric != "confidence/mean" or row.items is None or verdicts is None or verdicts.items is None:
+                continue
+            keys = [k for k in row.items if k in verdicts.items]
+            score = np.log(np.array([row.items[k] for k in keys]))
+            found.append(Condition(run.label, model, name, reference, score, np.array([verdicts.items[k] > 0.5 for k in keys])))
+    return found
+
+
+def _platt_probs(ref: Condition, target: Condition | None, ref_index: np.ndarray, index: np.ndarray | None) -> np.ndarray:
+    """Platt probabilities of `target`'s items (or the reference's own, cross-fitted when target is None)."""
+    from musebench.stats.calibration import platt_apply, platt_fit
+
+    s, c = ref.score[ref_index], ref.correct[ref_index]
+    if target is None:  # 2-fold cross-fit on the reference: no item is scored by a map fitted on it
+        out = np.empty(len(s))
+        for fold in (0, 1):
+            test = np.arange(len(s)) % 2 == fold
+            out[test] = platt_apply(s[test], *platt_fit(s[~test], c[~test]))
+        return out
+    return platt_apply(target.score[index], *platt_fit(s, c))
+
+
+def _ece(p: np.ndarray, correct: np.ndarray) -> float:
+    from musebench.stats.calibration import expected_calibration_error
+
+    return expected_calibration_error(p, correct)
+
+
+def platt_ece(ref: Condition, target: Condition | None, ref_index: np.ndarray, index: np.ndarray | None) -> float:
+    p = _platt_probs(ref, target, ref_index, index)
+    return _ece(p, (ref.correct[ref_index] if target is None else target.correct[index]))
+
+
+def _interval(statistic, sizes: tuple[int, ...], estimate: float) -> tuple[float, float, float]:
+    """(lo, hi, p) of a basic bootstrap over independent resamples of each set; p inverts the interval."""
+    from musebench.metrics.intervals import basic_interval
+
+    rng = np.random.default_rng(SEED)
+    draws = np.array([statistic(*[rng.integers(0, n, size=n) for n in sizes]) for _ in range(ROUNDS)])
+    lo, hi = basic_interval(estimate, draws)
+    centred = 2 * estimate - draws  # the basic interval's reflected distribution
+    tail = min(np.sum(centred <= 0), np.sum(centred >= 0))
+    p = min(1.0, 2 * (tail + 1) / (ROUNDS + 1))  # never 0 from finitely many draws (Davison & Hinkley 1997, eq. 4.11)
+    return lo, hi, float(p)
+
+
+def _auroc(c: Condition, index: np.ndarray) -> float:
+    from musebench.stats.calibration import auroc
+
+    correct = c.correct[index]
+    return auroc(c.score[index], correct) if 0 < correct.sum() < len(correct) else math.nan
+
+
+def summary_frame(found: list[Condition]) -> pd.DataFrame:
+    refs = {c.model: c for c in found if c.reference}
+    rows = []
+    for c in found:
+        everything = np.arange(len(c.score))
+        ref = refs.get(c.model)
+        platt = "no val reference"
+        if ref is not None:
+            same = ref is c
+            value = platt_ece(ref, None if same else c, np.arange(len(ref.score)), None if same else everything)
+            if same:
+                lo, hi, _ = _interval(lambda i: platt_ece(ref, None, i, None), (len(ref.score),), value)
+            else:
+                lo, hi, _ = _interval(lambda i, j: platt_ece(ref, c, i, j), (len(ref.score), len(c.score)), value)
+            platt = f"{value:.3f} [{max(lo, 0):.3f}, {hi:.3f}]"
+        rows.append({"condition": c.name, "run": c.run, "model": c.model, "N": len(c.score),
+                     "accuracy": f"{c.correct.mean():.3f}", "mean p": f"{np.exp(c.score).mean():.3f}",
+                     "ECE, Platt map fitted on val": platt})
+    return pd.DataFrame(rows)
+
+
+def gap_frame(found: list[Condition]) -> pd.DataFrame:
+    """Each non-reference condition minus its model's val reference: ECE raw, ECE Platt, AUROC; Holm."""
+    from musebench.stats.multiple import holm
+
+    refs = {c.model: c for c in found if c.reference}
+    rows, pvalues = [], []
+    for c in found:
+        ref = refs.get(c.model)
+        if c.reference or ref is None:
+            continue
+        n_ref, n = len(ref.score), len(c.score)
+        raw = lambda i, j: _ece(np.exp(c.score[j]), c.correct[j]) - _ece(np.exp(ref.score[i]), ref.correct[i])  # noqa: E731
+        platt = lambda i, j: platt_ece(ref, c, i, j) - platt_ece(ref, None, i, None)  # noqa: E731
+        disc = lambda i, j: _auroc(c, j) - _auroc(ref, i)  # noqa: E731
+        for label, statistic in (("ECE (raw p)", raw), ("ECE (Platt, fitted on val)", platt), ("AUROC", disc)):
+            everything = (np.arange(n_ref), np.arange(n))
+            estimate = statistic(*everything)
+            lo, hi, p = _interval(statistic, (n_ref, n), estimate)
+            rows.append({"condition": c.name, "model": c.model, "measure": label, "difference vs val": estimate,
+                         "95% CI": f"[{lo:.3f}, {hi:.3f}]", "p": p, "N (val, condition)": f"{n_ref}, {n}"})
+            pvalues.append(p)
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["p (Holm)"] = holm(pvalues)
+        frame["significant at 0.05"] = frame["p (Holm)"] < 0.05
+    return frame
+
+
+def verdict(gaps: pd.DataFrame) -> str:
+    """One sentence per condition: is its calibration gap (Platt ECE) significant after Holm?"""
+    parts = []
+    for _, row in gaps[gaps["measure"] == "ECE (Platt, fitted on val)"].iterrows():
+        word = "is" if row["significant at 0.05"] else "is not"
+        parts.append(f"{row['model']} on {row['condition']}: the calibration gap {word} significant "
+                     f"(ECE {row['difference vs val']:+.3f} {row['95% CI']}, Holm p = {row['p (Holm)']:.3g}).")
+    return " ".join(parts)
+
+
+def reliability_figure(found: list[Condition], out: Path, store: FigureCache) -> FigureFiles:
+    from musebench.metrics.confidence import reliability
+
+    refs = {c.model: c for c in found if c.reference}
+    with style.figure(width=2.4 * len(found), height=4.6, ncols=len(found), nrows=2) as (fig, axes):
+        drawn = []
+        for col, c in enumerate(found):
+            ref = refs.get(c.model)
+            maps = [("raw p", np.exp(c.score))]
+            if ref is not None:
+                same = ref is c
+                maps.append(("Platt (val)", _platt_probs(ref, None if same else c, np.arange(len(ref.score)),
+                                                         None if same else np.arange(len(c.score)))))
+            for row, (label, p) in enumerate(maps):
+                ax = axes[row][col]
+                bins = reliability(p, c.correct, 15)
+                x = np.array([b["confidence"] for b in bins])
+                y = np.array([b["accuracy"] for b in bins])
+                err = np.array([[b["accuracy"] - b["accuracy_ci95"][0], b["accuracy_ci95"][1] - b["accuracy"]] for b in bins]).T
+                ax.plot([0, 1], [0, 1], color="#888888", linewidth=0.8, linestyle="--")
+                ax.errorbar(x, y, yerr=err, fmt="o", color=style.OKABE_ITO[row], markersize=3, elinewidth=0.8, capsize=1.5)
+                ax.set_xlim(0, 1)
+                ax.set_ylim(0, 1.02)
+                ax.set_title(f"{c.name}\n{label}, N = {len(p)}", fontsize=8)
+                ax.set_xlabel("confidence (mean of bin)")
+                ax.set_ylabel("oracle accuracy")
+                drawn.append((c.name, label, x, y, err))
+            if ref is None:
+                axes[1][col].set_visible(False)
+        fig.subplots_adjust(hspace=0.75, wspace=0.45)
+        png, pdf = style.save(fig, out, "calibration_reliability", store, drawn=("reliability", drawn))
+    caption = ("Reliability diagrams: per 15 equal-width confidence bins (empty bins not drawn), the oracle accuracy "
+               "with its 95 % Wilson interval against the bin's mean confidence; the dashed diagonal is perfect "
+               "calibration. Top: the raw p = exp(mean token log-probability); bottom: p mapped by a Platt fit on val "
+               "(cross-fitted on val itself).")
+    return FigureFiles("calibration_reliability", "Reliability diagrams", caption, png, pdf)
+
+
+def _curve(df: pd.DataFrame, prefix: str, run: str, model: str) -> pd.DataFrame:
+    rows = df[(df["run"] == run) & (df["model"] == model) & df["metric"].str.startswith(prefix)].copy()
+    rows["x"] = rows["metric"].str[len(prefix):].astype(float)
+    return rows.sort_values("x")
+
+
+def selective_figure(df: pd.DataFrame, found: list[Condition], out: Path, store: FigureCache) -> FigureFiles | None:
+    with style.figure(width=3.3, height=2.6) as (fig, axes):
+        ax, drawn = axes[0][0], []
+        for i, c in enumerate(found):
+            rows = _curve(df, REJECT, c.run, c.model)
+            overall = df[(df["run"] == c.run) & (df["model"] == c.model) & (df["metric"] == "oracle/all_correct")]
+            if rows.empty or overall.empty:
+                continue
+            x = np.concatenate([[0.0], rows["x"].to_numpy()])
+            y = np.concatenate([overall["value"].to_numpy()[:1], rows["value"].to_numpy()])
+            lo = np.concatenate([overall["lo"].to_numpy()[:1], rows["lo"].to_numpy()])
+            hi = np.concatenate([overall["hi"].to_numpy()[:1], rows["hi"].to_numpy()])
+            color = style.OKABE_ITO[i % len(style.OKABE_ITO)]
+            ax.plot(x, y, marker=style.MARKERS[i % len(style.MARKERS)], color=color, label=f"{c.model}, {c.name}")
+            ax.fill_between(x, lo, hi, color=color, alpha=style.BAND_ALPHA, linewidth=0)
+            drawn.append((c.name, x, y, lo, hi))
+        if not drawn:
+            return None
+        ax.set_xlabel("least confident images rejected (%)")
+        ax.set_ylabel("oracle accuracy of the rest")
+        ax.legend(loc="lower right", fontsize=6.5)
+        png, pdf = style.save(fig, out, "calibration_selective", store, drawn=("selective", drawn))
+    caption = ("Selective generation: accuracy of the images kept when the least confident x % (by raw p) are "
+               "rejected, with 95 % Wilson bands at the kept n. A curve that rises means the confidence ranks "
+               "right images above wrong ones.")
+    return FigureFiles("calibration_selective", "Selective generation", caption, png, pdf)
+
+
+def trajectory_figure(df: pd.DataFrame, out: Path, store: FigureCache) -> FigureFiles | None:
+    steps = df[df["metric"].str.startswith("confidence/trajectory/step_")]
+    if steps.empty:
+        return None
+    real = df[(df["metric"] == "confidence/boundary/final") & df["metric"].notna()]
+    with style.figure(width=6.9, height=2.6, ncols=2) as (fig, axes):
+        drawn = []
+        for i, ((run, model), _) in enumerate(steps.groupby(["run", "model"], sort=False)):
+            color = style.OKABE_ITO[i % len(style.OKABE_ITO)]
+            for ax, prefix in zip(axes[0], ("confidence/trajectory/step_", "confidence/boundary/step_")):
+                rows = _curve(df, prefix, run, model)
+                ax.plot(rows["x"], rows["value"], marker="o", color=color, label=f"{model} [{run}]")
+                ax.fill_between(rows["x"], rows["lo"], rows["hi"], color=color, alpha=style.BAND_ALPHA, linewidth=0)
+                drawn.append((run, model, prefix, rows["x"].to_numpy(), rows["value"].to_numpy()))
+        for j, (_, row) in enumerate(real[real["run"].isin(steps["run"])].iterrows()):
+            axes[0][1].axhline(row["value"], color=style.OKABE_ITO[(j + 3) % 8], linestyle="--", linewidth=0.9,
+                               label=f"final images: {row['model']} [{row['run']}]")
+            drawn.append(("final", row["model"], row["value"]))
+        axes[0][0].set_xlabel("decoding step k")
+        axes[0][0].set_ylabel("oracle accuracy after step k")
+        axes[0][1].set_xlabel("decoding step k")
+        axes[0][1].set_ylabel("token-boundary ratio (1 = none)")
+        for ax in axes[0]:
+            ax.legend(fontsize=6.5)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        fig.subplots_adjust(wspace=0.35)
+        png, pdf = style.save(fig, out, "calibration_trajectory", store, drawn=("trajectory", drawn))
+    caption = ("Refinement trajectory: the image decoded after step k of K (masked tokens filled by that step's "
+               "argmax). Left: oracle accuracy with 95 % Wilson bands. Right: the token-boundary ratio "
+               "(metrics/token_boundary.py: edges on the token grid against edges inside patches; real renders of "
+               "the same prompts are the dashed reference) with 95 % bootstrap bands.")
+    return FigureFiles("calibration_trajectory", "Refinement trajectory", caption, png, pdf)
+
+
+def category_frame(df: pd.DataFrame) -> pd.DataFrame:
+    rows = df[df["metric"].str.match(r"confidence/[a-z_]+/(ece|auroc)$")].copy()
+    if rows.empty:
+        return rows
+    rows["category"] = rows["metric"].str.split("/").str[1]
+    rows["measure"] = rows["metric"].str.split("/").str[2]
+    rows["cell"] = [f"{v:.3f} [{lo:.3f}, {hi:.3f}] (n={n})" if np.isfinite(v) else "undefined"
+                    for v, lo, hi, n in zip(rows["value"], rows["lo"], rows["hi"], rows["n"])]
+    return rows.pivot_table(index=["run", "model", "category"], columns="measure", values="cell", aggfunc="first").reset_index()
+
+
+def not_available(df: pd.DataFrame) -> list[str]:
+    rows = df[(df["metric"] == "confidence/ece") & df["value"].isna()]
+    return sorted({f"{m} [{r}]" for m, r in zip(rows["model"], rows["run"])})
+
+
+def blocks(runs: list[Run], df: pd.DataFrame, out: Path, store: FigureCache, write_frame) -> list:
+    """The section's page blocks; none when no run has confidence rows. write_frame(frame, out, stem) -> files."""
+    from musebench.report import page
+
+    if not df["metric"].str.startswith("confidence/").any():
+        return []
+    found = conditions(runs)
+    result = [page.heading("Confidence calibration"), page.paragraph(
+        "Does the sampler's own confidence say whether an image is right? p = exp(mean log-probability of the "
+        "generated tokens) against the oracle's all-correct verdict; ECE with 15 equal-width bins (Guo et al. 2017). "
+        "Raw p is the metric's own number; 'Platt' maps p by a logistic fit on the val run (Platt 1999), the usual "
+        "post-hoc recalibration, so the out-of-distribution gap asks whether a calibration learned in "
+        "distribution still holds.")]
+    missing = not_available(df)
+    if missing:
+        result.append(page.paragraph("Token confidence not available (the adapter reports none): " + ", ".join(missing) + "."))
+    if found:
+        frame = summary_frame(found)
+        caption = ("Per condition: N images, oracle accuracy, mean raw p, and the ECE of Platt-mapped p with a 95 % "
+                   "basic bootstrap interval (the fit redone on every resample). Raw ECE, Brier and AUROC with their "
+                   "intervals are in the Results table.")
+        result.append(page.frame_block("Calibration by condition", caption, frame, write_frame(frame, out, "calibration_conditions")))
+        gaps = gap_frame(found)
+        if not gaps.empty:
+            caption = ("Each condition minus the val run of the same model; two-sample basic bootstrap "
+                       f"({ROUNDS} rounds, seed {SEED}), p from inverting it, Holm over every row of this table.")
+            result.append(page.frame_block("Out-of-distribution gap", caption, gaps, write_frame(gaps, out, "calibration_gap")))
+            result.append(page.paragraph(verdict(gaps)))
+        result.append(page.figure_block(reliability_figure(found, out, store)))
+        selective = selective_figure(df, found, out, store)
+        if selective is not None:
+            result.append(page.figure_block(selective))
+    trajectory = trajectory_figure(df, out, store)
+    if trajectory is not None:
+        result.append(page.figure_block(trajectory))
+    categories = category_frame(df)
+    if not categories.empty:
+        caption = "Raw-p ECE and AUROC per prompt category [95 % basic bootstrap interval] (n images)."
+        result.append(page.frame_block("Calibration per category", caption, categories,
+                                       write_frame(categories, out, "calibration_categories")))
+    return result
