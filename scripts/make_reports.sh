@@ -105,7 +105,10 @@ for suite in "${ORDER[@]}"; do
     # shellcheck disable=SC2086  # ARGS values are word lists on purpose
     # an absolute --out: run.json lists the `real` images relative to the working directory, which
     # the report reads relative to the run directory (a runner bug, reported)
-    musebench run "suites/$suite.yaml" --out "$PWD/$RUNS/$suite" --cache "$CACHE" --no-report ${ARGS[$suite]}
+    out="$RUNS/$suite"
+    [[ "$out" = /* ]] || out="$PWD/$out"
+    # shellcheck disable=SC2086
+    musebench run "suites/$suite.yaml" --out "$out" --cache "$CACHE" --no-report ${ARGS[$suite]}
   else
     echo "== $suite: results up to date in $RUNS/$suite (--rerun to run again)"
   fi

@@ -124,3 +124,23 @@ def test_only_amused_among_diffusers_pipelines_reports_confidence(amused, tmp_pa
     assert confidence_support(DiffusersAdapter) is False  # the class alone cannot tell
     assert confidence_support(load_adapter("ldm", str(tmp_path / "ldm"), "cpu")) is False
     assert confidence_support(load_adapter("real", None, "cpu")) is False
+
+
+def test_the_confidence_metric_runs_on_an_amused_pipeline(amused, tmp_path):
+    """Issue 25 item 5: the calibration metric works on any adapter reporting token confidence; aMUSEd
+    has no trajectory, so trajectory=True is skipped for it (no trajectory rows), not an error."""
+    from musebench.metrics.base import EvalContext
+    from musebench.metrics.confidence import ConfidenceMetric, Options
+    from musebench.results import item_key
+    from musebench.shapes import sample_prompts
+
+    records = sample_prompts("val", 4, 0)
+    params = {"steps": STEPS, "guidance": 1.0, "resolution": 16}  # 16 px: the oracle's smallest image
+    seeds = list(range(4))
+    images = amused.generate([r.prompt for r in records], seeds, params)
+    ctx = EvalContext(images=images, prompts=tuple(records), feature_cache_dir=tmp_path, adapter=amused, params=params,
+                      item_keys=tuple(item_key(r.index, s) for r, s in zip(records, seeds)))
+    rows = {v.metric: v for v in ConfidenceMetric(Options(rounds=0, trajectory=True)).compute(ctx)}
+    assert 0 < rows["confidence/mean"].value <= 1 and rows["confidence/mean"].n == 4
+    assert "status" not in rows["confidence/ece"].extra
+    assert not any(m.startswith("confidence/trajectory/") for m in rows)

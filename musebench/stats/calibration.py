@@ -76,21 +76,40 @@ def auroc(score: Sequence, correct: Sequence) -> float:
 
 
 def platt_fit(score: Sequence, correct: Sequence) -> tuple[float, float]:
-    """(a, b) of P(correct) = sigmoid(a * score + b), by maximum likelihood (Platt 1999, "Probabilistic
-    Outputs for Support Vector Machines", without his target smoothing): the standard post-hoc map
-    from a confidence score to a probability, fitted on one set and applied to another."""
-    from scipy.optimize import minimize
-    from scipy.special import log_expit
+    """(a, b) of P(correct) = sigmoid(a * score + b): Platt scaling (Platt 1999, "Probabilistic Outputs
+    for Support Vector Machines"), the standard post-hoc map from a confidence score to a probability,
+    fitted on one set and applied to another. Platt's smoothed targets ((n+ + 1)/(n+ + 2) for a correct
+    item, 1/(n- + 2) for a wrong one) keep the fit finite when the score separates the two verdicts;
+    minimised by Newton's method with backtracking, as Lin, Lin & Weng (2007, "A note on Platt's
+    probabilistic outputs for support vector machines", Machine Learning 68:267) recommend."""
+    from scipy.special import expit, log_expit
 
-    values, outcome = _inputs("platt_fit", score, correct, unit=False)
-    sign = np.where(outcome, 1.0, -1.0)  # log-likelihood = sum log sigmoid(sign * (a x + b))
+    x, outcome = _inputs("platt_fit", score, correct, unit=False)
+    positives, negatives = int(outcome.sum()), int((~outcome).sum())
+    target = np.where(outcome, (positives + 1) / (positives + 2), 1 / (negatives + 2))  # (n,)
 
-    def loss(theta: np.ndarray) -> float:
-        return -float(log_expit(sign * (theta[0] * values + theta[1])).sum())
+    def loss(a: float, b: float) -> float:  # cross-entropy of the smoothed targets
+        z = a * x + b
+        return -float(target @ log_expit(z) + (1 - target) @ log_expit(-z))
 
-    start = np.array([1.0, np.log((outcome.sum() + 1) / ((~outcome).sum() + 1)) - values.mean()])
-    fitted = minimize(loss, start, method="BFGS")
-    return float(fitted.x[0]), float(fitted.x[1])
+    a, b = 0.0, float(np.log((positives + 1) / (negatives + 1)))
+    current = loss(a, b)
+    for _ in range(100):
+        p = expit(a * x + b)  # (n,)
+        residual, weight = p - target, np.maximum(p * (1 - p), 1e-12)  # gradient terms, Hessian weights
+        gradient = np.array([residual @ x, residual.sum()])
+        hessian = np.array([[weight @ (x * x), weight @ x], [weight @ x, weight.sum()]]) + 1e-12 * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        scale = 1.0
+        while scale > 1e-10:  # backtracking: the first fraction of the Newton step that lowers the loss
+            trial = loss(a - scale * step[0], b - scale * step[1])
+            if trial < current + 1e-4 * scale * float(gradient @ -step):
+                break
+            scale /= 2
+        a, b, previous, current = a - scale * step[0], b - scale * step[1], current, trial
+        if abs(previous - current) <= 1e-12 * max(1.0, abs(current)) or np.abs(gradient).max() < 1e-9:
+            break
+    return float(a), float(b)
 
 
 def platt_apply(score: Sequence, a: float, b: float) -> np.ndarray:
