@@ -139,6 +139,8 @@ build_report() {  # report name: build it, then copy its runs' result files next
     # the calibration page's gap tests are recomputed from per-item outcomes: keep them with it
     [ "$report" = calibration ] && cp "$RUNS/$suite/items.jsonl" "$OUT/$report/runs/$suite/"
   done
+  # issue 25 item 4's verdict sits with the calibration page (from benchmarks/results/adaptive_decoding.json)
+  [ "$report" = calibration ] && python scripts/adaptive_decoding_page.py --out "$OUT/$report" >/dev/null
   echo "== report $OUT/$report/index.html <- ${dirs[*]}"
 }
 

@@ -22,6 +22,10 @@ so the answers are regenerated with the figures and never typed by hand:
      front (no other point has both a lower FID and a higher CLIP score), as in Muse Fig. 8.
   3. where more steps stop helping (steps_sweep): per metric, the fewest steps whose 95 % interval
      contains the best value of the sweep (the report's saturation table uses the same rule).
+  4. is Muse's confidence calibrated in and out of distribution (calibration/: val, hold-out,
+     perturbed captions): each condition's ECE, Brier and AUROC rows with their intervals, and the
+     out-of-distribution gap test of musebench.report.calibration (the page's own rule), recomputed
+     from the runs' items.jsonl.
 Missing runs are reported as missing, not skipped silently.
 """
 
@@ -42,6 +46,7 @@ from musebench.report.matched import DEFAULT_MARGIN, RULE, Point, claim, match, 
 from musebench.results import ITEMS_FILE, RUN_FILE
 from musebench.results.items import read_items_file
 
+REPO = Path(__file__).resolve().parents[1]
 ACC, FID, CLIP, LAT = "oracle/all_correct", "fid/probe", "clip_score/probe", "latency/ms_per_image_b1"
 RATIO = "latency/ratio"  # batch-1 time / a matmul timed right before it, same run (musebench.metrics.latency)
 
@@ -202,6 +207,34 @@ def steps_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
     return lines if found else ["Not answerable: no steps sweep rows."]
 
 
+CALIBRATION_SUITES = ("calibration", "calibration_holdout", "calibration_perturbed")
+
+
+def calibration_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
+    """`rows` are the val run's; the other conditions are its sibling run directories."""
+    from musebench.report import calibration
+
+    runs_dir = run_dir.parent
+    runs = [Run(label=name, run_dir=runs_dir / name, run_json=json.loads((runs_dir / name / RUN_FILE).read_text()), images=())
+            for name in CALIBRATION_SUITES if (runs_dir / name / RUN_FILE).is_file()]
+    lines = ["| condition | N | oracle accuracy | ECE (raw p) | Brier | AUROC |", "|---|---|---|---|---|---|"]
+    for run in runs:
+        by = {r["metric"]: r for r in load_rows(run.run_dir / "results.jsonl") if r["model"] == "muse"}
+        name, _ = calibration.condition_name(run)
+        lines.append(f"| {name} | {by['confidence/ece']['n']} | {fmt(by.get(ACC))} | {fmt(by.get('confidence/ece'))} | "
+                     f"{fmt(by.get('confidence/brier'))} | {fmt(by.get('confidence/auroc'))} |")
+    gaps = calibration.gap_frame(calibration.conditions(runs))
+    lines += ["", calibration.verdict(gaps) if not gaps.empty else "No out-of-distribution condition to compare.", "",
+              "ECE: 15 equal-width bins of p = exp(mean token log-probability); the gap is on Platt-mapped p "
+              "(fitted on val), two-sample basic bootstrap, Holm over the page's gaps. Details: calibration/index.md."]
+    adaptive = REPO / "benchmarks" / "results" / "adaptive_decoding.json"
+    if adaptive.is_file():
+        data = json.loads(adaptive.read_text())
+        lines += ["", f"Confidence-adaptive decoding (N = {data['n']}, paired on the same prompts and seeds): "
+                  f"{data['conclusion']} (calibration/adaptive_decoding.md)."]
+    return lines
+
+
 def section(title: str, path: Path, build) -> list[str]:
     lines = [f"## {title}", "", f"From `{path}`.", ""]
     if not path.is_file():
@@ -214,13 +247,15 @@ def main() -> int:
     parser.add_argument("--reports", type=Path, default=Path("reports"), help="the reports directory (default reports)")
     args = parser.parse_args()
     r = args.reports
-    lines = ["# Summary: the three questions, answered from this folder's run files", "",
+    lines = ["# Summary: the four questions, answered from this folder's run files", "",
              "Written by `scripts/summarize_reports.py` (called by `scripts/make_reports.sh`); do not edit.", ""]
     lines += section("1. At matched oracle accuracy, how much faster is Muse than latent diffusion?",
                      r / "latency_vs_diffusion/runs/latency_vs_diffusion/results.jsonl", speedup_section)
     lines += section("2. How do FID and CLIP score trade off over guidance and schedule?",
                      r / "guidance_sweep/runs/guidance_sweep/results.jsonl", tradeoff_section)
     lines += section("3. Where do more steps stop helping?", r / "steps_sweep/runs/steps_sweep/results.jsonl", steps_section)
+    lines += section("4. Is Muse's confidence calibrated, in and out of distribution?",
+                     r / "calibration/runs/calibration/results.jsonl", calibration_section)
     text = "\n".join(lines)
     r.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=r, prefix=".SUMMARY.", suffix=".md")

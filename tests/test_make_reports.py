@@ -132,7 +132,7 @@ def test_tradeoff_front_and_saturation(tmp_path):
 
 def test_missing_runs_are_named(tmp_path):
     text = summary(tmp_path)
-    assert text.count("Missing: ") == 3 and "run scripts/make_reports.sh" in text
+    assert text.count("Missing: ") == 4 and "run scripts/make_reports.sh" in text
 
 
 def test_speedup_uses_the_calibrated_time_when_every_point_has_it(tmp_path):
@@ -149,3 +149,19 @@ def test_speedup_uses_the_calibrated_time_when_every_point_has_it(tmp_path):
     text = first_section(tmp_path)
     assert "time = batch-1 x the calibration matmul (latency/ratio)" in text
     assert "diffusion time / Muse time: 2.50x (equivalent)**" in text
+
+
+def test_calibration_section_reads_the_three_conditions(tmp_path):
+    """§4 from the calibration runs' files: a row per condition and the gap verdict of report/calibration.py."""
+    import shutil
+
+    from musebench.runner.run import RunOptions, run_suite
+
+    runs = tmp_path / "calibration" / "runs"
+    for name in ("calibration", "calibration_perturbed"):
+        run_suite(RunOptions(str(ROOT / "suites" / f"{name}.yaml"), out=str(runs / name), cache=str(tmp_path / "cache"),
+                             limit=6, overrides=("metrics.confidence.rounds=20", "metrics.confidence.trajectory=false")))
+        shutil.rmtree(runs / name / "report", ignore_errors=True)
+    text = summary(tmp_path)
+    assert "| val | 6 |" in text and "| val, perturbed (mixed) | 6 |" in text
+    assert "muse on val, perturbed (mixed): the calibration gap is" in text
