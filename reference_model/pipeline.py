@@ -2,7 +2,8 @@
 
 `MusePipeline.generate` is what users and the musebench adapter call: one prompt and one seed per
 image, one `torch.Generator` per image (so an image never depends on its batch). `inpaint` starts
-the same decoding from known tokens with a masked region (Muse §2.8 zero-shot editing).
+the same decoding from known tokens with a masked region (Muse §2.8 zero-shot editing);
+`inpaint_ids` and `mask_free_ids` are the token-level editing calls (editing.py).
 
 Micro-batches: on a CPU the decoding runs `images_per_forward` images at a time (cond + uncond rows
 in one forward each), because activations of a whole batch of 64 (128 rows x 64 tokens x 512 MLP
@@ -19,7 +20,7 @@ that records each token's confidence and step, in prompt order across micro-batc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -27,6 +28,7 @@ import torch
 from reference_model.checkpoint import load_checkpoint
 from reference_model.config import MuseConfig
 from reference_model.decode_trace import DecodeTrace
+from reference_model.editing import MaskFreeOptions, mask_free_rounds
 from reference_model.errors import ReferenceModelError
 from reference_model.sampler import SampleParams, decode
 from reference_model.text_encoder import FrozenTextEncoder
@@ -80,14 +82,19 @@ class MusePipeline:
                    negative_prompt: str | None = None, trace: DecodeTrace | None = None) -> torch.Tensor:
         """ids (B, N) with [MASK] where unknown -> completed ids (B, N), in micro-batches; `trace`
         (opt-in) gets one record per micro-batch, in order."""
+        done = [decode(self.transformer, context, ids[part], params, generators, trace)
+                for part, context, generators in self._micro_batches(prompts, seeds, negative_prompt, params)]
+        return torch.cat(done) if done else ids.clone()
+
+    def _micro_batches(self, prompts: Sequence[str], seeds: Sequence[int], negative_prompt: str | None,
+                       params: SampleParams) -> Iterator[tuple[slice, TextContext, list[torch.Generator]]]:
+        """(images' slice, their text context, their generators) per micro-batch of images_per_forward."""
         self._check_prompts(prompts)
         generators = self._generators(seeds, len(prompts))
         size = self.images_per_forward or max(1, len(prompts))
-        done = []
         for i in range(0, len(prompts), size):
             context = self._context(prompts[i : i + size], negative_prompt, guided=params.guidance != 0)
-            done.append(decode(self.transformer, context, ids[i : i + size], params, generators[i : i + size], trace))
-        return torch.cat(done) if done else ids.clone()
+            yield slice(i, i + size), context, generators[i : i + size]
 
     def ids_to_images(self, ids: torch.Tensor) -> torch.Tensor:
         g = self.config.vq.grid
@@ -128,10 +135,28 @@ class MusePipeline:
         Outpainting is the same call with the region outside the part to keep; `trace` marks the kept
         tokens as given (decode_trace.GIVEN_STEP).
         """
-        g = self.config.vq.grid
-        if region.shape != (images.shape[0], g, g):
-            raise ReferenceModelError(f"inpaint: region shape {tuple(region.shape)} != (B, {g}, {g}) token grid")
+        known = self.encode_ids(images)  # (B, N)
+        return self.ids_to_images(self.inpaint_ids(known, region, prompts, seeds, params, negative_prompt, trace))
+
+    def encode_ids(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, 3, H, W) -> the VQ tokenizer's ids (B, N)."""
         with torch.inference_mode():
-            known = self.vq.encode(to_unit(images)).view(images.shape[0], -1)  # (B, N)
-        ids = torch.where(region.reshape(images.shape[0], -1), self.config.transformer.mask_id, known)
-        return self.ids_to_images(self.decode_ids(ids, prompts, seeds, params, negative_prompt, trace))
+            return self.vq.encode(to_unit(images)).view(images.shape[0], -1)  # (B, N)
+
+    def inpaint_ids(self, ids: torch.Tensor, region: torch.Tensor, prompts: Sequence[str], seeds: Sequence[int],
+                    params: SampleParams, negative_prompt: str | None = None,
+                    trace: DecodeTrace | None = None) -> torch.Tensor:
+        """ids (B, N) complete -> (B, N): the tokens where region (B, g, g) is True decoded anew under
+        `prompts`, every other token kept (an empty region returns ids unchanged; Muse §2.8)."""
+        g = self.config.vq.grid
+        if region.shape != (ids.shape[0], g, g):
+            raise ReferenceModelError(f"inpaint: region shape {tuple(region.shape)} != (B, {g}, {g}) token grid")
+        masked = torch.where(region.reshape(ids.shape[0], -1), self.config.transformer.mask_id, ids)
+        return self.decode_ids(masked, prompts, seeds, params, negative_prompt, trace)
+
+    def mask_free_ids(self, ids: torch.Tensor, prompts: Sequence[str], seeds: Sequence[int], params: SampleParams,
+                      options: MaskFreeOptions, negative_prompt: str | None = None) -> torch.Tensor:
+        """ids (B, N) complete -> (B, rounds, N): mask-free editing toward `prompts` (editing.py), the
+        ids after every round, in micro-batches like decode_ids."""
+        return torch.cat([mask_free_rounds(self.transformer, context, ids[part], params, options, generators)
+                          for part, context, generators in self._micro_batches(prompts, seeds, negative_prompt, params)])

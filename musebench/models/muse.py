@@ -9,7 +9,8 @@ confidence-adaptive options `stop_confidence`, `refine_steps`, `refine_below`, `
 (reference_model/adaptive_options.py) are off by default and then stay out of cache keys.
 
 Offers the optional `generate_with_confidence` (models/confidence.py): the sampler's own confidence
-in each token and image, observed without changing a byte of the image.
+in each token and image, observed without changing a byte of the image, and the optional `edit` (models/editing.py): inpainting
+from a mask and mask-free editing toward a new prompt (reference_model/editing.py, Muse §2.8).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from musebench.errors import MusebenchError
 from musebench.models.adapter_params import MUSE_CHECKPOINT as DEFAULT_CHECKPOINT
 from musebench.models.adapter_params import muse_params
 from musebench.models.base import ParamValue
@@ -82,6 +84,31 @@ class MuseAdapter(ReferencePipelineAdapter):
             raise RuntimeError(f"muse model {self.directory}: the trajectory's last image differs from the generated "
                                f"image (a bug in reference_model/decode_trace.py or pipeline.trajectory_images)")
         return frames.numpy()
+
+    def edit(self, images: torch.Tensor, masks: torch.Tensor | np.ndarray | None, prompts: Sequence[str],
+             seeds: Sequence[int], params: Mapping[str, ParamValue], iterations: int = 1) -> torch.Tensor:
+        """Edit uint8 images (N, 3, H, W) toward `prompts` (models/editing.py): uint8 (N, iterations, 3, H, W).
+
+        masks bool (N, H, W): inpainting, the tokens whose patch touches the mask decoded anew under the
+        prompt, every other token kept (one decoding: iterations must be 1).
+        masks None: mask-free editing (reference_model/editing.py), one resample round per iteration.
+        """
+        import torch
+
+        from reference_model.editing import MaskFreeOptions, region_tokens
+
+        prompts, seeds, sample, negative = self.pipeline_args(prompts, seeds, params)
+        ids = self.pipe.encode_ids(images)  # (N, T)
+        if masks is None:
+            rounds = self.pipe.mask_free_ids(ids, prompts, seeds, sample, MaskFreeOptions(rounds=iterations), negative)
+        else:
+            if iterations != 1:  # the region is masked whole: a second pass with the same seeds repeats the first
+                raise MusebenchError(f"muse edit: inpainting is one decoding; iterations={iterations} must be 1 with a mask")
+            region = region_tokens(torch.as_tensor(masks), self.pipe.config.vq.grid)  # (N, g, g)
+            rounds = self.pipe.inpaint_ids(ids, region, prompts, seeds, sample, negative)[:, None]  # (N, 1, T)
+        n, k, t = rounds.shape
+        frames = self.pipe.ids_to_images(rounds.reshape(n * k, t))  # (N*K, 3, H, W)
+        return frames.view(n, k, *frames.shape[1:])
 
     def describe(self, params: Mapping[str, ParamValue]) -> dict:
         report = self.flops(params, self.pipe.transformer)
