@@ -13,7 +13,7 @@ Image seed = item index. Methods (the muse adapter's `edit`, models/editing.py):
 Scores (musebench/shapes/edit_oracle.py): success, preserved, both, each a rate with a Wilson 95 %
 interval over the N edits; `changed_outside`: the fraction of pixels outside the region whose largest
 channel moved by more than PIXEL_TOLERANCE levels from the source render (mean and a bootstrap-free
-summary: the rate of edits with more than 1 % such pixels, Wilson 95 %), beside the VQ round trip of
+summary: the rate of edits with at most CHANGED_PIXELS_LIMIT = 3 % such pixels, Wilson 95 %), beside the VQ round trip of
 the source (encode + decode, no edit), which is Muse's floor. Also the edit oracle on the unedited
 source render (success must be ~0: the instruction is not already satisfied). Per-edit verdicts are
 kept as 0/1 strings for paired tests. The JSON is rewritten after every batch (--n is a target; the
@@ -36,7 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "editing.json"
 sys.path.insert(0, str(ROOT))  # recipes/ (write_json) is not installed
 
-CHANGED_PIXELS_LIMIT = 0.01  # an edit "keeps the pixels" when at most 1 % of the pixels outside its region moved
+# An edit "keeps the pixels" when at most 3 % of the pixels outside its region moved. Set after a
+# 24-edit smoke run showed the VQ round trip alone (no edit) moving ~1 % of them, so that the no-edit
+# floor passes mostly; the raw fraction is kept per edit, so any other limit can be applied to the file.
+CHANGED_PIXELS_LIMIT = 0.03
 
 
 def rate(bits: str) -> dict:

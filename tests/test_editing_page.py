@@ -1,0 +1,54 @@
+"""scripts/editing_page.py: joining the editing benchmark's files and the page it writes (issue 26 item 5)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("editing_page", ROOT / "scripts" / "editing_page.py")
+editing_page = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(editing_page)
+
+
+def result_file(path: Path, start: int, methods: dict[str, str]) -> Path:
+    """A benchmarks/editing.py file with per-edit verdicts `bits` for keys recolor/<method>."""
+    items = {f"recolor/{m}": {"success": bits, "preserved": "1" * len(bits), "changed_outside": [0.0] * len(bits)}
+             for m, bits in methods.items()}
+    data = {"command": f"python benchmarks/editing.py --start {start}", "items_from": start, "seed": 0,
+            "mask_free_rounds": 1, "items": items, "seconds": 1.0, "git": "x", "machine": {},
+            "definitions": {"source_images": "renders", "prompt": "caption", "changed_outside": "c", "region": "r",
+                            "mask_free": "m", "keeps_pixels": "k"}}
+    path.write_text(json.dumps(data))
+    return path
+
+
+def run(tmp_path: Path, *files: Path) -> int:
+    return editing_page.main(["--results", *map(str, files), "--joined", str(tmp_path / "j.json"),
+                              "--out", str(tmp_path / "page"), "--examples", "0"])
+
+
+def test_files_split_by_items_and_methods_join_in_item_order(tmp_path):
+    a = result_file(tmp_path / "a.json", 0, {"source": "00", "inpaint": "10"})
+    b = result_file(tmp_path / "b.json", 0, {"source": "00", "mask_free/1": "11"})
+    c = result_file(tmp_path / "c.json", 2, {"source": "0", "inpaint": "1", "mask_free/1": "0"})
+    assert run(tmp_path, c, a, b) == 0
+    joined = json.loads((tmp_path / "j.json").read_text())
+    assert joined["items"]["recolor/inpaint"]["success"] == "101"
+    assert joined["items"]["recolor/mask_free/1"]["success"] == "110"
+    assert joined["results"]["recolor/inpaint"]["success"]["n"] == 3
+    page = (tmp_path / "page" / "index.md").read_text()
+    assert "| recolor | inpaint | 3 | 0.667 [" in page and "success_vs_preservation.png" in page
+
+
+def test_gaps_and_disagreements_are_refused_with_one_line(tmp_path):
+    a = result_file(tmp_path / "a.json", 0, {"source": "00"})
+    gap = result_file(tmp_path / "gap.json", 3, {"source": "0"})
+    with pytest.raises(SystemExit, match="covers items 0..1 but the next file starts at 3"):
+        run(tmp_path, a, gap)
+    other = result_file(tmp_path / "other.json", 0, {"source": "01"})
+    with pytest.raises(SystemExit, match="give recolor/source from item 0 differently"):
+        run(tmp_path, a, other)
