@@ -51,20 +51,23 @@ def condition_name(run: Run) -> tuple[str, bool]:
 
 
 def conditions(runs: list[Run]) -> list[Condition]:
-    """Every (run, model) with per-item confidence and oracle verdicts, in run order."""
-    from musebench.results import load_run
+    """Every (run, model) with per-item confidence and oracle verdicts, in run order: the two rows'
+    lines of RUN_DIR/items.jsonl (a committed report may keep only those, scripts/make_reports.sh)."""
+    from musebench.results import ITEMS_FILE
+    from musebench.results.items import read_items_file
 
     found = []
     for run in runs:
-        rows = {(r.model, r.params_key, r.metric): r for r in load_run(run.run_dir).rows}
+        path = run.run_dir / ITEMS_FILE
+        items = read_items_file(path) if path.is_file() else {}
         name, reference = condition_name(run)
-        for (model, pkey, metric), row in rows.items():
-            verdicts = rows.get((model, pkey, "oracle/all_correct"))
-            if metric != "confidence/mean" or row.items is None or verdicts is None or verdicts.items is None:
+        for (model, pkey, metric), (_, confidence) in items.items():
+            verdicts = items.get((model, pkey, "oracle/all_correct"))
+            if metric != "confidence/mean" or verdicts is None:
                 continue
-            keys = [k for k in row.items if k in verdicts.items]
-            score = np.log(np.array([row.items[k] for k in keys]))
-            found.append(Condition(run.label, model, name, reference, score, np.array([verdicts.items[k] > 0.5 for k in keys])))
+            keys = [k for k in confidence if k in verdicts[1]]
+            score = np.log(np.array([confidence[k] for k in keys]))
+            found.append(Condition(run.label, model, name, reference, score, np.array([verdicts[1][k] > 0.5 for k in keys])))
     return found
 
 
@@ -76,8 +79,9 @@ def _platt_probs(ref: Condition, target: Condition | None, ref_index: np.ndarray
     if target is None:  # 2-fold cross-fit on the reference: no item is scored by a map fitted on it
         out = np.empty(len(s))
         for fold in (0, 1):
-            test = np.arange(len(s)) % 2 == fold
-            out[test] = platt_apply(s[test], *platt_fit(s[~test], c[~test]))
+            test = ref_index % 2 == fold  # folds of original items: a resample's copies of one item share a fold
+            train = ~test if (~test).any() else np.ones_like(test)  # a tiny resample with one fold only: fit on it
+            out[test] = platt_apply(s[test], *platt_fit(s[train], c[train]))
         return out
     return platt_apply(target.score[index], *platt_fit(s, c))
 
@@ -94,12 +98,14 @@ def platt_ece(ref: Condition, target: Condition | None, ref_index: np.ndarray, i
 
 
 def _interval(statistic, sizes: tuple[int, ...], estimate: float) -> tuple[float, float, float]:
-    """(lo, hi, p) of a basic bootstrap over independent resamples of each set; p inverts the interval."""
+    """(lo, hi, p) of a basic bootstrap over independent resamples of each set (the plug-in ECE is biased
+    upward, STATISTICS.md), widened where needed to contain the estimate; p inverts the interval."""
     from musebench.metrics.intervals import basic_interval
 
     rng = np.random.default_rng(SEED)
     draws = np.array([statistic(*[rng.integers(0, n, size=n) for n in sizes]) for _ in range(ROUNDS)])
     lo, hi = basic_interval(estimate, draws)
+    lo, hi = min(lo, estimate), max(hi, estimate)  # widened to contain the estimate, as metrics/confidence.py does
     centred = 2 * estimate - draws  # the basic interval's reflected distribution
     tail = min(np.sum(centred <= 0), np.sum(centred >= 0))
     p = min(1.0, 2 * (tail + 1) / (ROUNDS + 1))  # never 0 from finitely many draws (Davison & Hinkley 1997, eq. 4.11)
@@ -236,7 +242,7 @@ def selective_figure(df: pd.DataFrame, found: list[Condition], out: Path, store:
             return None
         ax.set_xlabel("least confident images rejected (%)")
         ax.set_ylabel("oracle accuracy of the rest")
-        ax.legend(loc="lower right", fontsize=6.5)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6.5)
         png, pdf = style.save(fig, out, "calibration_selective", store, drawn=("selective", drawn))
     caption = ("Selective generation: accuracy of the images kept when the least confident x % (by raw p) are "
                "rejected, with 95 % Wilson bands at the kept n. A curve that rises means the confidence ranks "
