@@ -188,7 +188,8 @@ def test_trajectory_images_end_at_the_image_which_the_trajectory_does_not_change
 
 
 def test_only_muse_reports_confidence():
-    """ldm, diffusers and real have no token sampler: not available, never an error."""
+    """ldm, real and non-aMUSEd diffusers pipelines have no token sampler: not available, never an error
+    (the aMUSEd case: tests/test_amused_confidence.py)."""
     support = {name: confidence_support(adapter_class(name)) for name in ADAPTERS}
     assert support == {name: name == "muse" for name in ADAPTERS}
     assert confidence_support(load_adapter("real", None, "cpu")) is False

@@ -6,8 +6,9 @@ reference_model/decode_trace.py) may offer
 with `images` exactly generate()'s (uint8 (N, 3, H, W), the same bytes) and `confidence` a dict of
 numpy arrays under CONFIDENCE_KEYS, plus TRAJECTORY_IMAGES when trajectory=True (the refinement
 trajectory: the image decoded after every step, the still-masked tokens filled by that step's
-argmax). Adapters without a token sampler (ldm, diffusers, real) do not; `confidence_support` says
-so, so that a suite reports NOT_AVAILABLE for them and goes on (issue 25 item 5) instead of failing.
+argmax). A diffusers aMUSEd pipeline offers it too, without `trajectory` (models/amused_confidence.py).
+Adapters without a token sampler (ldm, real, other diffusers pipelines) do not; `confidence_support`
+says so, so that a suite reports NOT_AVAILABLE for them and goes on (issue 25 item 5) instead of failing.
 """
 
 from __future__ import annotations
