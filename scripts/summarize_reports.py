@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Answer reports/README.md's three questions from the committed run files; write reports/SUMMARY.md.
+"""Answer reports/README.md's four questions from the committed run files; write reports/SUMMARY.md.
 
-    python scripts/summarize_reports.py [--reports reports]
+    python scripts/summarize_reports.py [--reports reports] [--out reports/SUMMARY.md]
 
 Reads only reports/<report>/runs/<suite>/results.jsonl (what scripts/make_reports.sh copies there,
 with its run.json and items.jsonl when present),
@@ -245,8 +245,10 @@ def section(title: str, path: Path, build) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=Path, default=Path("reports"), help="the reports directory (default reports)")
+    parser.add_argument("--out", type=Path, default=None, help="where to write the summary (default REPORTS/SUMMARY.md)")
     args = parser.parse_args()
     r = args.reports
+    out = args.out or r / "SUMMARY.md"
     lines = ["# Summary: the four questions, answered from this folder's run files", "",
              "Written by `scripts/summarize_reports.py` (called by `scripts/make_reports.sh`); do not edit.", ""]
     lines += section("1. At matched oracle accuracy, how much faster is Muse than latent diffusion?",
@@ -257,12 +259,12 @@ def main() -> int:
     lines += section("4. Is Muse's confidence calibrated, in and out of distribution?",
                      r / "calibration/runs/calibration/results.jsonl", calibration_section)
     text = "\n".join(lines)
-    r.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=r, prefix=".SUMMARY.", suffix=".md")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
-    os.replace(tmp, r / "SUMMARY.md")
-    print(r / "SUMMARY.md")
+    os.replace(tmp, out)
+    print(out)
     return 0
 
 

@@ -201,7 +201,8 @@ def _provenance(runs: list[Run], out: Path) -> list[page.Block]:
         seconds = sum(v for v in timings.values() if isinstance(v, (int, float)) and math.isfinite(v))
         rows.append({
             "run": run.label, "suite": info.get("suite_name"), "suite hash": str(info.get("suite_hash", ""))[:12],
-            "git commit": str(info.get("git_commit", ""))[:10], "device": _device(info.get("device")),
+            "git commit": str(info.get("git_commit", ""))[:10] + {True: " (dirty)", None: " (dirty: not recorded)"}.get(info.get("git_dirty"), ""),
+            "device": _device(info.get("device")),
             "started": str(info.get("started", "")), "finished": str(info.get("finished", "")),
             "cache hits": cache.get("hits"), "cache misses": cache.get("misses"), "stage seconds": round(seconds, 1),
         })

@@ -28,6 +28,18 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def git_dirty() -> bool | None:
+    """Whether tracked files of the checkout differ from its commit (run.json's `git_dirty`): a result
+    from uncommitted code says so; None outside a git checkout."""
+    repo = Path(__file__).resolve().parent.parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(out.stdout.strip()) if out.returncode == 0 else None
+
+
 def device_info(device: str) -> dict:
     import torch
 

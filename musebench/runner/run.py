@@ -115,7 +115,7 @@ def run_suite(options: RunOptions) -> RunOutcome:
     from musebench.runner.prepare import prepare_run
     from musebench.results.run_dir import prepare_out_dir
     from musebench.results.provenance import versions
-    from musebench.runner.results import device_info, git_commit, grid_images
+    from musebench.runner.results import device_info, git_commit, git_dirty, grid_images
 
     cache_dir = resolve_cache_dir(options.cache)
     # every model, sweep point, metric (weights, references) and the disk, all problems at once
@@ -149,6 +149,7 @@ def run_suite(options: RunOptions) -> RunOutcome:
             "suite_hash": suite_hash(suite),
             "suite": suite_to_dict(suite),
             "git_commit": git_commit(),
+            "git_dirty": git_dirty(),
             "versions": versions(),
             "device": device_info(device),
             "models": model_info(models),

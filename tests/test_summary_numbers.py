@@ -1,0 +1,64 @@
+"""The numbers people quote agree with the files they come from (issue 22, "Every page states ...").
+
+- reports/SUMMARY.md is regenerated from the committed result files (reports/*/runs/) and must equal
+  the committed file byte for byte: a number edited by hand, or result files changed without
+  regenerating, fails here (fix: `python scripts/summarize_reports.py`).
+- README.md's status paragraph quotes the shipped muse-shapes card (config.json training.metrics) and
+  the training benchmark: each quoted number is checked against that file at its printed precision.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_summary_md_is_what_the_committed_result_files_give(tmp_path):
+    out = tmp_path / "SUMMARY.md"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "summarize_reports.py"), "--reports", "reports",
+                    "--out", str(out)], check=True, capture_output=True, text=True, cwd=ROOT)
+    committed = (ROOT / "reports" / "SUMMARY.md").read_text()
+    assert out.read_text() == committed, "reports/SUMMARY.md differs from its result files: run python scripts/summarize_reports.py"
+
+
+def _status() -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split("## Status (honest)", 1)[1].split("\n## ", 1)[0]
+
+
+def _card() -> dict:
+    return json.loads((ROOT / "musebench" / "checkpoints" / "muse-shapes" / "config.json").read_text())["training"]
+
+
+def _quoted(pattern: str) -> float:
+    found = re.search(pattern, " ".join(_status().split()))
+    assert found, f"README.md's status no longer says /{pattern}/: update this test with the sentence"
+    return float(found.group(1).replace(",", ""))
+
+
+VAL_CATEGORIES = [("single object", "single_object"), ("colours", "colors"), ("two objects", "two_object"),
+                  ("counting", "counting"), ("colour attribution", "color_attr"), ("position", "position")]
+
+
+@pytest.mark.parametrize("phrase, key", VAL_CATEGORIES)
+def test_readme_per_category_val_accuracy_is_the_cards(phrase, key):
+    assert _quoted(rf"{phrase} (\d+) %") == round(100 * _card()["metrics"]["val"][key])
+
+
+def test_readme_headline_numbers_are_the_cards_and_the_benchmarks():
+    metrics = _card()["metrics"]
+    assert _quoted(r"reaches ([\d.]+) % oracle all-correct") == round(100 * metrics["val"]["all_correct"], 1)
+    assert _quoted(r"at 12 steps on ([\d,]+) val prompts") == metrics["val"]["n"] and metrics["steps"] == 12
+    assert _quoted(r"and ([\d.]+) % on the compositional hold-out") == round(100 * metrics["holdout"]["all_correct"], 1)
+    assert _quoted(r"passes by (\d+) prompts of") == round(metrics["holdout"]["all_correct"] * metrics["holdout"]["n"]) - round(0.70 * metrics["holdout"]["n"])
+    assert _quoted(r"prompts of (\d+);") == metrics["holdout"]["n"]
+    assert _quoted(r"colour attribution \((\d+) %\)") == round(100 * metrics["holdout"]["color_attr"])
+    bench = json.loads((ROOT / "benchmarks" / "results" / "muse_training_2procs_6400.json").read_text())
+    assert _quoted(r"\*\*([\d.]+) training minutes\*\*") == round(bench["training_stages_minutes"], 1)
