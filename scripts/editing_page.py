@@ -3,7 +3,7 @@
     python scripts/editing_page.py --results A.json [B.json ...] [--joined FILE] [--out DIR] [--examples 4]
 
 The files' per-edit verdicts are joined per (edit type, method, round) in the order given (each file
-covers items `items_from` .. on; the join refuses gaps and overlaps) and the joined file is written
+covers items `items_from` .. on; the join refuses gaps, and overlapping items must agree exactly) and the joined file is written
 (default benchmarks/results/editing.json) with every rate recomputed. The page (DIR/index.md,
 default reports/editing/) shows per edit type and method: success, preservation, both (Wilson 95 %),
 pixels changed outside the region; success against preservation over mask-free rounds (figure);
@@ -55,11 +55,15 @@ def join(files: list[dict]) -> dict:
     for key, parts in segments.items():
         have = items.setdefault(key, {"success": "", "preserved": "", "changed_outside": []})
         for begin in sorted(parts):
-            if begin != len(have["success"]):
-                raise SystemExit(f"editing_page: {key} covers items 0..{len(have['success']) - 1} but the next file "
+            n = len(have["success"])
+            if begin > n:
+                raise SystemExit(f"editing_page: {key} covers items 0..{n - 1} but the next file "
                                  f"starts at {begin}; give files whose items follow on")
-            for field in ("success", "preserved", "changed_outside"):
-                have[field] += parts[begin][field]
+            for field in ("success", "preserved", "changed_outside"):  # an overlap must repeat the same verdicts
+                if parts[begin][field][: n - begin] != have[field][begin:]:
+                    raise SystemExit(f"editing_page: {key} items {begin}..{n - 1} differ between two files; they come "
+                                     "from different code or models, rerun benchmarks/editing.py")
+                have[field] += parts[begin][field][n - begin :]
     from benchmarks.editing import CHANGED_PIXELS_LIMIT
 
     first = files[0]

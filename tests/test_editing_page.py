@@ -52,3 +52,13 @@ def test_gaps_and_disagreements_are_refused_with_one_line(tmp_path):
     other = result_file(tmp_path / "other.json", 0, {"source": "01"})
     with pytest.raises(SystemExit, match="give recolor/source from item 0 differently"):
         run(tmp_path, a, other)
+    overlap = result_file(tmp_path / "overlap.json", 1, {"source": "1"})
+    with pytest.raises(SystemExit, match="recolor/source items 1..1 differ between two files"):
+        run(tmp_path, a, overlap)
+
+
+def test_overlapping_files_agreeing_on_the_overlap_join_once(tmp_path):
+    a = result_file(tmp_path / "a.json", 0, {"source": "000", "inpaint": "101"})
+    b = result_file(tmp_path / "b.json", 2, {"source": "00", "inpaint": "10"})
+    assert run(tmp_path, a, b) == 0
+    assert json.loads((tmp_path / "j.json").read_text())["items"]["recolor/inpaint"]["success"] == "1010"
