@@ -202,3 +202,69 @@ def test_fid_of_stats_files_of_two_dimensions_names_the_file(tmp_path, capsys):
     assert f"{tmp_path / 'ref.npz'}: 16-d statistics but {tmp_path / 'gen.npz'} holds 8-d" in err
     err = _error(capsys, ["metrics", "fid", str(tmp_path / "gen.npz"), str(tmp_path / "gen.npz"), "--fid-inf"])
     assert "the generated set is an .npz of statistics" in err and "drop --fid-inf" in err
+
+
+def _npy(path: Path, seed: int, n: int, shift: float = 0.0, d: int = 128) -> Path:
+    np.save(path, np.random.default_rng(seed).normal(size=(n, d)) + shift)
+    return path
+
+
+def _run(capsys, argv: list[str]) -> dict:
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_prdc_cmmd_vendi_on_features_equal_the_suite_metrics_and_the_reference_packages(tiny_probe, tmp_path, capsys):
+    """The CLI builds the suites' metric objects: on the same features, the same values and intervals; PRDC and
+    Vendi also equal Naeem et al.'s `prdc` 0.2 and `vendi-score` 0.0.3 (tests/test_metrics_prdc.py, _vendi.py)."""
+    from prdc import compute_prdc
+    from vendi_score.vendi import score_X
+
+    from musebench.metrics import cmmd, prdc, vendi
+    from musebench.metrics.reference import features_reference
+
+    gen_file, ref_file = _npy(tmp_path / "gen.npy", 0, 40, 0.3), _npy(tmp_path / "ref.npy", 1, 50)
+    gen, ref = np.load(gen_file), features_reference(np.load(ref_file), "ref")
+    common = ["--weights", str(tiny_probe), "--no-cache", "--bootstrap", "20", "--seed", "3"]
+
+    out = _run(capsys, ["metrics", "prdc", str(gen_file), str(ref_file), "--k", "3", *common])
+    rows = prdc.build(prdc.Options(k=3, bootstrap=20)).from_features(gen, ref, 3, tuple(map(str, range(40))))
+    expected = compute_prdc(real_features=ref.features, fake_features=gen, nearest_k=3)
+    capsys.readouterr()  # prdc prints its set sizes
+    for row in rows:
+        name = row.metric.rsplit("/", 1)[1]
+        assert out["values"][name] == row.value == pytest.approx(float(expected[name]), abs=1e-12)
+        assert out["ci95"][name] == list(row.ci95) and out["protocol"][name] == row.extra["protocol"]
+    assert (out["metric"], out["n"], out["n_reference"], out["k"], out["extractor"], out["mode"]) == ("prdc", 40, 50, 3, "probe", "clean")
+
+    out = _run(capsys, ["metrics", "cmmd", str(gen_file), str(ref_file), *common])
+    row = cmmd.build(cmmd.Options(bootstrap=20)).from_features(gen, ref, 3)[0]
+    assert (out["value"], out["ci95"], out["reference_code_value"]) == (row.value, list(row.ci95), row.extra["reference_code_value"])
+    assert out["n"] == 40 and out["protocol"] == row.extra["protocol"] and out["extractor"] == "probe"
+
+    out = _run(capsys, ["metrics", "vendi", str(gen_file), *common])
+    row = vendi.build(vendi.Options(bootstrap=20)).from_features(gen, 3)[0]
+    assert out["value"] == row.value == pytest.approx(score_X(gen), rel=1e-10)
+    assert out["ci95"] == list(row.ci95) and out["n"] == 40 and out["protocol"] == row.extra["protocol"]
+
+
+def test_prdc_cmmd_vendi_on_folders(tiny_probe, tmp_path, capsys):
+    a, b = _folder(tmp_path / "a", 12, 0), _folder(tmp_path / "b", 12, 1)
+    common = ["--weights", str(tiny_probe), "--cache", str(tmp_path / "cache"), "--bootstrap", "5"]
+    out = _run(capsys, ["metrics", "prdc", str(a), str(b), *common])
+    assert out["k"] == 5 and all(0 <= v for v in out["values"].values()) and out["fingerprint"]
+    assert _run(capsys, ["metrics", "cmmd", str(a), str(b), *common])["n_reference"] == 12
+    assert 1.0 <= _run(capsys, ["metrics", "vendi", str(a), *common])["value"] <= 12.0
+
+
+def test_prdc_cmmd_vendi_bad_input(tiny_probe, tmp_path, capsys):
+    gen = _npy(tmp_path / "gen.npy", 0, 20)
+    flags = ["--weights", str(tiny_probe), "--no-cache"]
+    assert f"metrics prdc: needs 2 input(s), got 1: {gen}" in _error(capsys, ["metrics", "prdc", str(gen), *flags])
+    assert "metrics vendi: needs 1 input(s), got 2" in _error(capsys, ["metrics", "vendi", str(gen), str(gen), *flags])
+    dino = _npy(tmp_path / "dino.npy", 0, 20, d=1024)
+    err = _error(capsys, ["metrics", "cmmd", str(dino), str(dino), "--extractor", "dinov2", "--no-cache"])
+    assert "cmmd.extractor: CMMD is defined on CLIP embeddings (Jayasumana et al. 2024); use extractor: clip or probe, got 'dinov2'" in err
+    err = _error(capsys, ["metrics", "cmmd", str(gen), str(tmp_path / "missing.npy"), *flags])
+    assert f"{tmp_path / 'missing.npy'}: not a readable .npy" in err
+    assert "--k must be >= 1 (Naeem et al. 2020 use 5), got 0" in _error(capsys, ["metrics", "prdc", str(gen), str(gen), "--k", "0", *flags])

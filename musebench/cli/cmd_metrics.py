@@ -1,4 +1,5 @@
-"""`musebench metrics`: FID / KID / CLIP score / reference statistics on image folders, outside a suite."""
+"""`musebench metrics`: FID / KID / PRDC / CMMD / Vendi / CLIP score / reference statistics on image folders,
+outside a suite."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ DESCRIPTION = (
     "(inception | clip | probe | dinov2) and the preprocessing mode (clean | tf1 | antialias) are named, "
     "statistics are float64, and the result (JSON on stdout) records both. An input is a folder of "
     "images (one size), a .npy of features (N, D), or for FID an .npz of statistics (mu, sigma) as "
-    "written by `musebench metrics stats`, pytorch-fid or clean-fid."
+    "written by `musebench metrics stats`, pytorch-fid or clean-fid. fid, kid, prdc and cmmd compare "
+    "two inputs (generated, reference); vendi and clip-score read one."
 )
 
 EPILOG = """examples:
@@ -22,17 +24,20 @@ EPILOG = """examples:
   musebench metrics stats /tmp/real --out /tmp/real_probe.npz --extractor probe
   musebench metrics fid /tmp/gen /tmp/real_probe.npz --extractor probe --fid-inf
   musebench metrics kid /tmp/gen /tmp/real --extractor probe --subsets 50 --subset-size 500
+  musebench metrics prdc /tmp/gen /tmp/real --extractor probe --k 5     # precision, recall, density, coverage
+  musebench metrics cmmd /tmp/gen /tmp/real --extractor probe           # CLIP embeddings only: clip | probe
+  musebench metrics vendi /tmp/gen --extractor dinov2 --weights ~/weights/dinov2-large
   musebench metrics fid /tmp/gen /tmp/real --extractor inception --mode tf1 \\
       --weights ~/weights/weights-inception-2015-12-05-6726825d.pth
   musebench metrics fid /tmp/gen /tmp/real --extractor dinov2 --weights ~/weights/dinov2-large   # save_pretrained folder
   musebench metrics clip-score /tmp/gen --model probe --variant hessel    # needs /tmp/gen/prompts.jsonl
 
-FID/KID: first input = generated, second = reference. The inception weights are looked up at
+FID/KID/PRDC/CMMD: first input = generated, second = reference. The inception weights are looked up at
 --weights, $MUSEBENCH_WEIGHTS, then the torch hub cache; never downloaded.
 Exit codes: 0 ok, 2 bad input (one line on stderr).
 """
 
-METRICS = ("fid", "kid", "clip-score", "stats")
+METRICS = ("fid", "kid", "prdc", "cmmd", "vendi", "clip-score", "stats")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,13 +48,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default=None, help="inception .pth, open_clip pretrained file, probe checkpoint, or dinov2 save_pretrained folder")
     parser.add_argument("--model", default=None, help="clip extractor: open_clip model name (default ViT-B-32); clip-score: probe or a name")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--bootstrap", type=int, default=200, help="FID bootstrap rounds (0 = no interval, else >= 2)")
+    parser.add_argument("--bootstrap", type=int, default=200,
+                        help="bootstrap rounds of the fid, prdc density, cmmd and vendi intervals (0 = no interval, else >= 2)")
     parser.add_argument("--fid-inf", action="store_true", help="also extrapolate FID-infinity (needs N >= 5 x feature dim)")
     parser.add_argument("--allow-small-n", action="store_true", help="FID with fewer images than the feature dimension (stamped)")
     parser.add_argument("--subsets", type=int, default=100, help="KID subsets (>= 2)")
     parser.add_argument("--subset-size", type=int, default=1000, help="KID subset size (>= the smaller set n: n // 2)")
+    parser.add_argument("--k", type=int, default=5, help="prdc: the k-th nearest neighbour defining each radius (default 5, Naeem et al.'s)")
     parser.add_argument("--variant", default="torchmetrics", help="clip-score: torchmetrics | hessel | cosine")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap / KID subsets")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstraps / KID subsets")
     parser.add_argument("--cache", default=None, metavar="DIR", help="feature cache (default: $MUSEBENCH_CACHE or ~/.cache/musebench)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write cached features")
     parser.add_argument("--out", type=Path, default=None, help="stats: the .npz to write; others: also write the JSON here")
@@ -59,18 +66,23 @@ CLI_FIXES = ("pass --allow-small-n", "drop --fid-inf")  # how each FID refusal i
 
 
 def _metric(args):
-    """The suite's metric object built from the flags (fid.Options / kid.Options), so FID and KID here run
-    the suites' protocol; `stats` uses FID's (its extractor and features). Builds no extractor yet."""
-    from musebench.metrics import fid, kid
+    """The suite's metric object built from the flags (each module's Options), so every metric here runs the
+    suites' protocol and refuses what they refuse (cmmd: non-CLIP extractors); `stats` uses FID's (its extractor
+    and features). Torch-free; builds no extractor yet."""
+    from musebench.metrics import cmmd, fid, kid, prdc, vendi
 
-    model = args.model or "ViT-B-32"
+    common = {"extractor": args.extractor, "mode": args.mode, "extractor_weights": args.weights,
+              "extractor_model": args.model or "ViT-B-32", "batch_size": args.batch_size}
     if args.metric == "kid":
-        return kid.build(kid.Options(extractor=args.extractor, mode=args.mode, extractor_weights=args.weights,
-                                     extractor_model=model, batch_size=args.batch_size, subsets=args.subsets,
-                                     subset_size=args.subset_size, keep_features=False))
-    return fid.build(fid.Options(extractor=args.extractor, mode=args.mode, extractor_weights=args.weights,
-                                 extractor_model=model, batch_size=args.batch_size, bootstrap=args.bootstrap,
-                                 fid_inf=args.fid_inf, allow_small_n=args.allow_small_n, keep_features=False), CLI_FIXES)
+        return kid.build(kid.Options(**common, subsets=args.subsets, subset_size=args.subset_size, keep_features=False))
+    if args.metric == "prdc":
+        return prdc.build(prdc.Options(**common, k=args.k, bootstrap=args.bootstrap))
+    if args.metric == "cmmd":
+        return cmmd.build(cmmd.Options(**common, bootstrap=args.bootstrap))
+    if args.metric == "vendi":
+        return vendi.build(vendi.Options(**common, bootstrap=args.bootstrap))
+    return fid.build(fid.Options(**common, bootstrap=args.bootstrap, fid_inf=args.fid_inf,
+                                 allow_small_n=args.allow_small_n, keep_features=False), CLI_FIXES)
 
 
 def _features(path: Path, metric, args, cache_dir):
@@ -136,31 +148,67 @@ def _check_counts(args) -> None:
     from musebench.errors import MusebenchError
     from musebench.metrics.intervals import check_rounds
     from musebench.metrics.kid import check_counts
+    from musebench.metrics.prdc import check_k
 
     if args.batch_size < 1:
         raise MusebenchError(f"--batch-size must be >= 1, got {args.batch_size}")
     check_rounds(args.bootstrap, "--bootstrap")
     check_counts(args.subsets, args.subset_size, ("--subsets", "--subset-size"))
+    check_k(args.k, "--k")
 
 
 def _fid(args, metric, cache_dir):
     _need(args, 2)
     gen_path, ref_path = Path(args.inputs[0]), Path(args.inputs[1])
     if _only_stats(args):
-        return metric.from_stats(*_stats_pair(gen_path, ref_path), args.seed)[0]
+        return metric.from_stats(*_stats_pair(gen_path, ref_path), args.seed)
     if gen_path.suffix == ".npz":
         from musebench.metrics.stats import load_stats
 
         gen = load_stats(gen_path, metric.extractor().dim)
-        return metric.from_stats(gen, _reference(ref_path, metric, args, cache_dir), args.seed)[0]
+        return metric.from_stats(gen, _reference(ref_path, metric, args, cache_dir), args.seed)
     gen = _features(gen_path, metric, args, cache_dir)
-    return metric.from_features(gen, _reference(ref_path, metric, args, cache_dir), args.seed)[0]
+    return metric.from_features(gen, _reference(ref_path, metric, args, cache_dir), args.seed)
 
 
-def _kid(args, metric, cache_dir):
+def _feature_pair(args, metric, cache_dir):
+    """(generated features (N, D), the reference with its features (M, D)): KID, PRDC and CMMD need both sets."""
     _need(args, 2)
     gen = _features(Path(args.inputs[0]), metric, args, cache_dir)
-    return metric.from_features(gen, _reference(Path(args.inputs[1]), metric, args, cache_dir, features_only=True), args.seed)[0]
+    return gen, _reference(Path(args.inputs[1]), metric, args, cache_dir, features_only=True)
+
+
+def _pair(args, metric, cache_dir):
+    """KID's and CMMD's rows: from_features(generated, reference, seed)."""
+    return metric.from_features(*_feature_pair(args, metric, cache_dir), args.seed)
+
+
+def _prdc(args, metric, cache_dir):
+    """Per-item outcomes are keyed by position (no prompts here); the JSON carries only the four means."""
+    gen, ref = _feature_pair(args, metric, cache_dir)
+    return metric.from_features(gen, ref, args.seed, tuple(str(i) for i in range(len(gen))))
+
+
+def _vendi(args, metric, cache_dir):
+    _need(args, 1)
+    return metric.from_features(_features(Path(args.inputs[0]), metric, args, cache_dir), args.seed)
+
+
+COMPUTE = {"fid": _fid, "kid": _pair, "prdc": _prdc, "cmmd": _pair, "vendi": _vendi}
+
+
+def _result(rows) -> dict:
+    """The JSON of a metric's rows: one row's value, ci95 and extra; several (prdc's four) as `values` and
+    `ci95` by row name, and each extra key once where the rows agree (n, extractor, mode), else by row name."""
+    if len(rows) == 1:
+        return {"value": rows[0].value, "ci95": rows[0].ci95, **rows[0].extra}
+    names = [row.metric.rsplit("/", 1)[1] for row in rows]  # "prdc/probe/recall" -> "recall"
+    result = {"values": {name: row.value for name, row in zip(names, rows)},
+              "ci95": {name: row.ci95 for name, row in zip(names, rows)}}
+    for key in rows[0].extra:
+        values = [row.extra[key] for row in rows]
+        result[key] = values[0] if all(v == values[0] for v in values) else dict(zip(names, values))
+    return result
 
 
 def _stats(args, metric, cache_dir) -> dict:
@@ -224,19 +272,18 @@ def run(args: argparse.Namespace) -> int:
 
     if args.metric != "clip-score":
         args.images = _read_folders(args)  # uint8 (N, H, W, 3) per folder; _features makes the tensor
-        if not _only_stats(args):
-            check_weights(ExtractorSpec(args.extractor, args.weights, args.model or "ViT-B-32"))  # before torch (issue 23)
     _check_counts(args)
     cache_dir = None if args.no_cache else resolve_cache_dir(args.cache) / "features"
     if args.metric == "clip-score":
         result = _clip_score(args, cache_dir)
     else:
         metric = _metric(args)  # the extractor's name and the mode checked, nothing built
+        if not _only_stats(args):
+            check_weights(ExtractorSpec(args.extractor, args.weights, args.model or "ViT-B-32"))  # before torch (issue 23)
         if args.metric == "stats":
             result = _stats(args, metric, cache_dir)
         else:
-            row = (_fid if args.metric == "fid" else _kid)(args, metric, cache_dir)
-            result = {"value": row.value, "ci95": row.ci95, **row.extra}
+            result = _result(COMPUTE[args.metric](args, metric, cache_dir))
     result = {"metric": args.metric, **result}
     text = json.dumps(result, indent=2, default=float)
     print(text)

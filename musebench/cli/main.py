@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("musebench.cli.cmd_compare", "two runs on the same prompts, paired: McNemar, bootstrap, Holm"),
     "cache": ("musebench.cli.cmd_cache", "inspect the generation cache: stats, verify, prune"),
     "shapes": ("musebench.cli.cmd_shapes", "the shapes world: render prompts and score images"),
-    "metrics": ("musebench.cli.cmd_metrics", "compute FID/KID/CLIP score on image folders"),
+    "metrics": ("musebench.cli.cmd_metrics", "compute FID/KID/PRDC/CMMD/Vendi/CLIP score on image folders"),
     "reference": ("musebench.cli.cmd_reference", "build a FID reference folder: centre crop + resize real images"),
     "bench": ("musebench.cli.cmd_bench", "latency benchmark of a model with a calibration workload"),
     "power": ("musebench.cli.cmd_power", "images needed to detect a drop (or the drop N images detect)"),

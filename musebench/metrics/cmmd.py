@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +38,9 @@ from musebench.metrics.fid import file_problems  # noqa: F401  CMMD reads what F
 from musebench.metrics.intervals import check_rounds, recentred_interval
 from musebench.metrics.feature_options import ReferenceOptions
 from musebench.metrics.feature_sets import ReferenceSetMetric, check_pair
+
+if TYPE_CHECKING:
+    from musebench.metrics.reference import Reference
 
 SIGMA = 10.0  # google-research cmmd/distance.py _SIGMA: the RBF bandwidth
 SCALE = 1000.0  # google-research cmmd/distance.py _SCALE
@@ -144,7 +148,12 @@ class CmmdMetric(ReferenceSetMetric):
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
         gen, ref = self.feature_sets(ctx)
-        value, ci, described = cmmd_with_interval(ref.features, gen, self.options.bootstrap, ctx.seed)
+        return self.from_features(gen, ref, ctx.seed)
+
+    def from_features(self, gen: np.ndarray, ref: "Reference", seed: int) -> list[MetricValue]:
+        """The row from generated embeddings (N, D) and a reference with embeddings (M, D): compute() once its
+        inputs are read, and `musebench metrics cmmd` on folders or .npy files of features."""
+        value, ci, described = cmmd_with_interval(ref.features, gen, self.options.bootstrap, seed)
         extra = {**self.described(), "reference": ref.description, **described}
         return [MetricValue(metric=self.name, value=value, n=len(gen), higher_is_better=False, ci95=ci, extra=extra)]
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,9 @@ from musebench.metrics.fid import file_problems  # noqa: F401  PRDC reads what F
 from musebench.metrics.intervals import bootstrap_interval, check_rounds, wilson_interval
 from musebench.metrics.feature_options import ReferenceOptions
 from musebench.metrics.feature_sets import ReferenceSetMetric, check_pair
+
+if TYPE_CHECKING:
+    from musebench.metrics.reference import Reference
 
 ROWS = ("precision", "recall", "density", "coverage")  # one row each: "prdc/<extractor>/<row>"
 BLOCK = 1024  # rows of one distance block: (BLOCK, M) float64 at a time
@@ -75,9 +79,9 @@ def knn_radii(x: np.ndarray, k: int) -> np.ndarray:
     return radii
 
 
-def check_k(k: int) -> None:
+def check_k(k: int, name: str = "prdc.k") -> None:
     if k < 1:
-        raise MusebenchError(f"prdc.k must be >= 1 (Naeem et al. 2020 use 5), got {k}")
+        raise MusebenchError(f"{name} must be >= 1 (Naeem et al. 2020 use 5), got {k}")
 
 
 def check_sizes(k: int, n_reference: int, n_generated: int) -> None:
@@ -133,7 +137,12 @@ class PrdcMetric(ReferenceSetMetric):
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
         gen, ref = self.feature_sets(ctx)
-        return self.rows(prdc(ref.features, gen, self.options.k), ctx.item_keys, ref.description, ctx.seed)
+        return self.from_features(gen, ref, ctx.seed, ctx.item_keys)
+
+    def from_features(self, gen: np.ndarray, ref: "Reference", seed: int, item_keys: tuple[str, ...]) -> list[MetricValue]:
+        """The four rows from generated features (N, D) and a reference with features (M, D): compute() once its
+        inputs are read, and `musebench metrics prdc` on folders or .npy files of features."""
+        return self.rows(prdc(ref.features, gen, self.options.k), item_keys, ref.description, seed)
 
     def rows(self, result: Prdc, item_keys: tuple[str, ...], reference: str, seed: int) -> list[MetricValue]:
         """The four rows from per-item outcomes; `item_keys` align with the generated items."""

@@ -90,8 +90,12 @@ class VendiMetric(FeatureSetMetric):
         check_rounds(options.bootstrap, "vendi.bootstrap")
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
-        gen = self.features(ctx.images, ctx.feature_cache_dir)  # (N, D)
-        value, ci, described = vendi_with_interval(gen, self.options.bootstrap, ctx.seed)
+        return self.from_features(self.features(ctx.images, ctx.feature_cache_dir), ctx.seed)  # (N, D)
+
+    def from_features(self, gen: np.ndarray, seed: int) -> list[MetricValue]:
+        """The row from generated features (N, D): compute() once its images are read, and `musebench metrics
+        vendi` on a folder or a .npy of features."""
+        value, ci, described = vendi_with_interval(gen, self.options.bootstrap, seed)
         return [MetricValue(metric=self.name, value=value, n=len(gen), higher_is_better=True, ci95=ci,
                             extra={**self.described(), **described})]
 
