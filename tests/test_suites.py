@@ -247,7 +247,11 @@ def test_shapes_suite_runs_end_to_end_on_tiny_checkpoints(name, tiny, cache_dir,
     points = {(r["model"], json.dumps(r["params"], sort_keys=True)) for r in rows}
     assert len(points) == sum(_n_points(m) for m in suite.models), sorted(points)
     assert {r["metric"].split("/")[0] for r in rows} == {m.metric for m in suite.metrics}
-    assert all(r["n"] >= 1 and r["value"] == r["value"] for r in rows)  # counts, no NaN
+    # counts, no NaN, except where a row says why it has no number: the confidence metric on an adapter
+    # without token confidence ("not available") or an AUROC over images that all share one verdict
+    explained = [r for r in rows if str(r["extra"].get("status", "")).startswith(("not available", "undefined"))]
+    assert all(r["metric"].startswith("confidence/") for r in explained)
+    assert all(r["n"] >= 1 and r["value"] == r["value"] for r in rows if r not in explained)
     assert run["suite_name"] == suite.name and run["suite"]["prompts"]["limit"] == 3
 
 
