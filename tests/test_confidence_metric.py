@@ -215,3 +215,18 @@ def test_trajectory_rows_end_at_the_final_image(tmp_path):
     steps = [m for (model, m) in by if model == "muse" and m.startswith("confidence/trajectory/")]
     assert len(steps) == 12  # the shipped Muse decodes in 12 steps
     assert by[("muse", "confidence/trajectory/step_12")]["value"] == by[("muse", "oracle/all_correct")]["value"]
+
+
+def test_the_report_splits_a_mixed_run_by_perturbation_kind():
+    """Item i of a `perturb: mixed` run is PERTURBATIONS[(i // 6) % 3], the rule the prompts were rewritten by."""
+    from musebench.report.calibration import Condition, perturbation_frame
+    from musebench.shapes.perturb import mixed_kind
+
+    records = perturb_records(sample_prompts("val", 36, 0), "mixed")
+    assert [mixed_kind(r.index) for r in records] == [r.meta["perturbation"] for r in records]
+    rng = np.random.default_rng(0)
+    ref = Condition("val", "muse", "val", True, rng.normal(-1, 0.3, 200), rng.random(200) < 0.8)
+    mixed = Condition("p", "muse", "val, perturbed (mixed)", False, rng.normal(-1, 0.3, 36), rng.random(36) < 0.5,
+                      tuple(mixed_kind(r.index) for r in records))
+    frame = perturbation_frame([ref, mixed])
+    assert list(frame["perturbation"]) == list(PERTURBATIONS) and list(frame["N"]) == [12, 12, 12]

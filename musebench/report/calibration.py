@@ -41,6 +41,7 @@ class Condition:
     reference: bool  # val, unperturbed: the in-distribution condition
     score: np.ndarray  # (n,) log p, the mean token log-probability
     correct: np.ndarray  # (n,) bool, the oracle's verdict
+    perturbation: tuple[str, ...] = ()  # (n,) the caption's rewrite per item under `perturb: mixed`, else ()
 
 
 def condition_name(run: Run) -> tuple[str, bool]:
@@ -67,8 +68,43 @@ def conditions(runs: list[Run]) -> list[Condition]:
                 continue
             keys = [k for k in confidence if k in verdicts[1]]
             score = np.log(np.array([confidence[k] for k in keys]))
-            found.append(Condition(run.label, model, name, reference, score, np.array([verdicts[1][k] > 0.5 for k in keys])))
+            kinds = _kinds(run, keys)
+            found.append(Condition(run.label, model, name, reference, score, np.array([verdicts[1][k] > 0.5 for k in keys]), kinds))
     return found
+
+
+def _kinds(run: Run, keys: list[str]) -> tuple[str, ...]:
+    """Each item's perturbation kind, from its prompt index, when the run's prompts are `perturb: mixed`
+    (shapes/perturb.py's rule: item i gets PERTURBATIONS[(i // 6) % 3]); () otherwise."""
+    from musebench.shapes.perturb import mixed_kind
+
+    prompts = (run.run_json.get("suite") or {}).get("prompts") or {}
+    if prompts.get("perturb") != "mixed":
+        return ()
+    return tuple(mixed_kind(int(k.split("/", 1)[0])) for k in keys)
+
+
+def perturbation_frame(found: list[Condition]) -> pd.DataFrame:
+    """Per perturbation kind of a `mixed` run: N, accuracy, AUROC and the Platt ECE (map fitted on val)."""
+    from musebench.metrics.intervals import wilson_interval
+
+    refs = {c.model: c for c in found if c.reference}
+    rows = []
+    for c in found:
+        ref = refs.get(c.model)
+        for kind in dict.fromkeys(c.perturbation):
+            where = np.flatnonzero(np.array(c.perturbation) == kind)
+            k = int(c.correct[where].sum())
+            lo, hi = wilson_interval(k, len(where))
+            row = {"condition": c.name, "model": c.model, "perturbation": kind, "N": len(where),
+                   "accuracy": f"{k / len(where):.3f} [{lo:.3f}, {hi:.3f}]", "AUROC": f"{_auroc(c, where):.3f}"}
+            if ref is not None:
+                sub = Condition(c.run, c.model, kind, False, c.score[where], c.correct[where])
+                value = platt_ece(ref, sub, np.arange(len(ref.score)), np.arange(len(where)))
+                lo, hi, _ = _interval(lambda i, j: platt_ece(ref, sub, i, j), (len(ref.score), len(where)), value)
+                row["ECE, Platt map fitted on val"] = f"{value:.3f} [{max(lo, 0):.3f}, {hi:.3f}]"
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _platt_probs(ref: Condition, target: Condition | None, ref_index: np.ndarray, index: np.ndarray | None) -> np.ndarray:
@@ -328,6 +364,12 @@ def blocks(runs: list[Run], df: pd.DataFrame, out: Path, store: FigureCache, wri
                        f"({ROUNDS} rounds, seed {SEED}), p from inverting it, Holm over every row of this table.")
             result.append(page.frame_block("Out-of-distribution gap", caption, gaps, write_frame(gaps, out, "calibration_gap")))
             result.append(page.paragraph(verdict(gaps)))
+        kinds = perturbation_frame(found)
+        if not kinds.empty:
+            caption = ("The perturbed run split by the kind of rewrite (shapes/perturb.py): oracle accuracy [Wilson 95 %], "
+                       "AUROC of raw p, and the ECE of p mapped by the val-fitted Platt map [basic bootstrap 95 %].")
+            result.append(page.frame_block("Perturbed captions by kind", caption, kinds,
+                                           write_frame(kinds, out, "calibration_perturbations")))
         result.append(page.figure_block(reliability_figure(found, out, store)))
         selective = selective_figure(df, found, out, store)
         if selective is not None:

@@ -77,7 +77,12 @@ def check_perturbation(kind: str | None) -> None:
 def perturb_records(records: list[PromptRecord], kind: str) -> list[PromptRecord]:
     """Each record's caption rewritten by `kind` (a pure function of the record)."""
     check_perturbation(kind)
-    return [perturb_record(r, PERTURBATIONS[(r.index // 6) % 3] if kind == "mixed" else kind) for r in records]
+    return [perturb_record(r, mixed_kind(r.index) if kind == "mixed" else kind) for r in records]
+
+
+def mixed_kind(index: int) -> str:
+    """The kind `mixed` gives prompt `index`: each of val's six balanced categories sees every kind."""
+    return PERTURBATIONS[(index // 6) % 3]
 
 
 def perturb_record(record: PromptRecord, kind: str) -> PromptRecord:
