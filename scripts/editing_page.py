@@ -32,9 +32,10 @@ def read(path: Path) -> dict:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise SystemExit(f"editing_page: cannot read {path} ({exc}); run benchmarks/editing.py first") from None
-    for key in ("items", "items_from", "mask_free_rounds", "definitions", "command"):
+    for key in ("items", "mask_free_rounds", "definitions", "command"):
         if key not in data:
             raise SystemExit(f"editing_page: {path} lacks '{key}'; rerun benchmarks/editing.py")
+    data.setdefault("items_from", 0)  # written before --start existed: every such run started at item 0
     return data
 
 
@@ -118,7 +119,7 @@ def curve(data: dict, out: Path) -> tuple[str, str]:
                         markerfacecolor="none", label=f"{t}: inpainting")
         ax.set_xlabel("preserved (everything else unchanged)")
         ax.set_ylabel("edit success")
-        ax.legend(loc="best", fontsize=5.5)
+        ax.legend(loc="center left", fontsize=5.5)
         return style.save(fig, out, "success_vs_preservation", FigureCache(None))
 
 
@@ -178,7 +179,8 @@ def page(data: dict, curve_files: tuple[str, str], grid_files: tuple[str, str] |
     lines = ["# Editing on the shapes world: Muse inpainting and mask-free editing", "",
              f"N = {n} edits per edit type and method (recolor, remove, add; items 0..{n - 1} of each type from "
              f"val seed {data['seed']}); muse-shapes at its default sampler settings. Commands: "
-             + "; ".join(f"`{c}`" for c in data["commands"]) + " then `python scripts/editing_page.py`.", "",
+             + "; ".join(f"`{c}`" for c in data["commands"]) + f", joined by `{data['join_command']}` "
+             "(items run twice must agree exactly, and did).", "",
              "Definitions (musebench/shapes/edits.py, edit_oracle.py): the input images are "
              f"{d['source_images']}, so the edit is measured alone (not the model's own generation of the source); "
              f"the prompt is the {d['prompt']}. "
@@ -212,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=4, help="before/after rows per edit type (0: no grid, no model)")
     args = parser.parse_args(argv)
     data = join([read(p) for p in args.results])
+    data["join_command"] = " ".join(["python", "scripts/editing_page.py", *(argv if argv is not None else sys.argv[1:])])
     write_json(args.joined, data)
     args.out.mkdir(parents=True, exist_ok=True)
     grid = examples(data, args.examples, args.out) if args.examples else None
