@@ -62,3 +62,12 @@ def test_overlapping_files_agreeing_on_the_overlap_join_once(tmp_path):
     b = result_file(tmp_path / "b.json", 2, {"source": "00", "inpaint": "10"})
     assert run(tmp_path, a, b) == 0
     assert json.loads((tmp_path / "j.json").read_text())["items"]["recolor/inpaint"]["success"] == "1010"
+
+
+def test_committed_page_is_the_committed_results_rendered():
+    """reports/editing/index.md cannot drift from benchmarks/results/editing.json (STATISTICS.md: prose from a file)."""
+    data = json.loads((ROOT / "benchmarks" / "results" / "editing.json").read_text())
+    text = editing_page.page(data, ("success_vs_preservation.png", "success_vs_preservation.pdf"),
+                             ("before_after.png", "before_after.pdf"))
+    assert (ROOT / "reports" / "editing" / "index.md").read_text() == text
+    assert min(r["success"]["n"] for r in data["results"].values()) >= 1000  # the issue's N per edit type and method
