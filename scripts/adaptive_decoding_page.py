@@ -19,14 +19,15 @@ REPO = Path(__file__).resolve().parents[1]
 KEYS = ("command", "n", "rows", "comparisons", "conclusion", "rule", "settings")
 
 
-def load(path: Path) -> dict:
+def load(path: Path) -> dict | str:
+    """The results, or the one-line reason they cannot be read."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"adaptive_decoding_page: cannot read {path} ({exc}); run benchmarks/adaptive_decoding.py first") from None
+        return f"adaptive_decoding_page: cannot read {path} ({exc}); run benchmarks/adaptive_decoding.py first"
     missing = [k for k in KEYS if k not in data]
     if missing:
-        raise SystemExit(f"adaptive_decoding_page: {path} lacks {', '.join(missing)}; rerun benchmarks/adaptive_decoding.py")
+        return f"adaptive_decoding_page: {path} lacks {', '.join(missing)}; rerun benchmarks/adaptive_decoding.py"
     return data
 
 
@@ -101,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "calibration")
     args = parser.parse_args(argv)
     data = load(args.results)
+    if isinstance(data, str):
+        print(data, file=sys.stderr)
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     png, pdf = figure(data, args.out)
     (args.out / "adaptive_decoding.md").write_text(page(data, png, pdf), encoding="utf-8")
@@ -109,10 +113,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except SystemExit as exc:
-        if isinstance(exc.code, str):
-            print(exc.code, file=sys.stderr)
-            sys.exit(2)
-        raise
+    sys.exit(main())

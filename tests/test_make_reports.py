@@ -165,3 +165,17 @@ def test_calibration_section_reads_the_three_conditions(tmp_path):
     text = summary(tmp_path)
     assert "| val | 6 |" in text and "| val, perturbed (mixed) | 6 |" in text
     assert "muse on val, perturbed (mixed): the calibration gap is" in text
+
+
+def test_adaptive_decoding_page_is_the_committed_results_rendered(tmp_path):
+    """scripts/adaptive_decoding_page.py renders benchmarks/results/adaptive_decoding.json: the committed page
+    beside the calibration report is that rendering, verdict included; a missing file is one line, exit 2."""
+    page_script = ROOT / "scripts" / "adaptive_decoding_page.py"
+    subprocess.run([sys.executable, str(page_script), "--out", str(tmp_path)], check=True, capture_output=True, text=True)
+    text = (tmp_path / "adaptive_decoding.md").read_text()
+    assert text == (ROOT / "reports" / "calibration" / "adaptive_decoding.md").read_text()
+    verdict = json.loads((ROOT / "benchmarks" / "results" / "adaptive_decoding.json").read_text())["conclusion"]
+    assert f"**{verdict}.**" in text
+    bad = subprocess.run([sys.executable, str(page_script), "--results", str(tmp_path / "none.json"), "--out", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "run benchmarks/adaptive_decoding.py" in bad.stderr
