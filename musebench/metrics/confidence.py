@@ -121,7 +121,7 @@ class ConfidenceMetric:
         rows = []
         for name, (statistic, higher) in stats.items():
             extra: dict = {"accuracy": float(correct.mean()), "correct": int(correct.sum())}
-            if name == "auroc" and correct.all() or name == "auroc" and not correct.any():
+            if name == "auroc" and (correct.all() or not correct.any()):
                 rows.append(MetricValue(f"{PREFIX}/{group}{name}", float("nan"), len(p), higher, None,
                                         {**extra, "status": "undefined: every image has the same verdict"}))
                 continue
