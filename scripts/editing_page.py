@@ -173,6 +173,33 @@ def _verdict(verdict, items: dict, key: str, i: int) -> str:
     return f"edit {mark[verdict.success]}, kept {mark[verdict.preserved]}"
 
 
+def paired(data: dict) -> list[str]:
+    """Inpainting against the last mask-free round, per edit type, on the same items: exact McNemar with
+    Newcombe's interval (musebench.stats.paired), Holm over the table's tests."""
+    from musebench.stats.multiple import holm
+    from musebench.stats.paired import mcnemar_exact
+
+    last = int(data["mask_free_rounds"])
+    tests = []
+    for kind in dict.fromkeys(key.split("/")[0] for key in data["items"]):
+        a, b = data["items"].get(f"{kind}/inpaint"), data["items"].get(f"{kind}/mask_free/{last}")
+        if a is None or b is None:
+            continue
+        for outcome in ("success", "preserved"):
+            n = min(len(a[outcome]), len(b[outcome]))
+            tests.append((kind, outcome, mcnemar_exact([c == "1" for c in a[outcome][:n]], [c == "1" for c in b[outcome][:n]])))
+    if not tests:
+        return []
+    adjusted = holm([t.p_value for _, _, t in tests])
+    lines = [f"Paired on the same items: mask-free ({last} rounds) minus inpainting, exact McNemar, Newcombe 95 % "
+             "interval, Holm over the rows.", "",
+             "| edit | outcome | N | difference [95 %] | inpaint only / mask-free only | p (Holm) |", "|---|---|---|---|---|---|"]
+    for (kind, outcome, t), p in zip(tests, adjusted):
+        lines.append(f"| {kind} | {outcome} | {t.n} | {t.diff:+.3f} [{t.ci95[0]:+.3f}, {t.ci95[1]:+.3f}] | "
+                     f"{t.a_only} / {t.b_only} | {p:.3g} |")
+    return lines
+
+
 def page(data: dict, curve_files: tuple[str, str], grid_files: tuple[str, str] | None) -> str:
     d = data["definitions"]
     n = min(r["success"]["n"] for r in data["results"].values())
@@ -193,6 +220,7 @@ def page(data: dict, curve_files: tuple[str, str], grid_files: tuple[str, str] |
              "(the unedited render) and *vq_round_trip* (the source encoded and decoded by the VQ, no edit) are the "
              "floors: Muse re-decodes every token, so its pixel changes start at the VQ round trip.", ""]
     lines += table(data)
+    lines += ["", *paired(data)]
     lines += ["", f"![success vs preservation]({curve_files[0]})", "",
               f"Edit success against preservation after each mask-free round (numbers: rounds) and for inpainting "
               f"(open squares), Wilson 95 % intervals on both axes ([PDF]({curve_files[1]})).", ""]
