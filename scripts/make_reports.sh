@@ -158,6 +158,11 @@ for report in "${!REPORTS[@]}"; do  # two at a time: one per core
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
 python scripts/summarize_reports.py --reports "$OUT"
+# issue 26's editing page, from the editing benchmark's files (benchmarks/editing.py writes them; about an
+# hour on 2 cores, so they are not rerun here): joined, checked for agreement, rendered with its grids into
+# reports/editing/ (its own default: the joined file records this exact command, which the page quotes)
+python scripts/editing_page.py --results benchmarks/results/editing_inpaint.json benchmarks/results/editing_mask_free.json \
+    benchmarks/results/editing_mask_free_736.json --examples 4 >/dev/null
 done_at=$(date +%s)
 if command -v chromium >/dev/null 2>&1; then  # each page in headless Chromium: console errors, broken images
   for report in "${!REPORTS[@]}"; do python scripts/check_html.py "$OUT/$report/index.html"; done
