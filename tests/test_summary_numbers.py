@@ -62,3 +62,18 @@ def test_readme_headline_numbers_are_the_cards_and_the_benchmarks():
     assert _quoted(r"colour attribution \((\d+) %\)") == round(100 * metrics["holdout"]["color_attr"])
     bench = json.loads((ROOT / "benchmarks" / "results" / "muse_training_2procs_6400.json").read_text())
     assert _quoted(r"\*\*([\d.]+) training minutes\*\*") == round(bench["training_stages_minutes"], 1)
+
+
+def test_readme_longer_recipe_and_baseline_numbers_are_their_files():
+    longer = json.loads((ROOT / "benchmarks" / "results" / "muse_training_2procs_9300.json").read_text())["follow_up_binding_2000"]
+    assert _quoted(r"\(([\d,]+) base steps") == 9300
+    assert _quoted(r"base steps, (\d+) training min") == round(longer["training_stages_minutes"])
+    assert _quoted(r"scores ([\d.]+) % val") == round(100 * longer["metrics_default_sampler"]["val"]["all_correct"], 1)
+    assert _quoted(r"val and ([\d.]+) % hold-out") == round(100 * longer["metrics_default_sampler"]["holdout"]["all_correct"], 2)
+    ldm = json.loads((ROOT / "musebench" / "checkpoints" / "ldm-shapes" / "metrics.json").read_text())
+    muse = _card()["metrics"]["val"]
+    assert _quoted(r"reaches ([\d.]+) % single object at its best setting") == round(100 * ldm["final"]["single_object"], 1)
+    assert ldm["best"]["scheduler"] == "dpmpp" and _quoted(r"\(DPM-Solver\+\+, (\d+) steps\)") == ldm["best"]["steps"]
+    assert _quoted(r"([\d.]+) points under Muse's") == round(100 * (muse["single_object"] - ldm["final"]["single_object"]), 1)
+    assert _quoted(r"\((\d+) % all-correct against") == round(100 * ldm["final"]["all_correct"])
+    assert _quoted(r"all-correct against (\d+) %\)") == round(100 * muse["all_correct"])
