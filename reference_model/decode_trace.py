@@ -93,11 +93,8 @@ class DecodeTrace:
         return torch.cat([c.forwards for c in self._calls]) if self._calls else torch.empty(0, dtype=torch.long)
 
     def image_confidence(self) -> torch.Tensor:
-        """(B,) float64: mean log-probability of each image's generated tokens (given ones left out).
-
-        A probability that underflowed float32 to 0 gives -inf; under Gumbel-max sampling a token that
-        unlikely is drawn with about that probability, so in practice never."""
-        return self.token_confidence.double().log().nanmean(dim=1)
+        """(B,) float64: mean log-probability of each image's generated tokens (mean_log_probability)."""
+        return mean_log_probability(self.token_confidence)
 
     def trajectory_ids(self) -> torch.Tensor:
         """(B, K, N) long: ids after step k (k = 0..K-1), the remaining masks filled by that step's argmax."""
@@ -106,3 +103,11 @@ class DecodeTrace:
         if not self._calls:
             return torch.empty(0, 0, 0, dtype=torch.long)
         return torch.cat([torch.stack(c.trajectory, dim=1) for c in self._calls])  # (B, K, N)
+
+
+def mean_log_probability(token_confidence: torch.Tensor) -> torch.Tensor:
+    """(B, N) token probabilities, NaN for given tokens -> (B,) float64: the image confidence, the mean
+    log-probability of each image's generated tokens (NaN when it has none). A probability that
+    underflowed float32 to 0 gives -inf; under Gumbel-max sampling a token that unlikely is drawn with
+    about that probability, so in practice never."""
+    return token_confidence.double().log().nanmean(dim=1)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import torch
 
 from reference_model.adaptive_options import AdaptiveOptions
-from reference_model.decode_trace import DecodeTrace
+from reference_model.decode_trace import DecodeTrace, mean_log_probability
 from reference_model.errors import ReferenceModelError
 from reference_model.sampler_choices import GUIDANCE_SCHEDULES
 from reference_model.transformer import MaskedTransformer, TextContext
@@ -294,7 +294,7 @@ def refine(transformer: MaskedTransformer, context: TextContext, ids: torch.Tens
     confident tokens and decode them in refine_steps more steps, every other token kept as known;
     the trace records those steps as params.steps, params.steps + 1, ... (B, N) -> (B, N)."""
     options = params.adaptive
-    image_confidence = confidence.double().log().nanmean(dim=1)  # (B,) as DecodeTrace.image_confidence
+    image_confidence = mean_log_probability(confidence)  # (B,) as DecodeTrace.image_confidence
     unsure = image_confidence < options.refine_below  # (B,); NaN (nothing generated) is never below
     remask = least_confident(confidence, options.refine_fraction) & unsure[:, None]  # (B, N)
     ids = torch.where(remask, torch.full_like(ids, transformer.config.mask_id), ids)

@@ -38,7 +38,7 @@ import numpy as np
 
 from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue, keyed
-from musebench.metrics.intervals import basic_interval, check_rounds, wilson_interval
+from musebench.metrics.intervals import basic_interval_containing, bootstrap_bias, check_rounds, wilson_interval
 from musebench.metrics.oracle import cached_verdicts, check_prompts
 from musebench.models.confidence import IMAGE_CONFIDENCE, NOT_AVAILABLE, confidence_support
 
@@ -86,7 +86,7 @@ class ConfidenceMetric:
         if ctx.adapter is None or not confidence_support(ctx.adapter):
             return [*unavailable(ctx, "the adapter reports no token confidence"), replace(final, extra={**final.extra, "kind": DETAIL})]
         measured = measure(ctx, self.options.trajectory, self.options.boundary_patch)
-        correct = np.array([v.all_correct for v in cached_verdicts(ctx, lambda: _score(ctx.images, ctx.prompts))])
+        correct = np.array([v.all_correct for v in cached_verdicts(ctx)])
         p = np.exp(measured["image_confidence"])  # (N,) in (0, 1]
         keys = ctx.item_keys
         rows = self._headline("", keys, p, correct, ctx.seed)
@@ -149,8 +149,8 @@ class ConfidenceMetric:
             if not both or 0 < correct[index].sum() < len(index):
                 replicates.append(statistic(index))
         replicates = np.asarray(replicates)
-        low, high = basic_interval(value, replicates)
-        return (max(0.0, min(low, value)), max(high, value)), float(replicates.mean() - value)
+        low, high = basic_interval_containing(value, replicates)
+        return (max(0.0, low), high), bootstrap_bias(value, replicates)
 
     def _selective(self, keys: tuple, p: np.ndarray, correct: np.ndarray) -> list[MetricValue]:
         order = np.argsort(p, kind="stable")  # least confident first; ties keep prompt order
@@ -268,12 +268,6 @@ def _generate(ctx: EvalContext, trajectory: bool, patch: int) -> dict[str, np.nd
     if trajectory:
         out |= {"step_correct": np.concatenate(step_correct), "step_boundary": np.concatenate(step_boundary)}
     return out
-
-
-def _score(images, prompts) -> list:
-    from musebench.shapes import score_image
-
-    return [score_image(images[i], rec.scene) for i, rec in enumerate(prompts)]
 
 
 def _step_verdicts(steps: np.ndarray, prompts) -> np.ndarray:

@@ -48,9 +48,7 @@ class OracleMetric:
 
     def compute(self, ctx: EvalContext) -> list[MetricValue]:
         _check_context(ctx)
-        from musebench.shapes import score_image  # the shapes world is only needed here
-
-        verdicts = cached_verdicts(ctx, lambda: [score_image(ctx.images[i], rec.scene) for i, rec in enumerate(ctx.prompts)])
+        verdicts = cached_verdicts(ctx)
         keys = ctx.item_keys if len(ctx.item_keys) == len(verdicts) else (None,) * len(verdicts)
         rows = [self._row("all_correct", [(key, v.all_correct) for key, v in zip(keys, verdicts)], {})]
         rows += self._category_rows(ctx, keys, verdicts)
@@ -96,8 +94,9 @@ class Verdict:
     all_correct: bool
 
 
-def cached_verdicts(ctx: EvalContext, score) -> list[Verdict]:
-    """score() -> one verdict per image, read from / written to the derived store when there is one.
+def cached_verdicts(ctx: EvalContext) -> list[Verdict]:
+    """The oracle's verdict on each of ctx's images against its prompt's scene, read from / written to
+    the derived store when there is one.
 
     The key hashes the shapes world's code (musebench.shapes.version), the images' bytes and the
     scenes, so an edit of the oracle or of the world is a miss, never a stale verdict."""
@@ -114,7 +113,10 @@ def cached_verdicts(ctx: EvalContext, score) -> list[Verdict]:
             return [Verdict(v["attributes"], v["all_correct"]) for v in store.get_json("oracle", key)]
         except (KeyError, TypeError):
             pass  # absent or unreadable entry: score again and replace it
-    verdicts = [Verdict(dict(v.attributes), bool(v.all_correct)) for v in score()]
+    from musebench.shapes import score_image  # the shapes world is only needed here
+
+    scored = [score_image(ctx.images[i], rec.scene) for i, rec in enumerate(ctx.prompts)]
+    verdicts = [Verdict(dict(v.attributes), bool(v.all_correct)) for v in scored]
     if key is not None:
         store.put_json("oracle", key, [{"attributes": v.attributes, "all_correct": v.all_correct} for v in verdicts])
     return verdicts

@@ -27,6 +27,7 @@ import torch
 from musebench.errors import MusebenchError
 from musebench.models.base import ParamValue
 from musebench.models.confidence import IMAGE_CONFIDENCE, TOKEN_CONFIDENCE, TOKEN_STEP
+from reference_model.decode_trace import mean_log_probability
 
 OPEN_STEP = -1  # token_step of a token no step fixed (never, for a text-to-image call)
 
@@ -103,7 +104,7 @@ class ConfidenceRecorder:
                 "the pipeline did not call its scheduler once per step of every image"
             )
         return {
-            IMAGE_CONFIDENCE: token_confidence.double().log().nanmean(dim=1).numpy(),  # (N,) float64
+            IMAGE_CONFIDENCE: mean_log_probability(token_confidence).numpy(),  # (N,) float64
             TOKEN_CONFIDENCE: token_confidence.numpy(),  # (N, T) float32
             TOKEN_STEP: torch.cat([run.token_step for run in runs]).numpy(),  # (N, T) int64
         }

@@ -97,7 +97,7 @@ def perturbation_frame(found: list[Condition]) -> pd.DataFrame:
             if ref is not None:
                 sub = Condition(c.run, c.model, kind, False, c.score[where], c.correct[where])
                 value = platt_ece(ref, sub, np.arange(len(ref.score)), np.arange(len(where)))
-                lo, hi, _ = _interval(lambda i, j: platt_ece(ref, sub, i, j), (len(ref.score), len(where)), value)
+                lo, hi, _ = _interval(lambda i, j: platt_ece(ref, sub, i, j), len(ref.score), len(where), value)
                 row["ECE, Platt map fitted on val"] = f"{value:.3f} [{max(lo, 0):.3f}, {hi:.3f}]"
             rows.append(row)
     return pd.DataFrame(rows)
@@ -129,19 +129,14 @@ def platt_ece(ref: Condition, target: Condition | None, ref_index: np.ndarray, i
     return _ece(p, (ref.correct[ref_index] if target is None else target.correct[index]))
 
 
-def _interval(statistic, sizes: tuple[int, ...], estimate: float) -> tuple[float, float, float]:
-    """(lo, hi, p) of a basic bootstrap over independent resamples of each set (the plug-in ECE is biased
-    upward, STATISTICS.md), widened where needed to contain the estimate; p inverts the interval."""
-    from musebench.metrics.intervals import basic_interval
+def _interval(statistic, n_ref: int, n: int, estimate: float) -> tuple[float, float, float]:
+    """(lo, hi, p) of statistic(i, j): the reference's n_ref items and a condition's n (0: none, j is
+    None) resampled independently; the basic interval (the plug-in ECE is biased upward, STATISTICS.md)
+    widened where needed to contain the estimate, p inverting it."""
+    from musebench.metrics.intervals import basic_interval_containing, basic_p_value, two_sample_replicates
 
-    rng = np.random.default_rng(SEED)
-    draws = np.array([statistic(*[rng.integers(0, n, size=n) for n in sizes]) for _ in range(ROUNDS)])
-    lo, hi = basic_interval(estimate, draws)
-    lo, hi = min(lo, estimate), max(hi, estimate)  # widened to contain the estimate, as metrics/confidence.py does
-    centred = 2 * estimate - draws  # the basic interval's reflected distribution
-    tail = min(np.sum(centred <= 0), np.sum(centred >= 0))
-    p = min(1.0, 2 * (tail + 1) / (ROUNDS + 1))  # never 0 from finitely many draws (Davison & Hinkley 1997, eq. 4.11)
-    return lo, hi, float(p)
+    draws = two_sample_replicates(n_ref, n, statistic, SEED, ROUNDS)  # (ROUNDS,)
+    return (*basic_interval_containing(estimate, draws), basic_p_value(draws, estimate))
 
 
 def _auroc(c: Condition, index: np.ndarray) -> float:
@@ -162,9 +157,9 @@ def summary_frame(found: list[Condition]) -> pd.DataFrame:
             same = ref is c
             value = platt_ece(ref, None if same else c, np.arange(len(ref.score)), None if same else everything)
             if same:
-                lo, hi, _ = _interval(lambda i: platt_ece(ref, None, i, None), (len(ref.score),), value)
+                lo, hi, _ = _interval(lambda i, _: platt_ece(ref, None, i, None), len(ref.score), 0, value)
             else:
-                lo, hi, _ = _interval(lambda i, j: platt_ece(ref, c, i, j), (len(ref.score), len(c.score)), value)
+                lo, hi, _ = _interval(lambda i, j: platt_ece(ref, c, i, j), len(ref.score), len(c.score), value)
             platt = f"{value:.3f} [{max(lo, 0):.3f}, {hi:.3f}]"
         rows.append({"condition": c.name, "run": c.run, "model": c.model, "N": len(c.score),
                      "accuracy": f"{c.correct.mean():.3f}", "mean p": f"{np.exp(c.score).mean():.3f}",
@@ -189,7 +184,7 @@ def gap_frame(found: list[Condition]) -> pd.DataFrame:
         for label, statistic in (("ECE (raw p)", raw), ("ECE (Platt, fitted on val)", platt), ("AUROC", disc)):
             everything = (np.arange(n_ref), np.arange(n))
             estimate = statistic(*everything)
-            lo, hi, p = _interval(statistic, (n_ref, n), estimate)
+            lo, hi, p = _interval(statistic, n_ref, n, estimate)
             rows.append({"condition": c.name, "model": c.model, "measure": label, "difference vs val": estimate,
                          "95% CI": f"[{lo:.3f}, {hi:.3f}]", "p": p, "N (val, condition)": f"{n_ref}, {n}"})
             pvalues.append(p)
