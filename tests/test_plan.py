@@ -6,7 +6,7 @@ import hashlib
 
 from runner_support import tiny_registry, write_suite  # noqa: F401
 
-from musebench.plan import build_plan, image_seed, shard_of
+from musebench.plan import build_plan, first_image_indices, image_seed, shard_of
 from musebench.prompts.base import PromptRecord
 from musebench.suite import load_suite
 
@@ -31,12 +31,24 @@ def test_one_request_per_model_point_prompt_image(tmp_path, tiny_registry):
     assert len(plan.requests) == 3 * 3 * 2
     first = plan.for_point(plan.points[0])
     assert [(r.prompt_pos, r.image_index) for r in first] == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
-    # the seed depends on the prompt text and image index only: same across points and models,
-    # and a repeated prompt gets the same seeds
+    # the seed depends on the prompt text and image index only: same across points and models;
+    # a repeated prompt is a new draw: its repeat takes the next K image indices (K = 2 here)
     for point in plan.points:
         assert [r.seed for r in plan.for_point(point)] == [r.seed for r in first]
-    assert first[0].seed == first[4].seed == image_seed(0, "a", 0)
-    assert first[2].seed == image_seed(0, "b", 0)
+    assert [r.seed for r in first] == [image_seed(0, "a", 0), image_seed(0, "a", 1), image_seed(0, "b", 0),
+                                       image_seed(0, "b", 1), image_seed(0, "a", 2), image_seed(0, "a", 3)]
+    assert len({r.seed for r in first}) == 6  # no two requests of a point share an image
+
+
+def test_run_and_generate_seed_a_repeated_prompt_alike():
+    """`generate` gives a repeated line image index k (its k-th repeat); a run with one image per prompt the same."""
+    from musebench.runner.single import single_plan
+
+    records = _records(["a", "b", "a", "a"])
+    assert first_image_indices(records, 1) == [0, 0, 1, 2]
+    assert first_image_indices(records, 3) == [0, 0, 3, 6]
+    single = single_plan("tiny", records, 0, {})
+    assert [r.seed for r in single.requests] == [image_seed(0, p, k) for p, k in zip("abaa", (0, 0, 1, 2))]
 
 
 def test_canonical_hook_types_params(tmp_path, tiny_registry):

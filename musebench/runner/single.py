@@ -4,7 +4,7 @@ It uses the run's plan (plan.image_seed: each image's seed from (seed, prompt, i
 keys and its generation loop (runner/generate.py), so an image `generate` writes is byte-identical to
 the one `musebench run` makes for the same (model, params, prompt, seed), and either command is served
 from the other's cache. A prompt text that occurs k times in the file gets image indices 0..k-1, as a
-suite's `images_per_prompt: k` would: repeated lines give distinct images, the first one a run's.
+run's plan does (plan.first_image_indices): repeated lines give distinct images, the same as a run's.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from musebench.cache import ImageCache
 from musebench.distributed import Shard
 from musebench.models.base import ParamValue
-from musebench.plan import Plan, Request, SweepPoint, image_seed
+from musebench.plan import Plan, Request, SweepPoint, first_image_indices, image_seed
 from musebench.prompts.base import PromptRecord
 from musebench.runner.generate import GenerationStats, generate_misses, request_key
 from musebench.runner.models import LoadedModel
@@ -32,12 +32,8 @@ def single_plan(model: str, records: list[PromptRecord], seed: int, params: dict
     """One point of `model` with `params`; request i is record i, its image index the number of
     earlier records with the same prompt text."""
     point = SweepPoint(model=model, index=0, params=dict(params))
-    seen: dict[str, int] = {}
-    requests = []
-    for pos, record in enumerate(records):
-        k = seen.get(record.prompt, 0)
-        seen[record.prompt] = k + 1
-        requests.append(Request(point, record, pos, k, image_seed(seed, record.prompt, k)))
+    requests = [Request(point, record, pos, k, image_seed(seed, record.prompt, k))
+                for pos, (record, k) in enumerate(zip(records, first_image_indices(records, 1)))]
     return Plan(points=(point,), requests=tuple(requests))
 
 
