@@ -36,6 +36,7 @@ from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue
 from musebench.metrics.fid import file_problems  # noqa: F401  CMMD reads what FID reads
 from musebench.metrics.intervals import check_rounds, recentred_interval
+from musebench.metrics.distances import sq_distance_blocks
 from musebench.metrics.feature_options import ReferenceOptions
 from musebench.metrics.feature_sets import ReferenceSetMetric, check_pair
 
@@ -62,12 +63,10 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
 
 def kernel_blocks(x: np.ndarray, y: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
     """(rows, k(x[rows], y) (rows, len(y))) over x in BLOCK-row blocks; k the RBF kernel of bandwidth SIGMA."""
-    from scipy.spatial.distance import cdist
-
     gamma = 1.0 / (2.0 * SIGMA**2)
-    for start in range(0, len(x), BLOCK):
-        rows = slice(start, start + BLOCK)
-        yield rows, np.exp(-gamma * cdist(x[rows], y, "sqeuclidean"))
+    for rows, d2 in sq_distance_blocks(x, y, BLOCK):
+        d2 *= -gamma
+        yield rows, np.exp(d2, out=d2)
 
 
 def weighted_sum(x: np.ndarray, y: np.ndarray, wx: np.ndarray, wy: np.ndarray) -> np.ndarray:

@@ -33,6 +33,7 @@ from musebench.errors import MusebenchError
 from musebench.metrics.base import EvalContext, MetricValue, keyed
 from musebench.metrics.fid import file_problems  # noqa: F401  PRDC reads what FID reads
 from musebench.metrics.intervals import bootstrap_interval, check_rounds, wilson_interval
+from musebench.metrics.distances import sq_distance_blocks
 from musebench.metrics.feature_options import ReferenceOptions
 from musebench.metrics.feature_sets import ReferenceSetMetric, check_pair
 
@@ -64,11 +65,8 @@ class Prdc:
 
 def distance_blocks(x: np.ndarray, y: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
     """(rows, Euclidean distances of x[rows] to every row of y (rows, len(y))) over x in BLOCK-row blocks."""
-    from scipy.spatial.distance import cdist
-
-    for start in range(0, len(x), BLOCK):
-        rows = slice(start, start + BLOCK)
-        yield rows, cdist(x[rows], y)
+    for rows, d2 in sq_distance_blocks(x, y, BLOCK):
+        yield rows, np.sqrt(d2, out=d2)
 
 
 def knn_radii(x: np.ndarray, k: int) -> np.ndarray:
@@ -90,13 +88,15 @@ def check_sizes(k: int, n_reference: int, n_generated: int) -> None:
                              f"itself), got {n_generated} generated and {n_reference} reference; use more images or a smaller k")
 
 
-def prdc(ref: np.ndarray, gen: np.ndarray, k: int) -> Prdc:
-    """Per-item outcomes of real features ref (M, D) and generated gen (N, D), float64."""
+def prdc(ref: np.ndarray, gen: np.ndarray, k: int, real_radii: np.ndarray | None = None) -> Prdc:
+    """Per-item outcomes of real features ref (M, D) and generated gen (N, D), float64. `real_radii`
+    (M,): knn_radii(ref, k) computed once when several generated sets meet one reference."""
     check_pair(ref, gen, "prdc")
     check_k(k)
     check_sizes(k, len(ref), len(gen))
     ref, gen = np.asarray(ref, dtype=np.float64), np.asarray(gen, dtype=np.float64)
-    real_radii, fake_radii = knn_radii(ref, k), knn_radii(gen, k)  # (M,), (N,)
+    real_radii = knn_radii(ref, k) if real_radii is None else real_radii  # (M,)
+    fake_radii = knn_radii(gen, k)  # (N,)
     balls = np.zeros(len(gen))  # (N,) real balls holding each generated item
     recalled, covered = np.empty(len(ref)), np.empty(len(ref))
     for rows, d in distance_blocks(ref, gen):  # d: (rows, N) real-to-generated
