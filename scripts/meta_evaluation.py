@@ -2,6 +2,7 @@
 
     python scripts/meta_evaluation.py [--run runs/meta_evaluation/run] [--out reports/meta_evaluation]
                                       [--draws 100:200,300:100,1000:40,3000:15,10000:5] [--seed 0] [--workers 2]
+                                      [--damage-n 1000] [--damage-draws 10]
 
 Reads one run of suites/meta_evaluation.yaml (its result files only; musebench/report/meta_evaluation.py
 says how), draws N images per member for every N given (the same prompts for every member in a draw),
@@ -10,7 +11,9 @@ computes every metric on each, and writes to --out:
   resolved pairs, per (N, metric) tau and pairwise accuracy, the recommendation per N, and every draw's
   tau and pairwise accuracy;
 - family.csv (every member's metric values on the whole pool), agreement.csv (per N and metric);
-- agreement.png/.pdf (tau and pairwise accuracy against N, 6.9 in wide) and index.md, the page.
+- agreement.png/.pdf (tau and pairwise accuracy against N, 6.9 in wide) and index.md, the page;
+- with --damage-draws > 0, damage.csv: how each metric moves under fidelity-only and diversity-only damage
+  to the real renders (scripts/meta_damage.py), a section of the page.
 Draws run in --workers processes; one draw is a pure function of (run, N, draw index, seed).
 """
 
@@ -29,6 +32,7 @@ sys.path.insert(0, str(REPO))
 from musebench.errors import MusebenchError  # noqa: E402
 from musebench.report import meta_evaluation as meta  # noqa: E402
 from musebench.report.meta_evaluation_page import write_page  # noqa: E402
+from scripts import meta_damage  # noqa: E402
 
 _FAMILY = None
 _PAIRS = None
@@ -74,6 +78,16 @@ def compute(run_dir: Path, draws: dict[int, int], seed: int, workers: int) -> tu
     return family, pairs, results
 
 
+def damage_study(run_dir: Path, family, n: int, draws: int, seed: int) -> list[dict] | None:
+    from tqdm import tqdm
+
+    if draws <= 0:
+        return None
+    records = meta_damage.pool_records(run_dir, family.prompts)
+    values = [meta_damage.damage_draw(family, records, n, d, seed) for d in tqdm(range(draws), desc="damage draws", unit="draw")]
+    return meta_damage.damage_rows(values)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -82,13 +96,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", default=",".join(f"{n}:{k}" for n, k in meta.DEFAULT_DRAWS.items()))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--damage-n", type=int, default=1000, help="images per damaged set")
+    parser.add_argument("--damage-draws", type=int, default=10, help="draws of the damage study; 0 = none")
     args = parser.parse_args(argv)
     try:
         draws = parse_draws(args.draws)
         family, pairs, results = compute(args.run, draws, args.seed, args.workers)
+        damage = damage_study(args.run, family, args.damage_n, args.damage_draws, args.seed)
         command = "python scripts/meta_evaluation.py " + " ".join(argv if argv is not None else sys.argv[1:])
         write_page(args.out, family, pairs, results, {"command": command.strip(), "run": str(args.run),
-                                                      "draws": draws, "seed": args.seed})
+                                                      "draws": draws, "seed": args.seed,
+                                                      "damage": {"n": args.damage_n, "draws": args.damage_draws}}, damage)
     except MusebenchError as e:
         print(f"meta_evaluation: {e}", file=sys.stderr)
         return 2

@@ -105,8 +105,30 @@ def _floor_table(family: meta.Family, results: list[meta.DrawResult]) -> list[st
     return lines
 
 
+def _damage_section(damage: list[dict], protocol: dict) -> list[str]:
+    kinds = list(dict.fromkeys(r["damage"] for r in damage))
+    lines = ["## Which metric notices which damage", "",
+             f"The real renders damaged two ways, {protocol['damage']['n']:,} images a set, "
+             f"{protocol['damage']['draws']} draws (scripts/meta_damage.py says how each set is made).",
+             "- *Fidelity-only* damage makes every image worse and keeps the set's variety: pixel noise, blur.",
+             "- *Diversity-only* damage keeps every image a perfect render and covers less of the world: no circles, "
+             "one category only.", "",
+             "Each cell gives the change in units of the clean sets' spread over draws (negative = the metric calls "
+             "the damaged set worse), then the share of draws in which it does.", "",
+             "| metric | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
+    for metric in meta.METRICS:
+        cells = []
+        for kind in kinds:
+            r = next(x for x in damage if x["damage"] == kind and x["metric"] == metric)
+            size = (f"{r['change_in_sd']:+.1f} sd" if np.isfinite(r["change_in_sd"])
+                    else f"{r['mean_change']:+.3g} (clean spread 0)")
+            cells.append(f"{size} ({r['share_worse']:.0%})")
+        lines.append(f"| {NAMES[metric]} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def write_page(out: Path, family: meta.Family, pairs: list[tuple[int, int]], results: list[meta.DrawResult],
-               protocol: dict) -> None:
+               protocol: dict, damage: list[dict] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     seed = int(protocol["seed"])
     summary = meta.summary_rows(results, seed)
@@ -121,10 +143,12 @@ def write_page(out: Path, family: meta.Family, pairs: list[tuple[int, int]], res
                              "prompts": family.prompts, "reference_images": len(family.reference)},
                 "family": family_table, "resolved_pairs": [[family.labels[i], family.labels[j]] for i, j in pairs],
                 "unresolved_pairs": [list(p) for p in unresolved], "agreement": summary, "recommendation": advice,
-                "draws": draws}
+                "damage": damage, "draws": draws}
     write_atomic_text(out / "meta_evaluation.json", json.dumps(document, indent=1, allow_nan=True) + "\n")
     write_atomic_text(out / "family.csv", _csv(family_table))
     write_atomic_text(out / "agreement.csv", _csv(summary))
+    if damage:
+        write_atomic_text(out / "damage.csv", _csv(damage))
     figure = _figure(out, summary)
 
     order = np.argsort(-family.truth())
@@ -187,4 +211,6 @@ def write_page(out: Path, family: meta.Family, pairs: list[tuple[int, int]], res
               "The `real` member against the reference: two independent sets of renders. This is what each metric "
               "reads when nothing is wrong. Mean over draws, with the 2.5-97.5 % range.", "",
               *_floor_table(family, results), ""]
+    if damage:
+        lines += _damage_section(damage, protocol)
     write_atomic_text(out / "index.md", "\n".join(lines))
