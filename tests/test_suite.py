@@ -114,6 +114,8 @@ def test_metric_entries_can_share_a_metric_with_different_options(tmp_path):
      "s.yaml:6: unknown key 'rport' (did you mean 'report'?)"),
     ("version: 1\nmodels:\n  m: {adapter: real, sweep: {grid: {size: 32}}}\nprompts: {source: shapes, limit: 2}\nmetrics: {oracle: {}}\n",
      "s.yaml:3: models.m.sweep.grid.size: expected a non-empty list of values"),
+    ("version: 1\nmodels:\n  m.2: {adapter: real}\nprompts: {source: shapes, limit: 2}\nmetrics: {oracle: {}}\n",
+     "models.m.2: a model name cannot contain '.' (--set models.NAME... could not reach it); rename it, e.g. m_2"),
 ])
 def test_errors_name_file_and_line(tmp_path, text, message):
     path = tmp_path / "s.yaml"

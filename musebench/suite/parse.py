@@ -101,6 +101,9 @@ def _sweep(data: LocDict, fixed: dict, where: str) -> SweepSpec:
 
 def _model(name: str, data: object, loc: Loc) -> ModelSpec:
     where = f"models.{name}."
+    if "." in name:  # --set and gates address a model by a dotted path (models.NAME.params...)
+        raise fail(loc, f"models.{name}: a model name cannot contain '.' (--set models.NAME... could not reach it); "
+                        f"rename it, e.g. {name.replace('.', '_')}")
     if not isinstance(data, LocDict):
         raise fail(loc, f"models.{name}: expected a mapping with adapter:, checkpoint:, params:, sweep:")
     _check_keys(data, MODEL_KEYS, where)
