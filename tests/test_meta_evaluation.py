@@ -103,3 +103,39 @@ def test_a_draw_larger_than_the_pool_is_one_line():
 
     with pytest.raises(MusebenchError, match="N = 61 is larger than the 60 images"):
         meta.draw_values(_family(), 61, 0, 0)
+
+
+def test_noised_checkpoint_damages_only_the_transformer_and_depends_on_its_seed():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("noised_checkpoint", Path(__file__).parents[1] / "scripts" / "noised_checkpoint.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    g = torch.Generator().manual_seed(0)
+    tensors = {"transformer.w": torch.randn(200, 50, generator=g), "vq.w": torch.randn(10, 10, generator=g),
+               "transformer.step": torch.tensor(3)}
+    a, b = module.noised(tensors, 0.2, seed=1), module.noised(tensors, 0.2, seed=1)
+    assert torch.equal(a["transformer.w"], b["transformer.w"])
+    assert not torch.equal(a["transformer.w"], module.noised(tensors, 0.2, seed=2)["transformer.w"])
+    assert torch.equal(a["vq.w"], tensors["vq.w"]) and torch.equal(a["transformer.step"], tensors["transformer.step"])
+    relative = (a["transformer.w"] - tensors["transformer.w"]).std() / tensors["transformer.w"].std()
+    assert relative == pytest.approx(0.2, rel=0.05)
+
+
+def test_the_page_states_protocol_recommendation_and_floor(tmp_path):
+    from musebench.report.meta_evaluation_page import write_page
+
+    family = _family()
+    pairs = resolved_pairs(family.oracle)
+    results = [meta.run_draw(family, pairs, n, d, 0) for n in (20, 60) for d in range(3)]
+    results.append(meta.run_draw(family, pairs, 60, -1, 0))
+    write_page(tmp_path, family, pairs, results, {"command": "python scripts/meta_evaluation.py", "run": "RUN",
+                                                 "draws": {20: 3, 60: 3}, "seed": 0})
+    page = (tmp_path / "index.md").read_text()
+    for section in ("## Protocol", "## The family (whole pool)", "## Recommendation", "## Pairwise accuracy",
+                    "## Kendall tau-b", "## Real-vs-real floor"):
+        assert section in page
+    assert "| 60 |" in page and "N = 20" in page
+    assert {p.name for p in tmp_path.iterdir()} >= {"index.md", "meta_evaluation.json", "family.csv", "agreement.csv",
+                                                   "agreement.png", "agreement.pdf"}
