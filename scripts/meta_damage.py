@@ -77,12 +77,28 @@ def _values(gen: np.ndarray, cos: np.ndarray, ref: np.ndarray, radii: np.ndarray
     return np.array([values[name] for name in meta.METRICS])
 
 
+def qualifying(records: list, kind: str) -> list[int]:
+    """Pool positions a diversity-damaged set may draw from."""
+    if kind == "diversity: no circles":
+        return [i for i, r in enumerate(records) if all(o["shape"] != DROPPED_SHAPE for o in r.scene["objects"])]
+    return [i for i, r in enumerate(records) if r.scene["category"] == ONLY_CATEGORY]
+
+
+def check_damage(family: meta.Family, records: list, n: int) -> None:
+    """Before any draw: the family has a real member and each damaged set can have n images."""
+    if family.real is None:
+        raise MusebenchError("damage needs the family's `real` member; pass --damage-draws 0 without one")
+    for kind in KINDS[2:]:
+        count = len(qualifying(records, kind))
+        if count < n:
+            raise MusebenchError(f"--damage-n {n}: only {count} of the {len(records)} prompts qualify for '{kind}'; "
+                                 f"pass --damage-n {count} or less")
+
+
 def damage_draw(family: meta.Family, records: list, n: int, draw: int, seed: int) -> np.ndarray:
     """(1 + len(KINDS), len(METRICS)) metric values of the clean set and each damaged one on draw `draw`."""
     from musebench.metrics.prdc import Options, knn_radii
 
-    if family.real is None:
-        raise MusebenchError("damage needs the family's `real` member")
     rng = np.random.default_rng([seed, n, draw, 1])
     ref = np.asarray(family.reference[rng.choice(len(family.reference), size=n, replace=False)], dtype=np.float64)
     radii = knn_radii(ref, Options().k)
@@ -99,13 +115,7 @@ def damage_draw(family: meta.Family, records: list, n: int, draw: int, seed: int
         feats, cos = _features(_damaged(images, kind, rng), texts)
         rows.append(_values(feats, cos, ref, radii, draw))
     for kind in KINDS[2:]:
-        if kind == "diversity: no circles":
-            allowed = [i for i, r in enumerate(records) if all(o["shape"] != DROPPED_SHAPE for o in r.scene["objects"])]
-        else:
-            allowed = [i for i, r in enumerate(records) if r.scene["category"] == ONLY_CATEGORY]
-        if len(allowed) < n:
-            raise MusebenchError(f"damage '{kind}': {len(allowed)} prompts qualify, N = {n}; lower --damage-n")
-        pick = rng.choice(np.array(allowed), size=n, replace=False)
+        pick = rng.choice(np.array(qualifying(records, kind)), size=n, replace=False)
         rows.append(_values(family.features[real, pick].astype(np.float64), family.cosines[real, pick], ref, radii, draw))
     return np.stack(rows)
 

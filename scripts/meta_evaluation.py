@@ -1,11 +1,12 @@
 """Score the metrics against the oracle on a model family (issue 27): reports/meta_evaluation/.
 
-    python scripts/meta_evaluation.py [--run runs/meta_evaluation/run] [--out reports/meta_evaluation]
+    python scripts/meta_evaluation.py [--run runs/meta_evaluation/run ...] [--out reports/meta_evaluation]
                                       [--draws 100:200,300:100,1000:40,3000:15,10000:5] [--seed 0] [--workers 2]
-                                      [--damage-n 1000] [--damage-draws 10]
+                                      [--damage-n 500] [--damage-draws 10]
 
-Reads one run of suites/meta_evaluation.yaml (its result files only; musebench/report/meta_evaluation.py
-says how), draws N images per member for every N given (the same prompts for every member in a draw),
+Reads a run of suites/meta_evaluation.yaml, or several runs of it over parts of the family (--run
+repeated: the metrics of each part computed in parallel), result files only (musebench/report/
+meta_evaluation.py says how), draws N images per member for every N given (the same prompts for every member in a draw),
 computes every metric on each, and writes to --out:
 - meta_evaluation.json: the protocol (command, run, draws, seed), the family with its oracle accuracy, the
   resolved pairs, per (N, metric) tau and pairwise accuracy, the recommendation per N, and every draw's
@@ -38,9 +39,9 @@ _FAMILY = None
 _PAIRS = None
 
 
-def _init(run_dir: str) -> None:
+def _init(run_dirs: list[str]) -> None:
     global _FAMILY, _PAIRS
-    _FAMILY = meta.load_family(Path(run_dir))
+    _FAMILY = meta.load_family([Path(d) for d in run_dirs])
     _PAIRS = meta.resolved_pairs(_FAMILY.oracle)
 
 
@@ -59,10 +60,10 @@ def parse_draws(text: str) -> dict[int, int]:
     return draws
 
 
-def compute(run_dir: Path, draws: dict[int, int], seed: int, workers: int) -> tuple[meta.Family, list, list[meta.DrawResult]]:
+def compute(run_dirs: list[Path], draws: dict[int, int], seed: int, workers: int) -> tuple[meta.Family, list, list[meta.DrawResult]]:
     from tqdm import tqdm
 
-    _init(str(run_dir))
+    _init([str(d) for d in run_dirs])
     family, pairs = _FAMILY, _PAIRS
     too_big = [n for n in draws if n > family.prompts]
     if too_big:
@@ -70,7 +71,7 @@ def compute(run_dir: Path, draws: dict[int, int], seed: int, workers: int) -> tu
     tasks = [(n, b) for n, k in draws.items() for b in range(k)]
     tasks += [(n, -1) for n in draws if n == family.prompts]  # the whole pool, once
     results = []
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=(str(run_dir),)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=([str(d) for d in run_dirs],)) as pool:
         futures = [pool.submit(_one, n, b, seed) for n, b in sorted(tasks, key=lambda t: -t[0])]
         for future in tqdm(as_completed(futures), total=len(futures), desc="meta-evaluation draws", unit="draw"):
             results.append(future.result())
@@ -78,12 +79,11 @@ def compute(run_dir: Path, draws: dict[int, int], seed: int, workers: int) -> tu
     return family, pairs, results
 
 
-def damage_study(run_dir: Path, family, n: int, draws: int, seed: int) -> list[dict] | None:
+def damage_study(family, records: list | None, n: int, draws: int, seed: int) -> list[dict] | None:
     from tqdm import tqdm
 
     if draws <= 0:
         return None
-    records = meta_damage.pool_records(run_dir, family.prompts)
     values = [meta_damage.damage_draw(family, records, n, d, seed) for d in tqdm(range(draws), desc="damage draws", unit="draw")]
     return meta_damage.damage_rows(values)
 
@@ -91,20 +91,27 @@ def damage_study(run_dir: Path, family, n: int, draws: int, seed: int) -> list[d
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--run", type=Path, default=Path("runs/meta_evaluation/run"))
+    parser.add_argument("--run", type=Path, action="append", help="a run directory (repeat for a family split over runs; "
+                        "default runs/meta_evaluation/run)")
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "meta_evaluation")
     parser.add_argument("--draws", default=",".join(f"{n}:{k}" for n, k in meta.DEFAULT_DRAWS.items()))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
-    parser.add_argument("--damage-n", type=int, default=1000, help="images per damaged set")
+    parser.add_argument("--damage-n", type=int, default=500, help="images per damaged set (one category: at most a sixth of the prompts)")
     parser.add_argument("--damage-draws", type=int, default=10, help="draws of the damage study; 0 = none")
     args = parser.parse_args(argv)
+    runs = args.run or [Path("runs/meta_evaluation/run")]
     try:
         draws = parse_draws(args.draws)
-        family, pairs, results = compute(args.run, draws, args.seed, args.workers)
-        damage = damage_study(args.run, family, args.damage_n, args.damage_draws, args.seed)
+        records = None
+        if args.damage_draws > 0:  # every check before the first draw
+            family = meta.load_family(runs)
+            records = meta_damage.pool_records(runs[0], family.prompts)
+            meta_damage.check_damage(family, records, args.damage_n)
+        family, pairs, results = compute(runs, draws, args.seed, args.workers)
+        damage = damage_study(family, records, args.damage_n, args.damage_draws, args.seed)
         command = "python scripts/meta_evaluation.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_page(args.out, family, pairs, results, {"command": command.strip(), "run": str(args.run),
+        write_page(args.out, family, pairs, results, {"command": command.strip(), "run": ", ".join(map(str, runs)),
                                                       "draws": draws, "seed": args.seed,
                                                       "damage": {"n": args.damage_n, "draws": args.damage_draws}}, damage)
     except MusebenchError as e:

@@ -62,30 +62,38 @@ def _ordered(items: dict[str, float], where: str) -> np.ndarray:
     return np.array([value for _, value in pairs], dtype=np.float64)
 
 
-def load_family(run_dir: Path) -> Family:
-    """The members of a meta-evaluation run, in results order; one line naming what is missing otherwise."""
-    run = load_run(run_dir)
-    rows = {(row.model, format_params(row.params), row.metric): row for row in run.rows}
-    members = [(model, params) for model, params, metric in rows if metric == ORACLE]
-    if len(members) < 3:
-        raise MusebenchError(f"{run_dir}: {len(members)} members with {ORACLE}; the meta-evaluation needs >= 3")
-    oracle, cosines, features, reference = [], [], [], None
-    for model, params in members:
-        where = f"{run_dir}: {model} {params}"
-        for metric in (CLIP, FEATURES):
-            if (model, params, metric) not in rows:
-                raise MusebenchError(f"{where} has no {metric} row; run suites/meta_evaluation.yaml (it keeps both)")
-        oracle.append(_ordered(rows[(model, params, ORACLE)].items or {}, where))
-        cosines.append(_ordered(rows[(model, params, CLIP)].items or {}, where))
-        fid_row = rows[(model, params, FEATURES)]
-        features.append(load_row_array(run.run_dir, fid_row, "features"))
-        reference = load_row_array(run.run_dir, fid_row, "reference_features")
+def load_family(run_dirs: list[Path] | Path) -> Family:
+    """The members of one or more meta-evaluation runs (a family split over runs to compute their
+    metrics in parallel), in results order; the runs must share prompts and reference. One line naming
+    what is missing otherwise."""
+    run_dirs = [run_dirs] if isinstance(run_dirs, (str, Path)) else list(run_dirs)
+    labels, oracle, cosines, features, reference, real = [], [], [], [], None, None
+    for run_dir in run_dirs:
+        run = load_run(run_dir)
+        rows = {(row.model, format_params(row.params), row.metric): row for row in run.rows}
+        for model, params in [(model, params) for model, params, metric in rows if metric == ORACLE]:
+            where = f"{run_dir}: {model} {params}"
+            for metric in (CLIP, FEATURES):
+                if (model, params, metric) not in rows:
+                    raise MusebenchError(f"{where} has no {metric} row; run suites/meta_evaluation.yaml (it keeps both)")
+            oracle.append(_ordered(rows[(model, params, ORACLE)].items or {}, where))
+            cosines.append(_ordered(rows[(model, params, CLIP)].items or {}, where))
+            fid_row = rows[(model, params, FEATURES)]
+            features.append(load_row_array(run.run_dir, fid_row, "features"))
+            ref = load_row_array(run.run_dir, fid_row, "reference_features")
+            if ref is None or (reference is not None and not np.array_equal(ref, reference)):
+                raise MusebenchError(f"{where}: no reference features, or not the other members' reference; "
+                                     "run every part with the same suite")
+            reference = ref
+            if model == "real":
+                real = len(labels)
+            labels.append(model if params in ("", "-") else f"{model} {params}")
+    if len(labels) < 3:
+        raise MusebenchError(f"{', '.join(map(str, run_dirs))}: {len(labels)} members with {ORACLE}; the meta-evaluation needs >= 3")
     sizes = {len(o) for o in oracle} | {len(c) for c in cosines} | {len(f) for f in features}
-    if len(sizes) != 1 or reference is None:
-        raise MusebenchError(f"{run_dir}: members hold {sorted(sizes)} prompts (or no reference features); rerun the suite")
-    labels = tuple(model if params in ("", "-") else f"{model} {params}" for model, params in members)
-    real = next((i for i, (model, _) in enumerate(members) if model == "real"), None)
-    return Family(labels, np.stack(oracle), np.stack(cosines), np.stack(features), np.asarray(reference), real)
+    if len(sizes) != 1:
+        raise MusebenchError(f"{', '.join(map(str, run_dirs))}: members hold {sorted(sizes)} prompts; run every part with one --limit")
+    return Family(tuple(labels), np.stack(oracle), np.stack(cosines), np.stack(features), np.asarray(reference), real)
 
 
 def _indices(rng: np.random.Generator, pool: int, n: int) -> np.ndarray:
