@@ -4,8 +4,9 @@
 # the batch in flight; a rerun generates only what the cache lacks.
 #   scripts/make_meta_evaluation.sh                       # 10,000 prompts per member (the suite's limit)
 #   MUSEBENCH_META_LIMIT=3000 scripts/make_meta_evaluation.sh   # what the committed page used (below)
-# Wall time on this 2-core machine at 3,000 prompts: about 45 minutes of generation, 8 of metrics and
-# 6 of draws; at 10,000 about three times the generation.
+# Wall time on this 2-core machine at 3,000 prompts (measured 2026-12-04, with other work running): about
+# 40 minutes of generation, 15 of metrics (the oracle: ~25 ms an image) and 7 of draws; at 10,000 about
+# three times the generation and the metrics, and the N = 10,000 draws.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 limit="${MUSEBENCH_META_LIMIT:-10000}"

@@ -111,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         family, pairs, results = compute(runs, draws, args.seed, args.workers)
         damage = damage_study(family, records, args.damage_n, args.damage_draws, args.seed)
         command = "python scripts/meta_evaluation.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        provenance = [{k: json.loads((d / "run.json").read_text()).get(k) for k in ("git_commit", "git_dirty", "started")}
+                      for d in runs]
         write_page(args.out, family, pairs, results, {"command": command.strip(), "run": ", ".join(map(str, runs)),
-                                                      "draws": draws, "seed": args.seed,
+                                                      "draws": draws, "seed": args.seed, "runs_made_at": provenance,
                                                       "damage": {"n": args.damage_n, "draws": args.damage_draws}}, damage)
     except MusebenchError as e:
         print(f"meta_evaluation: {e}", file=sys.stderr)
