@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 from musebench.errors import MusebenchError
-from musebench.metrics.set_values import SET_VALUES, prdc_values
 from musebench.report import meta_evaluation as meta
 
 KINDS = ("fidelity: pixel noise", "fidelity: blur", "diversity: no circles", "diversity: one category")
@@ -71,12 +70,6 @@ def _damaged(images, kind: str, rng: np.random.Generator):
     return torch.from_numpy(np.clip(np.rint(x), 0, 255).astype(np.uint8))
 
 
-def _values(gen: np.ndarray, cos: np.ndarray, ref: np.ndarray, radii: np.ndarray, seed: int) -> np.ndarray:
-    values = {name: fn(gen, ref, cos, seed) for name, fn in SET_VALUES.items()}
-    values.update(prdc_values(gen, ref, radii))
-    return np.array([values[name] for name in meta.METRICS])
-
-
 def qualifying(records: list, kind: str) -> list[int]:
     """Pool positions a diversity-damaged set may draw from."""
     if kind == "diversity: no circles":
@@ -104,7 +97,7 @@ def damage_draw(family: meta.Family, records: list, n: int, draw: int, seed: int
     radii = knn_radii(ref, Options().k)
     idx = rng.choice(family.prompts, size=n, replace=False)
     real = family.real
-    rows = [_values(family.features[real, idx].astype(np.float64), family.cosines[real, idx], ref, radii, draw)]
+    rows = [meta.metric_values(family.features[real, idx].astype(np.float64), family.cosines[real, idx], ref, radii, draw)]
     chosen = [records[i] for i in idx]
     images = _render(chosen)
     texts = [r.prompt for r in chosen]
@@ -113,10 +106,10 @@ def damage_draw(family: meta.Family, records: list, n: int, draw: int, seed: int
         raise MusebenchError("damage: re-rendered real images do not give the run's probe features; rerun the suite with this code")
     for kind in KINDS[:2]:
         feats, cos = _features(_damaged(images, kind, rng), texts)
-        rows.append(_values(feats, cos, ref, radii, draw))
+        rows.append(meta.metric_values(feats, cos, ref, radii, draw))
     for kind in KINDS[2:]:
         pick = rng.choice(np.array(qualifying(records, kind)), size=n, replace=False)
-        rows.append(_values(family.features[real, pick].astype(np.float64), family.cosines[real, pick], ref, radii, draw))
+        rows.append(meta.metric_values(family.features[real, pick].astype(np.float64), family.cosines[real, pick], ref, radii, draw))
     return np.stack(rows)
 
 

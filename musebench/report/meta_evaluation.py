@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from musebench.errors import MusebenchError
+from musebench.metrics.intervals import bootstrap_interval
 from musebench.metrics.set_values import HIGHER_IS_BETTER, SET_VALUES, prdc_values
 from musebench.results.arrays import load_row_array
 from musebench.results.run_dir import load_run
@@ -117,10 +118,16 @@ def draw_values(family: Family, n: int, draw: int, seed: int) -> np.ndarray:
     out = np.empty((len(family.labels), len(METRICS) + 1))
     for m in range(len(family.labels)):
         gen = np.asarray(family.features[m, idx], dtype=np.float64)
-        values = {name: fn(gen, ref, family.cosines[m, idx], kid_seed) for name, fn in SET_VALUES.items()}
-        values.update(prdc_values(gen, ref, radii))
-        out[m] = [values[name] for name in METRICS] + [family.oracle[m, idx].mean()]
+        out[m] = [*metric_values(gen, family.cosines[m, idx], ref, radii, kid_seed), family.oracle[m, idx].mean()]
     return out
+
+
+def metric_values(gen: np.ndarray, cosines: np.ndarray, ref: np.ndarray, radii: np.ndarray, seed: int) -> np.ndarray:
+    """(len(METRICS),) every metric of one generated set (N, D) against one reference (N, D), whose k-NN
+    radii are given (shared by every set that meets this reference)."""
+    values = {name: fn(gen, ref, cosines, seed) for name, fn in SET_VALUES.items()}
+    values.update(prdc_values(gen, ref, radii))
+    return np.array([values[name] for name in METRICS])
 
 
 def oriented(values: np.ndarray) -> np.ndarray:
@@ -154,14 +161,13 @@ def run_draw(family: Family, pairs: list[tuple[int, int]], n: int, draw: int, se
 
 def mean_interval(x: np.ndarray, seed: int, rounds: int = 2000) -> tuple[float, float, float]:
     """(mean, percentile-bootstrap 95 % interval of the mean over the draws): the mean is a plain average of
-    independent draws, so the percentile interval of resampled means suffices here."""
+    independent draws, so the percentile interval of resampled means suffices (intervals.bootstrap_interval)."""
     x = np.asarray(x, dtype=float)
     x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return float("nan"), float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(len(x), size=(rounds, len(x)))].mean(axis=1)
-    return float(x.mean()), float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
+    if len(x) < 2:
+        return (float(x.mean()) if len(x) else float("nan")), float("nan"), float("nan")
+    lo, hi = bootstrap_interval(len(x), lambda idx: float(x[idx].mean()), seed=seed, rounds=rounds)
+    return float(x.mean()), lo, hi
 
 
 def summary_rows(results: list[DrawResult], seed: int) -> list[dict]:
