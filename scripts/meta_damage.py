@@ -15,6 +15,7 @@ made by the same pipeline as the family), else the draw stops.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -49,13 +50,20 @@ def _render(records: list) -> "torch.Tensor":
     return RealAdapter().images_for_records(records, {})  # uint8 (N, 3, 32, 32)
 
 
-def _features(images, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+@functools.lru_cache(maxsize=1)
+def _probe():
+    """The shipped probe's extractor and CLIP scorer, loaded once for every draw."""
     from musebench.metrics.clip_score import ClipScorer
     from musebench.metrics.extractors import ProbeExtractor
+
+    return ProbeExtractor(None), ClipScorer("probe", None)
+
+
+def _features(images, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     from musebench.metrics.features import compute_features
 
-    feats = compute_features(ProbeExtractor(None), images, "clean", 64)
-    return feats, ClipScorer("probe", None).cosines(images, texts, "clean", 64)
+    extractor, scorer = _probe()
+    return compute_features(extractor, images, "clean", 64), scorer.cosines(images, texts, "clean", 64)
 
 
 def _damaged(images, kind: str, rng: np.random.Generator):

@@ -39,9 +39,10 @@ _FAMILY = None
 _PAIRS = None
 
 
-def _init(run_dirs: list[str]) -> None:
+def _init(run_dirs: list[str], family: meta.Family | None = None) -> None:
+    """A worker's (or the main process's) family and resolved pairs; `family` when already loaded."""
     global _FAMILY, _PAIRS
-    _FAMILY = meta.load_family([Path(d) for d in run_dirs])
+    _FAMILY = family if family is not None else meta.load_family([Path(d) for d in run_dirs])
     _PAIRS = meta.resolved_pairs(_FAMILY.oracle)
 
 
@@ -60,11 +61,12 @@ def parse_draws(text: str) -> dict[int, int]:
     return draws
 
 
-def compute(run_dirs: list[Path], draws: dict[int, int], seed: int, workers: int) -> tuple[meta.Family, list, list[meta.DrawResult]]:
+def compute(run_dirs: list[Path], family: meta.Family, draws: dict[int, int], seed: int,
+            workers: int) -> tuple[list, list[meta.DrawResult]]:
     from tqdm import tqdm
 
-    _init([str(d) for d in run_dirs])
-    family, pairs = _FAMILY, _PAIRS
+    _init([str(d) for d in run_dirs], family)
+    pairs = _PAIRS
     too_big = [n for n in draws if n > family.prompts]
     if too_big:
         raise MusebenchError(f"--draws: N = {too_big} exceeds the run's {family.prompts} prompts; lower it or rerun the suite")
@@ -76,7 +78,7 @@ def compute(run_dirs: list[Path], draws: dict[int, int], seed: int, workers: int
         for future in tqdm(as_completed(futures), total=len(futures), desc="meta-evaluation draws", unit="draw"):
             results.append(future.result())
     results.sort(key=lambda r: (r.n, r.draw))
-    return family, pairs, results
+    return pairs, results
 
 
 def damage_study(family, records: list | None, n: int, draws: int, seed: int) -> list[dict] | None:
@@ -103,12 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.run or [Path("runs/meta_evaluation/run")]
     try:
         draws = parse_draws(args.draws)
-        records = None
+        family, records = meta.load_family(runs), None
         if args.damage_draws > 0:  # every check before the first draw
-            family = meta.load_family(runs)
             records = meta_damage.pool_records(runs[0], family.prompts)
             meta_damage.check_damage(family, records, args.damage_n)
-        family, pairs, results = compute(runs, draws, args.seed, args.workers)
+        pairs, results = compute(runs, family, draws, args.seed, args.workers)
         damage = damage_study(family, records, args.damage_n, args.damage_draws, args.seed)
         command = "python scripts/meta_evaluation.py " + " ".join(argv if argv is not None else sys.argv[1:])
         provenance = [{k: json.loads((d / "run.json").read_text()).get(k) for k in ("git_commit", "git_dirty", "started")}

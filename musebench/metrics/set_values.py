@@ -3,9 +3,9 @@
 
 Each function takes the generated set's features gen (N, D), the reference's ref (M, D) and the
 generated images' per-item CLIP cosines (N,) and calls the same function the suite metric calls
-(fid -> stats.fid, kid -> kid.kid, prdc -> prdc.prdc, cmmd -> cmmd.cmmd, vendi -> vendi.vendi, clip
-score -> clip_score.aggregate over the per-item cosines), with the suite metrics' default protocol
-options (PRDC k = 5; KID over all pairs, see _kid). `HIGHER_IS_BETTER` orients each for
+(fid -> stats.fid, prdc -> prdc.prdc, cmmd -> cmmd.cmmd, vendi -> vendi.vendi, clip score ->
+clip_score.aggregate over the per-item cosines), with the suite metrics' default protocol options
+(PRDC k = 5). KID is the exception: kid.poly_mmd2's estimand over all pairs, not kid.kid's subsets (_kid). `HIGHER_IS_BETTER` orients each for
 ranking: Vendi counts distinct images, so "higher is better" is its usual reading, not a law.
 """
 
