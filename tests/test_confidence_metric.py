@@ -4,6 +4,7 @@ scaling (stats/calibration.py) and the report's calibration section (report/cali
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -92,6 +93,31 @@ def test_confidence_of_other_images_is_refused(tmp_path):
     adapter = RendersWithConfidence(records, {r.prompt: -0.1 for r in records}, tamper=True)
     with pytest.raises(MusebenchError, match=r"6 of 6 images regenerated with confidence differ"):
         ConfidenceMetric(Options(rounds=0)).compute(_context(records, adapter, _renders(records), tmp_path))
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two possible torch thread counts")
+def test_images_cached_under_another_thread_count_are_matched_not_refused(tmp_path):
+    """The image cache does not key on the torch thread count (docs/suites.md, "Seeds"): an image that
+    differs at this run's count is regenerated at the others, and its confidence is the matching one."""
+    records = sample_prompts("val", 6, 0)
+    now = torch.get_num_threads()
+    odd = {r.prompt for r in records[::2]}  # these come out different at the current thread count
+
+    class ThreadSensitive(RendersWithConfidence):
+        def generate_with_confidence(self, prompts, seeds, params):
+            images, found = super().generate_with_confidence(prompts, seeds, params)
+            wrong = torch.get_num_threads() == now
+            for i, prompt in enumerate(prompts):
+                if wrong and prompt in odd:
+                    images[i, :, 0, 0] ^= 1
+                    found[IMAGE_CONFIDENCE][i] = -9.0
+            return images, found
+
+    adapter = ThreadSensitive(records, {r.prompt: -0.1 * (1 + r.index % 3) for r in records})
+    measured = ConfidenceMetric(Options(rounds=0)).compute(_context(records, adapter, _renders(records), tmp_path))
+    rows = {v.metric: v for v in measured}
+    assert [v for _, v in rows["confidence/mean"].items] == pytest.approx([np.exp(-0.1 * (1 + r.index % 3)) for r in records])
+    assert torch.get_num_threads() == now  # restored
 
 
 def test_an_adapter_without_confidence_is_not_available_not_an_error(tmp_path):
