@@ -36,8 +36,8 @@ class ForkServer:
         self.proc.stdin.flush()
         return int(self.proc.stdout.readline())
 
-    def start(self, argv: list[str]) -> int:
-        return self._ask({"op": "start", "argv": argv})
+    def start(self, argv: list[str], log: os.PathLike | None = None) -> int:
+        return self._ask({"op": "start", "argv": argv, "log": None if log is None else str(log)})
 
     def wait(self, pid: int) -> int:
         return self._ask({"op": "wait", "pid": pid})
@@ -119,9 +119,11 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, tiny_registry, server):
 def test_two_concurrent_runs_share_one_cache(tmp_path, tiny_registry, server):
     suite = write_suite(tmp_path, batch_size=2, limit=8)
     cache_dir = tmp_path / "cache"
-    pids = [server.start(["run", str(suite), "--out", str(tmp_path / f"run{i}"), "--cache", str(cache_dir), "--no-report"])
-            for i in range(2)]
-    assert [server.wait(pid) for pid in pids] == [0, 0]
+    logs = [tmp_path / f"run{i}.log" for i in range(2)]
+    pids = [server.start(["run", str(suite), "--out", str(tmp_path / f"run{i}"), "--cache", str(cache_dir), "--no-report"],
+                         log=logs[i]) for i in range(2)]
+    codes = [server.wait(pid) for pid in pids]
+    assert codes == [0, 0], "\n".join(f"run{i} exit {code}:\n{logs[i].read_text()[-3000:]}" for i, code in enumerate(codes))
     assert _rows(tmp_path / "run0") == _rows(tmp_path / "run1")
     cache = ImageCache(cache_dir)
     report = maintenance.verify(cache)
