@@ -92,7 +92,7 @@ def test_verdicts_are_cached_and_keyed_by_the_worlds_code(tmp_path: Path, monkey
         calls.append(1)
         return real_score(image, scene)
 
-    monkeypatch.setattr(shapes, "score_image", counting)
+    monkeypatch.setattr("musebench.shapes.score_many.score_image", counting)  # what cached_verdicts scores with
     assert oracle.build(oracle.Options()).compute(ctx) == cold and not calls  # from the cache
     monkeypatch.setattr(version, "world_version", lambda: "edited")
     assert oracle.build(oracle.Options()).compute(ctx) == cold and len(calls) == 12  # scored again

@@ -113,9 +113,9 @@ def cached_verdicts(ctx: EvalContext) -> list[Verdict]:
             return [Verdict(v["attributes"], v["all_correct"]) for v in store.get_json("oracle", key)]
         except (KeyError, TypeError):
             pass  # absent or unreadable entry: score again and replace it
-    from musebench.shapes import score_image  # the shapes world is only needed here
+    from musebench.shapes.score_many import score_images  # the shapes world is only needed here
 
-    scored = [score_image(ctx.images[i], rec.scene) for i, rec in enumerate(ctx.prompts)]
+    scored = score_images(ctx.images, [rec.scene for rec in ctx.prompts])
     verdicts = [Verdict(dict(v.attributes), bool(v.all_correct)) for v in scored]
     if key is not None:
         store.put_json("oracle", key, [{"attributes": v.attributes, "all_correct": v.all_correct} for v in verdicts])
