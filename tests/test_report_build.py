@@ -8,6 +8,7 @@ import json
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from test_report_runs import read_rows, write_run
 
@@ -35,10 +36,19 @@ def compare(tmp_path_factory) -> tuple[Path, Path, Path]:
     return a, b, build_report([a, b], root / "report").parent
 
 
-def _expected_best(rows: list[dict], metric: str) -> dict:
-    picked = [r for r in rows if r["metric"] == metric]
-    pick = max if picked[0]["higher_is_better"] else min
-    return pick(picked, key=lambda r: r["value"])
+def _expected_best(rows: list[dict], metric: str) -> dict | None:
+    """The row a table marks bold for `metric`: the best value, if its 95 % interval is clear of every
+    other row's interval (or value, without one); None when no row is significantly best."""
+    picked = [r for r in rows if r["metric"] == metric and math.isfinite(r["value"])]
+    sign = 1 if picked[0]["higher_is_better"] else -1
+    leader = max(picked, key=lambda r: sign * r["value"])
+    if leader["ci95"] is None or sum(r["value"] == leader["value"] for r in picked) > 1:
+        return None
+    lo, hi = sorted(sign * v for v in leader["ci95"])  # higher is better in this frame
+    for r in picked:
+        if r is not leader and max(sign * v for v in (r["ci95"] or [r["value"]])) >= lo:
+            return None
+    return leader
 
 
 def _params_label(params: dict) -> str:
@@ -65,17 +75,23 @@ def test_best_values_are_marked_in_every_format(single) -> None:
     summary_tex = (out / "summary.tex").read_text(encoding="utf-8")
     with open(out / "summary.csv", newline="", encoding="utf-8") as f:
         table = list(csv.DictReader(f))
+    bold = 0
     for metric, decimals in (("fid/probe", 2), ("oracle/all_correct", 3), ("clip_score/probe", 2), ("latency/ms_per_image_b1", 1)):
         best = _expected_best(rows, metric)
         marked = [r for r in table if r["metric"] == metric and r["best"] == "True"]
+        if best is None:
+            assert marked == []
+            continue
+        bold += 1
         assert [(r["model"], json.loads(r["params"])) for r in marked] == [(best["model"], best["params"])]
         text = f"{best['value']:.{decimals}f}"
         line = next(line for line in summary_md.splitlines() if f"| {_params_label(best['params'])} |".replace("_", r"\_") in line
                     and line.startswith(f"| {best['model']} "))
         assert f"**{text}**" in line
         assert f"\\textbf{{{text}}}" in summary_tex
-    # exactly one bold value per column here (no ties in this run)
-    assert summary_md.count("**") == 2 * 5  # 5 headline metric columns
+    assert 0 < bold < 4  # both cases occur here: a clear best (latency) and overlapping intervals
+    columns = {r["metric"] for r in table}
+    assert summary_md.count("**") == 2 * sum(_expected_best(rows, m) is not None for m in columns)
     for r in table:
         row = next(x for x in rows if x["metric"] == r["metric"] and x["model"] == r["model"] and x["params"] == json.loads(r["params"]))
         assert math.isclose(float(r["value"]), row["value"])
@@ -97,7 +113,7 @@ def test_category_and_attribute_tables(single) -> None:
     md = (out / "categories.md").read_text(encoding="utf-8")
     assert "holdout ↑" in md and "oracle/holdout" not in md
     best = _expected_best(rows, "oracle/holdout")
-    assert f"**{best['value']:.3f}**" in md
+    assert (f"**{best['value']:.3f}**" in md) if best else "**" not in md
     assert "colour ↑" in (out / "attributes.md").read_text(encoding="utf-8")
 
 
@@ -185,9 +201,10 @@ def test_side_by_side_comparison(compare) -> None:
         table = list(csv.DictReader(f))
     assert {r["run"] for r in table} == {"before", "after"}
     for run_dir, label in ((a, "before"), (b, "after")):  # best is marked per column, i.e. per run
-        best = _expected_best(read_rows(run_dir), "fid/probe")
-        marked = [r for r in table if r["run"] == label and r["metric"] == "fid/probe" and r["best"] == "True"]
-        assert [json.loads(r["params"]) for r in marked] == [best["params"]]
+        for metric in ("fid/probe", "oracle/all_correct"):
+            best = _expected_best(read_rows(run_dir), metric)
+            marked = [r for r in table if r["run"] == label and r["metric"] == metric and r["best"] == "True"]
+            assert [json.loads(r["params"]) for r in marked] == ([best["params"]] if best else [])
     assert (out / "grid_before_muse_steps_0.png").is_file()
     assert not list(out.glob("grid_after_*"))  # that run kept no images: no grid, no error
 
@@ -379,3 +396,24 @@ def test_a_killed_builds_staging_folder_is_removed_by_the_next_build(tmp_path):
         folder.mkdir()
     _remove_stale(out)
     assert not stale.exists() and live.exists() and other.exists()
+
+
+@pytest.mark.parametrize("points, marked", [
+    ([(0.90, 0.88, 0.92), (0.80, 0.78, 0.82), (0.70, 0.68, 0.72)], [0]),  # clear: the leader's interval is alone
+    ([(0.90, 0.85, 0.95), (0.86, 0.80, 0.86), (0.70, 0.68, 0.72)], []),  # touching intervals: not significant
+    ([(0.90, 0.88, 0.92), (0.90, 0.88, 0.92), (0.70, 0.68, 0.72)], []),  # a tie
+    ([(0.90, math.nan, math.nan), (0.70, 0.68, 0.72)], []),  # the leader has no interval
+    ([(0.90, 0.88, 0.92), (0.89, math.nan, math.nan)], []),  # another value inside the leader's interval
+    ([(0.90, 0.88, 0.92), (0.80, math.nan, math.nan)], [0]),  # ... outside it
+    ([(10.0, 9.0, 11.0), (20.0, 19.0, 21.0)], [0]),  # lower is better (FID): the smaller one, clear
+])
+def test_bold_only_where_the_best_is_significant(points, marked) -> None:
+    from musebench.report.tables import build_table
+
+    higher = points[0][0] < 1.0  # accuracies above, an FID-like metric below
+    df = pd.DataFrame([{"run": "r", "model": "m", "params": {"steps": i}, "params_key": f'{{"steps": {i}}}',
+                        "params_label": f"steps={i}", "group": "", "metric": "x", "value": v, "n": 100, "lo": lo, "hi": hi,
+                        "higher_is_better": higher, "kind": None} for i, (v, lo, hi) in enumerate(points)])
+    table = build_table(df, "t", "t", "t")
+    assert [i for i, row in enumerate(table.cells) if row[0].best] == marked
+    assert table.long["best"].tolist() == [i in marked for i in range(len(points))]

@@ -1,4 +1,5 @@
-"""Table rules on small hand-made rows: direction of 'best', ties, NaN, gaps, escaping."""
+"""Table rules on small hand-made rows: direction of 'best' (bold only where significantly best), ties,
+NaN, gaps, escaping."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def _rows(*specs) -> pd.DataFrame:
 
 def test_best_follows_direction_ties_and_skips_nan() -> None:
     df = _rows(
-        ("r", "muse", {"steps": 2}, "fid/probe", 9.0, (8.0, 10.0), False),
-        ("r", "muse", {"steps": 12}, "fid/probe", 7.5, (6.5, 8.5), False),
+        ("r", "muse", {"steps": 2}, "fid/probe", 9.0, (8.6, 9.4), False),
+        ("r", "muse", {"steps": 12}, "fid/probe", 7.5, (7.0, 8.0), False),
         ("r", "ldm", {"steps": 50}, "fid/probe", math.nan, None, False),
         ("r", "muse", {"steps": 2}, "oracle/all_correct", 0.5, None, True),
         ("r", "muse", {"steps": 12}, "oracle/all_correct", 0.9, None, True),
@@ -34,23 +35,23 @@ def test_best_follows_direction_ties_and_skips_nan() -> None:
     md = to_markdown(table)
     lines = md.splitlines()
     assert lines[0] == "| model | params | fid/probe ↓ | oracle/all\\_correct ↑ |"
-    assert lines[2] == "| muse | steps=2 | 9.000 [8.000, 10.000] | 0.500 |"
-    assert lines[3] == "| muse | steps=12 | **7.500** [6.500, 8.500] | **0.900** |"  # numeric order: 2 < 12
-    assert lines[4] == "| ldm | steps=50 | nan | **0.900** |"  # tie marked twice, nan never
+    assert lines[2] == "| muse | steps=2 | 9.000 [8.600, 9.400] | 0.500 |"
+    assert lines[3] == "| muse | steps=12 | **7.500** [7.000, 8.000] | 0.900 |"  # numeric order: 2 < 12; lower is better
+    assert lines[4] == "| ldm | steps=50 | nan | 0.900 |"  # a tie is not significant; nan never
     csv_text = to_csv(table)
-    assert csv_text.count(",True\n") == 3
+    assert csv_text.count(",True\n") == 1
     assert "<strong>7.500</strong>" in to_html(table)
 
 
 def test_missing_cells_and_latex_escaping() -> None:
     df = _rows(
-        ("r", "muse", {"sched": "a_b"}, "clip_score/probe_100%", 25.0, None, True),
+        ("r", "muse", {"sched": "a_b"}, "clip_score/probe_100%", 25.0, (24.5, 25.5), True),
         ("r", "muse", {"sched": "c"}, "clip_score/probe_100%", 24.0, None, True),
         ("r", "ldm", {"sched": "x&y"}, "fid/probe", 12.0, None, False),
     )
     table = build_table(df, "t", "T", "50% of #1")
     md = to_markdown(table)
-    assert "| muse | sched=a\\_b | **25.00** | – |" in md
+    assert "| muse | sched=a\\_b | **25.00** [24.50, 25.50] | – |" in md
     tex = to_latex(table)
     assert r"sched=a\_b" in tex and r"sched=x\&y" in tex and r"probe\_100\%" in tex
     assert r"\caption{50\% of \#1}" in tex and "--" in tex
@@ -71,7 +72,7 @@ def test_all_equal_column_has_no_best() -> None:
         ("r", "muse", {"steps": 2}, "oracle/counting", 0.0, (0.0, 0.79), True),
         ("r", "muse", {"steps": 4}, "oracle/counting", 0.0, (0.0, 0.79), True),
         ("r", "muse", {"steps": 2}, "fid/probe", 9.0, None, False),
-        ("r", "muse", {"steps": 4}, "fid/probe", 8.0, None, False),
+        ("r", "muse", {"steps": 4}, "fid/probe", 8.0, (7.5, 8.5), False),
     )
     md = to_markdown(build_table(df, "t", "T", "c"))
-    assert md.count("**") == 2 and "**8.000**" in md
+    assert md.count("**") == 2 and "**8.000** [7.500, 8.500]" in md

@@ -149,7 +149,8 @@ def _figures(title: str, figures: list[curves.FigureFiles]) -> list[page.Block]:
 
 TABLES = (
     # stem, title, caption, row filter, strip the "oracle/" prefix
-    ("summary", "Results", "Each metric per model and sweep point: value [95 % interval]; best per column in bold.",
+    ("summary", "Results", "Each metric per model and sweep point: value [95 % interval]. Bold: a column's best, only where "
+     "its interval overlaps no other row's (a conservative test; musebench compare gives the paired one).",
      lambda df: df[df["kind"].isna()], False),
     ("categories", "Oracle accuracy per category", "Fraction of all-correct images per prompt category [95 % interval].",
      lambda df: df[df["kind"] == "category"], True),

@@ -1,9 +1,12 @@
 """Result tables: one row per (model, sweep point), one column per metric (per run, side by side).
 
-Each cell is `value [lo, hi]` (the row's ci95; no brackets where the metric has none); the best
-value of each column is bold (`**` in Markdown, `\\textbf` in LaTeX, `<strong>` in HTML), using the
-metric's `higher_is_better`; ties for best are all marked; NaN never is, and a column whose values
-are all equal (or that has one row) has no best. Written via pandas as CSV (long
+Each cell is `value [lo, hi]` (the row's ci95; no brackets where the metric has none). The best
+value of a column (by the metric's `higher_is_better`) is bold (`**` in Markdown, `\\textbf` in
+LaTeX, `<strong>` in HTML) only where it is significantly best: it has a 95 % interval, and that
+interval overlaps no other row's interval (nor contains another row's value, for a row without one).
+Non-overlapping 95 % intervals are a conservative test (at most p ~ 0.006 for two normal estimates;
+Schenker & Gentleman 2001); `musebench compare` gives the paired test. A tie, a best without an
+interval, NaN, or a column with one row or all values equal gets no bold. Written via pandas as CSV (long
 form, machine-readable, with a `best` column), LaTeX (booktabs rules: `\\toprule`, `\\midrule`,
 `\\bottomrule`) and Markdown. Column decimals follow the column's magnitude (FID 23.4, accuracy 0.912).
 """
@@ -101,12 +104,30 @@ def _params_sort_key(params: dict) -> tuple:
 
 
 def _best_values(df: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """(metric, run) -> the column's best value, for the columns whose best is significantly best."""
     best = {}
     for (metric, run), group in df.groupby(["metric", "col_run"], sort=False):
-        values = group["value"][group["value"].map(math.isfinite)]
-        if values.nunique() >= 2:  # one value, or all equal: nothing is better than anything else
-            best[(metric, run)] = values.max() if bool(group["higher_is_better"].iloc[0]) else values.min()
+        finite = group[group["value"].map(math.isfinite)]
+        if finite["value"].nunique() < 2:  # one value, or all equal: nothing is better than anything else
+            continue
+        higher = bool(group["higher_is_better"].iloc[0])
+        top = finite["value"].max() if higher else finite["value"].min()
+        leader = finite[finite["value"] == top]
+        if len(leader) == 1 and _separated(leader.iloc[0], finite.drop(leader.index), higher):
+            best[(metric, run)] = top
     return best
+
+
+def _separated(leader, others: pd.DataFrame, higher: bool) -> bool:
+    """The leader's 95 % interval lies beyond every other row's interval (or value, where it has none)."""
+    if not (math.isfinite(leader["lo"]) and math.isfinite(leader["hi"])):
+        return False
+    for row in others.itertuples():
+        near = row.hi if higher else row.lo  # the other row's edge facing the leader
+        near = row.value if not math.isfinite(near) else near
+        if (near >= leader["lo"]) if higher else (near <= leader["hi"]):
+            return False
+    return True
 
 
 def _decimals(values: pd.Series) -> int:
