@@ -6,6 +6,7 @@ import csv
 import html.parser
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -417,3 +418,16 @@ def test_bold_only_where_the_best_is_significant(points, marked) -> None:
     table = build_table(df, "t", "t", "t")
     assert [i for i, row in enumerate(table.cells) if row[0].best] == marked
     assert table.long["best"].tolist() == [i in marked for i in range(len(points))]
+
+
+def test_page_has_contents_with_unique_anchors_and_a_sort_script() -> None:
+    from musebench.report import page
+
+    _, text = page.render("T", [page.heading("Tables"), page.heading("Results", 3), page.heading("Results", 3),
+                                page.heading("FID & KID")])
+    ids = re.findall(r'<h[23] id="([^"]+)"', text)
+    assert ids == ["tables", "results", "results-2", "fid-kid"]
+    nav = text[text.index("<nav"):text.index("</nav>")]
+    assert re.findall(r'href="#([^"]+)"', nav) == ids
+    assert nav.count("<ul>") == 2  # the two h3s nested under their h2
+    assert "<script>" in text and "aria-sort" in text

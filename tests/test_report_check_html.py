@@ -1,4 +1,5 @@
-"""scripts/check_html.py in real headless Chromium: a built report is clean, a broken page is caught.
+"""scripts/check_html.py in real headless Chromium: a built report is clean at 1280 px and 390 px (its
+tables sort, its contents links land), a broken page is caught.
 
 Skipped where Chromium is not installed (`apt-get install -y chromium`); the script is a tool for
 people and for the report's acceptance check, not a CI dependency.
@@ -38,6 +39,24 @@ def test_built_report_has_no_console_errors_and_all_images_load(tmp_path: Path) 
     images = len(list(index.parent.glob("*.png")))
     assert done.stdout.strip().endswith(f"{images} images, {images} loaded; 0 problem(s); screenshot {shot}")
     assert shot.read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "shot-390.png").read_bytes().startswith(b"\x89PNG")  # the phone width
+    assert '<nav class="toc"' in index.read_text(encoding="utf-8")
+
+
+def test_layout_anchor_and_sorting_problems_are_reported(tmp_path: Path) -> None:
+    page = tmp_path / "index.html"
+    page.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, '
+                    'initial-scale=1"><title>t</title></head><body><div style="width:900px">wide</div>'
+                    '<div style="width:100px;overflow:hidden;white-space:nowrap">' + "x" * 80 + '</div>'
+                    '<a href="#nowhere">x</a><table><thead><tr><th>a</th></tr></thead><tbody><tr><td>2</td></tr>'
+                    '<tr><td>1</td></tr></tbody></table></body></html>', encoding="utf-8")
+    out = _check(page).stdout
+    assert "PROBLEM at 390 px: the page is 908 px wide in a 390 px viewport" in out
+    assert 'PROBLEM at 390 px: <div> "wide" reaches 8..908 px' in out
+    assert "wide" not in " ".join(line for line in out.splitlines() if line.startswith("PROBLEM at 1280"))  # fits there
+    assert 'PROBLEM at 1280 px: <div> "' + "x" * 40 + '" clips its content' in out
+    assert "PROBLEM at 1280 px: in-page link to a missing anchor: #nowhere" in out
+    assert "PROBLEM table 1 has no sort buttons" in out
 
 
 def test_broken_page_is_reported(tmp_path: Path) -> None:
