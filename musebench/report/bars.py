@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from musebench.cache.figures import FigureCache
-from musebench.report import style
+from musebench.report import labels, style
 from musebench.report.curves import FigureFiles
 
 MAX_SERIES = 6
@@ -75,7 +75,7 @@ def category_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, ru
         ax.set_xticks(x)
         ax.set_xticklabels(categories, rotation=30, ha="right")
         ax.set_ylim(0, 1.05)
-        ax.set_ylabel("oracle accuracy ↑")
+        ax.set_ylabel(labels.axis(OVERALL, None, True))
         ax.set_title("Per-category accuracy")
         ax.grid(axis="x", visible=False)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=min(len(keys), 2))

@@ -19,13 +19,10 @@ from pathlib import Path
 import pandas as pd
 
 from musebench.cache.figures import FigureCache
-from musebench.report import style
+from musebench.report import labels, style
 from musebench.report.data import others_label, with_params
 
 LATENCY_CURVES = ("latency/ms_per_image_b1",)  # ratio / images_per_s repeat the same information
-NICE = {"fid": "FID", "kid": "KID", "clip_score": "CLIP score", "oracle": "oracle accuracy", "latency": "latency"}
-
-
 @dataclass(frozen=True)
 class FigureFiles:
     stem: str
@@ -37,12 +34,6 @@ class FigureFiles:
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
-
-
-def nice_metric(metric: str) -> str:
-    prefix, _, rest = metric.partition("/")
-    name = NICE.get(prefix, prefix)
-    return f"{name} ({rest})" if rest else name
 
 
 def series_label(run: str, model: str, rest: str, several_runs: bool) -> str:
@@ -115,16 +106,18 @@ def steps_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs:
                 if len(banded) >= 2:
                     ax.fill_between(banded["steps"], banded["lo"], banded["hi"], color=color, alpha=style.BAND_ALPHA, linewidth=0)
                 drawn.append((label, color, marker, line, rows[["steps", "value", "lo", "hi"]]))
-            _steps_axis(ax, stepped["steps"])
-            ylabel = f"{nice_metric(metric)} {'↑' if bool(stepped[stepped['metric'] == metric]['higher_is_better'].iloc[0]) else '↓'}"
+            steps_axis(ax, stepped["steps"])
+            variant = labels.variant_of(stepped, metric)
+            hib = bool(stepped[stepped["metric"] == metric]["higher_is_better"].iloc[0])
+            ylabel = labels.axis(metric, variant, hib)
             ax.set_ylabel(ylabel)
-            ax.set_title(f"{nice_metric(metric)} vs sampling steps")
+            ax.set_title(f"{labels.name(metric, variant)} vs sampling steps")
             style.legend(ax, len(series))
             stem = f"steps_{slug(metric)}"
             png, pdf = style.save(fig, out_dir, stem, store, drawn=("steps", ylabel, _steps_values(stepped["steps"]), drawn))
-        caption = (f"{nice_metric(metric)} against the number of sampling steps; the band is the 95 % interval "
-                   f"of each point ({len(series)} series).")
-        figures.append(FigureFiles(stem, f"{nice_metric(metric)} vs steps", caption, png, pdf))
+        caption = (f"{labels.name(metric, variant)} against the number of sampling steps; the band is the 95 % "
+                   f"interval of each point ({len(series)} series).")
+        figures.append(FigureFiles(stem, f"{labels.name(metric, variant)} vs steps", caption, png, pdf))
     return figures
 
 
@@ -132,12 +125,25 @@ def _steps_values(steps: pd.Series) -> list[float]:
     return sorted(set(float(s) for s in steps))
 
 
-def _steps_axis(ax, steps: pd.Series) -> None:
+MIN_TICK_GAP = 0.045  # axes fraction between labelled ticks: about 2.5 characters of a 5-inch axis
+
+
+def steps_axis(ax, steps: pd.Series) -> None:
+    """Ticks at the swept step counts, as plain integers; a label that would sit within MIN_TICK_GAP
+    of the previous labelled one (12 and 16 on a log axis from 1 to 64) keeps its tick, not its text."""
     values = _steps_values(steps)
-    if values and values[0] > 0 and values[-1] / values[0] >= 8:
+    log = bool(values and values[0] > 0 and values[-1] / values[0] >= 8)
+    if log:
         ax.set_xscale("log", base=2)  # 1, 2, 4, ... 32 steps: even spacing per doubling
     ax.set_xticks(values)
-    ax.set_xticklabels([f"{v:g}" for v in values])
+    where = [math.log2(v) for v in values] if log else values
+    span = (max(where) - min(where)) or 1.0
+    shown, last = [], -math.inf
+    for v, w in zip(values, where):
+        keep = (w - last) / span >= MIN_TICK_GAP
+        shown.append(f"{v:g}" if keep else "")
+        last = w if keep else last
+    ax.set_xticklabels(shown)
     ax.minorticks_off()
     ax.set_xlabel("sampling steps")
 
@@ -155,7 +161,8 @@ def tradeoff_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, ru
             paired = _pair(guided, fid, clip)
             series = _series(paired, "guidance")
             if series:
-                figures.append(_tradeoff_figure(series, fid, clip, out_dir, palette, runs, store))
+                figures.append(_tradeoff_figure(series, fid, clip, labels.variant_of(guided, clip), out_dir, palette,
+                                                runs, store))
     return figures
 
 
@@ -168,8 +175,8 @@ def _pair(df: pd.DataFrame, fid: str, clip: str) -> pd.DataFrame:
     return joined
 
 
-def _tradeoff_figure(series, fid: str, clip: str, out_dir: Path, palette: style.Palette, runs: list[str],
-                     store: FigureCache) -> FigureFiles:
+def _tradeoff_figure(series, fid: str, clip: str, variant: str | None, out_dir: Path, palette: style.Palette,
+                     runs: list[str], store: FigureCache) -> FigureFiles:
     with style.figure() as (fig, axes):
         ax = axes[0][0]
         drawn = []  # what this figure shows, the key of its cached files (style.save)
@@ -178,25 +185,25 @@ def _tradeoff_figure(series, fid: str, clip: str, out_dir: Path, palette: style.
             label = series_label(run, model, rest, len(runs) > 1)
             drawn.append((label, color, marker, line, rows[["value_clip", "value", "lo", "hi", "lo_clip", "hi_clip", "guidance"]]))
             ax.plot(rows["value_clip"], rows["value"], color=color, marker=marker, linestyle=line, label=label)
-            xerr = _err(rows["value_clip"], rows["lo_clip"], rows["hi_clip"])
-            yerr = _err(rows["value"], rows["lo"], rows["hi"])
+            xerr = error_bars(rows["value_clip"], rows["lo_clip"], rows["hi_clip"])
+            yerr = error_bars(rows["value"], rows["lo"], rows["hi"])
             if xerr is not None or yerr is not None:
                 ax.errorbar(rows["value_clip"], rows["value"], xerr=xerr, yerr=yerr, fmt="none",
                             ecolor=color, elinewidth=0.6, alpha=0.6)
             for x, y, g in zip(rows["value_clip"], rows["value"], rows["guidance"]):
                 ax.annotate(f"{g:g}", (x, y), textcoords="offset points", xytext=(3, 3), fontsize=6.5, color=color)
-        ax.set_xlabel(f"{nice_metric(clip)} ↑")
-        ax.set_ylabel(f"{nice_metric(fid)} ↓")
+        ax.set_xlabel(labels.axis(clip, variant, True))
+        ax.set_ylabel(labels.axis(fid, None, False))
         ax.set_title("FID–CLIP trade-off over guidance scale")
         style.legend(ax, len(series))
         stem = f"tradeoff_{slug(fid)}_{slug(clip)}"
-        png, pdf = style.save(fig, out_dir, stem, store, drawn=("tradeoff", fid, clip, drawn))
-    caption = (f"{nice_metric(fid)} against {nice_metric(clip)} as the guidance scale varies (labels on the points); "
+        png, pdf = style.save(fig, out_dir, stem, store, drawn=("tradeoff", fid, clip, variant, drawn))
+    caption = (f"{labels.name(fid)} against {labels.name(clip, variant)} as the guidance scale varies (labels on the points); "
                "bars are 95 % intervals where defined. Lower right is better (Muse Fig. 8 style).")
     return FigureFiles(stem, "FID–CLIP trade-off over guidance", caption, png, pdf)
 
 
-def _err(value: pd.Series, lo: pd.Series, hi: pd.Series):
+def error_bars(value: pd.Series, lo: pd.Series, hi: pd.Series):
     """Asymmetric error bars (2, N) from intervals, or None if no point has one."""
     if not (lo.map(math.isfinite) & hi.map(math.isfinite)).any():
         return None

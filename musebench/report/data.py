@@ -22,7 +22,7 @@ from musebench.results import RUN_FILE, format_params, load_run
 
 IMAGE_KEYS = ("model", "params", "prompt", "seed", "path")
 COLUMNS = ("run", "model", "params", "params_key", "params_label", "group", "metric", "value", "n",
-           "lo", "hi", "higher_is_better", "kind")
+           "lo", "hi", "higher_is_better", "kind", "variant")
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,7 @@ def _row(label: str, row, guidance: dict | None) -> dict:
         "hi": hi,
         "higher_is_better": row.higher_is_better,
         "kind": row.extra.get("kind"),  # "category" / "attribute" for oracle rows
+        "variant": row.extra.get("variant"),  # a metric's named convention (clip_score: report/labels.py)
     }
 
 

@@ -21,8 +21,8 @@ import pandas as pd
 
 from musebench.cache.figures import FigureCache
 from musebench.errors import MusebenchError
-from musebench.report import style
-from musebench.report.curves import FigureFiles, nice_metric, slug
+from musebench.report import labels, style
+from musebench.report.curves import FigureFiles, error_bars, slug
 from musebench.report.data import Run
 from musebench.report.matched import DEFAULT_MARGIN, Matched, Point, claim, match, sample_size
 from musebench.results import RUN_FILE, load_run
@@ -96,6 +96,10 @@ def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs
                 ax.scatter(rows["ms"], rows["q"], color=color, marker=marker, alpha=0.35, s=14, linewidths=0)
                 edge = front(rows, hib)
                 ax.step(edge["ms"], edge["q"], where="post", color=color, linestyle=line, marker=marker, label=label)
+                xerr, yerr = error_bars(edge["ms"], edge["ms_lo"], edge["ms_hi"]), error_bars(edge["q"], edge["lo"], edge["hi"])
+                if xerr is not None or yerr is not None:  # the front's points with their 95 % intervals
+                    ax.errorbar(edge["ms"], edge["q"], xerr=xerr, yerr=yerr, fmt="none", ecolor=color,
+                                elinewidth=0.7, capsize=1.5, alpha=0.8)
                 notes = []
                 for _, row in edge.iterrows():
                     steps = row["params"].get("steps")
@@ -103,18 +107,20 @@ def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs
                         ax.annotate(f"{steps}", (row["ms"], row["q"]), textcoords="offset points", xytext=(3, 2),
                                     fontsize=6.5, color=color)
                         notes.append((f"{steps}", float(row["ms"]), float(row["q"])))
-                drawn.append((label, color, marker, line, rows[["ms", "q"]], edge[["ms", "q"]], notes))
+                drawn.append((label, color, marker, line, rows[["ms", "q"]], edge[["ms", "q", "ms_lo", "ms_hi", "lo", "hi"]], notes))
             if pts["ms"].max() / max(pts["ms"].min(), 1e-12) >= 10:
                 ax.set_xscale("log")
-            ax.set_xlabel("latency, ms per image (batch 1) ↓")
-            ax.set_ylabel(f"{nice_metric(quality)} {'↑' if hib else '↓'}")
-            ax.set_title(f"Latency vs {nice_metric(quality)}")
+            variant = labels.variant_of(df, quality)
+            ax.set_xlabel(labels.axis(LATENCY, None, False))
+            ax.set_ylabel(labels.axis(quality, variant, hib))
+            ax.set_title(f"Latency vs {labels.name(quality, variant)}")
             style.legend(ax, pts.groupby(["run", "group"]).ngroups)
             stem = f"pareto_{slug(quality)}"
-            png, pdf = style.save(fig, out_dir, stem, store, drawn=("pareto", quality, hib, drawn))
-        caption = (f"Latency against {nice_metric(quality)} for every sweep point (faint) and each family's Pareto front "
-                   "(line; labels are step counts). A family is a model, or one diffusion scheduler of it.")
-        figures.append(FigureFiles(stem, f"Latency vs {nice_metric(quality)}", caption, png, pdf))
+            png, pdf = style.save(fig, out_dir, stem, store, drawn=("pareto", quality, hib, variant, drawn))
+        caption = (f"Latency against {labels.name(quality, variant)} for every sweep point (faint) and each family's "
+                   "Pareto front (line; labels are step counts; bars are the front points' 95 % intervals). A family "
+                   "is a model, or one diffusion scheduler of it.")
+        figures.append(FigureFiles(stem, f"Latency vs {labels.name(quality, variant)}", caption, png, pdf))
     return figures
 
 
