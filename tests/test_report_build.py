@@ -143,8 +143,10 @@ def test_html_references_only_existing_files(single) -> None:
     parser = _Refs()
     parser.feed(page)
     assert len(parser.refs) > 20
-    assert [r for r in parser.refs if not (out / r).is_file()] == []
-    assert "<script" not in page and "http" not in page.split("<body>")[1]
+    anchors = [r for r in parser.refs if r.startswith("#")]  # the table of contents
+    assert anchors and all(f'id="{r[1:]}"' in page for r in anchors)
+    assert [r for r in parser.refs if not r.startswith("#") and not (out / r).is_file()] == []
+    assert page.count("<script") == 1 and "http" not in page.split("<body>")[1]  # the inline sort script only
     imgs = [r for r in parser.refs if r.endswith(".png")]
     assert set(imgs) == {p.name for p in out.glob("*.png")}  # every figure is on the page
 
@@ -431,3 +433,22 @@ def test_page_has_contents_with_unique_anchors_and_a_sort_script() -> None:
     assert re.findall(r'href="#([^"]+)"', nav) == ids
     assert nav.count("<ul>") == 2  # the two h3s nested under their h2
     assert "<script>" in text and "aria-sort" in text
+
+
+def test_pdfs_come_at_paper_column_widths_with_embedded_fonts(single) -> None:
+    """Issue 22 item 4: each figure's .pdf is 6.9 in wide (double column) and its -1col.pdf 3.3 in
+    (single column, at most: a figure whose text cannot shrink may come out narrower), fonts embedded."""
+    _, out = single
+    doubles = sorted(p for p in out.glob("*.pdf") if not p.name.endswith("-1col.pdf"))
+    assert doubles and all((out / p.name.replace(".pdf", "-1col.pdf")).is_file() for p in doubles)
+    for pdf in out.glob("*.pdf"):
+        data = pdf.read_bytes()
+        box = re.search(rb"/MediaBox \[\s*[\d.]+\s+[\d.]+\s+([\d.]+)\s+([\d.]+)", data)
+        inches = float(box.group(1)) / 72
+        if pdf.name.endswith("-1col.pdf"):
+            assert 2.0 <= inches <= 3.32, (pdf.name, inches)
+        else:
+            assert abs(inches - 6.9) <= 0.02, (pdf.name, inches)
+        assert b"/FontFile2" in data and b"/Type3" not in data, pdf.name  # TrueType embedded, no bitmap fonts
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "single column</a>" in page and "double column</a>" in page

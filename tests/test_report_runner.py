@@ -44,7 +44,7 @@ def test_report_of_a_real_run(tmp_path: Path, tiny_registry, capsys) -> None:  #
     page = index.read_text(encoding="utf-8")
     assert "<h1>Tiny report</h1>" in page
     refs = re.findall(r'(?:src|href)="([^"]+)"', page)
-    assert refs and [r for r in refs if not r.startswith("data:") and not (out / r).is_file()] == []
+    assert refs and [r for r in refs if not r.startswith(("data:", "#")) and not (out / r).is_file()] == []
     # one row per sweep point and metric, numbers as the runner wrote them
     rows = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
     with open(out / "summary.csv", newline="", encoding="utf-8") as f:

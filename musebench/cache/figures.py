@@ -2,8 +2,8 @@
 not rendered twice (report/style.py `save` decides the keys; this module only keeps the bytes).
 
 Layout under the store's root (the cache's features/report-figures/ for `musebench run`):
-    drawn/ab/<key>.png + <key>.pdf   a figure's pair, keyed by its inputs (style.drawn_key)
-    ab/<sha256 of PNG>.pdf           the PDF of a rendered PNG (the slow half to render)
+    drawn/ab/<key>.png, .pdf, -1col.pdf   a figure's files, keyed by its inputs (style.drawn_key)
+    ab/<sha256 of PNG + width>.pdf        a PDF of a rendered PNG at one page width (the slow half)
 The report builder is given a store explicitly (build_report(figure_cache=...)); FigureCache(None)
 keeps nothing. Entries are kept by the derived store (cache/derived.py: atomic writes; a read-only
 store only costs speed).
@@ -26,17 +26,20 @@ class FigureCache:
         """The store of the cache at `cache_dir` (`musebench run` and `musebench report` share it)."""
         return cls(DerivedStore.in_cache(cache_dir).root / "report-figures")
 
-    def drawn_pair(self, key: str) -> tuple[bytes, bytes] | None:
-        """(png, pdf) of a figure drawn from the inputs `key` hashes, when both are kept."""
-        png, pdf = (self._store.get_bytes(f"drawn/{key[:2]}/", key, suffix) for suffix in (".png", ".pdf"))
-        return None if png is None or pdf is None else (png, pdf)
+    def drawn_files(self, key: str, suffixes: tuple[str, ...]) -> list[bytes] | None:
+        """The files (one per suffix, e.g. ".png", ".pdf", "-1col.pdf") of a figure drawn from the
+        inputs `key` hashes, when every one is kept."""
+        found = [self._store.get_bytes(f"drawn/{key[:2]}/", key, suffix) for suffix in suffixes]
+        return None if any(data is None for data in found) else found
 
-    def keep_drawn_pair(self, key: str, png: bytes, pdf: bytes) -> None:
-        self._store.put_bytes(f"drawn/{key[:2]}/", key, ".pdf", pdf)  # the PDF first: a hit needs both
-        self._store.put_bytes(f"drawn/{key[:2]}/", key, ".png", png)
+    def keep_drawn_files(self, key: str, files: dict[str, bytes]) -> None:
+        """Keep a figure's files by suffix; the first suffix (the PNG) last: a hit needs them all."""
+        items = list(files.items())
+        for suffix, data in items[1:] + items[:1]:
+            self._store.put_bytes(f"drawn/{key[:2]}/", key, suffix, data)
 
     def pdf_of_png(self, png_key: str) -> bytes | None:
-        """The PDF kept for a figure whose PNG hashed to `png_key`."""
+        """The PDF kept for a figure whose PNG (and page width) hashed to `png_key`."""
         return self._store.get_bytes(f"{png_key[:2]}/", png_key, ".pdf")
 
     def keep_pdf_of_png(self, png_key: str, pdf: bytes) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from musebench.report.curves import FigureFiles
+from musebench.report.style import single_column_pdf
 from musebench.report.tables import Table, to_html, to_markdown
 
 CSS = """
@@ -122,10 +123,13 @@ def frame_block(title: str, caption: str, frame: pd.DataFrame, files: dict[str, 
 
 
 def figure_block(fig: FigureFiles) -> Block:
-    md = f"### {fig.title}\n\n![{fig.title}]({fig.png})\n\n{fig.caption} ([PDF]({fig.pdf}))\n"
+    one = single_column_pdf(fig.pdf)
+    md = (f"### {fig.title}\n\n![{fig.title}]({fig.png})\n\n{fig.caption} (PDF: [double column]({fig.pdf}), "
+          f"[single column]({one}))\n")
     page = (f"<figure>\n<h3>{html.escape(fig.title)}</h3>\n"
             f"<img src=\"{html.escape(fig.png)}\" alt=\"{html.escape(fig.title)}\">\n"
-            f"<figcaption>{html.escape(fig.caption)} <a href=\"{html.escape(fig.pdf)}\">PDF</a></figcaption>\n</figure>\n")
+            f"<figcaption>{html.escape(fig.caption)} PDF: <a href=\"{html.escape(fig.pdf)}\">double column</a> · "
+            f"<a href=\"{html.escape(one)}\">single column</a></figcaption>\n</figure>\n")
     return Block(md, page)
 
 

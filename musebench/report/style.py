@@ -1,4 +1,5 @@
-"""One figure style for every report plot: Okabe–Ito colours, vector PDF, PNG at 150 dpi.
+"""One figure style for every report plot: Okabe–Ito colours, vector PDFs at paper column widths
+(3.3 and 6.9 in, fonts embedded as TrueType), PNG at 150 dpi.
 
 Okabe & Ito (2008), "Color Universal Design": eight colours distinguishable under the common colour
 vision deficiencies; Wong (2011, Nature Methods 8:441) recommends them for figures. A series keeps
@@ -96,39 +97,98 @@ def figure(width: float = 5.0, height: float = 3.4, ncols: int = 1, nrows: int =
             plt.close(fig)
 
 
-def save(fig, out_dir: Path, stem: str, figures: FigureCache, drawn=None) -> tuple[str, str]:
-    """Write `stem`.png and `stem`.pdf atomically (temp file + rename); return their names.
+# Paper widths (inches) of the vector files: the .pdf fits a double-column page (6.9 in), the
+# -1col.pdf one column (3.3 in), so LaTeX's \includegraphics[width=\columnwidth] does not rescale the
+# 9 pt text. The PNG keeps the figure's own size (the web page's).
+PDF_WIDTHS = ((".pdf", 6.9), ("-1col.pdf", 3.3))
+MIN_INCHES = 1.0  # the narrowest a figure is drawn to fit a column
 
-    Both files are byte-deterministic functions of the figure. With a `figures` store that keeps
+
+def single_column_pdf(pdf_name: str) -> str:
+    """The single-column PDF's file name, from the double-column one's (stem.pdf -> stem-1col.pdf)."""
+    return pdf_name[: -len(".pdf")] + PDF_WIDTHS[1][0]
+
+
+def save(fig, out_dir: Path, stem: str, figures: FigureCache, drawn=None) -> tuple[str, str]:
+    """Write `stem`.png, `stem`.pdf (6.9 in wide) and `stem`-1col.pdf (3.3 in) atomically (temp file +
+    rename); return the PNG's and the double-column PDF's names.
+
+    Every file is a byte-deterministic function of the figure. With a `figures` store that keeps
     (musebench.cache.figures; FigureCache(None) keeps nothing):
     - `drawn` (everything the caller drew: labels, colours, markers, line styles and the plotted
-      numbers, as DataFrames, arrays, bytes, strings and numbers) keys both files together with
+      numbers, as DataFrames, arrays, bytes, strings and numbers) keys the files together with
       the report code and matplotlib's version and style (drawn_key), and a figure drawn from the
       same inputs as an earlier one (a warm rerun, a plot whose numbers did not change) copies
-      both files without rendering anything;
-    - otherwise the PDF, the slow half (TrueType subsetting of the embedded fonts), is kept under
-      the hash of its figure's PNG, so a byte-identical PNG copies that PDF instead of rendering.
+      its files without rendering anything;
+    - otherwise the PDFs, the slow part (TrueType subsetting of the embedded fonts), are kept under
+      the hash of their figure's PNG and width, so a byte-identical PNG copies them instead.
     """
+    suffixes = (".png", *(suffix for suffix, _ in PDF_WIDTHS))
     key = None if figures.root is None or drawn is None else drawn_key(drawn)
-    if key is not None:
-        stored = figures.drawn_pair(key)
-        if stored is not None:
-            _write(out_dir / f"{stem}.png", stored[0])
-            _write(out_dir / f"{stem}.pdf", stored[1])
-            return f"{stem}.png", f"{stem}.pdf"
+    stored = figures.drawn_files(key, suffixes) if key is not None else None
+    if stored is not None:
+        for suffix, data in zip(suffixes, stored):
+            _write(out_dir / f"{stem}{suffix}", data)
+        return f"{stem}.png", f"{stem}.pdf"
     with plt.rc_context(RC):
-        box = _tight_box(fig)
-        png = _render(fig, "png", dpi=PNG_DPI, bbox_inches=box)
-        _write(out_dir / f"{stem}.png", png)
-        by_png = hashlib.sha256(png + _style_version().encode()).hexdigest()
-        pdf = figures.pdf_of_png(by_png)
-        if pdf is None:
-            pdf = _render(fig, "pdf", bbox_inches=box)
-            figures.keep_pdf_of_png(by_png, pdf)
-        _write(out_dir / f"{stem}.pdf", pdf)
+        png = _render(fig, "png", dpi=PNG_DPI, bbox_inches=_tight_box(fig))
+        files = {".png": png}
+        for suffix, inches in PDF_WIDTHS:
+            by_png = hashlib.sha256(png + f"{_style_version()}|{inches}".encode()).hexdigest()
+            pdf = figures.pdf_of_png(by_png)
+            if pdf is None:
+                pdf = _pdf_at_width(fig, inches)
+                figures.keep_pdf_of_png(by_png, pdf)
+            files[suffix] = pdf
+    for suffix, data in files.items():
+        _write(out_dir / f"{stem}{suffix}", data)
     if key is not None:
-        figures.keep_drawn_pair(key, png, pdf)
+        figures.keep_drawn_files(key, files)
     return f"{stem}.png", f"{stem}.pdf"
+
+
+def _pdf_at_width(fig, inches: float) -> bytes:
+    """The figure as a PDF whose page (the padded tight box, legends outside included) is `inches`
+    wide: the figure is resized, keeping its aspect, by the fixed-point step W <- W * inches / box(W).
+    With box(W) ~ a W + c (c: text and legends, which keep their size) the step converges when c <
+    inches; where c alone is wider (a legend wider than a column), the figure stops at MIN_INCHES and
+    its PDF comes out wider than asked."""
+    width, height = fig.get_size_inches()
+    moved = []  # (axes, legend) pairs whose legend went below its axes for this width
+    try:
+        for attempt in range(2):
+            for _ in range(8):
+                box = _tight_box(fig)
+                if abs(box.width - inches) < 0.01:
+                    break
+                current = fig.get_size_inches()[0]
+                scale = max(current * inches / box.width, MIN_INCHES) / width
+                fig.set_size_inches(width * scale, height * scale)
+            if box.width <= inches + 0.02 or attempt or not (moved := _legends_below(fig)):
+                break
+        return _render(fig, "pdf", bbox_inches=_tight_box(fig))
+    finally:
+        for ax, legend in moved:  # the PNG and the other width keep the original layout
+            ax.legend_ = legend  # Axes.legend keeps one legend in legend_: the moved one is dropped
+        for ax in fig.axes:
+            ax.title.set_wrap(False)
+        fig.set_size_inches(width, height)
+
+
+def _legends_below(fig) -> list:
+    """Legends beside or below their axes, redrawn in one column under them, and titles wrapped (the
+    fallback when text is what keeps a figure from a column's width); returns (axes, original legend)
+    pairs (the titles unwrap with the figure's own width)."""
+    moved = []
+    for ax in fig.axes:
+        ax.title.set_wrap(True)
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        handles, texts = legend.legend_handles, [t.get_text() for t in legend.get_texts()]
+        ax.legend(handles, texts, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=1)
+        moved.append((ax, legend))
+    return moved
 
 
 def _tight_box(fig):
