@@ -452,3 +452,38 @@ def test_pdfs_come_at_paper_column_widths_with_embedded_fonts(single) -> None:
         assert b"/FontFile2" in data and b"/Type3" not in data, pdf.name  # TrueType embedded, no bitmap fonts
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "single column</a>" in page and "double column</a>" in page
+
+
+def test_grid_images_are_framed_by_the_oracles_verdict(tmp_path: Path) -> None:
+    """Issue 22 item 4: the grid marks each image right or wrong and names what was wrong, from the
+    run's per-item oracle outcomes (items.jsonl); without items the grid is drawn unmarked."""
+    from musebench.report.grids import verdicts
+
+    run = write_run(tmp_path / "run")
+    info = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    info["results_schema"] = 2
+    prompts = list(dict.fromkeys(image["prompt"] for image in info["images"]))
+    for image in info["images"]:  # a seed per prompt, the same at every sweep point (as runs seed)
+        image["seed"] = 1000 + prompts.index(image["prompt"])
+    (run / "run.json").write_text(json.dumps(info), encoding="utf-8")
+    points: dict[str, tuple[dict, list[int]]] = {}
+    for image in info["images"]:
+        points.setdefault(json.dumps(image["params"], sort_keys=True), (image["params"], []))[1].append(image["seed"])
+    lines = []
+    for params, seeds in points.values():
+        keys = [f"{i}/{seed}" for i, seed in enumerate(sorted(set(seeds)))]
+        right = [float(i % 2 == 0) for i in range(len(keys))]  # odd images wrong, by their colour
+        lines.append({"model": "muse", "params": params, "metric": "oracle/all_correct", "keys": keys, "values": right})
+        lines.append({"model": "muse", "params": params, "metric": "oracle/attribute/colour", "keys": keys, "values": right})
+    (run / "items.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    with_items = {(json.dumps(line["params"], sort_keys=True), line["metric"]) for line in lines}
+    rows = [{**r, "items": "items.jsonl"} if (json.dumps(r["params"], sort_keys=True), r["metric"]) in with_items
+            and r["model"] == "muse" else r for r in read_rows(run)]
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    found = verdicts(run)
+    assert len(found) == sum(len(set(s)) for _, s in points.values())
+    assert {v for v in found.values()} == {(True, ()), (False, ("colour",))}
+    out = build_report([run], tmp_path / "report").parent
+    md = (out / "index.md").read_text(encoding="utf-8")
+    assert "Frames: the oracle's verdict, ✓ blue = every requirement met, ✗ vermillion = not" in md
+    assert verdicts(write_run(tmp_path / "plain")) == {}  # schema 1: no items, no marks

@@ -4,7 +4,10 @@ One grid per (run, model, axis, rest of the sweep point) where the run kept imag
 values of the axis: rows are prompts, columns the axis values, each row one seed throughout (the
 smallest seed present at every column), so a row shows what the axis alone changes (the layout of
 Muse Fig. 9 / Parti's step and guidance strips). Images are drawn unsmoothed (tiny 32 px shapes
-must stay crisp); the PDF embeds them at native resolution.
+must stay crisp); the PDF embeds them at native resolution. Where the run scored its images with
+the oracle, each image is framed by its verdict, read from the run's items (results/items.py):
+✓ in blue when every requirement is met, ✗ in vermillion with the attributes found wrong (symbol
+and colour both, so greyscale and colour-blind readers see it; Okabe–Ito colours).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from musebench.errors import MusebenchError
 from musebench.imageio import read_rgb
 from musebench.report import style
 from musebench.report.curves import FigureFiles, slug
-from musebench.report.data import ImageRef, Run, others_label
+from musebench.report.data import ImageRef, Run, others_label, params_key
 
 AXES = ("steps", "guidance")
 MAX_PROMPTS = 6  # rows
@@ -90,7 +93,43 @@ def _load(ref: ImageRef) -> np.ndarray:
         raise MusebenchError(f"{exc} (or rerun `musebench run` to regenerate it)") from None
 
 
-def grid_figure(spec: GridSpec, out_dir: Path, index: int, store: FigureCache) -> FigureFiles:
+RIGHT, WRONG = style.OKABE_ITO[0], style.OKABE_ITO[1]  # blue, vermillion
+Verdicts = dict  # (model, params_key, seed) -> (all correct, attributes found wrong)
+
+
+def verdicts(run_dir: Path) -> Verdicts:
+    """The oracle's verdict on each image of a run, from its items: oracle/all_correct gives the
+    verdict, each oracle/attribute/<name> item at 0 an attribute found wrong. Empty without them."""
+    from musebench.results import load_run
+
+    right: dict[tuple, bool] = {}
+    wrong: dict[tuple, list[str]] = {}
+    for row in load_run(run_dir).rows:
+        if row.items is None or not row.metric.startswith("oracle/"):
+            continue
+        for key, value in row.items.items():
+            where = (row.model, params_key(row.params), int(key.rsplit("/", 1)[1]))  # key: "<prompt index>/<seed>"
+            if row.metric == "oracle/all_correct":
+                right[where] = value == 1.0
+            elif row.metric.startswith("oracle/attribute/") and value == 0.0:
+                wrong.setdefault(where, []).append(row.metric.rsplit("/", 1)[1])
+    return {where: (ok, tuple(sorted(wrong.get(where, ())))) for where, ok in right.items()}
+
+
+def _mark(ax, verdict: tuple[bool, tuple[str, ...]] | None) -> None:
+    if verdict is None:
+        return
+    ok, failed = verdict
+    color = RIGHT if ok else WRONG
+    for side in ax.spines.values():
+        side.set_visible(True)
+        side.set_color(color)
+        side.set_linewidth(1.6)
+    text = "✓" if ok else "✗ " + ", ".join(failed) if failed else "✗"
+    ax.set_xlabel(text, fontsize=5.5, color=color, labelpad=1.5)
+
+
+def grid_figure(spec: GridSpec, out_dir: Path, index: int, store: FigureCache, marks: Verdicts | None = None) -> FigureFiles:
     nrows, ncols = len(spec.rows), len(spec.values)
     cell = 0.9  # inches per image
     with style.figure(width=1.9 + cell * ncols, height=0.35 + cell * nrows, ncols=ncols, nrows=nrows) as (fig, axes):
@@ -98,32 +137,40 @@ def grid_figure(spec: GridSpec, out_dir: Path, index: int, store: FigureCache) -
         for r, (prompt, seed) in enumerate(spec.rows):
             for c, value in enumerate(spec.values):
                 ax = axes[r][c]
-                pixels = _load(spec.cells[(prompt, seed, value)])
+                ref = spec.cells[(prompt, seed, value)]
+                pixels = _load(ref)
                 ax.imshow(pixels, interpolation="nearest")
-                drawn.append((prompt, seed, value, pixels))
+                verdict = (marks or {}).get((ref.model, params_key(ref.params), ref.seed))
+                drawn.append((prompt, seed, value, pixels, verdict))
                 ax.set_xticks([])
                 ax.set_yticks([])
                 ax.grid(False)
                 for side in ax.spines.values():
                     side.set_visible(False)
+                _mark(ax, verdict)
                 if r == 0:
                     ax.set_title(f"{spec.axis}={value:g}", fontsize=7.5)
                 if c == 0:
                     ax.set_ylabel("\n".join(textwrap.wrap(prompt, 26)[:4]) + f"\n(seed {seed})", rotation=0,
                                   ha="right", va="center", fontsize=6.5, labelpad=4)
-        fig.subplots_adjust(wspace=0.04, hspace=0.08)
+        fig.subplots_adjust(wspace=0.04, hspace=0.3 if marks else 0.08)
         stem = f"grid_{slug(spec.run)}_{slug(spec.model)}_{spec.axis}_{index}"
         png, pdf = style.save(fig, out_dir, stem, store, drawn=("grid", spec.axis, spec.values, len(spec.rows), drawn))
     fixed = f", {spec.rest}" if spec.rest else ""
     title = f"{spec.model}{fixed}: prompt × {spec.axis}"
     caption = (f"Run {spec.run}, model {spec.model}{fixed}. Rows: prompts (one seed per row); columns: "
                f"{spec.axis} = {', '.join(f'{v:g}' for v in spec.values)}.")
+    if any(d[4] is not None for d in drawn):
+        caption += (" Frames: the oracle's verdict, ✓ blue = every requirement met, ✗ vermillion = not, "
+                    "with the attributes it found wrong.")
     return FigureFiles(stem, title, caption, png, pdf)
 
 
 def grid_figures(runs: list[Run], out_dir: Path, store: FigureCache) -> list[FigureFiles]:
     figures = []
     for run in runs:
-        for i, spec in enumerate(grid_specs(run)):
-            figures.append(grid_figure(spec, out_dir, i, store))
+        specs = grid_specs(run)
+        marks = verdicts(run.run_dir) if specs else {}
+        for i, spec in enumerate(specs):
+            figures.append(grid_figure(spec, out_dir, i, store, marks))
     return figures
