@@ -115,6 +115,9 @@ def test_category_and_attribute_tables(single) -> None:
     assert "holdout ↑" in md and "oracle/holdout" not in md
     best = _expected_best(rows, "oracle/holdout")
     assert (f"**{best['value']:.3f}**" in md) if best else "**" not in md
+    holdout = [r for r in rows if r["metric"] == "oracle/holdout"]
+    assert sum(f"] n={r['n']}" in md for r in holdout) >= 1 and md.count(" n=") == md.count("[")  # n in every cell
+    assert " n=" not in (out / "summary.md").read_text(encoding="utf-8")  # the headline table keeps its width
     assert "colour ↑" in (out / "attributes.md").read_text(encoding="utf-8")
 
 

@@ -152,10 +152,10 @@ TABLES = (
     ("summary", "Results", "Each metric per model and sweep point: value [95 % interval]. Bold: a column's best, only where "
      "its interval overlaps no other row's (a conservative test; musebench compare gives the paired one).",
      lambda df: df[df["kind"].isna()], False),
-    ("categories", "Oracle accuracy per category", "Fraction of all-correct images per prompt category [95 % interval].",
-     lambda df: df[df["kind"] == "category"], True),
-    ("attributes", "Oracle accuracy per attribute", "Fraction of images with the attribute right [95 % interval].",
-     lambda df: df[df["kind"] == "attribute"], True),
+    ("categories", "Oracle accuracy per category", "Fraction of all-correct images per prompt category [95 % interval] "
+     "and the images behind each cell (n).", lambda df: df[df["kind"] == "category"], True),
+    ("attributes", "Oracle accuracy per attribute", "Fraction of images with the attribute right [95 % interval] and the "
+     "images whose prompt constrains it (n).", lambda df: df[df["kind"] == "attribute"], True),
 )
 
 
@@ -165,7 +165,7 @@ def _tables(df: pd.DataFrame, out: Path) -> list[page.Block]:
         rows = select(df)
         if rows.empty:
             continue
-        table = tables.build_table(rows, stem, title, caption, strip_prefix=strip)
+        table = tables.build_table(rows, stem, title, caption, strip_prefix=strip, show_n=stem != "summary")
         blocks.append(page.table_block(table, tables.write_table(table, out)))
     return blocks
 

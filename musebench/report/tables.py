@@ -35,6 +35,7 @@ class Cell:
     hi: float
     best: bool
     decimals: int
+    n: int | None = None  # images behind the value, shown where the table says so (show_n)
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,11 @@ class Table:
     index: tuple[tuple[str, str], ...]  # (model, params label) per row
     cells: tuple[tuple[Cell | None, ...], ...]  # [row][column]
     long: pd.DataFrame  # the rows behind the table, with a `best` column (the CSV)
+    show_n: bool = False  # each cell also says its n (per-category tables: small cells are visible as such)
 
 
-def build_table(df: pd.DataFrame, stem: str, title: str, caption: str, strip_prefix: bool = False) -> Table:
+def build_table(df: pd.DataFrame, stem: str, title: str, caption: str, strip_prefix: bool = False,
+                show_n: bool = False) -> Table:
     """Long rows (musebench.report.data.COLUMNS) -> Table; several runs become side-by-side columns."""
     several = df["run"].nunique() > 1
     df = df.assign(col_run=df["run"] if several else "")  # "": one run, no run in headers
@@ -66,13 +69,14 @@ def build_table(df: pd.DataFrame, stem: str, title: str, caption: str, strip_pre
                 row.append(None)
                 continue
             is_best = not math.isnan(r.value) and r.value == best.get((metric, run))
-            row.append(Cell(r.value, r.lo, r.hi, is_best, decimals[(metric, run)]))
+            n = int(r.n) if r.n is not None and not (isinstance(r.n, float) and math.isnan(r.n)) else None
+            row.append(Cell(r.value, r.lo, r.hi, is_best, decimals[(metric, run)], n))
         cells.append(tuple(row))
     long = df.drop(columns=["col_run"]).assign(
         best=[not math.isnan(r.value) and r.value == best.get((r.metric, r.col_run)) for r in df.itertuples()]
     )
     shown = tuple((m.rsplit("/", 1)[1] if strip_prefix else m, run, hib) for m, run, hib in columns)  # oracle/attribute/colour -> colour
-    return Table(stem, title, caption, shown, tuple((m, label) for m, _, label in index), tuple(cells), long)
+    return Table(stem, title, caption, shown, tuple((m, label) for m, _, label in index), tuple(cells), long, show_n)
 
 
 def _columns(df: pd.DataFrame) -> list[tuple[str, str, bool]]:
@@ -140,10 +144,12 @@ def _num(x: float, decimals: int) -> str:
     return "nan" if math.isnan(x) else f"{x:.{decimals}f}"
 
 
-def _interval(cell: Cell) -> str:
+def _interval(cell: Cell, show_n: bool = False) -> str:
+    """"[lo, hi]" (nothing without an interval), then " n=64" where the table shows n."""
+    n = f"n={cell.n}" if show_n and cell.n is not None else ""
     if math.isnan(cell.lo) or math.isnan(cell.hi):
-        return ""
-    return f"[{_num(cell.lo, cell.decimals)}, {_num(cell.hi, cell.decimals)}]"
+        return n
+    return f"[{_num(cell.lo, cell.decimals)}, {_num(cell.hi, cell.decimals)}]" + (f" {n}" if n else "")
 
 
 def _header(metric: str, run: str, hib: bool, flavour: int) -> str:
@@ -161,7 +167,7 @@ def to_markdown(table: Table) -> str:
                 cells.append("–")
                 continue
             value = _num(cell.value, cell.decimals)
-            cells.append(f"{'**' + value + '**' if cell.best else value} {_interval(cell)}".strip())
+            cells.append(f"{'**' + value + '**' if cell.best else value} {_interval(cell, table.show_n)}".strip())
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -181,7 +187,7 @@ def to_latex(table: Table) -> str:
                 continue
             value = _num(cell.value, cell.decimals)
             value = rf"\textbf{{{value}}}" if cell.best else value
-            interval = _interval(cell)
+            interval = _interval(cell, table.show_n)
             cells.append(f"{value} {{\\scriptsize {interval}}}" if interval else value)
         rows.append(cells)
     header = ["model", "params"] + [_tex_escape(_header(m, r, h, 0)).replace("↑", ARROW[True][1]).replace("↓", ARROW[False][1])
@@ -206,7 +212,7 @@ def to_html(table: Table) -> str:
                 continue
             value = _num(cell.value, cell.decimals)
             value = f"<strong>{value}</strong>" if cell.best else value
-            interval = _interval(cell)
+            interval = _interval(cell, table.show_n)
             ci = f' <span class="ci">{interval}</span>' if interval else ""
             cells.append(f'<td class="num{" best" if cell.best else ""}">{value}{ci}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
