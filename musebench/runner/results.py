@@ -50,13 +50,34 @@ def device_info(device: str) -> dict:
     return info
 
 
+def grid_positions(tags: dict[int, str | None], n: int, seed: int) -> frozenset[int]:
+    """The prompt positions the grids show: drawn by `seed`, one per category in turn (categories in
+    sorted order, prompts shuffled within each), so a grid covers every kind of prompt and no one
+    picked them; `tags` maps each prompt position to its category (None: uncategorised)."""
+    import numpy as np
+
+    rng = np.random.default_rng([seed, 0x67726964])  # "grid": a stream of its own, apart from the images'
+    by_tag: dict[str, list[int]] = {}
+    for pos, tag in sorted(tags.items()):
+        by_tag.setdefault("" if tag is None else str(tag), []).append(pos)
+    queues = [list(rng.permutation(by_tag[tag])) for tag in sorted(by_tag)]
+    chosen: list[int] = []
+    while len(chosen) < n and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < n:
+                chosen.append(int(queue.pop(0)))
+    return frozenset(chosen)
+
+
 def grid_images(suite: Suite, plan: Plan, models: dict[str, LoadedModel], cache: ImageCache, out_dir: Path) -> list[dict]:
-    """The first `report.grid_prompts` prompts' image 0 of every point, copied into RUN_DIR/images: a run
-    directory (and a committed report) shows its grids without the cache that generated them."""
+    """Image 0 of `report.grid_prompts` prompts (grid_positions) at every point, copied into RUN_DIR/images:
+    a run directory (and a committed report) shows its grids without the cache that generated them."""
     entries = []
+    tags = {r.prompt_pos: r.record.tag for point in plan.points for r in plan.for_point(point) if r.image_index == 0}
+    shown = grid_positions(tags, suite.report.grid_prompts, suite.seed)
     for point in plan.points:
         model = models[point.model]
-        chosen = [r for r in plan.for_point(point) if r.image_index == 0 and r.prompt_pos < suite.report.grid_prompts]
+        chosen = [r for r in plan.for_point(point) if r.image_index == 0 and r.prompt_pos in shown]
         if not chosen:
             continue
         paths = []

@@ -76,7 +76,7 @@ class MetricSpec:
 @dataclass(frozen=True)
 class ReportSpec:
     title: str | None = None  # default: the suite name
-    grid_prompts: int = 4  # prompts per image grid
+    grid_prompts: int = 4  # prompts per image grid, drawn by the suite seed one per category (runner/results.py)
     plots: tuple[str, ...] | None = None  # metric names to plot against the swept param; None: all
     # "matched accuracy" = TOST within +-this (fraction correct), declared before looking (musebench.report.matched)
     equivalence_margin: float = 0.02
