@@ -1,7 +1,7 @@
 """The metric meta-evaluation's files and page (issue 27 item 4): reports/meta_evaluation/.
 
 Reads what musebench/report/meta_evaluation.py computed (no images, no model) and writes
-meta_evaluation.json, family.csv, agreement.csv, agreement.png/.pdf and index.md.
+meta_evaluation.json, family.csv, agreement.csv, agreement.png/.pdf/-1col.pdf and index.md.
 """
 
 from __future__ import annotations
@@ -214,7 +214,8 @@ def write_page(out: Path, family: meta.Family, pairs: list[tuple[int, int]], res
               "orders them right with the probability shown, averaged over the family's resolved pairs. "
               "Metrics in *not shown worse* are within the draws' noise of it.", "",
               f"![tau and pairwise accuracy against N]({figure})", "",
-              "Lines: the mean over draws. Bands (FID, CLIP score, the oracle): the 2.5-97.5 % range of single draws. "
+              "Lines: the mean over draws. Bands (FID, CLIP score, the oracle): the 2.5-97.5 % range of single draws "
+              "(PDF: [double column](agreement.pdf), [single column](agreement-1col.pdf)). "
               "KID and CMMD often coincide. On unit-norm 128-d features both kernels are nearly linear in x.y "
               "(an RBF with sigma 10; a cubic in x.y / 128 + 1). Both then track the distance between mean "
               "embeddings.", "",
