@@ -129,3 +129,15 @@ def test_timed_metrics_run_last_back_to_back(tmp_path, tiny_registry, monkeypatc
     rows = _rows(tmp_path / "run")
     assert [(r["params"].get("steps"), r["metric"]) for r in rows] == [
         (s, m) for s in (1, 2, None) for m in ("pixel_mean/all", "order_log/timed", "order_log/image")]
+
+
+def test_run_json_credits_the_code_present_when_the_run_started(tmp_path, tiny_registry, monkeypatch):
+    """git_commit/git_dirty are taken before the work: a checkout committed or edited while a long run
+    computes (as happened to a 16-minute meta-evaluation run) must not be named as the code that ran."""
+    import musebench.runner.run as run_module
+
+    states = iter([("a" * 40, True), ("b" * 40, False)])  # at the start, then what a late call would see
+    monkeypatch.setattr(run_module, "code_state", lambda: next(states))
+    run_suite(RunOptions(str(write_suite(tmp_path)), out=str(tmp_path / "run"), cache=str(tmp_path / "cache")))
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert (info["git_commit"], info["git_dirty"]) == ("a" * 40, True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -52,3 +53,30 @@ def versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             found[name] = None
     return found
+
+
+def code_state() -> tuple[str | None, bool | None]:
+    """(commit, dirty) of the checkout musebench runs from, taken when a run starts (run.json's
+    `git_commit` and `git_dirty`: the code that ran, not the code present when it finished)."""
+    return git_commit(), git_dirty()
+
+
+def git_commit() -> str | None:
+    repo = Path(__file__).resolve().parent.parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def git_dirty() -> bool | None:
+    """Whether tracked files of the checkout differ from its commit (run.json's `git_dirty`): a result
+    from uncommitted code says so; None outside a git checkout."""
+    repo = Path(__file__).resolve().parent.parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(out.stdout.strip()) if out.returncode == 0 else None

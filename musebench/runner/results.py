@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 from pathlib import Path
 
 from musebench.cache import ImageCache, encode_png
@@ -18,27 +17,6 @@ from musebench.plan import Plan
 from musebench.runner.generate import request_key
 from musebench.runner.models import LoadedModel
 from musebench.suite import Suite
-
-def git_commit() -> str | None:
-    repo = Path(__file__).resolve().parent.parent.parent
-    try:
-        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def git_dirty() -> bool | None:
-    """Whether tracked files of the checkout differ from its commit (run.json's `git_dirty`): a result
-    from uncommitted code says so; None outside a git checkout."""
-    repo = Path(__file__).resolve().parent.parent.parent
-    try:
-        out = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-                             capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return bool(out.stdout.strip()) if out.returncode == 0 else None
-
 
 def device_info(device: str) -> dict:
     import torch

@@ -17,7 +17,7 @@ from musebench import distributed
 from musebench.errors import MusebenchError
 from musebench.preflight import preflight
 from musebench.prompts.registry import load_prompts
-from musebench.results.provenance import portable_argv, portable_path
+from musebench.results.provenance import code_state, portable_argv, portable_path
 from musebench.runner.early import check_before_torch
 from musebench.runner.memo import find as memo_find
 from musebench.runner.memo import image_keys
@@ -86,6 +86,7 @@ def model_info(models: dict) -> dict:
 def run_suite(options: RunOptions) -> RunOutcome:
     shard = distributed.resolve_shard(options.shard)
     started, clock = _now(), _Clock()
+    commit, dirty = code_state()  # now: a checkout edited while the run works must not be credited to it
     suite = load_suite(options.suite_path, options.overrides, options.limit)
     records = load_prompts(suite.prompts, suite.seed)
     quick_look = options.limit is not None
@@ -115,7 +116,7 @@ def run_suite(options: RunOptions) -> RunOutcome:
     from musebench.runner.prepare import prepare_run
     from musebench.results.run_dir import prepare_out_dir
     from musebench.results.provenance import versions
-    from musebench.runner.results import device_info, git_commit, git_dirty, grid_images
+    from musebench.runner.results import device_info, grid_images
 
     cache_dir = resolve_cache_dir(options.cache)
     # every model, sweep point, metric (weights, references) and the disk, all problems at once
@@ -148,8 +149,8 @@ def run_suite(options: RunOptions) -> RunOutcome:
             "suite_path": portable_path(options.suite_path),
             "suite_hash": suite_hash(suite),
             "suite": suite_to_dict(suite),
-            "git_commit": git_commit(),
-            "git_dirty": git_dirty(),
+            "git_commit": commit,
+            "git_dirty": dirty,
             "versions": versions(),
             "device": device_info(device),
             "models": model_info(models),
