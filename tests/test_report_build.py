@@ -490,3 +490,22 @@ def test_grid_images_are_framed_by_the_oracles_verdict(tmp_path: Path) -> None:
     md = (out / "index.md").read_text(encoding="utf-8")
     assert "Frames: the oracle's verdict, ✓ blue = every requirement met, ✗ vermillion = not" in md
     assert verdicts(write_run(tmp_path / "plain")) == {}  # schema 1: no items, no marks
+
+
+def test_provenance_states_n_seed_margin_command_and_checkpoints(tmp_path: Path) -> None:
+    """Issue 22 item 3: the page's Runs table says N, the seed, the equivalence margin, the exact command,
+    each model's fingerprint and the commit with its dirty flag, from run.json."""
+    run = write_run(tmp_path / "run", images=False)
+    info = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    info["suite"].update({"seed": 7, "prompts": {"limit": 2000, "images_per_prompt": 1},
+                          "report": {"equivalence_margin": 0.02}})
+    info.update({"argv": ["__main__.py", "run", "suites/x.yaml", "--out", "runs/x"], "git_dirty": True,
+                 "models": {"muse": {"fingerprint": "f" * 64}, "ldm": {"fingerprint": "e" * 64}}})
+    (run / "run.json").write_text(json.dumps(info), encoding="utf-8")
+    out = build_report([run], tmp_path / "report").parent
+    with open(out / "runs.csv", newline="", encoding="utf-8") as f:
+        row = next(csv.DictReader(f))
+    assert row["prompts × images"] == "2000 × 1" and row["seed"] == "7" and row["equivalence margin"] == "0.02"
+    assert row["command"] == "musebench run suites/x.yaml --out runs/x"
+    assert row["checkpoints (sha256, 12)"] == f"muse: {'f' * 12}; ldm: {'e' * 12}"
+    assert row["git commit"].endswith("(dirty)")

@@ -200,8 +200,17 @@ def _provenance(runs: list[Run], out: Path) -> list[page.Block]:
         cache = info.get("cache") or {}
         timings = info.get("timings") or {}
         seconds = sum(v for v in timings.values() if isinstance(v, (int, float)) and math.isfinite(v))
+        suite = info.get("suite") or {}
+        prompts = suite.get("prompts") or {}
+        argv = [str(a) for a in info.get("argv") or []]
         rows.append({
             "run": run.label, "suite": info.get("suite_name"), "suite hash": str(info.get("suite_hash", ""))[:12],
+            "prompts × images": f"{prompts.get('limit', '?')} × {prompts.get('images_per_prompt', 1)}" if prompts else "",
+            "seed": suite.get("seed", ""),
+            "equivalence margin": (suite.get("report") or {}).get("equivalence_margin", ""),
+            "command": " ".join(["musebench", *argv[1:]]) if argv else "",
+            "checkpoints (sha256, 12)": "; ".join(f"{name}: {str(model.get('fingerprint', ''))[:12]}"
+                                                   for name, model in (info.get("models") or {}).items()),
             "git commit": str(info.get("git_commit", ""))[:10] + {True: " (dirty)", None: " (dirty: not recorded)"}.get(info.get("git_dirty"), ""),
             "device": _device(info.get("device")),
             "started": str(info.get("started", "")), "finished": str(info.get("finished", "")),
@@ -209,7 +218,9 @@ def _provenance(runs: list[Run], out: Path) -> list[page.Block]:
         })
     frame = pd.DataFrame(rows)
     files = _write_frame(frame, out, "runs")
-    caption = "Where the numbers come from (run.json of each run directory)."
+    caption = ("Where the numbers come from (run.json of each run directory): N, the suite seed every image "
+               "seed derives from, the equivalence margin of matched-quality claims, the exact command, each "
+               "model's fingerprint (sha256 over its weight files) and the code's commit.")
     return [page.heading("Runs"), page.frame_block("Provenance", caption, frame, files)]
 
 
