@@ -2,11 +2,11 @@
 # Rebuild reports/meta_evaluation/ (issue 27): the noised checkpoints, the family's images (two shards,
 # one thread each), the run's metrics, then scripts/meta_evaluation.py. Resumable: a kill loses at most
 # the batch in flight; a rerun generates only what the cache lacks.
-#   scripts/make_meta_evaluation.sh                       # 10,000 prompts per member (the suite's limit)
-#   MUSEBENCH_META_LIMIT=3000 scripts/make_meta_evaluation.sh   # what the committed page used (below)
-# Wall time on this 2-core machine at 3,000 prompts (measured 2026-12-04, with other work running): about
-# 40 minutes of generation, 15 of metrics (the oracle: ~25 ms an image) and 7 of draws; at 10,000 about
-# three times the generation and the metrics, and the N = 10,000 draws.
+#   scripts/make_meta_evaluation.sh                       # 10,000 prompts per member: the committed page
+#   MUSEBENCH_META_LIMIT=3000 scripts/make_meta_evaluation.sh   # a smaller family run (about an hour)
+# Wall time on this 2-core machine at 10,000 prompts (measured 2026-12-04, with other work running):
+# generation about 1,000 images a minute over both shards (110,000 images: ~1 h 50 min from an empty
+# cache), metrics 16 minutes (the oracle on both cores, ~4.7 ms an image), draws and damage 18 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 limit="${MUSEBENCH_META_LIMIT:-10000}"
