@@ -192,9 +192,9 @@ def _legends_below(fig) -> list:
 
 
 def _tight_box(fig):
-    """The padded tight bounding box (inches) that savefig(bbox_inches="tight") computes for the PNG,
-    computed once and given to both savefig calls: "tight" would lay the figure out again for each
-    format before drawing it (4 passes over every text for a PNG + PDF pair; this way 3)."""
+    """The padded tight bounding box (inches) that savefig(bbox_inches="tight") computes, measured as
+    the PNG's renderer measures text and given to savefig explicitly ("tight" would lay the figure
+    out once more per file); _pdf_at_width also reads its width to fit a page."""
     dpi = fig.dpi
     fig.dpi = PNG_DPI  # text extents as the PNG's renderer measures them
     try:
