@@ -273,7 +273,7 @@ def _generate(ctx: EvalContext, trajectory: bool, patch: int) -> dict[str, np.nd
     if differ:
         raise MusebenchError(
             f"confidence: {differ} of {len(prompts)} images regenerated with confidence differ from the run's images "
-            f"at every torch thread count 1..{min(os.cpu_count() or 1, 16)}, so the confidence would describe other "
+            f"at every torch thread count 1..{_most_threads()}, so the confidence would describe other "
             "images; the adapter is not deterministic here (run on cpu, or regenerate the run's images)")
     out = {IMAGE_CONFIDENCE: np.concatenate(confidence)}
     if trajectory:
@@ -293,11 +293,16 @@ def _generate_chunk(adapter, prompts: list[str], seeds: list[int], params: dict,
     return images, {name: np.array(value) for name, value in found.items()}
 
 
+def _most_threads() -> int:
+    """The largest torch thread count tried: the CPU count, at most 16."""
+    return min(os.cpu_count() or 1, 16)
+
+
 def _other_thread_counts() -> list[int]:
-    """The torch thread counts other than the current one, 1 .. the CPU count (at most 16)."""
+    """The torch thread counts other than the current one, 1 .. _most_threads()."""
     import torch
 
-    return [n for n in range(1, min(os.cpu_count() or 1, 16) + 1) if n != torch.get_num_threads()]
+    return [n for n in range(1, _most_threads() + 1) if n != torch.get_num_threads()]
 
 
 @contextmanager
