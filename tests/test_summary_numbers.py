@@ -77,3 +77,12 @@ def test_readme_longer_recipe_and_baseline_numbers_are_their_files():
     assert _quoted(r"([\d.]+) points under Muse's") == round(100 * (muse["single_object"] - ldm["final"]["single_object"]), 1)
     assert _quoted(r"\((\d+) % all-correct against") == round(100 * ldm["final"]["all_correct"])
     assert _quoted(r"all-correct against (\d+) %\)") == round(100 * muse["all_correct"])
+
+
+def test_readme_sampling_throughput_is_the_benchmark_file():
+    bench = json.loads((ROOT / "benchmarks" / "results" / "muse_generation.json").read_text())
+    assert _quoted(r"Sampling runs at ([\d.]+) images/s") == round(bench["images_per_s"], 1)
+    by_calls = bench["images_per_s_by_images_per_forward"].values()
+    assert _quoted(r"one core \(([\d.]+)-") == round(min(by_calls), 1)
+    assert _quoted(r"one core \([\d.]+-([\d.]+) as") == round(max(by_calls), 1)
+    assert _quoted(r"([\d.]+) % of the matmul FLOP/s timed") == round(100 * bench["share_of_matmul_flops"])
