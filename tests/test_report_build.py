@@ -461,6 +461,7 @@ def test_grid_images_are_framed_by_the_oracles_verdict(tmp_path: Path) -> None:
     """Issue 22 item 4: the grid marks each image right or wrong and names what was wrong, from the
     run's per-item oracle outcomes (items.jsonl); without items the grid is drawn unmarked."""
     from musebench.report.grids import verdicts
+    from musebench.results import load_run
 
     run = write_run(tmp_path / "run")
     info = json.loads((run / "run.json").read_text(encoding="utf-8"))
@@ -483,13 +484,13 @@ def test_grid_images_are_framed_by_the_oracles_verdict(tmp_path: Path) -> None:
     rows = [{**r, "items": "items.jsonl"} if (json.dumps(r["params"], sort_keys=True), r["metric"]) in with_items
             and r["model"] == "muse" else r for r in read_rows(run)]
     (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    found = verdicts(run)
+    found = verdicts(load_run(run).rows)
     assert len(found) == sum(len(set(s)) for _, s in points.values())
     assert {v for v in found.values()} == {(True, ()), (False, ("colour",))}
     out = build_report([run], tmp_path / "report").parent
     md = (out / "index.md").read_text(encoding="utf-8")
     assert "Frames: the oracle's verdict, ✓ blue = every requirement met, ✗ vermillion = not" in md
-    assert verdicts(write_run(tmp_path / "plain")) == {}  # schema 1: no items, no marks
+    assert verdicts(load_run(write_run(tmp_path / "plain")).rows) == {}  # schema 1: no items, no marks
 
 
 def test_provenance_states_n_seed_margin_command_and_checkpoints(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ class Run:
     run_dir: Path
     run_json: dict
     images: tuple[ImageRef, ...]
+    rows: tuple = ()  # the run's ResultRows (musebench.results), per-item outcomes included
 
 
 def params_key(params: dict) -> str:
@@ -64,7 +65,7 @@ def load_runs(run_dirs: list[Path]) -> tuple[list[Run], pd.DataFrame]:
     for label, run_dir in zip(labels, run_dirs):
         data = load_run(run_dir)
         images = _images(Path(run_dir), data.run_json)
-        runs.append(Run(label=label, run_dir=Path(run_dir), run_json=data.run_json, images=images))
+        runs.append(Run(label=label, run_dir=Path(run_dir), run_json=data.run_json, images=images, rows=tuple(data.rows)))
         guidance = {name: info.get("guidance") for name, info in data.run_json.get("models", {}).items() if isinstance(info, dict)}
         frames.append(pd.DataFrame([_row(label, row, guidance.get(row.model)) for row in data.rows], columns=list(COLUMNS)))
     return runs, pd.concat(frames, ignore_index=True)

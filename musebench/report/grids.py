@@ -97,14 +97,13 @@ RIGHT, WRONG = style.OKABE_ITO[0], style.OKABE_ITO[1]  # blue, vermillion
 Verdicts = dict  # (model, params_key, seed) -> (all correct, attributes found wrong)
 
 
-def verdicts(run_dir: Path) -> Verdicts:
-    """The oracle's verdict on each image of a run, from its items: oracle/all_correct gives the
-    verdict, each oracle/attribute/<name> item at 0 an attribute found wrong. Empty without them."""
-    from musebench.results import load_run
-
+def verdicts(rows) -> Verdicts:
+    """The oracle's verdict on each image of a run, from its result rows' items (Run.rows, read once by
+    data.load_runs): oracle/all_correct gives the verdict, each oracle/attribute/<name> item at 0 an
+    attribute found wrong. Empty without them."""
     right: dict[tuple, bool] = {}
     wrong: dict[tuple, list[str]] = {}
-    for row in load_run(run_dir).rows:
+    for row in rows:
         if row.items is None or not row.metric.startswith("oracle/"):
             continue
         for key, value in row.items.items():
@@ -170,7 +169,7 @@ def grid_figures(runs: list[Run], out_dir: Path, store: FigureCache) -> list[Fig
     figures = []
     for run in runs:
         specs = grid_specs(run)
-        marks = verdicts(run.run_dir) if specs else {}
+        marks = verdicts(run.rows) if specs else {}
         for i, spec in enumerate(specs):
             figures.append(grid_figure(spec, out_dir, i, store, marks))
     return figures
