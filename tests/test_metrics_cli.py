@@ -118,7 +118,7 @@ def test_bench_times_a_tiny_diffusers_pipeline(tmp_path, capsys):
     assert main(argv) == 0
     result = json.loads(out.read_text())
     rows = {r["metric"]: r for r in result["rows"]}
-    assert set(rows) == {"latency/ms_per_image_b1", "latency/images_per_s", "latency/ratio"}
+    assert set(rows) == {"latency/ms_per_image_b1", "latency/images_per_s", "latency/ratio", "latency/ms_per_image_b2"}
     assert rows["latency/ratio"]["value"] > 0 and rows["latency/ratio"]["n"] == 3
     assert rows["latency/ms_per_image_b1"]["extra"]["flops_per_image"] > 0  # from the adapter's describe()
     assert result["params"]["steps"] == 2

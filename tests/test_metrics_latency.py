@@ -53,7 +53,8 @@ def test_rows_and_ratio_track_the_work(tmp_path):
     options = latency.Options(warmup=1, repeats=5, batch=2, calibration_size=64)
     small = {r.metric: r for r in latency.build(options).compute(_ctx(MatmulAdapter(20), tmp_path))}
     big = {r.metric: r for r in latency.build(options).compute(_ctx(MatmulAdapter(400), tmp_path))}
-    assert set(small) == {"latency/ms_per_image_b1", "latency/images_per_s", "latency/ratio"}
+    assert set(small) == {"latency/ms_per_image_b1", "latency/images_per_s", "latency/ratio", "latency/ms_per_image_b2"}
+    assert set(small) == set(latency.outputs(options))
     for rows in (small, big):
         for row in rows.values():
             assert row.n == 5 and row.ci95[0] <= row.value <= row.ci95[1]
@@ -61,6 +62,11 @@ def test_rows_and_ratio_track_the_work(tmp_path):
         assert rows["latency/ratio"].higher_is_better is False and rows["latency/images_per_s"].higher_is_better
         assert rows["latency/ratio"].extra["achieved_flops_per_s"] > 0
     assert big["latency/ratio"].value > 3 * small["latency/ratio"].value  # 20x the matmuls
+    for rows in (small, big):  # batch 2: per-image time is 1000 / throughput, repeat by repeat
+        per_image = rows["latency/ms_per_image_b2"]
+        assert per_image.value == pytest.approx(1000.0 / rows["latency/images_per_s"].value)  # odd repeats: exact
+        assert len(per_image.items) == 5 and per_image.extra["batch"] == 2
+    assert big["latency/ms_per_image_b2"].value > 3 * small["latency/ms_per_image_b2"].value
 
 
 def test_latency_without_adapter_or_with_bad_options(tmp_path):
@@ -90,6 +96,7 @@ def test_batch_one_throughput_reuses_the_batch_one_calls(tmp_path):
     assert adapter.calls == [1] * 6  # 1 warm-up + 5 timed; no second, identical loop
     # odd repeats: the median of 1/t is 1/median(t)
     assert rows["latency/images_per_s"].value == pytest.approx(1000.0 / rows["latency/ms_per_image_b1"].value)
+    assert "latency/ms_per_image_b1" in rows and not any(m.startswith("latency/ms_per_image_b") and m != "latency/ms_per_image_b1" for m in rows)
     adapter = CountingAdapter(5)
     latency.build(latency.Options(warmup=1, repeats=4, batch=3, calibration_size=32)).compute(_ctx(adapter, tmp_path))
     assert adapter.calls == [1, 3] + [1] * 4 + [3] * 4

@@ -11,6 +11,8 @@ from musebench.report.curves import steps_axis
 
 def test_axis_names_say_what_and_in_which_unit() -> None:
     assert labels.axis("latency/ms_per_image_b1", None, False) == "latency at batch 1 (ms per image) ↓"
+    assert labels.axis("latency/ms_per_image_b64", None, False) == "latency at batch 64 (ms per image) ↓"
+    assert labels.axis("kid/probe", None, False) == "KID, probe features ↓"
     assert labels.axis("oracle/all_correct", None, True) == "oracle accuracy (fraction of images) ↑"
     assert labels.axis("oracle/counting", None, True) == "oracle accuracy, counting prompts (fraction of images) ↑"
     assert labels.axis("oracle/attribute/colour") == "colour correct (fraction of images)"

@@ -21,8 +21,8 @@ EPILOG = """examples:
   musebench bench --model ldm-shapes --scheduler ddim --steps 25 --device cuda
 
 Prompts: the first shapes val prompts (--prompt to give one). Output: one JSON object with the
-three result rows (latency/ms_per_image_b1, latency/images_per_s, latency/ratio), as a suite's
-`latency` metric writes them. Exit codes: 0 ok, 2 bad input (one line on stderr).
+result rows latency/ms_per_image_b1, latency/images_per_s, latency/ratio and, with --batch N > 1,
+latency/ms_per_image_bN, as a suite's `latency` metric writes them. Exit codes: 0 ok, 2 bad input (one line on stderr).
 """
 
 

@@ -4,7 +4,8 @@ Protocol (MLPerf-inference style single-stream / offline, simplified):
   - warm-up calls first (lazy init, allocator, cuDNN autotune are not timed);
   - synchronised timing: torch.cuda.synchronize + CUDA events on a GPU, perf_counter on a CPU;
   - batch 1: per-image latency over `repeats` calls -> median and p95 (ms);
-  - batch N: `batch` images per call -> throughput (images/s, median over repeats); with batch 1
+  - batch N: `batch` images per call -> throughput (images/s) and ms per image (`latency/ms_per_image_bN`,
+    N > 1), medians over repeats; with batch 1
     that call is the batch-1 call, so the batch-1 timings give the throughput without re-timing;
   - calibration: a fixed workload timed right before every batch-1 repeat on the same device
     (metrics/latency_calibration.py): by default a reference Muse-shaped transformer decode built from
@@ -259,7 +260,7 @@ def rows_from(m: dict, description: dict, o: Options, seed: int, device: str) ->
             extra["fraction_of_calibration"] = achieved / calib_flops_s
     n = o.repeats
     repeats = tuple(f"repeat/{i}" for i in range(len(ms)))  # per-repeat items: two runs pair by repeat position
-    return [
+    rows = [
         MetricValue("latency/ms_per_image_b1", float(np.median(ms)), n, False, _median_ci(ms, seed), dict(extra),
                     keyed(repeats, ms)),
         MetricValue("latency/images_per_s", float(np.median(ips)), n, True, _median_ci(ips, seed),
@@ -268,11 +269,23 @@ def rows_from(m: dict, description: dict, o: Options, seed: int, device: str) ->
                     {**extra, "definition": "batch-1 model time / calibration workload time, median over repeats"},
                     keyed(repeats, ratio)),
     ]
+    if o.batch > 1:  # the batch-N call's time per image, with its repeats: a speed-up at batch N is a ratio of these
+        per_image = m["bn_s"] * 1000.0 / o.batch  # (repeats,)
+        rows.append(MetricValue(batch_metric(o.batch), float(np.median(per_image)), n, False, _median_ci(per_image, seed),
+                                {**extra, "definition": f"time of one call of {o.batch} images / {o.batch}, median over repeats"},
+                                keyed(repeats, per_image)))
+    return rows
+
+
+def batch_metric(batch: int) -> str:
+    """The row of per-image time at batch N > 1, e.g. latency/ms_per_image_b64."""
+    return f"latency/ms_per_image_b{batch}"
 
 
 def outputs(options: Options) -> tuple[str, ...]:
     """The rows this metric writes (suite/parse.py checks gates against them)."""
     rows = ("latency/ms_per_image_b1", "latency/images_per_s", "latency/ratio")
+    rows += (batch_metric(options.batch),) if options.batch > 1 else ()
     return rows + (("latency/ratio_to_reference",) if options.reference_model else ())
 
 

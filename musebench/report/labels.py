@@ -10,13 +10,14 @@ instead of putting two scales under one name.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 CLIP_SCALE = {"torchmetrics": "100·cos", "hessel": "2.5·max(cos, 0)", "cosine": "cos"}
 FIXED = {  # metric -> (name, unit or "")
     "oracle/all_correct": ("oracle accuracy", "fraction of images"),
     "latency/ms_per_image_b1": ("latency at batch 1", "ms per image"),
-    "latency/ms_per_image_b64": ("latency at batch 64", "ms per image"),
     "latency/images_per_s": ("throughput", "images per s"),
     "latency/ratio": ("latency over the reference decode", "ratio"),
 }
@@ -24,9 +25,14 @@ FEATURES = {"probe": "probe features", "inception": "Inception-v3 features", "cl
             "dinov2": "DINOv2 features"}
 
 
+BATCH_LATENCY = re.compile(r"latency/ms_per_image_b(\d+)")  # metrics/latency.py batch_metric
+
+
 def name(metric: str, variant: str | None = None) -> str:
     if metric in FIXED:
         return FIXED[metric][0]
+    if batch := BATCH_LATENCY.fullmatch(metric):
+        return f"latency at batch {batch.group(1)}"
     prefix, _, rest = metric.partition("/")
     if prefix == "oracle":
         kind, _, detail = rest.partition("/")
@@ -42,7 +48,8 @@ def name(metric: str, variant: str | None = None) -> str:
 
 
 def axis(metric: str, variant: str | None = None, higher: bool | None = None) -> str:
-    unit = FIXED[metric][1] if metric in FIXED else "fraction of images" if metric.startswith("oracle/") else ""
+    unit = (FIXED[metric][1] if metric in FIXED else "ms per image" if BATCH_LATENCY.fullmatch(metric)
+            else "fraction of images" if metric.startswith("oracle/") else "")
     arrow = "" if higher is None else " ↑" if higher else " ↓"
     return f"{name(metric, variant)}{f' ({unit})' if unit else ''}{arrow}"
 
