@@ -134,18 +134,25 @@ def test_latency_ratio_from_repeats_is_an_unpaired_bootstrap_of_medians():
 
 # (d) and the suite key ---------------------------------------------------------------------------------
 
-def _schema2_run(run_dir: Path, n: int, margin: float | None) -> Path:
+def _schema2_run(run_dir: Path, n: int, margin: float | None, batch64: bool = False) -> Path:
     """A results-schema-2 run: Muse (2 steps settings) and one diffusion scheduler (2 settings),
-    oracle accuracy with per-image items and batch-1 latency with per-repeat items."""
+    oracle accuracy with per-image items and batch-1 latency with per-repeat items; with `batch64`,
+    also batch-64 latency (Muse 10x and diffusion 2x faster per image than at batch 1) and one prompt
+    category (oracle/counting, the same outcomes)."""
     points = [("muse", {"steps": 12}, _muse(n)[0], 10.0), ("muse", {"steps": 4}, _muse(n)[1], 4.0),
               ("ldm", {"scheduler": "ddim", "steps": 50}, _diffusion(n)[0], 100.0),
               ("ldm", {"scheduler": "ddim", "steps": 25}, _diffusion(n)[1], 40.0)]
     rows, items = [], []
     for model, params, point, ms in points:
         repeats = {f"repeat/{i}": ms * (1 + 0.01 * (i - 2)) for i in range(5)}
-        for metric, value, count, hib, ci, its in (
-                ("oracle/all_correct", point.quality, n, True, [point.quality - 0.01, point.quality + 0.01], point.items),
-                ("latency/ms_per_image_b1", ms, 5, False, [0.97 * ms, 1.03 * ms], repeats)):
+        metrics = [("oracle/all_correct", point.quality, n, True, [point.quality - 0.01, point.quality + 0.01], point.items),
+                   ("latency/ms_per_image_b1", ms, 5, False, [0.97 * ms, 1.03 * ms], repeats)]
+        if batch64:
+            per = 10.0 if model == "muse" else 2.0
+            metrics += [("oracle/counting", *metrics[0][1:]),
+                        ("latency/ms_per_image_b64", ms / per, 5, False, [0.97 * ms / per, 1.03 * ms / per],
+                         {k: v / per for k, v in repeats.items()})]
+        for metric, value, count, hib, ci, its in metrics:
             rows.append({"suite": "tiny", "model": model, "params": params, "metric": metric, "value": value, "n": count,
                          "ci95": ci, "higher_is_better": hib, "extra": {}, "items": "items.jsonl"})
             items.append({"model": model, "params": params, "metric": metric, "keys": list(its), "values": list(its.values())})
@@ -173,6 +180,23 @@ def test_report_page_states_the_rule_margin_and_n(tmp_path: Path):
     assert row["other params"] == "scheduler=ddim steps=25"
     assert float(row["speed-up"]) == pytest.approx(4.0) and float(row["speed-up lo"]) < 4.0 < float(row["speed-up hi"])
     assert "unpaired bootstrap" in row["speed-up interval"] and row["N"] == "2000"
+
+
+def test_speedups_at_batch_n_and_per_category_apply_the_same_rule(tmp_path: Path):
+    out = build_report([_schema2_run(tmp_path / "run", 2000, 0.03, batch64=True)], tmp_path / "report").parent
+    with open(out / "speedups.csv", newline="", encoding="utf-8") as f:
+        b1, b64 = list(csv.DictReader(f))
+    assert (b1["time"], b64["time"]) == ("latency at batch 1", "latency at batch 64")
+    assert float(b1["speed-up"]) == pytest.approx(4.0)
+    assert float(b64["speed-up"]) == pytest.approx(4.0 * 10 / 2)  # the batch-64 times, not the batch-1 ones
+    with open(out / "speedups_categories.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["quality metric"], r["time"]) for r in rows] == [("oracle/counting", "latency at batch 1"),
+                                                               ("oracle/counting", "latency at batch 64")]
+    assert [r["claim"] for r in rows] == [b1["claim"], b64["claim"]]  # same outcomes, same verdicts and ratios
+    md = (out / "index.md").read_text(encoding="utf-8")
+    assert "### Speed at matched quality, per prompt category" in md
+    assert (out / "pareto_oracle_all_correct_b64.png").is_file()
 
 
 def test_report_with_few_prompts_claims_no_speedup(tmp_path: Path):

@@ -101,7 +101,7 @@ def _build(runs: list[Run], df: pd.DataFrame, out: Path, progress: bool, store: 
         ("tables", lambda: _tables(df, out)),
         ("speed-ups", lambda: _speedups(runs, df, out)),
         ("steps", lambda: _figures("Metric vs steps", curves.steps_figures(df, out, palette, labels, only, store=store)) + _saturation(df, out)),
-        ("guidance", lambda: _figures("FID–CLIP trade-off", curves.tradeoff_figures(df, out, palette, labels, only, store=store))),
+        ("guidance", lambda: _figures("Guidance trade-off", curves.tradeoff_figures(df, out, palette, labels, only, store=store))),
         ("latency", lambda: _figures("Latency vs quality", pareto.pareto_figures(df, out, palette, labels, only, store=store))),
         ("categories", lambda: _figures("Per-category accuracy", bars.category_figures(df, out, palette, labels, store=store))),
         ("calibration", lambda: calibration.blocks(runs, df, out, store, _write_frame)),
@@ -175,13 +175,24 @@ def _speedups(runs: list[Run], df: pd.DataFrame, out: Path) -> list[page.Block]:
     if not rows:
         return []
     frame = pareto.speedup_frame(rows)
-    files = _write_frame(frame, out, "speedups")
-    margin = " / ".join(f"{m:g}" for m in dict.fromkeys(r.matched.margin for r in rows))
-    sizes = ", ".join(dict.fromkeys(r.sample_size for r in rows))
-    caption = (matched.RULE.format(margin=margin) + f" Margin ±{margin} in accuracy (fraction correct), declared in "
-               f"the suite (report.equivalence_margin) before the run; N = {sizes} images per compared pair. Accuracy "
-               "only: FID, KID and CLIP score have no declared margin, so no speed-up is claimed on them.")
-    return [page.frame_block("Speed at matched quality", caption, frame, files)]
+    overall = frame["quality metric"] == pareto.ACCURACY
+    blocks = []
+    for title, stem, part in (("Speed at matched quality", "speedups", frame[overall]),
+                              ("Speed at matched quality, per prompt category", "speedups_categories", frame[~overall])):
+        if part.empty:
+            continue
+        shown = [r for r, keep in zip(rows, overall) if keep == (stem == "speedups")]
+        margin = " / ".join(f"{m:g}" for m in dict.fromkeys(r.matched.margin for r in shown))
+        sizes = ", ".join(dict.fromkeys(r.sample_size for r in shown))
+        caption = (matched.RULE.format(margin=margin) + f" Margin ±{margin} in accuracy (fraction correct), declared "
+                   f"in the suite (report.equivalence_margin) before the run; N = {sizes} images per compared pair. "
+                   "Accuracy only: FID, KID and CLIP score have no declared margin, so no speed-up is claimed on them. "
+                   "Time: batch 1, and each batch N the run timed (per image).")
+        if stem != "speedups":
+            caption += (" Per category, the rule is applied again on that category's prompts alone (its own best "
+                        "points and tests), so the chosen settings can differ from the all-prompt row.")
+        blocks.append(page.frame_block(title, caption, part.reset_index(drop=True), _write_frame(part, out, stem)))
+    return blocks
 
 
 def _saturation(df: pd.DataFrame, out: Path) -> list[page.Block]:

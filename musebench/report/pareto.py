@@ -14,6 +14,7 @@ with its interval, or "not established" when the data cannot show the match.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,8 @@ from musebench.results import RUN_FILE, load_run
 
 LATENCY = "latency/ms_per_image_b1"
 QUALITY_PREFIXES = ("oracle/all_correct", "fid/", "kid/", "clip_score/")
-ACCURACY_PREFIX = "oracle/all_correct"  # a proportion: the metrics a speed-up at matched quality is claimed on
+ACCURACY = "oracle/all_correct"  # a proportion: the metric a speed-up at matched quality is claimed on ...
+CATEGORY = re.compile(r"oracle/(?!attribute/|all_correct$)[a-z_]+")  # ... and per prompt category (oracle/counting)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Speedup:
 
     run: str
     quality_metric: str
+    latency_metric: str  # latency/ms_per_image_b1, or at batch N (latency/ms_per_image_b64)
     reference: str  # family
     other: str
     matched: Matched
@@ -52,10 +55,16 @@ class Speedup:
         return sample_size(self.matched.other.chosen, self.matched.reference.chosen)
 
 
-def points(df: pd.DataFrame, quality: str) -> pd.DataFrame:
+def latency_metrics(df: pd.DataFrame) -> list[str]:
+    """Batch 1 first, then each batch N the runs timed (metrics/latency.py batch_metric)."""
+    found = [m for m in dict.fromkeys(df["metric"]) if labels.BATCH_LATENCY.fullmatch(m) and m != LATENCY]
+    return [LATENCY] + sorted(found, key=lambda m: int(labels.BATCH_LATENCY.fullmatch(m).group(1)))
+
+
+def points(df: pd.DataFrame, quality: str, latency: str = LATENCY) -> pd.DataFrame:
     """One row per (run, model, params) with `ms` (latency) and `q` (the quality metric)."""
     keys = ["run", "model", "params_key"]
-    lat = df[df["metric"] == LATENCY].set_index(keys)[["value", "lo", "hi"]]
+    lat = df[df["metric"] == latency].set_index(keys)[["value", "lo", "hi"]]
     lat = lat.rename(columns={"value": "ms", "lo": "ms_lo", "hi": "ms_hi"})
     qual = df[df["metric"] == quality].set_index(keys)
     joined = qual.join(lat, how="inner").reset_index()
@@ -63,8 +72,8 @@ def points(df: pd.DataFrame, quality: str) -> pd.DataFrame:
     return joined.rename(columns={"value": "q"})
 
 
-def quality_metrics(df: pd.DataFrame) -> list[str]:
-    return [m for m in dict.fromkeys(df["metric"]) if m.startswith(QUALITY_PREFIXES) and len(points(df, m)) >= 2]
+def quality_metrics(df: pd.DataFrame, latency: str = LATENCY) -> list[str]:
+    return [m for m in dict.fromkeys(df["metric"]) if m.startswith(QUALITY_PREFIXES) and len(points(df, m, latency)) >= 2]
 
 
 def front(rows: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
@@ -82,10 +91,10 @@ def front(rows: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
 def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str],
                    only: frozenset[str] | None = None, *, store: FigureCache) -> list[FigureFiles]:
     figures = []
-    for quality in quality_metrics(df):
+    for latency, quality in [(lat, q) for lat in latency_metrics(df) for q in quality_metrics(df, lat)]:
         if only is not None and quality not in only:
             continue
-        pts = points(df, quality)
+        pts = points(df, quality, latency)
         hib = bool(pts["higher_is_better"].iloc[0])
         with style.figure() as (fig, axes):
             ax = axes[0][0]
@@ -111,16 +120,17 @@ def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs
             if pts["ms"].max() / max(pts["ms"].min(), 1e-12) >= 10:
                 ax.set_xscale("log")
             variant = labels.variant_of(df, quality)
-            ax.set_xlabel(labels.axis(LATENCY, None, False))
+            ax.set_xlabel(labels.axis(latency, None, False))
             ax.set_ylabel(labels.axis(quality, variant, hib))
-            ax.set_title(f"Latency vs {labels.name(quality, variant)}")
+            title = f"{labels.name(latency).capitalize()} vs {labels.name(quality, variant)}"
+            ax.set_title(title)
             style.legend(ax, pts.groupby(["run", "group"]).ngroups)
-            stem = f"pareto_{slug(quality)}"
-            png, pdf = style.save(fig, out_dir, stem, store, drawn=("pareto", quality, hib, variant, drawn))
-        caption = (f"Latency against {labels.name(quality, variant)} for every sweep point (faint) and each family's "
-                   "Pareto front (line; labels are step counts; bars are the front points' 95 % intervals). A family "
-                   "is a model, or one diffusion scheduler of it.")
-        figures.append(FigureFiles(stem, f"Latency vs {labels.name(quality, variant)}", caption, png, pdf))
+            stem = f"pareto_{slug(quality)}" + ("" if latency == LATENCY else f"_{latency.rsplit('_', 1)[-1]}")
+            png, pdf = style.save(fig, out_dir, stem, store, drawn=("pareto", quality, latency, hib, variant, drawn))
+        caption = (f"{labels.name(latency).capitalize()} against {labels.name(quality, variant)} for every sweep point "
+                   "(faint) and each family's Pareto front (line; labels are step counts; bars are the front points' "
+                   "95 % intervals). A family is a model, or one diffusion scheduler of it.")
+        figures.append(FigureFiles(stem, title, caption, png, pdf))
     return figures
 
 
@@ -151,32 +161,33 @@ def margins(runs: list[Run]) -> dict[str, float]:
 
 
 def speedup_rows(df: pd.DataFrame, items: ItemsMap | None = None, run_margins: dict[str, float] | None = None) -> list[Speedup]:
-    """Matched-accuracy speed-ups of the first family against each other family, per run and accuracy metric.
+    """Matched-accuracy speed-ups of the first family against each other family, per run, accuracy
+    metric (all prompts, then each prompt category) and latency (batch 1, then each batch N timed).
 
-    Only accuracies (oracle/all_correct): FID, KID and CLIP score have no declared equivalence margin."""
+    Only accuracies: FID, KID and CLIP score have no declared equivalence margin."""
     items, run_margins = items or {}, run_margins or {}
+    accuracies = [ACCURACY] + [m for m in dict.fromkeys(df["metric"]) if CATEGORY.fullmatch(m)]
     rows = []
-    for quality in quality_metrics(df):
-        if not quality.startswith(ACCURACY_PREFIX):
-            continue
-        pts = points(df, quality)
-        for run, run_pts in pts.groupby("run", sort=False):
-            families = _reference_first(run_pts)
-            family_points = {f: _family_points(run_pts[run_pts["group"] == f], quality, items) for f in families}
-            margin = run_margins.get(run, DEFAULT_MARGIN)
-            for other in families[1:]:
-                found = match(family_points[families[0]], family_points[other], margin)
-                rows.append(Speedup(run, quality, families[0], other, found))
+    for latency in latency_metrics(df):
+        for quality in accuracies:
+            pts = points(df, quality, latency)
+            for run, run_pts in pts.groupby("run", sort=False):
+                families = _reference_first(run_pts)
+                family_points = {f: _family_points(run_pts[run_pts["group"] == f], quality, latency, items) for f in families}
+                margin = run_margins.get(run, DEFAULT_MARGIN)
+                for other in families[1:]:
+                    found = match(family_points[families[0]], family_points[other], margin)
+                    rows.append(Speedup(run, quality, latency, families[0], other, found))
     return rows
 
 
-def _family_points(rows: pd.DataFrame, quality: str, items: ItemsMap) -> list[Point]:
+def _family_points(rows: pd.DataFrame, quality: str, latency: str, items: ItemsMap) -> list[Point]:
     out = []
     for _, r in rows.iterrows():
         key = (r["run"], r["model"], r["params_key"])
         n = None if pd.isna(r["n"]) else int(r["n"])
         ms_ci = (float(r["ms_lo"]), float(r["ms_hi"])) if math.isfinite(r["ms_lo"]) and math.isfinite(r["ms_hi"]) else None
-        repeats = items.get(key + (LATENCY,))
+        repeats = items.get(key + (latency,))
         out.append(Point(label=r["params_label"], quality=float(r["q"]), n=n, items=items.get(key + (quality,)),
                          ms=float(r["ms"]), ms_ci=ms_ci, ms_repeats=tuple(repeats.values()) if repeats else None))
     return out
@@ -201,7 +212,8 @@ def speedup_frame(rows: list[Speedup]) -> pd.DataFrame:
         ref, other, test, ratio = m.reference.chosen, m.other.chosen, m.verdict.test, m.ratio
         ci = ratio.ci95 if ratio is not None and ratio.ci95 is not None else (nan, nan)
         records.append({
-            "run": r.run, "quality metric": r.quality_metric, "margin": m.margin, "N": r.sample_size,
+            "run": r.run, "quality metric": r.quality_metric, "time": labels.name(r.latency_metric), "margin": m.margin,
+            "N": r.sample_size,
             "reference": r.reference, "reference params": ref.label, "reference value": ref.quality,
             "reference ms": ref.ms, "other": r.other, "other params": other.label, "other value": other.quality,
             "other ms": other.ms, "diff": test.diff if test else nan,
