@@ -6,7 +6,7 @@
 Reads only reports/<report>/runs/<suite>/results.jsonl (what scripts/make_reports.sh copies there,
 with its run.json and items.jsonl when present),
 so the answers are regenerated with the figures and never typed by hand:
-  1. speed-up at matched quality (latency_vs_diffusion): the rule of musebench.report.matched, the
+  1. speed-up at matched quality (head_to_head): the rule of musebench.report.matched, the
      one the report's speed-up table and benchmarks/head_to_head.py use. Two families, Muse (the
      points without a `scheduler`) and diffusion (every ldm scheduler x steps point): each one's
      best point (highest oracle accuracy), the points equivalent to it by TOST within the suite's
@@ -17,9 +17,12 @@ so the answers are regenerated with the figures and never typed by hand:
      in units of the matmul calibration timed right before each call (`latency/ratio`) when every
      point has it, else batch-1 ms: on a shared machine a point timed while another job ran has
      inflated ms, and its calibration alike. Per-item outcomes (RUN_DIR/items.jsonl, results
-     schema 2) make the accuracy tests paired; the margin is read from RUN_DIR/run.json.
-  2. FID vs CLIP score over guidance (guidance_sweep): every point, and the points on the trade-off
-     front (no other point has both a lower FID and a higher CLIP score), as in Muse Fig. 8.
+     schema 2) make the accuracy tests paired; the margin is read from RUN_DIR/run.json. The same rule
+     again at batch N (latency/ms_per_image_bN, when the run timed one) and per prompt category
+     (oracle/<category> in place of oracle/all_correct, the category's prompts alone).
+  2. FID (or KID, when the run has no FID) vs CLIP score over guidance (guidance_sweep): every point,
+     and the points on the trade-off front (no other point has both a lower distance and a higher CLIP
+     score), as in Muse Fig. 8.
   3. where more steps stop helping (steps_sweep): per metric, the fewest steps whose 95 % interval
      contains the best value of the sweep (the report's saturation table uses the same rule).
   4. is Muse's confidence calibrated in and out of distribution (calibration/: val, hold-out,
@@ -40,14 +43,15 @@ from pathlib import Path
 
 # musebench.report.matched is the one home of the matched-quality rule (the report package it lives
 # in is imported with it, so the report's own run.json margin reader costs nothing more)
-from musebench.report import pareto
+from musebench.report import labels, pareto
 from musebench.report.data import Run
 from musebench.report.matched import DEFAULT_MARGIN, RULE, Point, claim, match, sample_size
 from musebench.results import ITEMS_FILE, RUN_FILE
 from musebench.results.items import read_items_file
 
 REPO = Path(__file__).resolve().parents[1]
-ACC, FID, CLIP, LAT = "oracle/all_correct", "fid/probe", "clip_score/probe", "latency/ms_per_image_b1"
+ACC, FID, KID, CLIP, LAT = "oracle/all_correct", "fid/probe", "kid/probe", "clip_score/probe", "latency/ms_per_image_b1"
+CATEGORIES = ("single_object", "two_object", "counting", "colors", "position", "color_attr")  # GenEval's tags
 RATIO = "latency/ratio"  # batch-1 time / a matmul timed right before it, same run (musebench.metrics.latency)
 
 
@@ -100,16 +104,23 @@ def read_point_items(run_dir: Path | None) -> dict[tuple[str, str, str], dict[st
     return {key: items for key, (_, items) in read_items_file(run_dir / ITEMS_FILE).items()}
 
 
-def to_point(p: dict, cost: str, items: dict) -> Point:
+def to_point(p: dict, cost: str, items: dict, quality: str = ACC) -> Point:
     """One sweep point of this script's `points` as a musebench.report.matched Point: accuracy with its
     n and per-image outcomes (when kept), time (`cost`) with its interval and per-repeat values."""
     key = json.dumps(p["params"], sort_keys=True, separators=(",", ":"))
-    acc, time = p[ACC], p[cost]
+    acc, time = p[quality], p[cost]
     repeats = items.get((p["model"], key, cost))
     return Point(label=f"{p['model']} {label(p['params'])}", quality=float(acc["value"]),
-                 n=int(acc["n"]) if acc.get("n") else None, items=items.get((p["model"], key, ACC)),
+                 n=int(acc["n"]) if acc.get("n") else None, items=items.get((p["model"], key, quality)),
                  ms=float(time["value"]), ms_ci=tuple(time["ci95"]) if time.get("ci95") else None,
                  ms_repeats=tuple(repeats.values()) if repeats else None)
+
+
+def batch_cost(pts: list[dict]) -> str | None:
+    """The batch-N per-image time every point has (latency/ms_per_image_b64), None when not timed."""
+    found = {m for p in pts for m in p if labels.BATCH_LATENCY.fullmatch(m) and m != LAT}
+    found = sorted((m for m in found if all(m in p for p in pts)), key=lambda m: int(labels.BATCH_LATENCY.fullmatch(m).group(1)))
+    return found[-1] if found else None
 
 
 def speedup_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
@@ -123,7 +134,11 @@ def speedup_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
     cost = RATIO if all(RATIO in p for p in pts) else LAT
     unit = "x the calibration matmul" if cost == RATIO else "ms/image"
     margin, items = read_margin(run_dir), read_point_items(run_dir)
-    m = match([to_point(p, cost, items) for p in muse], [to_point(p, cost, items) for p in diffusion], margin)
+
+    def matched(quality: str, time: str):
+        return match([to_point(p, time, items, quality) for p in muse], [to_point(p, time, items, quality) for p in diffusion], margin)
+
+    m = matched(ACC, cost)
     lines = [RULE.format(margin=f"{margin:g}"),
              f"Margin ±{margin:g} in oracle accuracy (fraction correct), the suite's report.equivalence_margin "
              f"(default {DEFAULT_MARGIN:g} when it declares none); N = {sample_size(m.other.chosen, m.reference.chosen)} "
@@ -145,14 +160,31 @@ def speedup_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
                      f"interval: {m.ratio.method}).")
     else:
         lines.append(f"**No speed-up at matched oracle accuracy is claimed: {claim(m)}.**")
-    lines += ["", "| model | setting | oracle accuracy [95 %] | FID (probe) [bootstrap] | ms/image b1 | time / calibration | images/s |",
-              "|---|---|---|---|---|---|---|"]
+    batch = batch_cost(pts)
+    costs = [(cost, f"batch 1 ({unit})")] + ([(batch, labels.name(batch).replace("latency at ", "") + " (ms/image)")] if batch else [])
+    if batch:
+        mb = matched(ACC, batch)
+        lines.append(f"- At {costs[1][1]}, the same rule: {claim(mb)} ({mb.other.chosen.label} / {mb.reference.chosen.label}).")
+    categories = [c for c in CATEGORIES if all(f"oracle/{c}" in p for p in pts)]
+    if categories:
+        lines += ["", "Per prompt category (the rule applied again on each category's prompts alone: its own best points "
+                  "and tests, so the chosen settings can differ):", "",
+                  "| category | N | " + " | ".join(f"speed-up at {name}" for _, name in costs) + " | chosen (diffusion / Muse, batch 1) |",
+                  "|---|---|" + "---|" * len(costs) + "---|"]
+        for c in categories:
+            found = [matched(f"oracle/{c}", time) for time, _ in costs]
+            first = found[0]
+            lines.append(f"| {c} | {sample_size(first.other.chosen, first.reference.chosen)} | "
+                         + " | ".join(claim(f) for f in found) + f" | {first.other.chosen.label} / {first.reference.chosen.label} |")
+    lines += ["", "| model | setting | oracle accuracy [95 %] | FID (probe) [bootstrap] | ms/image b1 | time / calibration | images/s |"
+              + (f" ms/image {batch.rsplit('_', 1)[-1]} |" if batch else ""),
+              "|---|---|---|---|---|---|---|" + ("---|" if batch else "")]
     for p in sorted(pts, key=lambda p: (p["model"], p[cost]["value"])):
         ips, rel = p.get("latency/images_per_s"), p.get(RATIO)
         rel_text = f"{rel['value']:.1f}" if rel else "n/a"
         ips_text = f"{ips['value']:.1f}" if ips else "n/a"
         lines.append(f"| {p['model']} | {label(p['params'])} | {fmt(p[ACC])} | {fmt(p.get(FID), 2)} | {p[LAT]['value']:.1f} | "
-                     f"{rel_text} | {ips_text} |")
+                     f"{rel_text} | {ips_text} |" + (f" {p[batch]['value']:.1f} |" if batch else ""))
     return lines
 
 
@@ -169,21 +201,27 @@ def guidance_note(run_dir: Path | None) -> list[str]:
 
 
 def tradeoff_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
-    pts = [p for p in points(rows).values() if FID in p and CLIP in p]
+    everything = points(rows).values()
+    dist = FID if any(FID in p for p in everything) else KID  # sweeps at N = 1,000 carry KID: FID needs >= 2,560
+    pts = [p for p in everything if dist in p and CLIP in p]
     if not pts:
-        return ["Not answerable: the run has no points with both FID and CLIP score."]
-    front = [p for p in pts if not any(q[FID]["value"] < p[FID]["value"] and q[CLIP]["value"] > p[CLIP]["value"] for q in pts)]
-    best_fid = min(pts, key=lambda p: p[FID]["value"])
+        return ["Not answerable: the run has no points with both FID (or KID) and CLIP score."]
+    name, digits = ("FID", 2) if dist == FID else ("KID", 4)
+    front = [p for p in pts if not any(q[dist]["value"] < p[dist]["value"] and q[CLIP]["value"] > p[CLIP]["value"] for q in pts)]
+    best_dist = min(pts, key=lambda p: p[dist]["value"])
     best_clip = max(pts, key=lambda p: p[CLIP]["value"])
-    lines = [*guidance_note(run_dir), f"Lowest FID: {label(best_fid['params'])} (FID {fmt(best_fid[FID], 2)}, CLIP {fmt(best_fid[CLIP])}).",
-             f"Highest CLIP score: {label(best_clip['params'])} (CLIP {fmt(best_clip[CLIP])}, FID {fmt(best_clip[FID], 2)}).",
-             f"{len(front)} of {len(pts)} settings are on the trade-off front (no setting has both a lower FID and a higher CLIP score).",
-             "", "| guidance | schedule | temperature | FID (probe) | CLIP score (probe, cosine) | oracle accuracy | front |",
+    n = sorted({str(p[dist].get("n")) for p in pts})
+    lines = [*guidance_note(run_dir), f"N = {', '.join(n)} images per setting.",
+             f"Lowest {name}: {label(best_dist['params'])} ({name} {fmt(best_dist[dist], digits)}, CLIP {fmt(best_dist[CLIP])}).",
+             f"Highest CLIP score: {label(best_clip['params'])} (CLIP {fmt(best_clip[CLIP])}, {name} {fmt(best_clip[dist], digits)}).",
+             f"{len(front)} of {len(pts)} settings are on the trade-off front (no setting has both a lower {name} and a "
+             "higher CLIP score; point estimates: read neighbours through their intervals).",
+             "", f"| guidance | schedule | temperature | {name} (probe) | CLIP score (probe, cosine) | oracle accuracy | front |",
              "|---|---|---|---|---|---|---|"]
     for p in sorted(pts, key=lambda p: (p["params"].get("guidance_schedule", ""), p["params"].get("temperature", 0), p["params"].get("guidance", 0))):
         q = p["params"]
         lines.append(f"| {q.get('guidance', '-')} | {q.get('guidance_schedule', '-')} | {q.get('temperature', '-')} | "
-                     f"{fmt(p[FID], 2)} | {fmt(p[CLIP])} | {fmt(p.get(ACC))} | {'yes' if p in front else ''} |")
+                     f"{fmt(p[dist], digits)} | {fmt(p[CLIP])} | {fmt(p.get(ACC))} | {'yes' if p in front else ''} |")
     return lines
 
 
@@ -191,7 +229,7 @@ def steps_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
     lines = ["| model | metric | best value | at steps | fewest steps within the best's interval | value there |",
              "|---|---|---|---|---|---|"]
     found = False
-    for metric in (ACC, FID, CLIP):
+    for metric in (ACC, FID, KID, CLIP):
         by_model: dict[str, list[dict]] = {}
         for row in rows:
             if row["metric"] == metric and "steps" in row["params"]:
@@ -201,8 +239,9 @@ def steps_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
             hib = series[0]["higher_is_better"]
             best = (max if hib else min)(series, key=lambda r: r["value"])
             enough = next((r for r in series if lo(r) - 1e-9 <= best["value"] <= hi(r) + 1e-9), best)
-            lines.append(f"| {model} | {metric} | {best['value']:.3f} | {best['params']['steps']} | "
-                         f"{enough['params']['steps']} | {fmt(enough)} |")
+            digits = 4 if metric == KID else 3  # KID ~ 1e-3 on probe features
+            lines.append(f"| {model} | {metric} | {best['value']:.{digits}f} | {best['params']['steps']} | "
+                         f"{enough['params']['steps']} | {fmt(enough, digits)} |")
             found = True
     return lines if found else ["Not answerable: no steps sweep rows."]
 
@@ -252,8 +291,8 @@ def main() -> int:
     lines = ["# Summary: the four questions, answered from this folder's run files", "",
              "Written by `scripts/summarize_reports.py` (called by `scripts/make_reports.sh`); do not edit.", ""]
     lines += section("1. At matched oracle accuracy, how much faster is Muse than latent diffusion?",
-                     r / "latency_vs_diffusion/runs/latency_vs_diffusion/results.jsonl", speedup_section)
-    lines += section("2. How do FID and CLIP score trade off over guidance and schedule?",
+                     r / "head_to_head/runs/head_to_head/results.jsonl", speedup_section)
+    lines += section("2. How do FID (or KID) and CLIP score trade off over guidance and schedule?",
                      r / "guidance_sweep/runs/guidance_sweep/results.jsonl", tradeoff_section)
     lines += section("3. Where do more steps stop helping?", r / "steps_sweep/runs/steps_sweep/results.jsonl", steps_section)
     lines += section("4. Is Muse's confidence calibrated, in and out of distribution?",

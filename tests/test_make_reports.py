@@ -51,7 +51,7 @@ def test_few_prompts_give_not_established_and_no_speedup(tmp_path):
             + point("muse", {"steps": 4}, 0.55, [0.45, 0.65], 2.2, [2.0, 2.6], 20.0)
             + point("muse", {"steps": 8}, 0.65, [0.55, 0.74], 2.3, [2.1, 2.7], 40.0)
             + point("muse", {"steps": 12}, 0.72, [0.62, 0.80], 1.9, [1.7, 2.2], 60.0))
-    write(tmp_path, "latency_vs_diffusion", rows)
+    write(tmp_path, "head_to_head", rows)
     text = first_section(tmp_path)
     # Best points: ldm ddim 50 (round(0.70 * 32) = 22/32) and muse 12 (23/32). At n=32 a 90 % interval of a
     # difference is about +-0.19 wide, never inside +-0.02: nothing is equivalent to a best, so each family's
@@ -63,7 +63,7 @@ def test_few_prompts_give_not_established_and_no_speedup(tmp_path):
     assert "diffusion time / Muse time" not in text and "7.5" not in text
     assert "within ±0.02" in text and "N = 32 images per compared pair" in text  # the rule, its margin and N
     # the margin is the one the suite declared (run.json), not a constant of this script
-    (tmp_path / "latency_vs_diffusion" / "runs" / "latency_vs_diffusion" / "run.json").write_text(
+    (tmp_path / "head_to_head" / "runs" / "head_to_head" / "run.json").write_text(
         json.dumps({"suite": {"report": {"equivalence_margin": 0.05}}}))
     assert "not established at N=32, margin 0.05" in first_section(tmp_path)
 
@@ -86,7 +86,7 @@ def test_large_n_speedup_is_from_the_chosen_points_and_a_tie_picks_the_fastest(t
             + point("muse", {"steps": 12}, 0.810, None, 1.9, [1.7, 2.2], 30.0, n, [27.0, 33.0])
             + point("muse", {"steps": 8}, 0.805, None, 2.3, [2.1, 2.7], 20.0, n, [18.0, 22.0])
             + point("muse", {"steps": 4}, 0.500, None, 2.2, [2.0, 2.6], 10.0, n, [9.0, 11.0]))
-    write(tmp_path, "latency_vs_diffusion", rows)
+    write(tmp_path, "head_to_head", rows)
     text = first_section(tmp_path)
     assert "best ldm scheduler=ddim, steps=50 (accuracy 0.800" in text
     assert "equivalent to it: ldm scheduler=ddim, steps=20;" in text
@@ -98,16 +98,38 @@ def test_large_n_speedup_is_from_the_chosen_points_and_a_tie_picks_the_fastest(t
     swapped = [dict(r, value=0.795) if r["params"] == {"scheduler": "ddim", "steps": 50} and r["metric"] == "oracle/all_correct"
                else dict(r, value=0.800) if r["params"] == {"scheduler": "ddim", "steps": 20} and r["metric"] == "oracle/all_correct"
                else r for r in rows]
-    (tmp_path / "latency_vs_diffusion" / "runs" / "latency_vs_diffusion" / "results.jsonl").write_text(
+    (tmp_path / "head_to_head" / "runs" / "head_to_head" / "results.jsonl").write_text(
         "".join(json.dumps(r) + "\n" for r in swapped))
     # ddim 20 now best at 0.800: Muse 0.805 - 0.800 = +0.005, still equivalent, still 120 / 20 = 6.00x
     assert "diffusion time / Muse time: 6.00x [4.91, 7.33] (equivalent)**" in first_section(tmp_path)
 
 
+def test_speedup_at_batch_64_and_per_category_use_the_same_rule(tmp_path):
+    """The large-N points above, also timed at batch 64 (ms per image, +-10 % intervals) and with one
+    category (counting) scoring as all prompts do. Chosen points as above (ldm ddim 20, muse 8):
+    batch 64 30 / 10 = 3.00 [27 / 11, 33 / 9] = [2.45, 3.67]; counting repeats both claims."""
+    n = 20000
+    spec = [("ldm", {"scheduler": "ddim", "steps": 50}, 0.800, 300.0, 75.0), ("ldm", {"scheduler": "ddim", "steps": 20}, 0.795, 120.0, 30.0),
+            ("ldm", {"scheduler": "euler", "steps": 10}, 0.600, 60.0, 15.0), ("muse", {"steps": 12}, 0.810, 30.0, 15.0),
+            ("muse", {"steps": 8}, 0.805, 20.0, 10.0), ("muse", {"steps": 4}, 0.500, 10.0, 5.0)]
+    rows = []
+    for model, params, acc, ms, ms64 in spec:
+        rows += point(model, params, acc, None, 2.0, [1.8, 2.4], ms, n, [0.9 * ms, 1.1 * ms])
+        rows += [row(model, params, "latency/ms_per_image_b64", ms64, [0.9 * ms64, 1.1 * ms64], hib=False, n=5),
+                 row(model, params, "oracle/counting", acc, None, n=n)]
+    write(tmp_path, "head_to_head", rows)
+    text = first_section(tmp_path)
+    assert "diffusion time / Muse time: 6.00x [4.91, 7.33] (equivalent)**" in text
+    assert "- At batch 64 (ms/image), the same rule: 3.00x [2.45, 3.67] (equivalent) (ldm scheduler=ddim, steps=20 / muse steps=8)." in text
+    assert ("| counting | 20000 | 6.00x [4.91, 7.33] (equivalent) | 3.00x [2.45, 3.67] (equivalent) | "
+            "ldm scheduler=ddim, steps=20 / muse steps=8 |") in text
+    assert "| muse | steps=8 | 0.805 | 2.00 [1.80, 2.40] | 20.0 | n/a | 50.0 | 10.0 |" in text  # the b64 column
+
+
 def test_no_speedup_is_claimed_when_muse_never_matches(tmp_path):
     rows = (point("ldm", {"scheduler": "ddpm", "steps": 50}, 0.90, [0.85, 0.94], 1.0, [0.9, 1.1], 500.0)
             + point("muse", {"steps": 12}, 0.60, [0.50, 0.70], 1.5, [1.3, 1.8], 30.0))
-    write(tmp_path, "latency_vs_diffusion", rows)
+    write(tmp_path, "head_to_head", rows)
     text = first_section(tmp_path)
     # 19/32 - 29/32 = -0.3125; its 90 % interval (about +-0.18) lies below 0: Muse is worse, no ratio
     assert "not matched: reference worse at N=32" in text
@@ -130,6 +152,19 @@ def test_tradeoff_front_and_saturation(tmp_path):
     assert "| muse | oracle/all_correct | 0.660 | 16 | 8 |" in text  # 0.66 is inside 8 steps' [0.52, 0.72]
 
 
+def test_tradeoff_reads_kid_when_the_sweep_has_no_fid(tmp_path):
+    g = []
+    for guidance, kid, clip in ((1.0, 0.004, 0.20), (3.0, 0.001, 0.25), (9.0, 0.002, 0.30)):
+        p = {"guidance": guidance, "guidance_schedule": "constant", "temperature": 1.0}
+        g += [row("muse", p, "kid/probe", kid, [kid - 0.0005, kid + 0.0005], hib=False, n=1000),
+              row("muse", p, "clip_score/probe", clip, n=1000)]
+    write(tmp_path, "guidance_sweep", g)
+    text = summary(tmp_path)
+    assert "N = 1000 images per setting." in text
+    assert "Lowest KID: guidance=3.0, guidance_schedule=constant, temperature=1.0 (KID 0.0010 [0.0005, 0.0015]" in text
+    assert "2 of 3 settings are on the trade-off front (no setting has both a lower KID" in text  # 1.0 is dominated
+
+
 def test_missing_runs_are_named(tmp_path):
     text = summary(tmp_path)
     assert text.count("Missing: ") == 4 and "run scripts/make_reports.sh" in text
@@ -145,7 +180,7 @@ def test_speedup_uses_the_calibrated_time_when_every_point_has_it(tmp_path):
             + point("muse", {"steps": 4}, 0.800, None, 1.8, [1.5, 2.2], 300.0, n))  # ms inflated 3x by load
     rows += [row("ldm", {"scheduler": "ddpm", "steps": 5}, "latency/ratio", 40.0, None, hib=False, n=5),
              row("muse", {"steps": 4}, "latency/ratio", 16.0, None, hib=False, n=5)]
-    write(tmp_path, "latency_vs_diffusion", rows)
+    write(tmp_path, "head_to_head", rows)
     text = first_section(tmp_path)
     assert "time = batch-1 x the calibration matmul (latency/ratio)" in text
     assert "diffusion time / Muse time: 2.50x (equivalent)**" in text

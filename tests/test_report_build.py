@@ -161,7 +161,7 @@ def test_index_md_links_exist(single) -> None:
 
     links = re.findall(r"\]\(([^)]+)\)", md)
     assert links and [link for link in links if not (out / link).is_file()] == []
-    assert "## Metric vs steps" in md and "## FID–CLIP trade-off" in md and "## Image grids" in md
+    assert "## Metric vs steps" in md and "## Guidance trade-off" in md and "## Image grids" in md
 
 
 def test_speedup_at_matched_quality(single) -> None:

@@ -151,7 +151,7 @@ def steps_axis(ax, steps: pd.Series) -> None:
 def tradeoff_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str],
                      only: frozenset[str] | None = None, *, store: FigureCache) -> list[FigureFiles]:
     guided = _numeric(with_params(df, "guidance"), "guidance")
-    fids = [m for m in dict.fromkeys(guided["metric"]) if m.startswith("fid/")]
+    fids = [m for m in dict.fromkeys(guided["metric"]) if m.startswith(("fid/", "kid/"))]  # a distance to the reference
     clips = [m for m in dict.fromkeys(guided["metric"]) if m.startswith("clip_score/")]
     figures = []
     for fid in fids:
@@ -194,13 +194,13 @@ def _tradeoff_figure(series, fid: str, clip: str, variant: str | None, out_dir: 
                 ax.annotate(f"{g:g}", (x, y), textcoords="offset points", xytext=(3, 3), fontsize=6.5, color=color)
         ax.set_xlabel(labels.axis(clip, variant, True))
         ax.set_ylabel(labels.axis(fid, None, False))
-        ax.set_title("FID–CLIP trade-off over guidance scale")
+        ax.set_title(f"{fid.split('/')[0].upper()}–CLIP trade-off over guidance scale")
         style.legend(ax, len(series))
         stem = f"tradeoff_{slug(fid)}_{slug(clip)}"
         png, pdf = style.save(fig, out_dir, stem, store, drawn=("tradeoff", fid, clip, variant, drawn))
     caption = (f"{labels.name(fid)} against {labels.name(clip, variant)} as the guidance scale varies (labels on the points); "
                "bars are 95 % intervals where defined. Lower right is better (Muse Fig. 8 style).")
-    return FigureFiles(stem, "FID–CLIP trade-off over guidance", caption, png, pdf)
+    return FigureFiles(stem, f"{fid.split('/')[0].upper()}–CLIP trade-off over guidance", caption, png, pdf)
 
 
 def error_bars(value: pd.Series, lo: pd.Series, hi: pd.Series):
