@@ -111,8 +111,9 @@ def tiny_overrides(suite_file: Path, tiny: dict[str, Path]) -> list[str]:
         if metric.metric == "latency":
             sets += [f"metrics.{metric.key}.{k}={v}" for k, v in
                      (("warmup", 0), ("repeats", 2), ("batch", 2), ("calibration_size", 32))]
-        if metric.metric == "fid":  # a 1,000-scene reference costs more than the tiny run itself
+        if metric.metric == "fid":
             sets.append(f"metrics.{metric.key}.allow_small_n=true")  # tiny runs have N < the feature dimension
+        if metric.metric in ("fid", "kid"):  # a 10,000-scene reference costs more than the tiny run itself
             sets.append(f"metrics.{metric.key}.reference={{source: shapes, split: test, n: 24, seed: 0}}")
     return [arg for s in sets for arg in ("--set", s)]
 
@@ -240,7 +241,7 @@ def run_tiny(name: str, out: Path, cache: Path, tiny: dict[str, Path], limit: in
 def test_shapes_suite_runs_end_to_end_on_tiny_checkpoints(name, tiny, cache_dir, tmp_path):
     extra = truncated_sweeps(SUITES / name, keep=2)
     suite = load_suite(SUITES / name, [extra[i + 1] for i in range(0, len(extra), 2)])
-    out = run_tiny(name, tmp_path / "run", cache_dir, tiny, limit=3, extra=extra)
+    out = run_tiny(name, tmp_path / "run", cache_dir, tiny, limit=4, extra=extra)  # 4: KID's smallest set
     rows = rows_of(out)
     run = json.loads((out / "run.json").read_text())
     # every sweep point of every model has rows, and every metric family of the suite is there
@@ -252,7 +253,7 @@ def test_shapes_suite_runs_end_to_end_on_tiny_checkpoints(name, tiny, cache_dir,
     explained = [r for r in rows if str(r["extra"].get("status", "")).startswith(("not available", "undefined"))]
     assert all(r["metric"].startswith("confidence/") for r in explained)
     assert all(r["n"] >= 1 and r["value"] == r["value"] for r in rows if r not in explained)
-    assert run["suite_name"] == suite.name and run["suite"]["prompts"]["limit"] == 3
+    assert run["suite_name"] == suite.name and run["suite"]["prompts"]["limit"] == 4
 
 
 def _n_points(model) -> int:
