@@ -67,7 +67,7 @@ def test_bad_input_is_one_line_and_exit_2(pair_runs, tmp_path, capsys):
     code, _, err = _compare(capsys, good, tmp_path / "missing")
     assert code == 2 and err == f"musebench: error: {tmp_path / 'missing'}: run directory not found; give the --out directory of `musebench run`"
 
-    old = REPO / "reports/steps_sweep/runs/steps_sweep"  # results schema 1: no items
+    old = REPO / "tests/data/schema1_run"  # results schema 1 (steps_sweep as committed before schema 2, 30 rows): no items
     code, _, err = _compare(capsys, old, good)
     assert code == 2 and err == (f"musebench: error: {old}: no per-item outcomes (results schema 1); "
                                  "rerun `musebench run` with this musebench to compare it paired")

@@ -51,7 +51,7 @@ def test_items_are_keyed_by_prompt_and_seed_and_average_to_the_value(pair_runs, 
 
 
 def test_schema_1_files_still_read():
-    run = load_run(REPO / "reports/steps_sweep/runs/steps_sweep")  # committed before schema 2
+    run = load_run(REPO / "tests/data/schema1_run")  # steps_sweep as committed before schema 2 (30 rows)
     assert run.schema == 1 and run.rows and all(r.items is None for r in run.rows)
     baseline = load_baseline(REPO / "tests/data/quickstart_baseline_v1.jsonl")  # the quickstart baseline as format 1 wrote it
     assert baseline.header["musebench_baseline"] == 1 and all(r.items is None for r in baseline.rows)
