@@ -39,13 +39,14 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 # musebench.report.matched is the one home of the matched-quality rule (the report package it lives
 # in is imported with it, so the report's own run.json margin reader costs nothing more)
 from musebench.report import labels, pareto
 from musebench.report.data import Run
-from musebench.report.matched import DEFAULT_MARGIN, RULE, Point, claim, match, sample_size
+from musebench.report.matched import DEFAULT_MARGIN, RULE, Matched, Point, claim, match, sample_size
 from musebench.results import ITEMS_FILE, RUN_FILE
 from musebench.results.items import read_items_file
 
@@ -123,21 +124,62 @@ def batch_cost(pts: list[dict]) -> str | None:
     return found[-1] if found else None
 
 
-def speedup_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
+@dataclass(frozen=True)
+class HeadToHead:
+    """What §1 and the headline read from one head-to-head run: the points, the time used, the margin."""
+
+    pts: list[dict]
+    muse: list[dict]
+    diffusion: list[dict]
+    cost: str  # latency/ratio (batch 1 over the same-run calibration) or latency/ms_per_image_b1
+    unit: str
+    batch: str | None  # latency/ms_per_image_bN, when every point has it
+    margin: float
+    items: dict
+
+    def matched(self, quality: str, time: str) -> Matched:
+        """The rule of musebench.report.matched: Muse (reference) against every diffusion scheduler x steps."""
+        return match([to_point(p, time, self.items, quality) for p in self.muse],
+                     [to_point(p, time, self.items, quality) for p in self.diffusion], self.margin)
+
+
+def head_to_head(rows: list[dict], run_dir: Path | None) -> HeadToHead | None:
     pts = [p for p in points(rows).values() if ACC in p and LAT in p]
     diffusion = [p for p in pts if "scheduler" in p["params"]]
     muse = [p for p in pts if "scheduler" not in p["params"]]
     if not diffusion or not muse:
-        return ["Not answerable: the run lacks Muse or diffusion points with oracle accuracy and latency."]
+        return None
     # time in units of the same-run matmul calibration when every point has it: on a shared machine a
     # point timed while another job ran has inflated milliseconds, and its calibration inflates alike
     cost = RATIO if all(RATIO in p for p in pts) else LAT
     unit = "x the calibration matmul" if cost == RATIO else "ms/image"
-    margin, items = read_margin(run_dir), read_point_items(run_dir)
+    return HeadToHead(pts, muse, diffusion, cost, unit, batch_cost(pts), read_margin(run_dir), read_point_items(run_dir))
 
-    def matched(quality: str, time: str):
-        return match([to_point(p, time, items, quality) for p in muse], [to_point(p, time, items, quality) for p in diffusion], margin)
 
+def headline_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
+    h = head_to_head(rows, run_dir)
+    if h is None:
+        return ["Not answerable: the run lacks Muse or diffusion points with oracle accuracy and latency."]
+    m = h.matched(ACC, h.cost)
+    n = sample_size(m.other.chosen, m.reference.chosen)
+    def said(found: Matched, where: str) -> str:
+        if found.ratio is None:
+            return f"no speed-up at matched oracle accuracy is claimed at {where}: {claim(found)}"
+        return f"Muse is {claim(found)} as fast as latent diffusion at matched oracle accuracy at {where}"
+
+    line = f"**{said(m, 'batch 1')}**"
+    if h.batch:
+        line += f"; **{said(h.matched(ACC, h.batch), labels.name(h.batch).replace('latency at ', ''))}**"
+    line += (f" (N = {n} paired val prompts, margin ±{h.margin:g} in accuracy; compared: {m.other.chosen.label} "
+             f"against {m.reference.chosen.label}, chosen by the rule in §1; 95 % intervals).")
+    return [line]
+
+
+def speedup_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
+    h = head_to_head(rows, run_dir)
+    if h is None:
+        return ["Not answerable: the run lacks Muse or diffusion points with oracle accuracy and latency."]
+    pts, cost, unit, margin, matched, batch = h.pts, h.cost, h.unit, h.margin, h.matched, h.batch
     m = matched(ACC, cost)
     lines = [RULE.format(margin=f"{margin:g}"),
              f"Margin ±{margin:g} in oracle accuracy (fraction correct), the suite's report.equivalence_margin "
@@ -160,7 +202,6 @@ def speedup_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
                      f"interval: {m.ratio.method}).")
     else:
         lines.append(f"**No speed-up at matched oracle accuracy is claimed: {claim(m)}.**")
-    batch = batch_cost(pts)
     costs = [(cost, f"batch 1 ({unit})")] + ([(batch, labels.name(batch).replace("latency at ", "") + " (ms/image)")] if batch else [])
     if batch:
         mb = matched(ACC, batch)
@@ -290,8 +331,9 @@ def main() -> int:
     out = args.out or r / "SUMMARY.md"
     lines = ["# Summary: the four questions, answered from this folder's run files", "",
              "Written by `scripts/summarize_reports.py` (called by `scripts/make_reports.sh`); do not edit.", ""]
-    lines += section("1. At matched oracle accuracy, how much faster is Muse than latent diffusion?",
-                     r / "head_to_head/runs/head_to_head/results.jsonl", speedup_section)
+    head = r / "head_to_head/runs/head_to_head/results.jsonl"
+    lines += section("Headline", head, headline_section)
+    lines += section("1. At matched oracle accuracy, how much faster is Muse than latent diffusion?", head, speedup_section)
     lines += section("2. How do FID (or KID) and CLIP score trade off over guidance and schedule?",
                      r / "guidance_sweep/runs/guidance_sweep/results.jsonl", tradeoff_section)
     lines += section("3. Where do more steps stop helping?", r / "steps_sweep/runs/steps_sweep/results.jsonl", steps_section)

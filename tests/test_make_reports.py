@@ -120,6 +120,9 @@ def test_speedup_at_batch_64_and_per_category_use_the_same_rule(tmp_path):
     write(tmp_path, "head_to_head", rows)
     text = first_section(tmp_path)
     assert "diffusion time / Muse time: 6.00x [4.91, 7.33] (equivalent)**" in text
+    assert ("**Muse is 6.00x [4.91, 7.33] (equivalent) as fast as latent diffusion at matched oracle accuracy at batch 1**; "
+            "**Muse is 3.00x [2.45, 3.67] (equivalent) as fast as latent diffusion at matched oracle accuracy at batch 64** "
+            "(N = 20000 paired val prompts, margin ±0.02") in text  # the headline, above §1
     assert "- At batch 64 (ms/image), the same rule: 3.00x [2.45, 3.67] (equivalent) (ldm scheduler=ddim, steps=20 / muse steps=8)." in text
     assert ("| counting | 20000 | 6.00x [4.91, 7.33] (equivalent) | 3.00x [2.45, 3.67] (equivalent) | "
             "ldm scheduler=ddim, steps=20 / muse steps=8 |") in text
@@ -167,7 +170,7 @@ def test_tradeoff_reads_kid_when_the_sweep_has_no_fid(tmp_path):
 
 def test_missing_runs_are_named(tmp_path):
     text = summary(tmp_path)
-    assert text.count("Missing: ") == 4 and "run scripts/make_reports.sh" in text
+    assert text.count("Missing: ") == 5 and "run scripts/make_reports.sh" in text  # the headline reads §1's run
 
 
 def test_speedup_uses_the_calibrated_time_when_every_point_has_it(tmp_path):
