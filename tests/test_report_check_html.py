@@ -77,3 +77,14 @@ def test_broken_page_is_reported(tmp_path: Path) -> None:
 def test_missing_page_is_exit_2(tmp_path: Path) -> None:
     done = _check(tmp_path / "nope.html")
     assert done.returncode == 2 and "file not found" in done.stderr
+
+
+COMMITTED = sorted((Path(__file__).resolve().parent.parent / "reports").glob("*/index.html"))
+
+
+@pytest.mark.parametrize("page", COMMITTED, ids=[p.parent.name for p in COMMITTED])
+def test_every_committed_report_page_passes_at_both_widths(page: Path) -> None:
+    """issue 22 "Done when": the Chromium check passes on every committed report page at 1280 and 390 px."""
+    done = _check(page)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().endswith("0 problem(s)"), done.stdout
