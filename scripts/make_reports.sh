@@ -117,6 +117,10 @@ declare -A REPORTS=(
   [coco_fid_shapes]="coco_fid_shapes"
   [calibration]="calibration calibration_holdout calibration_perturbed"
 )
+declare -A KEEP_ITEMS=(
+  [calibration]="confidence/mean|oracle/all_correct"
+  [head_to_head]="oracle/(all_correct|single_object|two_object|counting|colors|position|color_attr)|latency/.*"
+)
 build_report() {  # report name: build it, then copy its runs' result files next to it
   local report=$1 dirs=() suite
   for suite in ${REPORTS[$report]}; do dirs+=("$RUNS/$suite"); done
@@ -124,12 +128,16 @@ build_report() {  # report name: build it, then copy its runs' result files next
   for suite in ${REPORTS[$report]}; do
     mkdir -p "$OUT/$report/runs/$suite"
     cp "$RUNS/$suite/run.json" "$RUNS/$suite/results.jsonl" "$OUT/$report/runs/$suite/"
-    # the calibration page's gap tests are recomputed from per-item outcomes: keep the two rows they
-    # read (each image's confidence and oracle verdict), not every row's (megabytes)
-    [ "$report" = calibration ] && python -c 'import json, sys
-keep = ("confidence/mean", "oracle/all_correct")
+    # per-item outcomes that SUMMARY.md recomputes from (the paired tests), trimmed to the rows it
+    # reads, not every row's (megabytes): calibration's gap tests read each image's confidence and
+    # oracle verdict; the head-to-head's matched-accuracy rule reads oracle verdicts (all prompts and
+    # per category) and latency repeats
+    if [ -n "${KEEP_ITEMS[$report]:-}" ]; then
+      python -c 'import json, re, sys
+keep = re.compile(sys.argv[2])
 for line in open(sys.argv[1]):
-    if json.loads(line)["metric"] in keep: sys.stdout.write(line)' "$RUNS/$suite/items.jsonl" > "$OUT/$report/runs/$suite/items.jsonl"
+    if keep.fullmatch(json.loads(line)["metric"]): sys.stdout.write(line)' "$RUNS/$suite/items.jsonl" "${KEEP_ITEMS[$report]}" > "$OUT/$report/runs/$suite/items.jsonl"
+    fi
   done
   # issue 25 item 4's verdict sits with the calibration page (from benchmarks/results/adaptive_decoding.json)
   [ "$report" = calibration ] && python scripts/adaptive_decoding_page.py --out "$OUT/$report" >/dev/null

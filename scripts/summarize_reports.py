@@ -143,8 +143,18 @@ class HeadToHead:
                      [to_point(p, time, self.items, quality) for p in self.diffusion], self.margin)
 
 
+def ceiling_models(run_dir: Path | None) -> set[str]:
+    """The run's `real` models (run.json; the report's own rule, pareto.ceilings): the accuracy ceiling,
+    not a generator to compare speed with."""
+    if run_dir is None or not (run_dir / RUN_FILE).is_file():
+        return set()
+    run_json = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
+    return {model for _, model in pareto.ceilings([Run(label="run", run_dir=run_dir, run_json=run_json, images=())])}
+
+
 def head_to_head(rows: list[dict], run_dir: Path | None) -> HeadToHead | None:
-    pts = [p for p in points(rows).values() if ACC in p and LAT in p]
+    real = ceiling_models(run_dir)
+    pts = [p for p in points(rows).values() if ACC in p and LAT in p and p["model"] not in real]
     diffusion = [p for p in pts if "scheduler" in p["params"]]
     muse = [p for p in pts if "scheduler" not in p["params"]]
     if not diffusion or not muse:
@@ -217,14 +227,16 @@ def speedup_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
             first = found[0]
             lines.append(f"| {c} | {sample_size(first.other.chosen, first.reference.chosen)} | "
                          + " | ".join(claim(f) for f in found) + f" | {first.other.chosen.label} / {first.reference.chosen.label} |")
-    lines += ["", "| model | setting | oracle accuracy [95 %] | FID (probe) [bootstrap] | ms/image b1 | time / calibration | images/s |"
-              + (f" ms/image {batch.rsplit('_', 1)[-1]} |" if batch else ""),
-              "|---|---|---|---|---|---|---|" + ("---|" if batch else "")]
+    lines += ["", "| model | setting | oracle accuracy [95 %] | FID (probe) [95 %] | FID floor (real vs real, same N) | ms/image b1 | "
+              "time / calibration | images/s |" + (f" ms/image {batch.rsplit('_', 1)[-1]} |" if batch else ""),
+              "|---|---|---|---|---|---|---|---|" + ("---|" if batch else "")]
     for p in sorted(pts, key=lambda p: (p["model"], p[cost]["value"])):
         ips, rel = p.get("latency/images_per_s"), p.get(RATIO)
         rel_text = f"{rel['value']:.1f}" if rel else "n/a"
         ips_text = f"{ips['value']:.1f}" if ips else "n/a"
-        lines.append(f"| {p['model']} | {label(p['params'])} | {fmt(p[ACC])} | {fmt(p.get(FID), 2)} | {p[LAT]['value']:.1f} | "
+        floor = (p.get(FID) or {}).get("extra", {}).get("floor")
+        floor_text = f"{floor:.3f}" if isinstance(floor, (int, float)) else "n/a"
+        lines.append(f"| {p['model']} | {label(p['params'])} | {fmt(p[ACC])} | {fmt(p.get(FID))} | {floor_text} | {p[LAT]['value']:.1f} | "
                      f"{rel_text} | {ips_text} |" + (f" {p[batch]['value']:.1f} |" if batch else ""))
     return lines
 

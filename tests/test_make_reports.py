@@ -117,6 +117,9 @@ def test_speedup_at_batch_64_and_per_category_use_the_same_rule(tmp_path):
         rows += point(model, params, acc, None, 2.0, [1.8, 2.4], ms, n, [0.9 * ms, 1.1 * ms])
         rows += [row(model, params, "latency/ms_per_image_b64", ms64, [0.9 * ms64, 1.1 * ms64], hib=False, n=5),
                  row(model, params, "oracle/counting", acc, None, n=n)]
+    for r in rows:  # the floor beside muse 8's FID
+        if r["model"] == "muse" and r["params"] == {"steps": 8} and r["metric"] == "fid/probe":
+            r["extra"] = {"floor": 0.5}
     write(tmp_path, "head_to_head", rows)
     text = first_section(tmp_path)
     assert "diffusion time / Muse time: 6.00x [4.91, 7.33] (equivalent)**" in text
@@ -126,7 +129,22 @@ def test_speedup_at_batch_64_and_per_category_use_the_same_rule(tmp_path):
     assert "- At batch 64 (ms/image), the same rule: 3.00x [2.45, 3.67] (equivalent) (ldm scheduler=ddim, steps=20 / muse steps=8)." in text
     assert ("| counting | 20000 | 6.00x [4.91, 7.33] (equivalent) | 3.00x [2.45, 3.67] (equivalent) | "
             "ldm scheduler=ddim, steps=20 / muse steps=8 |") in text
-    assert "| muse | steps=8 | 0.805 | 2.00 [1.80, 2.40] | 20.0 | n/a | 50.0 | 10.0 |" in text  # the b64 column
+    assert "| muse | steps=8 | 0.805 | 2.000 [1.800, 2.400] | 0.500 | 20.0 | n/a | 50.0 | 10.0 |" in text  # floor, b64 column
+
+
+def test_the_real_renders_are_the_ceiling_not_a_competitor(tmp_path):
+    """A `real` model (run.json adapter) has latency rows too (rendering, under a millisecond) and every
+    answer right: it is neither Muse's fastest match nor a baseline."""
+    n = 20000
+    rows = (point("ldm", {"scheduler": "ddim", "steps": 20}, 0.795, None, 2.1, [1.9, 2.5], 120.0, n, [108.0, 132.0])
+            + point("muse", {"steps": 8}, 0.805, None, 2.3, [2.1, 2.7], 20.0, n, [18.0, 22.0])
+            + point("real", {}, 1.0, None, 0.0, [0.0, 0.0], 0.5, n, [0.45, 0.55]))
+    write(tmp_path, "head_to_head", rows)
+    (tmp_path / "head_to_head" / "runs" / "head_to_head" / "run.json").write_text(
+        json.dumps({"models": {"muse": {"adapter": "muse"}, "ldm": {"adapter": "ldm"}, "real": {"adapter": "real"}}}))
+    text = first_section(tmp_path)
+    assert "chosen (the fastest): **muse steps=8**" in text and "real defaults" not in text
+    assert "diffusion time / Muse time: 6.00x [4.91, 7.33] (equivalent)**" in text
 
 
 def test_no_speedup_is_claimed_when_muse_never_matches(tmp_path):

@@ -510,3 +510,24 @@ def test_provenance_states_n_seed_margin_command_and_checkpoints(tmp_path: Path)
     assert row["command"] == "musebench run suites/x.yaml --out runs/x"
     assert row["checkpoints (sha256, 12)"] == f"muse: {'f' * 12}; ldm: {'e' * 12}"
     assert row["git commit"].endswith("(dirty)")
+
+
+def test_each_fid_sits_beside_its_floor_and_no_figure_draws_the_floor(tmp_path: Path) -> None:
+    """issue 22: "each FID sits next to its floor" (metrics/fid.py extra.floor, real vs real at the same N)."""
+    from musebench.report.data import load_runs
+
+    run = write_run(tmp_path / "run")
+    rows = read_rows(run)
+    fids = [r for r in rows if r["metric"] == "fid/probe"]
+    for i, r in enumerate(fids):
+        r["extra"] = {**r["extra"], "floor": 0.25 if i else None}  # the first without one: no floor cell
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    _, df = load_runs([run])
+    floors = df[df["metric"] == "floor of fid/probe"]
+    assert len(floors) == len(fids) - 1 and set(floors["value"]) == {0.25} and set(floors["kind"]) == {"floor"}
+    out = build_report([run], tmp_path / "report").parent
+    with open(out / "fid_floors.csv", newline="", encoding="utf-8") as f:
+        metrics = {r["metric"] for r in csv.DictReader(f)}  # long format: one row per cell
+    assert metrics == {"fid/probe", "floor of fid/probe"}
+    assert "| fid/probe ↓ | floor of fid/probe ↓ |" in (out / "fid_floors.md").read_text(encoding="utf-8")
+    assert not any("floor" in p.name for p in out.glob("*.png"))  # a table, not a curve or a Pareto front

@@ -199,6 +199,25 @@ def test_speedups_at_batch_n_and_per_category_apply_the_same_rule(tmp_path: Path
     assert (out / "pareto_oracle_all_correct_b64.png").is_file()
 
 
+def test_the_real_renders_take_no_part_in_the_speedups(tmp_path: Path):
+    from musebench.report import pareto
+    from musebench.report.data import load_runs
+
+    run = _schema2_run(tmp_path / "run", 2000, 0.03)
+    rows = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
+    rows += [{**r, "model": "real", "params": {}, "value": 1.0 if r["metric"] == "oracle/all_correct" else 0.5, "items": None}
+             for r in rows[:2]]
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    info = json.loads((run / "run.json").read_text())
+    info["models"] = {"muse": {"adapter": "muse"}, "ldm": {"adapter": "ldm"}, "real": {"adapter": "real"}}
+    (run / "run.json").write_text(json.dumps(info))
+    runs, df = load_runs([run])
+    assert pareto.ceilings(runs) == {(runs[0].label, "real")}
+    found = pareto.speedup_rows(df, pareto.items_by_point(runs), pareto.margins(runs), pareto.ceilings(runs))
+    assert [(r.reference, r.other) for r in found] == [("muse", "ldm (ddim)")]
+    assert len(pareto.speedup_rows(df, pareto.items_by_point(runs), pareto.margins(runs))) == 2  # without: real is a family
+
+
 def test_report_with_few_prompts_claims_no_speedup(tmp_path: Path):
     out = build_report([_schema2_run(tmp_path / "run", 64, None)], tmp_path / "report").parent
     with open(out / "speedups.csv", newline="", encoding="utf-8") as f:

@@ -154,6 +154,10 @@ TABLES = (
      lambda df: df[df["kind"].isna()], False),
     ("categories", "Oracle accuracy per category", "Fraction of all-correct images per prompt category [95 % interval] "
      "and the images behind each cell (n).", lambda df: df[df["kind"] == "category"], True),
+    ("fid_floors", "FID beside its floor", "Each FID [95 % interval] beside its real-vs-real floor: the FID between two "
+     "disjoint sets of N reference images, at the same N. A value near its floor is what N real images score against "
+     "the reference; the difference above it is what the model adds.",
+     lambda df: df[df["metric"].str.startswith("fid/") | (df["kind"] == "floor")], False),
     ("attributes", "Oracle accuracy per attribute", "Fraction of images with the attribute right [95 % interval] and the "
      "images whose prompt constrains it (n).", lambda df: df[df["kind"] == "attribute"], True),
 )
@@ -171,7 +175,7 @@ def _tables(df: pd.DataFrame, out: Path) -> list[page.Block]:
 
 
 def _speedups(runs: list[Run], df: pd.DataFrame, out: Path) -> list[page.Block]:
-    rows = pareto.speedup_rows(df, pareto.items_by_point(runs), pareto.margins(runs))
+    rows = pareto.speedup_rows(df, pareto.items_by_point(runs), pareto.margins(runs), pareto.ceilings(runs))
     if not rows:
         return []
     frame = pareto.speedup_frame(rows)

@@ -67,8 +67,24 @@ def load_runs(run_dirs: list[Path]) -> tuple[list[Run], pd.DataFrame]:
         images = _images(Path(run_dir), data.run_json)
         runs.append(Run(label=label, run_dir=Path(run_dir), run_json=data.run_json, images=images, rows=tuple(data.rows)))
         guidance = {name: info.get("guidance") for name, info in data.run_json.get("models", {}).items() if isinstance(info, dict)}
-        frames.append(pd.DataFrame([_row(label, row, guidance.get(row.model)) for row in data.rows], columns=list(COLUMNS)))
+        rows = [_row(label, row, guidance.get(row.model)) for row in data.rows]
+        rows += [_floor_row(label, row, guidance.get(row.model)) for row in data.rows if _floor(row) is not None]
+        frames.append(pd.DataFrame(rows, columns=list(COLUMNS)))
     return runs, pd.concat(frames, ignore_index=True)
+
+
+FLOOR = "floor of "  # "floor of fid/probe": a FID row's real-vs-real floor at the same N (metrics/fid.py extra.floor)
+
+
+def _floor(row) -> float | None:
+    floor = row.extra.get("floor") if row.metric.startswith("fid/") else None
+    return float(floor) if isinstance(floor, (int, float)) and not isinstance(floor, bool) and math.isfinite(floor) else None
+
+
+def _floor_row(label: str, row, guidance: dict | None) -> dict:
+    """The floor as its own row (kind "floor"), so the FID table shows it beside the value; no figure draws it."""
+    return {**_row(label, row, guidance), "metric": FLOOR + row.metric, "value": _floor(row), "lo": math.nan,
+            "hi": math.nan, "kind": "floor", "variant": None}
 
 
 def _row(label: str, row, guidance: dict | None) -> dict:

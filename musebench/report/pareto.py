@@ -160,13 +160,24 @@ def margins(runs: list[Run]) -> dict[str, float]:
     return found
 
 
-def speedup_rows(df: pd.DataFrame, items: ItemsMap | None = None, run_margins: dict[str, float] | None = None) -> list[Speedup]:
+def ceilings(runs: list[Run]) -> set[tuple[str, str]]:
+    """(run, model) of every `real` model: the rendered scenes are the accuracy ceiling, not a generator
+    to be faster than (rendering a scene takes under a millisecond)."""
+    return {(run.label, name) for run in runs for name, model in (run.run_json.get("models") or {}).items()
+            if isinstance(model, dict) and model.get("adapter") == "real"}
+
+
+def speedup_rows(df: pd.DataFrame, items: ItemsMap | None = None, run_margins: dict[str, float] | None = None,
+                 skip: set[tuple[str, str]] = frozenset()) -> list[Speedup]:
     """Matched-accuracy speed-ups of the first family against each other family, per run, accuracy
     metric (all prompts, then each prompt category) and latency (batch 1, then each batch N timed).
+    Models in `skip` ((run, model), e.g. `ceilings`) take no part.
 
     Only accuracies: FID, KID and CLIP score have no declared equivalence margin."""
     items, run_margins = items or {}, run_margins or {}
     accuracies = [ACCURACY] + [m for m in dict.fromkeys(df["metric"]) if CATEGORY.fullmatch(m)]
+    keep = ~pd.Series([(r, m) in skip for r, m in zip(df["run"], df["model"])], index=df.index, dtype=bool)
+    df = df[keep]
     rows = []
     for latency in latency_metrics(df):
         for quality in accuracies:
