@@ -86,3 +86,16 @@ def test_readme_sampling_throughput_is_the_benchmark_file():
     assert _quoted(r"one core \(([\d.]+)-") == round(min(by_calls), 1)
     assert _quoted(r"one core \([\d.]+-([\d.]+) as") == round(max(by_calls), 1)
     assert _quoted(r"([\d.]+) % of the matmul FLOP/s timed") == round(100 * bench["share_of_matmul_flops"])
+
+
+def test_readme_head_to_head_speedups_are_the_summarys():
+    """The README's speed-ups are SUMMARY.md's headline (itself checked against the result files above)."""
+    summary = (ROOT / "reports" / "SUMMARY.md").read_text()
+    headline = summary.split("## Headline", 1)[1].split("\n## ", 1)[0]
+    claims = re.findall(r"Muse is ([\d.]+x \[[\d.]+, [\d.]+\]) \(\w+\) as fast as latent diffusion", headline)
+    assert len(claims) == 2, headline  # batch 1, batch 64
+    status = " ".join(_status().split())
+    assert f"{claims[0]} as fast as ldm-shapes at batch 1 and {claims[1]} at batch 64" in status
+    assert _quoted(r"Head to head on ([\d,]+) paired val prompts") == int(re.search(r"N = (\d+) paired", headline).group(1))
+    single = next(line for line in summary.splitlines() if line.startswith("| single_object |"))
+    assert "not established" in single and "no speed-up is established" in status
