@@ -89,17 +89,29 @@ def front(rows: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
 
 
 def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs: list[str],
-                   only: frozenset[str] | None = None, *, store: FigureCache) -> list[FigureFiles]:
+                   only: frozenset[str] | None = None, *, store: FigureCache,
+                   ceilings: set[tuple[str, str]] = frozenset()) -> list[FigureFiles]:
+    """`ceilings` ((run, model), e.g. the real renders) are drawn as a dashed level, not a point: their
+    sub-millisecond "latency" is rendering, and as a point it would stretch the latency axis."""
     figures = []
     for latency, quality in [(lat, q) for lat in latency_metrics(df) for q in quality_metrics(df, lat)]:
         if only is not None and quality not in only:
             continue
-        pts = points(df, quality, latency)
-        hib = bool(pts["higher_is_better"].iloc[0])
+        everything = points(df, quality, latency)
+        hib = bool(everything["higher_is_better"].iloc[0])
+        is_ceiling = pd.Series([(r, m) in ceilings for r, m in zip(everything["run"], everything["model"])],
+                               index=everything.index, dtype=bool)
+        pts, levels = everything[~is_ceiling], everything[is_ceiling]
+        if pts.empty:
+            continue
         with style.figure() as (fig, axes):
             ax = axes[0][0]
             drawn = []  # what this figure shows, the key of its cached files (style.save)
-            for (run, family), rows in pts.groupby(["run", "group"], sort=False):
+            for (run, model), rows in levels.groupby(["run", "model"], sort=False):
+                label = f"{model} (ceiling)" + (f" [{run}]" if len(runs) > 1 else "")
+                ax.axhline(float(rows["q"].iloc[0]), color=palette.color(model), linestyle="--", linewidth=1.0, label=label)
+                drawn.append((label, float(rows["q"].iloc[0])))
+            for position, ((run, family), rows) in enumerate(pts.groupby(["run", "group"], sort=False)):
                 color, marker, line = palette.color(family), palette.marker(family), style.linestyle(runs.index(run))
                 label = f"{family} [{run}]" if len(runs) > 1 else family
                 ax.scatter(rows["ms"], rows["q"], color=color, marker=marker, alpha=0.35, s=14, linewidths=0)
@@ -113,18 +125,20 @@ def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs
                 for _, row in edge.iterrows():
                     steps = row["params"].get("steps")
                     if steps is not None:
-                        ax.annotate(f"{steps}", (row["ms"], row["q"]), textcoords="offset points", xytext=(3, 2),
-                                    fontsize=6.5, color=color)
+                        # alternate families label above and below their points: fronts at similar
+                        # accuracy (two schedulers of one model) would print their step counts on top of each other
+                        ax.annotate(f"{steps}", (row["ms"], row["q"]), textcoords="offset points",
+                                    xytext=(3, 2 if position % 2 == 0 else -8), fontsize=6.5, color=color)
                         notes.append((f"{steps}", float(row["ms"]), float(row["q"])))
                 drawn.append((label, color, marker, line, rows[["ms", "q"]], edge[["ms", "q", "ms_lo", "ms_hi", "lo", "hi"]], notes))
-            if pts["ms"].max() / max(pts["ms"].min(), 1e-12) >= 10:
-                ax.set_xscale("log")
+            if pts["ms"].max() / max(pts["ms"].min(), 1e-12) >= 5:
+                log_ticks(ax)
             variant = labels.variant_of(df, quality)
             ax.set_xlabel(labels.axis(latency, None, False))
             ax.set_ylabel(labels.axis(quality, variant, hib))
             title = f"{labels.name(latency).capitalize()} vs {labels.name(quality, variant)}"
             ax.set_title(title)
-            style.legend(ax, pts.groupby(["run", "group"]).ngroups)
+            style.legend(ax, pts.groupby(["run", "group"]).ngroups + len(levels))
             stem = f"pareto_{slug(quality)}" + ("" if latency == LATENCY else f"_{latency.rsplit('_', 1)[-1]}")
             png, pdf = style.save(fig, out_dir, stem, store, drawn=("pareto", quality, latency, hib, variant, drawn))
         caption = (f"{labels.name(latency).capitalize()} against {labels.name(quality, variant)} for every sweep point "
@@ -132,6 +146,17 @@ def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs
                    "95 % intervals). A family is a model, or one diffusion scheduler of it.")
         figures.append(FigureFiles(stem, title, caption, png, pdf))
     return figures
+
+
+def log_ticks(ax) -> None:
+    """A log latency axis labelled at 1, 2, 5 x 10^k as plain numbers (20, 50, 100): matplotlib's default
+    minor labels (3 x 10^1, 4 x 10^1) run into each other when the axis spans about one decade."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 ItemsMap = dict[tuple[str, str, str, str], dict[str, float]]  # (run, model, params_key, metric) -> items
