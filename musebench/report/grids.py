@@ -1,9 +1,11 @@
-"""Image grids: prompt × steps and prompt × guidance, from the images listed in run.json.
+"""Image grids: prompt × steps, prompt × guidance and prompt × model, from the images listed in run.json.
 
 One grid per (run, model, axis, rest of the sweep point) where the run kept images at two or more
 values of the axis: rows are prompts, columns the axis values, each row one seed throughout (the
 smallest seed present at every column), so a row shows what the axis alone changes (the layout of
-Muse Fig. 9 / Parti's step and guidance strips). Images are drawn unsmoothed (tiny 32 px shapes
+Muse Fig. 9 / Parti's step and guidance strips). A run whose models each have one sweep point (a
+comparison at default settings) gets one prompt × model grid instead: the same prompt and seed
+across models. Images are drawn unsmoothed (tiny 32 px shapes
 must stay crisp); the PDF embeds them at native resolution. Where the run scored its images with
 the oracle, each image is framed by its verdict, read from the run's items (results/items.py):
 ✓ in blue when every requirement is met, ✗ in vermillion with the attributes found wrong (symbol
@@ -37,7 +39,7 @@ class GridSpec:
     model: str
     axis: str
     rest: str  # the other params, fixed in this grid
-    values: tuple[float, ...]  # columns
+    values: tuple  # columns: axis values (float), or model names for axis "model"
     rows: tuple[tuple[str, int], ...]  # (prompt, seed)
     cells: dict  # (prompt, seed, value) -> ImageRef
 
@@ -52,7 +54,26 @@ def grid_specs(run: Run) -> list[GridSpec]:
         refs = [r for r in run.images if r.model == model]
         for axis in AXES:
             specs += _axis_specs(run.label, model, axis, refs)[:MAX_GRIDS_PER_AXIS]
-    return specs
+    return specs or _model_specs(run)
+
+
+def _model_specs(run: Run) -> list[GridSpec]:
+    """Prompt × model: when every model of the run kept images at one sweep point and two or more did."""
+    models = list(dict.fromkeys(ref.model for ref in run.images))
+    points = {m: {params_key(r.params) for r in run.images if r.model == m} for m in models}
+    if len(models) < 2 or any(len(p) != 1 for p in points.values()):
+        return []
+    cells = {(r.prompt, r.seed, r.model): r for r in run.images}
+    rows = []
+    for prompt in dict.fromkeys(r.prompt for r in run.images):
+        seeds = sorted({r.seed for r in run.images if r.prompt == prompt and all((prompt, r.seed, m) in cells for m in models)})
+        if seeds:
+            rows.append((prompt, seeds[0]))
+    return [GridSpec(run.label, "models", "model", "", tuple(models), tuple(rows[:MAX_PROMPTS]), cells)] if rows else []
+
+
+def _column(axis: str, value) -> str:
+    return str(value) if axis == "model" else f"{axis}={value:g}"
 
 
 def _axis_specs(run: str, model: str, axis: str, refs: list[ImageRef]) -> list[GridSpec]:
@@ -148,7 +169,7 @@ def grid_figure(spec: GridSpec, out_dir: Path, index: int, store: FigureCache, m
                     side.set_visible(False)
                 _mark(ax, verdict)
                 if r == 0:
-                    ax.set_title(f"{spec.axis}={value:g}", fontsize=7.5)
+                    ax.set_title(_column(spec.axis, value), fontsize=7.5)
                 if c == 0:
                     ax.set_ylabel("\n".join(textwrap.wrap(prompt, 26)[:4]) + f"\n(seed {seed})", rotation=0,
                                   ha="right", va="center", fontsize=6.5, labelpad=4)
@@ -156,9 +177,10 @@ def grid_figure(spec: GridSpec, out_dir: Path, index: int, store: FigureCache, m
         stem = f"grid_{slug(spec.run)}_{slug(spec.model)}_{spec.axis}_{index}"
         png, pdf = style.save(fig, out_dir, stem, store, drawn=("grid", spec.axis, spec.values, len(spec.rows), drawn))
     fixed = f", {spec.rest}" if spec.rest else ""
-    title = f"{spec.model}{fixed}: prompt × {spec.axis}"
-    caption = (f"Run {spec.run}, model {spec.model}{fixed}. Rows: prompts (one seed per row); columns: "
-               f"{spec.axis} = {', '.join(f'{v:g}' for v in spec.values)}.")
+    title = "prompt × model" if spec.axis == "model" else f"{spec.model}{fixed}: prompt × {spec.axis}"
+    whose = "" if spec.axis == "model" else f", model {spec.model}{fixed}"
+    caption = (f"Run {spec.run}{whose}. Rows: prompts (one seed per row); columns: "
+               f"{', '.join(_column(spec.axis, v) for v in spec.values)}.")
     if any(d[4] is not None for d in drawn):
         caption += (" Frames: the oracle's verdict, ✓ blue = every requirement met, ✗ vermillion = not, "
                     "with the attributes it found wrong.")
