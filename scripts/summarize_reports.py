@@ -73,12 +73,15 @@ def label(params: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(params.items())) or "defaults"
 
 
-def fmt(row: dict | None, digits: int = 3) -> str:
+def fmt(row: dict | None, digits: int = 3, scale: float = 1.0) -> str:
     if row is None:
         return "n/a"
     ci = row.get("ci95")
-    value = f"{row['value']:.{digits}f}"
-    return f"{value} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]" if ci else value
+    value = f"{row['value'] * scale:.{digits}f}"
+    return f"{value} [{ci[0] * scale:.{digits}f}, {ci[1] * scale:.{digits}f}]" if ci else value
+
+
+KID_SCALE = 1000.0  # KID on probe features is ~1e-5 to 1e-3: printed x 10^3, as papers print it
 
 
 def lo(row: dict) -> float:
@@ -253,20 +256,43 @@ def guidance_note(run_dir: Path | None) -> list[str]:
     return []
 
 
+def same_setting_once(pts: list[dict]) -> list[dict]:
+    """Points that differ only in guidance_schedule and have the same values in every row are one setting
+    (guidance off: no scale to schedule, so the same images): kept once, its schedule shown as "any".
+    Counting them twice would count one setting twice on the trade-off front."""
+    def signature(p: dict) -> tuple:
+        rest = {k: v for k, v in p["params"].items() if k != "guidance_schedule"}
+        # to 5 significant digits: the same images give features that differ in the 7th digit when they
+        # are computed in a different batch (measured: KID 1.2505487e-3 and 1.2505475e-3 for guidance off)
+        values = tuple(sorted((m, f"{r['value']:.5g}") for m, r in p.items() if isinstance(r, dict) and "value" in r))
+        return (p["model"], json.dumps(rest, sort_keys=True), values)
+
+    groups: dict[tuple, list[dict]] = {}
+    for p in pts:
+        groups.setdefault(signature(p), []).append(p)
+    kept = []
+    for group in groups.values():
+        if len(group) == 1 or len({json.dumps(p["params"], sort_keys=True) for p in group}) == 1:
+            kept += group
+        else:
+            kept.append({**group[0], "params": {**group[0]["params"], "guidance_schedule": "any"}})
+    return kept
+
+
 def tradeoff_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
     everything = points(rows).values()
     dist = FID if any(FID in p for p in everything) else KID  # sweeps at N = 1,000 carry KID: FID needs >= 2,560
-    pts = [p for p in everything if dist in p and CLIP in p]
+    pts = same_setting_once([p for p in everything if dist in p and CLIP in p])
     if not pts:
         return ["Not answerable: the run has no points with both FID (or KID) and CLIP score."]
-    name, digits = ("FID", 2) if dist == FID else ("KID", 4)
+    name, digits, scale = ("FID", 3, 1.0) if dist == FID else ("KID x 10^3", 3, KID_SCALE)
     front = [p for p in pts if not any(q[dist]["value"] < p[dist]["value"] and q[CLIP]["value"] > p[CLIP]["value"] for q in pts)]
     best_dist = min(pts, key=lambda p: p[dist]["value"])
     best_clip = max(pts, key=lambda p: p[CLIP]["value"])
     n = sorted({str(p[dist].get("n")) for p in pts})
     lines = [*guidance_note(run_dir), f"N = {', '.join(n)} images per setting.",
-             f"Lowest {name}: {label(best_dist['params'])} ({name} {fmt(best_dist[dist], digits)}, CLIP {fmt(best_dist[CLIP])}).",
-             f"Highest CLIP score: {label(best_clip['params'])} (CLIP {fmt(best_clip[CLIP])}, {name} {fmt(best_clip[dist], digits)}).",
+             f"Lowest {name}: {label(best_dist['params'])} ({name} {fmt(best_dist[dist], digits, scale)}, CLIP {fmt(best_dist[CLIP])}).",
+             f"Highest CLIP score: {label(best_clip['params'])} (CLIP {fmt(best_clip[CLIP])}, {name} {fmt(best_clip[dist], digits, scale)}).",
              f"{len(front)} of {len(pts)} settings are on the trade-off front (no setting has both a lower {name} and a "
              "higher CLIP score; point estimates: read neighbours through their intervals).",
              "", f"| guidance | schedule | temperature | {name} (probe) | CLIP score (probe, cosine) | oracle accuracy | front |",
@@ -274,7 +300,7 @@ def tradeoff_section(rows: list[dict], run_dir: Path | None = None) -> list[str]
     for p in sorted(pts, key=lambda p: (p["params"].get("guidance_schedule", ""), p["params"].get("temperature", 0), p["params"].get("guidance", 0))):
         q = p["params"]
         lines.append(f"| {q.get('guidance', '-')} | {q.get('guidance_schedule', '-')} | {q.get('temperature', '-')} | "
-                     f"{fmt(p[dist], digits)} | {fmt(p[CLIP])} | {fmt(p.get(ACC))} | {'yes' if p in front else ''} |")
+                     f"{fmt(p[dist], digits, scale)} | {fmt(p[CLIP])} | {fmt(p.get(ACC))} | {'yes' if p in front else ''} |")
     return lines
 
 
@@ -292,9 +318,9 @@ def steps_section(rows: list[dict], run_dir: Path | None = None) -> list[str]:
             hib = series[0]["higher_is_better"]
             best = (max if hib else min)(series, key=lambda r: r["value"])
             enough = next((r for r in series if lo(r) - 1e-9 <= best["value"] <= hi(r) + 1e-9), best)
-            digits = 4 if metric == KID else 3  # KID ~ 1e-3 on probe features
-            lines.append(f"| {model} | {metric} | {best['value']:.{digits}f} | {best['params']['steps']} | "
-                         f"{enough['params']['steps']} | {fmt(enough, digits)} |")
+            scale, shown = (KID_SCALE, f"{metric} (x 10^3)") if metric == KID else (1.0, metric)
+            lines.append(f"| {model} | {shown} | {best['value'] * scale:.3f} | {best['params']['steps']} | "
+                         f"{enough['params']['steps']} | {fmt(enough, 3, scale)} |")
             found = True
     return lines if found else ["Not answerable: no steps sweep rows."]
 

@@ -179,11 +179,15 @@ def test_tradeoff_reads_kid_when_the_sweep_has_no_fid(tmp_path):
         p = {"guidance": guidance, "guidance_schedule": "constant", "temperature": 1.0}
         g += [row("muse", p, "kid/probe", kid, [kid - 0.0005, kid + 0.0005], hib=False, n=1000),
               row("muse", p, "clip_score/probe", clip, n=1000)]
+    off = {"guidance": 1.0, "guidance_schedule": "linear", "temperature": 1.0}  # guidance off: the same images as constant
+    g += [row("muse", off, "kid/probe", 0.004, [0.0035, 0.0045], hib=False, n=1000), row("muse", off, "clip_score/probe", 0.20, n=1000)]
     write(tmp_path, "guidance_sweep", g)
     text = summary(tmp_path)
+    assert "| 1.0 | any | 1.0 | 4.000 [3.500, 4.500] |" in text  # guidance off once, whatever the schedule
+    assert sum(line.startswith("| 1.0 |") for line in text.splitlines()) == 1
     assert "N = 1000 images per setting." in text
-    assert "Lowest KID: guidance=3.0, guidance_schedule=constant, temperature=1.0 (KID 0.0010 [0.0005, 0.0015]" in text
-    assert "2 of 3 settings are on the trade-off front (no setting has both a lower KID" in text  # 1.0 is dominated
+    assert "Lowest KID x 10^3: guidance=3.0, guidance_schedule=constant, temperature=1.0 (KID x 10^3 1.000 [0.500, 1.500]" in text
+    assert "2 of 3 settings are on the trade-off front (no setting has both a lower KID x 10^3" in text  # 1.0 is dominated
 
 
 def test_missing_runs_are_named(tmp_path):
