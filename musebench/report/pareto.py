@@ -99,8 +99,7 @@ def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs
             continue
         everything = points(df, quality, latency)
         hib = bool(everything["higher_is_better"].iloc[0])
-        is_ceiling = pd.Series([(r, m) in ceilings for r, m in zip(everything["run"], everything["model"])],
-                               index=everything.index, dtype=bool)
+        is_ceiling = _among(everything, ceilings)
         pts, levels = everything[~is_ceiling], everything[is_ceiling]
         if pts.empty:
             continue
@@ -146,6 +145,11 @@ def pareto_figures(df: pd.DataFrame, out_dir: Path, palette: style.Palette, runs
                    "95 % intervals). A family is a model, or one diffusion scheduler of it.")
         figures.append(FigureFiles(stem, title, caption, png, pdf))
     return figures
+
+
+def _among(df: pd.DataFrame, models: set[tuple[str, str]]) -> pd.Series:
+    """Rows whose (run, model) is in `models`, as a boolean mask."""
+    return pd.Series([(r, m) in models for r, m in zip(df["run"], df["model"])], index=df.index, dtype=bool)
 
 
 def log_ticks(ax) -> None:
@@ -201,8 +205,7 @@ def speedup_rows(df: pd.DataFrame, items: ItemsMap | None = None, run_margins: d
     Only accuracies: FID, KID and CLIP score have no declared equivalence margin."""
     items, run_margins = items or {}, run_margins or {}
     accuracies = [ACCURACY] + [m for m in dict.fromkeys(df["metric"]) if CATEGORY.fullmatch(m)]
-    keep = ~pd.Series([(r, m) in skip for r, m in zip(df["run"], df["model"])], index=df.index, dtype=bool)
-    df = df[keep]
+    df = df[~_among(df, skip)]
     rows = []
     for latency in latency_metrics(df):
         for quality in accuracies:
