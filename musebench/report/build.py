@@ -156,8 +156,10 @@ TABLES = (
     ("categories", "Oracle accuracy per category", "Fraction of all-correct images per prompt category [95 % interval] "
      "and the images behind each cell (n).", lambda df: df[df["kind"] == "category"], True),
     ("fid_floors", "FID beside its floor", "Each FID [95 % interval] beside its real-vs-real floor: the FID between two "
-     "disjoint sets of N reference images, at the same N. A value near its floor is what N real images score against "
-     "the reference; the difference above it is what the model adds.",
+     "disjoint sets of N reference images, at the same N (metrics/fid_protocol.py real_floor). A value near its floor "
+     "is what N real images score; the difference above it is what the model adds. The floor compares N with N, while "
+     "the FID compares N with the whole reference (often more images, less small-sample bias), so the floor errs high: "
+     "real renders can score below it.",
      lambda df: df[df["metric"].str.startswith("fid/") | (df["kind"] == "floor")], False),
     ("attributes", "Oracle accuracy per attribute", "Fraction of images with the attribute right [95 % interval] and the "
      "images whose prompt constrains it (n).", lambda df: df[df["kind"] == "attribute"], True),
