@@ -35,6 +35,7 @@ Missing runs are reported as missing, not skipped silently.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -48,11 +49,11 @@ from musebench.report import labels, pareto
 from musebench.report.data import Run
 from musebench.report.matched import DEFAULT_MARGIN, RULE, Matched, Point, claim, match, sample_size
 from musebench.results import ITEMS_FILE, RUN_FILE
+from musebench.shapes import CATEGORIES  # GenEval's task tags, the shapes world's prompt categories
 from musebench.results.items import read_items_file
 
 REPO = Path(__file__).resolve().parents[1]
 ACC, FID, KID, CLIP, LAT = "oracle/all_correct", "fid/probe", "kid/probe", "clip_score/probe", "latency/ms_per_image_b1"
-CATEGORIES = ("single_object", "two_object", "counting", "colors", "position", "color_attr")  # GenEval's tags
 RATIO = "latency/ratio"  # batch-1 time / a matmul timed right before it, same run (musebench.metrics.latency)
 
 
@@ -101,6 +102,7 @@ def read_margin(run_dir: Path | None) -> float:
     return pareto.margins([Run(label="run", run_dir=run_dir, run_json=run_json, images=())])["run"]
 
 
+@functools.lru_cache(maxsize=None)  # the headline and §1 read the same run's items (megabytes): once
 def read_point_items(run_dir: Path | None) -> dict[tuple[str, str, str], dict[str, float]]:
     """(model, params key, metric) -> per-item outcomes, from RUN_DIR/items.jsonl (results schema 2)."""
     if run_dir is None or not (run_dir / ITEMS_FILE).is_file():

@@ -181,14 +181,14 @@ def _speedups(runs: list[Run], df: pd.DataFrame, out: Path) -> list[page.Block]:
     rows = pareto.speedup_rows(df, pareto.items_by_point(runs), pareto.margins(runs), pareto.ceilings(runs))
     if not rows:
         return []
-    frame = pareto.speedup_frame(rows)
-    overall = frame["quality metric"] == pareto.ACCURACY
+    overall = [r for r in rows if r.quality_metric == pareto.ACCURACY]
+    per_category = [r for r in rows if r.quality_metric != pareto.ACCURACY]
     blocks = []
-    for title, stem, part in (("Speed at matched quality", "speedups", frame[overall]),
-                              ("Speed at matched quality, per prompt category", "speedups_categories", frame[~overall])):
-        if part.empty:
+    for title, stem, shown in (("Speed at matched quality", "speedups", overall),
+                               ("Speed at matched quality, per prompt category", "speedups_categories", per_category)):
+        if not shown:
             continue
-        shown = [r for r, keep in zip(rows, overall) if keep == (stem == "speedups")]
+        part = pareto.speedup_frame(shown)
         margin = " / ".join(f"{m:g}" for m in dict.fromkeys(r.matched.margin for r in shown))
         sizes = ", ".join(dict.fromkeys(r.sample_size for r in shown))
         caption = (matched.RULE.format(margin=margin) + f" Margin ±{margin} in accuracy (fraction correct), declared "
@@ -198,7 +198,7 @@ def _speedups(runs: list[Run], df: pd.DataFrame, out: Path) -> list[page.Block]:
         if stem != "speedups":
             caption += (" Per category, the rule is applied again on that category's prompts alone (its own best "
                         "points and tests), so the chosen settings can differ from the all-prompt row.")
-        blocks.append(page.frame_block(title, caption, part.reset_index(drop=True), _write_frame(part, out, stem)))
+        blocks.append(page.frame_block(title, caption, part, _write_frame(part, out, stem)))
     return blocks
 
 

@@ -64,12 +64,18 @@ def _model_specs(run: Run) -> list[GridSpec]:
     if len(models) < 2 or any(len(p) != 1 for p in points.values()):
         return []
     cells = {(r.prompt, r.seed, r.model): r for r in run.images}
+    rows = _complete_rows(run.images, cells, models)
+    return [GridSpec(run.label, "models", "model", "", tuple(models), tuple(rows[:MAX_PROMPTS]), cells)] if rows else []
+
+
+def _complete_rows(refs, cells: dict, columns) -> list[tuple[str, int]]:
+    """(prompt, seed) per prompt, in order: the smallest seed with an image in every column; prompts without one are left out."""
     rows = []
-    for prompt in dict.fromkeys(r.prompt for r in run.images):
-        seeds = sorted({r.seed for r in run.images if r.prompt == prompt and all((prompt, r.seed, m) in cells for m in models)})
+    for prompt in dict.fromkeys(r.prompt for r in refs):
+        seeds = sorted({r.seed for r in refs if r.prompt == prompt and all((prompt, r.seed, c) in cells for c in columns)})
         if seeds:
             rows.append((prompt, seeds[0]))
-    return [GridSpec(run.label, "models", "model", "", tuple(models), tuple(rows[:MAX_PROMPTS]), cells)] if rows else []
+    return rows
 
 
 def _column(axis: str, value) -> str:
@@ -88,11 +94,7 @@ def _axis_specs(run: str, model: str, axis: str, refs: list[ImageRef]) -> list[G
             continue
         values = _spread(values, MAX_COLUMNS)
         cells = {(r.prompt, r.seed, float(r.params[axis])): r for r in members}
-        rows = []
-        for prompt in dict.fromkeys(r.prompt for r in members):
-            seeds = sorted({r.seed for r in members if r.prompt == prompt and all((prompt, r.seed, v) in cells for v in values)})
-            if seeds:
-                rows.append((prompt, seeds[0]))
+        rows = _complete_rows(members, cells, values)
         if rows:
             specs.append(GridSpec(run, model, axis, rest, tuple(values), tuple(rows[:MAX_PROMPTS]), cells))
     return specs
