@@ -70,7 +70,7 @@ def main() -> None:
     before = decode_at(args.before)
     with torch.inference_mode():
         context = pipe._context(prompts, None, guided=params.guidance != 0)
-    ids = pipe._all_masked(args.batch_size)  # (B, N)
+    ids = pipe.all_masked(args.batch_size)  # (B, N)
 
     def run(name: str) -> torch.Tensor:
         gens = [torch.Generator().manual_seed(s) for s in seeds]

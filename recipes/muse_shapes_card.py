@@ -201,12 +201,12 @@ def package(args, config, vq, transformer, argv: list[str]) -> None:
     copy_training_logs(args.work, args.out / "training")
 
 
-def copy_training_logs(work: Path, dest: Path) -> list[str]:
+def copy_training_logs(work: Path, dest: Path, stages: tuple[str, ...] = ("transformer", "finetune", "binding")) -> list[str]:
     """The work dir's records (run config, timings, ceiling and eval JSONs, loss/eval curves) into
     `dest`, replacing what an earlier packaging left there, so the logs shipped beside a checkpoint
     are always those of its weights (state files stay behind: they are not part of a checkpoint)."""
     named = [(p, p.name) for p in sorted(work.glob("*.json"))]
-    folders = [("transformer", ""), ("vq", ""), ("finetune", "finetune_"), ("binding", "binding_")]
+    folders = [("vq", "")] + [(stage, "" if i == 0 else f"{stage}_") for i, stage in enumerate(stages)]
     folders += [(f"relations/{p.name}", f"relations_{p.name}_") for p in sorted((work / "relations").glob("*"))]
     for folder, prefix in folders:
         named += [(p, prefix + p.name) for p in sorted((work / folder).glob("*")) if p.suffix in (".csv", ".png")]

@@ -74,7 +74,7 @@ def write_card(out: Path, argv: list[str], info: dict) -> None:
 
 A small CLIP (open_clip.model.CLIP: ViT image tower, causal text tower, open_clip BPE tokenizer)
 trained with open_clip.ClipLoss on shapes-world (image, caption) pairs at {info['config']['image_size']} px.
-Used by musebench for in-domain FID/KID features (`extractor: probe`, {info['config']['embed_dim']}-d image
+Used by musebench for in-domain FID/KID features (`extractor: probe`{_weights_words(info)}, {info['config']['embed_dim']}-d image
 embeddings) and CLIP score (`model: probe`). It knows only the shapes world.
 
 - command: `python -m recipes.probe_clip {' '.join(argv)}`
@@ -95,6 +95,12 @@ Zero-shot attribute accuracy (pick the right caption among variants differing on
 """)
 
 
+def _weights_words(info: dict) -> str:
+    """How a suite names this probe: the default one needs no weights line, another size does."""
+    size = info["config"]["image_size"]
+    return "" if size == ProbeConfig.image_size else f" with `extractor_weights: probe-clip-{size}`"
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m recipes.probe_clip", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="checkpoint directory (default: the shipped probe-clip)")
@@ -104,13 +110,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--val-n", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
+    parser.add_argument("--size", type=int, default=ProbeConfig.image_size,
+                        help="image side in px (64 with --patch 16: the probe-clip-64 features of 64 px images)")
+    parser.add_argument("--patch", type=int, default=ProbeConfig.patch_size, help="ViT patch side in px")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    cfg = ProbeConfig()
+    cfg = ProbeConfig(image_size=args.size, patch_size=args.patch)
     start = time.time()
     model, log = train(cfg, args.steps, args.batch, args.lr, args.seed, log_every=50)
     wall = time.time() - start

@@ -123,9 +123,48 @@ class MuseConfig:
             )
 
 
+@dataclass(frozen=True)
+class LowResConfig:
+    """The super-resolution stage's conditioning on the base model's tokens (Muse §2.4)."""
+
+    vocab_size: int = 512  # the base tokenizer's codebook size K
+    grid: int = 8  # the base model's tokens per side
+    layers: int = 2  # self-attention blocks over the low-res token embeddings (Muse: "a series of
+    # self-attention Transformer layers"), whose outputs are concatenated with the text states
+
+
+@dataclass(frozen=True)
+class SuperResConfig:
+    """A super-resolution checkpoint's model section: its own (2x) tokenizer, the masked transformer
+    over its tokens, the low-res conditioning and its sampler defaults."""
+
+    vq: VQConfig = field(default_factory=lambda: VQConfig(image_size=64))
+    text_encoder: TextEncoderConfig = field(default_factory=TextEncoderConfig)
+    transformer: TransformerConfig = field(default_factory=lambda: TransformerConfig(grid=16))
+    lowres: LowResConfig = field(default_factory=LowResConfig)
+    sampler: SamplerConfig = field(default_factory=lambda: SamplerConfig(steps=8, guidance=0.0, temperature=1.0))
+
+    def check(self, where: str) -> None:
+        MuseConfig(self.vq, self.text_encoder, self.transformer, self.sampler).check(where)
+        if self.transformer.grid != 2 * self.lowres.grid:
+            raise ReferenceModelError(
+                f"{where}: transformer.grid={self.transformer.grid} is not 2 x lowres.grid={self.lowres.grid}; "
+                "the super-resolution stage doubles the side"
+            )
+        if self.lowres.layers < 0 or self.lowres.vocab_size < 1:
+            raise ReferenceModelError(f"{where}: lowres.layers must be >= 0 and lowres.vocab_size >= 1")
+
+
 def to_dict(config: Any) -> dict:
     """Dataclass -> plain JSON-able dict (tuples become lists)."""
     return dataclasses.asdict(config)
+
+
+def super_res_config_from_dict(data: dict, where: str) -> SuperResConfig:
+    """A super-resolution checkpoint's config.json model section -> SuperResConfig."""
+    config = from_dict(SuperResConfig, data, where)
+    config.check(where)
+    return config
 
 
 def muse_config_from_dict(data: dict, where: str) -> MuseConfig:

@@ -11,7 +11,7 @@ architecture change that forgets this file fails there. Every tensor of these mo
 
 from __future__ import annotations
 
-from reference_model.config import MuseConfig, TransformerConfig, VQConfig
+from reference_model.config import MuseConfig, SuperResConfig, TransformerConfig, VQConfig
 
 Shapes = dict[str, tuple[int, ...]]  # state-dict key -> shape
 
@@ -105,3 +105,14 @@ def transformer_shapes(config: TransformerConfig) -> Shapes:
 def muse_shapes(config: MuseConfig) -> dict[str, Shapes]:
     """{prefix in model.safetensors: that part's shapes}, as checkpoint.save_checkpoint writes them."""
     return {"vq.": vq_shapes(config.vq), "transformer.": transformer_shapes(config.transformer)}
+
+
+def super_res_shapes(config: SuperResConfig) -> dict[str, Shapes]:
+    """super_res.SuperResTransformer and its tokenizer, as sr_checkpoint.save_sr_checkpoint writes them."""
+    w, low = config.transformer.width, config.lowres
+    sr: Shapes = {f"core.{k}": v for k, v in transformer_shapes(config.transformer).items()}
+    sr.update({"lowres_emb.weight": (low.vocab_size, w), "lowres_pos": (1, low.grid**2, w)})
+    for i in range(low.layers):
+        sr.update(_attention_mlp(f"lowres_blocks.{i}", config.transformer, cross=False))
+    sr.update({**norm("lowres_norm", w), **linear("up", w, w)})
+    return {"vq.": vq_shapes(config.vq), "sr.": sr}

@@ -101,14 +101,14 @@ class MusePipeline:
         with torch.inference_mode():
             return to_uint8(self.vq.decode(ids.view(-1, g, g)))  # (B, 3, H, W) uint8
 
-    def _all_masked(self, n: int) -> torch.Tensor:
+    def all_masked(self, n: int) -> torch.Tensor:
         n_tokens = self.config.transformer.grid ** 2
         return torch.full((n, n_tokens), self.config.transformer.mask_id, dtype=torch.long)  # (B, N)
 
     def generate(self, prompts: Sequence[str], seeds: Sequence[int], params: SampleParams,
                  negative_prompt: str | None = None, trace: DecodeTrace | None = None) -> torch.Tensor:
         """One image per (prompt, seed): uint8 (B, 3, H, W); `trace` (opt-in) records how it was decoded."""
-        return self.ids_to_images(self.decode_ids(self._all_masked(len(prompts)), prompts, seeds, params,
+        return self.ids_to_images(self.decode_ids(self.all_masked(len(prompts)), prompts, seeds, params,
                                                   negative_prompt, trace))
 
     def generate_trajectory(self, prompts: Sequence[str], seeds: Sequence[int], params: SampleParams,
@@ -116,7 +116,7 @@ class MusePipeline:
         """uint8 (B, K, 3, H, W): image i as it would be if decoding stopped after step k (k = 0..K-1),
         the still-masked tokens filled by that step's argmax; [:, K-1] is generate()'s output exactly."""
         trace = DecodeTrace(trajectory=True)
-        self.decode_ids(self._all_masked(len(prompts)), prompts, seeds, params, negative_prompt, trace)
+        self.decode_ids(self.all_masked(len(prompts)), prompts, seeds, params, negative_prompt, trace)
         return self.trajectory_images(trace)
 
     def trajectory_images(self, trace: DecodeTrace) -> torch.Tensor:

@@ -233,7 +233,7 @@ def context_rows(context: TextContext, rows: torch.Tensor, b: int) -> TextContex
     ([cond; uncond] = 2b rows), their uncond rows b + rows, in that order (2A rows)."""
     if context.mask.shape[0] != b:
         rows = torch.cat([rows, rows + b])
-    return TextContext(tuple(k[rows] for k in context.keys), tuple(v[rows] for v in context.values), context.mask[rows])
+    return context.rows(rows)
 
 
 def record(trace: DecodeTrace | None, confidence: torch.Tensor | None, step: int, ids: torch.Tensor,

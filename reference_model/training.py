@@ -41,6 +41,8 @@ class TokenData:
     # Another caption of the same image (a paraphrase, e.g. "B right of A" for "A left of B"), row in
     # text_hidden, -1 where an image has none; used with probability TrainConfig.alt_caption_prob.
     alt_caption_index: torch.Tensor | None = None  # (N,) long
+    # The super-resolution stage's low-res tokens of each image (super_res.py), None for the base model.
+    lowres_tokens: torch.Tensor | None = None  # (N, n) int
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,18 @@ def draw_batch(data: TokenData, config: TrainConfig, step: int, mask_id: int):
     drop = torch.rand(config.batch_size, generator=g) < config.text_dropout
     caption = torch.where(drop, torch.full_like(caption, data.empty_index), caption)
     ids, mask = random_mask(target, mask_id, g)
-    return ids, target, mask, data.text_hidden[caption].float(), data.text_mask[caption]
+    lowres = None if data.lowres_tokens is None else data.lowres_tokens[rows]
+    return ids, target, mask, data.text_hidden[caption].float(), data.text_mask[caption], lowres
+
+
+def batch_context(model, hidden: torch.Tensor, text_mask: torch.Tensor, lowres: torch.Tensor | None):
+    """The model's context of a batch: text only, or text + low-res tokens (super_res.py)."""
+    return model.text_context(hidden, text_mask) if lowres is None else model.sr_context(hidden, text_mask, lowres)
 
 
 def masked_loss(model: MaskedTransformer, batch, label_smoothing: float) -> tuple[torch.Tensor, float]:
-    ids, target, mask, hidden, text_mask = batch
-    logits = model(ids, model.text_context(hidden, text_mask))  # (B, seq, K)
+    ids, target, mask, hidden, text_mask, lowres = batch
+    logits = model(ids, batch_context(model, hidden, text_mask, lowres))  # (B, seq, K)
     picked, wanted = logits[mask], target[mask]  # (M, K), (M,): masked positions only
     loss = F.cross_entropy(picked, wanted, label_smoothing=label_smoothing)
     accuracy = (picked.argmax(-1) == wanted).float().mean().item()
@@ -117,8 +125,8 @@ def shard_loss(model: MaskedTransformer, batch, label_smoothing: float, shard: S
     """This rank's part of the whole batch's masked loss: (sum over its rows / the batch's masked count,
     its correct predictions), so the ranks' losses and gradients sum to the single-process ones."""
     total = batch[2].sum()  # masked tokens of the whole batch
-    ids, target, mask, hidden, text_mask = (t[shard.rows(t.shape[0])] for t in batch)
-    logits = model(ids, model.text_context(hidden, text_mask))  # (B / P, seq, K)
+    ids, target, mask, hidden, text_mask, lowres = (None if t is None else t[shard.rows(t.shape[0])] for t in batch)
+    logits = model(ids, batch_context(model, hidden, text_mask, lowres))  # (B / P, seq, K)
     picked, wanted = logits[mask], target[mask]
     loss = F.cross_entropy(picked, wanted, label_smoothing=label_smoothing, reduction="sum") / total
     return loss, float((picked.argmax(-1) == wanted).sum())

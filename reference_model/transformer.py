@@ -21,11 +21,20 @@ from reference_model.config import TransformerConfig
 
 @dataclass(frozen=True)
 class TextContext:
-    """Per-layer cross-attention keys/values of a batch of captions, computed once per call."""
+    """Per-layer cross-attention keys/values of a batch of captions, computed once per call.
+
+    `input_bias` (super_res.py) is added to every position's input embedding: the super-resolution
+    stage's low-resolution tokens, upsampled onto its grid. None for the base model."""
 
     keys: tuple[torch.Tensor, ...]  # depth x (B, heads, L, head_dim)
     values: tuple[torch.Tensor, ...]  # depth x (B, heads, L, head_dim)
     mask: torch.Tensor  # (B, 1, 1, L) float, 0 = attend, -inf = padding (additive)
+    input_bias: torch.Tensor | None = None  # (B, N, width) or None
+
+    def rows(self, rows: torch.Tensor) -> TextContext:
+        """The context of batch rows `rows` (A,) only."""
+        bias = None if self.input_bias is None else self.input_bias[rows]
+        return TextContext(tuple(k[rows] for k in self.keys), tuple(v[rows] for v in self.values), self.mask[rows], bias)
 
 
 class SelfAttention(nn.Module):
@@ -151,11 +160,19 @@ class MaskedTransformer(nn.Module):
 
     def text_context(self, hidden: torch.Tensor, mask: torch.Tensor) -> TextContext:
         """hidden (B, L, text_dim), mask (B, L) bool -> per-layer K/V, computed once per call."""
+        return self.context_from_states(self.text_states(hidden, mask), mask)
+
+    def text_states(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """hidden (B, L, text_dim), mask (B, L) bool -> the projected (and refined) states (B, L, width)."""
         text = self.text_norm(self.text_proj(hidden))  # (B, L, width)
         if self.config.text_layers:
             text = text + self.text_pos[:, : text.shape[1]]
             for block in self.text_blocks:
                 text = block(text, mask[:, None, None, :])  # (B, L, width)
+        return text
+
+    def context_from_states(self, text: torch.Tensor, mask: torch.Tensor) -> TextContext:
+        """states (B, L, width), mask (B, L) bool -> every block's cross-attention K/V over them."""
         kvs = [block.cross_attn.keys_values(text) for block in self.blocks]
         # Additive float mask: the same attention as the bool mask (bit for bit), but SDPA's CPU
         # kernel converts a bool mask to this on every call (~15 % of a cross-attention call).
@@ -170,6 +187,8 @@ class MaskedTransformer(nn.Module):
         b, n = ids.shape
         pos = (self.row_emb + self.col_emb).reshape(1, n, -1)  # (1, N, width), row-major
         x = self.token_emb(ids) + pos  # (B, N, width)
+        if context.input_bias is not None:
+            x = x + context.input_bias
         for block, k, v in zip(self.blocks, context.keys, context.values):
             x = block(x, k, v, context.mask)
         return self.head(self.norm_out(x))  # (B, N, vocab_size)

@@ -41,6 +41,12 @@ def build_muse(directory, request):
     return str(directory)
 
 
+def build_cascade(directory, request):
+    from tiny_cascade import build_cascade as build
+
+    return str(build(directory, request.getfixturevalue("tiny_encoder_dir")))
+
+
 def build_ldm(directory, request):
     build_tiny_checkpoint(directory)
     return str(directory)
@@ -56,7 +62,7 @@ def build_real(directory, request):
 
 
 # adapter name -> (directory, request) -> its tiny checkpoint for from_spec
-BUILDERS = {"muse": build_muse, "ldm": build_ldm, "diffusers": build_diffusers, "real": build_real}
+BUILDERS = {"muse": build_muse, "muse-cascade": build_cascade, "ldm": build_ldm, "diffusers": build_diffusers, "real": build_real}
 
 # Clauses of generate()'s contract an adapter documents it does not keep: name -> (the sentence in
 # its module docstring that says so, the reason the test prints when it skips).

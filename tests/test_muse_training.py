@@ -85,7 +85,7 @@ def test_batches_are_a_function_of_step_and_text_dropout_rate():
     data = tiny_data(64)
     config = TrainConfig(batch_size=4096, text_dropout=0.1)
     a, b = draw_batch(data, config, 7, 16), draw_batch(data, config, 7, 16)
-    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert all(torch.equal(x, y) for x, y in zip(a[:5], b[:5])) and a[5] is b[5] is None  # no low-res tokens: the base model
     assert not torch.equal(draw_batch(data, config, 8, 16)[0], a[0])
     dropped = (a[4].sum(1) == data.text_mask[4].sum()) & (a[3][:, 0] == data.text_hidden[4, 0].float()).all(1)
     assert abs(dropped.float().mean().item() - 0.1) < 0.02
@@ -99,7 +99,7 @@ def test_alternative_captions_replace_a_share_of_captions_and_change_nothing_whe
     with_alt = replace(data, caption_index=torch.zeros(64, dtype=torch.long), alt_caption_index=alt)
     plain = replace(with_alt, alt_caption_index=None)
     off = TrainConfig(batch_size=512, text_dropout=0.0)
-    assert all(torch.equal(x, y) for x, y in zip(draw_batch(with_alt, off, 5, 16), draw_batch(plain, off, 5, 16)))
+    assert all(torch.equal(x, y) for x, y in zip(draw_batch(with_alt, off, 5, 16)[:5], draw_batch(plain, off, 5, 16)[:5]))
     on = TrainConfig(batch_size=4096, text_dropout=0.0, alt_caption_prob=0.5)
     g = torch.Generator().manual_seed(on.seed * 1_000_003 + 5)
     rows = torch.randint(0, 64, (on.batch_size,), generator=g)  # the batch's images, as draw_batch draws them

@@ -20,6 +20,8 @@ from musebench.prompts.base import PromptRecord
 
 MUSE_CHECKPOINT = "muse-shapes"  # `adapter: muse` without a checkpoint
 LDM_CHECKPOINT = "ldm-shapes"  # `adapter: ldm` without a checkpoint
+CASCADE_CHECKPOINT = "muse-sr"  # `adapter: muse-cascade` without a checkpoint: the shipped super-resolution stage
+UPSAMPLERS = ("transformer", "bicubic")  # the cascade's second stage, or the baseline it has to beat
 REAL_SIZE = 32  # the shapes world's and the shipped models' resolution
 
 
@@ -48,6 +50,16 @@ def muse_inert(params) -> tuple[str, ...]:
     return off
 
 
+def cascade_params(base_sampler, sr_sampler) -> Declared:
+    """The cascade (models/cascade.py): the base Muse's parameters as `muse` declares them (adaptive
+    decoding aside), then the second stage's steps and temperature and how the side is doubled."""
+    base = muse_params(base_sampler)
+    kept = tuple(p for p in base.params if p.name in ("steps", "guidance", "guidance_schedule", "temperature",
+                                                        "negative_prompt"))
+    return Declared("muse-cascade", (*kept, Param("sr_steps", sr_sampler.steps), Param("sr_temperature", sr_sampler.temperature),
+                                     Param("upsample", UPSAMPLERS[0], UPSAMPLERS)), guidance=MUSE_S)
+
+
 def ldm_params(sampler) -> Declared:
     """An LDM config's sampler section (reference_model/ldm/config.py SamplerDefaults) -> the declaration."""
     from reference_model.sampler_choices import LDM_SCHEDULERS
@@ -61,6 +73,26 @@ def muse(checkpoint: str | None) -> Declared:
     from reference_model.checkpoint import read_config
 
     return muse_params(_read(read_config, checkpoint or MUSE_CHECKPOINT).sampler)
+
+
+def cascade(checkpoint: str | None) -> Declared:
+    from reference_model.checkpoint import read_config as read_base_config
+    from reference_model.sr_checkpoint import read_config
+
+    sr_dir, base_dir = cascade_dirs(checkpoint)
+    return cascade_params(_read(read_base_config, str(base_dir)).sampler, _read(read_config, str(sr_dir)).sampler)
+
+
+def cascade_dirs(checkpoint: str | None):
+    """The super-resolution checkpoint's directory and its base's (its config's training.base), torch-free."""
+    from reference_model.errors import ReferenceModelError
+    from reference_model.sr_checkpoint import read_base
+
+    sr_dir = resolve_checkpoint(checkpoint or CASCADE_CHECKPOINT)
+    try:
+        return sr_dir, resolve_checkpoint(read_base(sr_dir))
+    except ReferenceModelError as exc:
+        raise MusebenchError(str(exc)) from None
 
 
 def ldm(checkpoint: str | None) -> Declared:

@@ -1,4 +1,4 @@
-"""Shipped checkpoints, loadable by name without a path: `muse-shapes`, `ldm-shapes`, `probe-clip`.
+"""Shipped checkpoints, loadable by name without a path: `muse-shapes`, `muse-sr`, `ldm-shapes`, `probe-clip`.
 
 They live inside the package (musebench/checkpoints/<name>/): config.json, *.safetensors, CARD.md.
 A directory path works everywhere a name does.
@@ -58,6 +58,10 @@ def check_checkpoint_weights(name_or_dir: str) -> None:
     try:
         if document.get("format") in _CHECKERS:
             importlib.import_module(_CHECKERS[document["format"]]).check_checkpoint(directory)
+        if document.get("format") == "reference_model.muse_sr/1":  # a cascade's stage: its base is checked too
+            from musebench.models.adapter_params import cascade_dirs
+
+            check_checkpoint_weights(str(cascade_dirs(str(directory))[1]))
         elif document.get("architecture") == "open_clip.model.CLIP":
             from musebench.metrics.probe_model import check_weights
 
@@ -67,4 +71,5 @@ def check_checkpoint_weights(name_or_dir: str) -> None:
 
 
 # config.json "format" -> the reference_model module whose check_checkpoint reads that format
-_CHECKERS = {"reference_model.muse/1": "reference_model.checkpoint", "reference_model.ldm/1": "reference_model.ldm.checkpoint"}
+_CHECKERS = {"reference_model.muse/1": "reference_model.checkpoint", "reference_model.ldm/1": "reference_model.ldm.checkpoint",
+             "reference_model.muse_sr/1": "reference_model.sr_checkpoint"}

@@ -47,6 +47,10 @@ BOUNDS: dict[str, Bound] = {
     "refine_steps": Bound("int", 0, 1000, "extra decoding steps for unconfident images; 0 = off"),
     "refine_below": Bound("number", -100.0, 0.0, "image confidence (mean log-probability) under which an image is refined"),
     "refine_fraction": Bound("number", 0.0, 1.0, "share of an image's tokens re-masked for refinement", low_open=True),
+    # the cascade's second stage (models/cascade.py): its own decoding steps and choice temperature
+    "sr_steps": Bound("int", 1, 1000, "decoding steps of the super-resolution stage"),
+    "sr_temperature": Bound("number", 0.0, 100.0, "the super-resolution stage's choice temperature"),
+    "upsample": Bound("text", 1, 200, "how the cascade doubles the side: transformer or bicubic"),
 }
 
 

@@ -14,6 +14,7 @@ from musebench.errors import MusebenchError
 
 ADAPTERS: dict[str, str] = {
     "muse": "musebench.models.muse:MuseAdapter",  # reference Muse (reference_model/)
+    "muse-cascade": "musebench.models.cascade:CascadeAdapter",  # base Muse + super-resolution stage
     "ldm": "musebench.models.ldm:LDMAdapter",  # matched latent diffusion baseline
     "diffusers": "musebench.models.diffusers_pipeline:DiffusersAdapter",  # any local pipeline
     "real": "musebench.models.real:RealAdapter",  # the data's own images: the ceiling
@@ -24,6 +25,7 @@ ADAPTERS: dict[str, str] = {
 # listed (diffusers: its parameters are its pipeline's call signature) is checked once loaded.
 ADAPTER_PARAMS: dict[str, str] = {
     "muse": "musebench.models.adapter_params:muse",
+    "muse-cascade": "musebench.models.adapter_params:cascade",
     "ldm": "musebench.models.adapter_params:ldm",
     "real": "musebench.models.adapter_params:real",
 }

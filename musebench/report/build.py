@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from musebench.cache.figures import FigureCache
 from musebench.errors import MusebenchError
-from musebench.report import bars, calibration, curves, grids, matched, page, pareto, style, tables
+from musebench.report import bars, calibration, cascade, curves, grids, matched, page, pareto, style, tables
 from musebench.report.data import Run, load_runs
 
 MARKER = ".musebench-report"
@@ -100,6 +100,7 @@ def _build(runs: list[Run], df: pd.DataFrame, out: Path, progress: bool, store: 
     stages = [
         ("tables", lambda: _tables(df, out)),
         ("speed-ups", lambda: _speedups(runs, df, out)),
+        ("cascade", lambda: cascade.blocks(runs, out, _write_frame)),
         ("steps", lambda: _figures("Metric vs steps", curves.steps_figures(df, out, palette, labels, only, store=store)) + _saturation(df, out)),
         ("guidance", lambda: _figures("Guidance trade-off", curves.tradeoff_figures(df, out, palette, labels, only, store=store))),
         ("latency", lambda: _figures("Latency vs quality", pareto.pareto_figures(df, out, palette, labels, only, store=store,

@@ -1,0 +1,88 @@
+"""What a cascade's super-resolution stage keeps and what it adds (issue 26 item 2), for a run with an
+adapter `muse-cascade` model: paired accuracy differences on the same prompts and seeds.
+
+Rows: the stage against the base model alone (the accuracy the stage keeps or loses; the base image
+is scored at its own 32 px) and against bicubic upsampling of the same base tokens (what the stage
+adds over interpolation). Each difference is b - a with its 95 % Newcombe paired interval
+(Newcombe 1998b, method 10) and the paired TOST verdict within the suite's equivalence margin
+(musebench.stats.equivalence; Schuirmann 1987), on the items both were scored on. FID and KID stay in
+the tables above, each beside its floor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from musebench.report import page
+from musebench.report.data import Run
+from musebench.report.pareto import margins
+from musebench.stats.equivalence import tost_paired_proportions
+from musebench.stats.proportions import newcombe_paired
+
+ACCURACY = "oracle/all_correct"
+CASCADE, BASE = "muse-cascade", "muse"
+
+
+def _adapters(run: Run) -> dict[str, str]:
+    models = run.run_json.get("models") or {}
+    return {name: m.get("adapter") for name, m in models.items() if isinstance(m, dict)}
+
+
+def _points(run: Run) -> dict[str, tuple[str, dict[str, float]]]:
+    """'stage' / 'bicubic' / 'base' -> (row label, its per-item accuracy), from the run's rows."""
+    adapters = _adapters(run)
+    found: dict[str, tuple[str, dict[str, float]]] = {}
+    for row in run.rows:
+        if row.metric != ACCURACY or row.items is None:
+            continue
+        adapter = adapters.get(row.model)
+        if adapter == CASCADE:
+            kind = "bicubic" if row.params.get("upsample") == "bicubic" else "stage"
+            found.setdefault(kind, (f"{row.model} upsample={row.params.get('upsample', 'transformer')}", row.items))
+        elif adapter == BASE:
+            found.setdefault("base", (f"{row.model} (base, 32 px)", row.items))
+    return found
+
+
+def comparison(label_a: str, a: dict[str, float], label_b: str, b: dict[str, float], margin: float) -> dict:
+    """b - a on the items both hold: accuracies, the difference with its 95 % interval, the TOST."""
+    common = sorted(set(a) & set(b))
+    x = np.array([bool(a[k]) for k in common])
+    y = np.array([bool(b[k]) for k in common])
+    cells = (int(np.sum(x & y)), int(np.sum(x & ~y)), int(np.sum(~x & y)), int(np.sum(~x & ~y)))
+    low, high = newcombe_paired(*cells)
+    tost = tost_paired_proportions(x, y, margin)
+    verdict = (f"equivalent within ±{margin:g}" if tost.equivalent else
+               "better" if low > 0 else "worse" if high < 0 else f"not shown within ±{margin:g}")
+    return {"a": label_a, "b": label_b, "N (paired)": len(common), "accuracy a": float(x.mean()),
+            "accuracy b": float(y.mean()), "b - a": float(y.mean() - x.mean()), "95 % low": low, "95 % high": high,
+            "TOST p": tost.p_value, "verdict": verdict}
+
+
+def frame(runs: list[Run]) -> pd.DataFrame:
+    rows = []
+    run_margins = margins(runs)
+    for run in runs:
+        if CASCADE not in _adapters(run).values():
+            continue
+        points = _points(run)
+        for a, b in (("base", "stage"), ("bicubic", "stage"), ("base", "bicubic")):
+            if a in points and b in points:
+                rows.append({"run": run.label, **comparison(*points[a], *points[b], run_margins[run.label])})
+    return pd.DataFrame(rows)
+
+
+def blocks(runs: list[Run], out: Path, write_frame: Callable[[pd.DataFrame, Path, str], dict[str, str]]) -> list[page.Block]:
+    table = frame(runs)
+    if table.empty:
+        return []
+    margin = " / ".join(f"{m:g}" for m in dict.fromkeys(margins(runs).values()))
+    caption = ("Paired on the same prompts and seeds: accuracy (oracle, all requirements met) of b minus a, with its "
+               "95 % Newcombe paired interval, and the paired TOST (two one-sided tests at 5 %, 90 % interval) "
+               f"within ±{margin}, the margin the suite declared (report.equivalence_margin). The base model's images "
+               "are scored at 32 px, the cascade's at 64 px. 'better' / 'worse': the 95 % interval excludes 0.")
+    return [page.frame_block("What the super-resolution stage keeps", caption, table, write_frame(table, out, "cascade"))]
