@@ -18,6 +18,8 @@ once per image, so an image's random draws never depend on its batch. Its bytes 
 pipeline's CPU kernels round by batch size (reference_model/batch_invariance.py measures that for
 our own models, which run the affected parts per image; a third-party pipeline is not patched).
 An aMUSEd pipeline also offers `generate_with_confidence` (models/amused_confidence.py); no other does.
+An inpainting pipeline (its call takes `image` and `mask_image`, e.g. StableDiffusionInpaintPipeline)
+offers `edit` (models/editing.py) with a mask: the pipeline's own inpainting, white = repaint.
 """
 
 from __future__ import annotations
@@ -251,6 +253,45 @@ class DiffusersAdapter:
                 "confidence (only an AmusedPipeline with its AmusedScheduler does)"
             )
         return functools.partial(generate_with_confidence, self)
+
+    @property
+    def edit(self):
+        """The optional capability (models/editing.py), offered for an inpainting pipeline only (its call
+        takes `image` and `mask_image`); on any other the attribute is missing (AttributeError), so
+        editing.editing_support says False."""
+        if not {"image", "mask_image"} <= set(self.call_parameters):
+            raise AttributeError(f"diffusers pipeline {type(self.pipe).__name__} at {self.directory} does not inpaint "
+                                 "(its call takes no image and mask_image)")
+        return self._inpaint
+
+    @torch.no_grad()
+    def _inpaint(self, images: torch.Tensor, masks, prompts: Sequence[str], seeds: Sequence[int],
+                 params: Mapping[str, ParamValue], iterations: int = 1) -> torch.Tensor:
+        """uint8 images (N, 3, H, W), masks bool (N, H, W) (True = repaint) -> uint8 (N, 1, 3, H, W)."""
+        from PIL import Image
+
+        if masks is None:
+            raise MusebenchError("diffusers edit: mask-free editing resamples Muse's tokens; an inpainting pipeline "
+                                 "needs a mask")
+        if iterations != 1:
+            raise MusebenchError(f"diffusers edit: inpainting is one sampling; iterations={iterations} must be 1")
+        if len(prompts) != len(seeds) or len(prompts) != images.shape[0]:
+            raise MusebenchError(f"edit: {images.shape[0]} images, {len(prompts)} prompts and {len(seeds)} seeds; "
+                                 "give one of each per image")
+        merged = self.checked(params)
+        if "scheduler" in merged:
+            self.set_scheduler(str(merged["scheduler"]))
+        args = self.call_arguments({k: v for k, v in merged.items() if k != "resolution"}, 1)
+        side = images.shape[-1]
+        masks = np.asarray(masks, dtype=bool)
+        out = []
+        for image, mask, prompt, seed in zip(images, masks, prompts, seeds):  # one call per image: its own generator
+            picture = Image.fromarray(image.permute(1, 2, 0).numpy())
+            repaint = Image.fromarray(mask.astype(np.uint8) * 255)
+            generator = torch.Generator(device="cpu").manual_seed(int(seed))
+            out.append(self.pipe(prompt=[prompt], image=picture, mask_image=repaint, height=side, width=side,
+                                 generator=generator, **args).images)
+        return np_to_uint8(np.concatenate(out))[:, None]
 
     def describe(self, params: Mapping[str, ParamValue]) -> dict:
         merged = self.checked(params)

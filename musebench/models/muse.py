@@ -110,6 +110,10 @@ class MuseAdapter(ReferencePipelineAdapter):
         frames = self.pipe.ids_to_images(rounds.reshape(n * k, t))  # (N*K, 3, H, W)
         return frames.view(n, k, *frames.shape[1:])
 
+    def round_trip(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 (N, 3, H, W) through the tokenizer and back, nothing sampled: an edit's floor."""
+        return self.pipe.ids_to_images(self.pipe.encode_ids(images))
+
     def describe(self, params: Mapping[str, ParamValue]) -> dict:
         report = self.flops(params, self.pipe.transformer)
         pipe = self.pipe

@@ -18,8 +18,8 @@ from reference_model.errors import ReferenceModelError
 from reference_model.ldm.checkpoint import load_checkpoint
 from reference_model.ldm.config import LDMConfig
 from reference_model.ldm.denoiser import CodeHeadDenoiser
-from reference_model.ldm.latents import decode_latents
-from reference_model.ldm.sampler import SampleParams, sample_latents
+from reference_model.ldm.latents import decode_latents, encode_images
+from reference_model.ldm.sampler import KnownLatents, SampleParams, sample_latents
 from reference_model.text_encoder import FrozenTextEncoder
 from reference_model.tokenizer import VQModel
 
@@ -53,18 +53,36 @@ class LDMPipeline:
 
     @torch.inference_mode()
     def generate_latents(self, prompts: Sequence[str], seeds: Sequence[int], params: SampleParams,
-                         negative_prompt: str | None = None) -> torch.Tensor:
-        """One latent (C, g, g) per (prompt, seed): (B, C, g, g)."""
+                         negative_prompt: str | None = None, known: KnownLatents | None = None) -> torch.Tensor:
+        """One latent (C, g, g) per (prompt, seed): (B, C, g, g); `known`: inpainting (sampler.py)."""
         if len(seeds) != len(prompts):
             raise ReferenceModelError(f"got {len(seeds)} seeds for {len(prompts)} prompts; give one seed per prompt")
         generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
         text, uncond = self._texts(prompts, negative_prompt)
         return sample_latents(self.denoiser, self.config.noise.scheduler_config(), params, text, uncond,
-                              self.latent_shape(), generators)
+                              self.latent_shape(), generators, known)
+
+    def encode_latents(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, 3, H, W) -> the latents the denoiser works in (B, C, g, g)."""
+        with torch.inference_mode():
+            return encode_images(self.vq, images, self.config.latent.scale)
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return decode_latents(self.vq, latents, self.config.latent)
+
+    def inpaint(self, images: torch.Tensor, region: torch.Tensor, prompts: Sequence[str], seeds: Sequence[int],
+                params: SampleParams, negative_prompt: str | None = None) -> torch.Tensor:
+        """uint8 images (B, 3, H, W) with the latent positions where region (B, g, g) is True sampled anew
+        under `prompts`, the rest kept (sampler.py's masked-latent method): uint8 (B, 3, H, W)."""
+        g = self.config.denoiser.grid
+        if region.shape != (images.shape[0], g, g):
+            raise ReferenceModelError(f"inpaint: region shape {tuple(region.shape)} != (B, {g}, {g}) latent grid")
+        keep = (~region.bool()).float()[:, None]  # (B, 1, g, g)
+        known = KnownLatents(self.encode_latents(images), keep)
+        return self.decode(self.generate_latents(prompts, seeds, params, negative_prompt, known))
 
     def generate(self, prompts: Sequence[str], seeds: Sequence[int], params: SampleParams,
                  negative_prompt: str | None = None) -> torch.Tensor:
         """One image per (prompt, seed): uint8 (B, 3, H, W)."""
-        latents = self.generate_latents(prompts, seeds, params, negative_prompt)
-        with torch.inference_mode():
-            return decode_latents(self.vq, latents, self.config.latent)
+        return self.decode(self.generate_latents(prompts, seeds, params, negative_prompt))
