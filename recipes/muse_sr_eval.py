@@ -51,11 +51,12 @@ def final_eval(base, config, vq, sr, path: Path, n: int, batch_size: int = 64) -
         parts["base"].append(base.ids_to_images(low))
         parts["cascade"].append(cascade.ids_to_images(cascade.upsample_ids(low, prompts, seeds, sr_params)))
     images = {k: torch.cat(v) for k, v in parts.items()}
+    recon = reconstruct(vq, real64)
     result = {
         "n": n, "base_steps": EVAL_STEPS, "sr_sampler": {"steps": s.steps, "temperature": s.temperature},
         "real_64": oracle_accuracy(real64, records),
-        "reconstruction_64": oracle_accuracy(reconstruct(vq, real64), records),
-        "reconstruction_64_psnr_db": _psnr(reconstruct(vq, real64), real64),
+        "reconstruction_64": oracle_accuracy(recon, records),
+        "reconstruction_64_psnr_db": _psnr(recon, real64),
         "stage_on_real_tokens": oracle_accuracy(images["on_real"], records),
         "stage_on_real_tokens_psnr_db": _psnr(images["on_real"], real64),
         "bicubic_of_real_32_psnr_db": _psnr(bicubic(real32), real64),

@@ -1,6 +1,6 @@
 """Join benchmarks/editing.py's result files and render the editing report page (issue 26 item 5).
 
-    python scripts/editing_page.py --results A.json [B.json ...] [--joined FILE] [--out DIR] [--examples 4]
+    python scripts/editing_page.py --results A.json [B.json ...] [--other LDM.json] [--joined FILE] [--out DIR] [--examples 4]
 
 The files' per-edit verdicts are joined per (edit type, method, round) in the order given (each file
 covers items `items_from` .. on; the join refuses gaps, and overlapping items must agree exactly) and the joined file is written
@@ -174,15 +174,22 @@ def _verdict(verdict, items: dict, key: str, i: int) -> str:
 
 
 def paired(data: dict) -> list[str]:
-    """Inpainting against the last mask-free round, per edit type, on the same items: exact McNemar with
-    Newcombe's interval (musebench.stats.paired), Holm over the table's tests."""
+    """Inpainting against the last mask-free round, per edit type, on the same items."""
+    last = int(data["mask_free_rounds"])
+    items = data["items"]
+    pairs = [(kind, items.get(f"{kind}/inpaint"), items.get(f"{kind}/mask_free/{last}"))
+             for kind in dict.fromkeys(key.split("/")[0] for key in items)]
+    return mcnemar_table(pairs, f"Paired on the same items: mask-free ({last} rounds) minus inpainting")
+
+
+def mcnemar_table(pairs: list, title: str) -> list[str]:
+    """(edit type, record a, record b) -> b minus a for success and preservation on the items both hold:
+    exact McNemar with Newcombe's interval (musebench.stats.paired), Holm over the table's tests."""
     from musebench.stats.multiple import holm
     from musebench.stats.paired import mcnemar_exact
 
-    last = int(data["mask_free_rounds"])
     tests = []
-    for kind in dict.fromkeys(key.split("/")[0] for key in data["items"]):
-        a, b = data["items"].get(f"{kind}/inpaint"), data["items"].get(f"{kind}/mask_free/{last}")
+    for kind, a, b in pairs:
         if a is None or b is None:
             continue
         for outcome in ("success", "preserved"):
@@ -191,16 +198,36 @@ def paired(data: dict) -> list[str]:
     if not tests:
         return []
     adjusted = holm([t.p_value for _, _, t in tests])
-    lines = [f"Paired on the same items: mask-free ({last} rounds) minus inpainting, exact McNemar, Newcombe 95 % "
-             "interval, Holm over the rows.", "",
-             "| edit | outcome | N | difference [95 %] | inpaint only / mask-free only | p (Holm) |", "|---|---|---|---|---|---|"]
+    lines = [f"{title}, exact McNemar, Newcombe 95 % interval, Holm over the rows.", "",
+             "| edit | outcome | N | difference [95 %] | a only / b only | p (Holm) |", "|---|---|---|---|---|---|"]
     for (kind, outcome, t), p in zip(tests, adjusted):
         lines.append(f"| {kind} | {outcome} | {t.n} | {t.diff:+.3f} [{t.ci95[0]:+.3f}, {t.ci95[1]:+.3f}] | "
                      f"{t.a_only} / {t.b_only} | {p:.3g} |")
     return lines
 
 
-def page(data: dict, curve_files: tuple[str, str], grid_files: tuple[str, str] | None) -> str:
+def load_other(path: Path) -> dict:
+    """Another model's benchmarks/editing.py file, its rates recomputed like the main files'."""
+    raw = read(path)
+    return {**join([raw]), "model": raw.get("model"), "not_available": raw.get("not_available")}
+
+
+def other_model(data: dict, other: dict) -> list[str]:
+    """The same suite on another model (benchmarks/editing.py --model): its table, and its inpainting
+    against Muse's on the same items (same sources, prompts, regions and seeds)."""
+    model = other.get("model") or "another model"
+    missing = ", ".join(other.get("not_available") or []) or "none"
+    lines = [f"## The same suite on {model}", "",
+             f"`{'`; `'.join(other['commands'])}`. Methods the model does not offer (recorded, not run): {missing}. "
+             "Same edits, regions, prompts and seeds as above; the *vq_round_trip* row is this model's own encode + "
+             "decode (for ldm-shapes: the latent space of the same tokenizer, snapped to its codes).", ""]
+    lines += table(other)
+    pairs = [(kind, data["items"].get(f"{kind}/inpaint"), other["items"].get(f"{kind}/inpaint")) for kind in TYPES]
+    lines += ["", *mcnemar_table(pairs, f"Paired on the same items: {model} inpainting minus muse-shapes inpainting")]
+    return lines
+
+
+def page(data: dict, curve_files: tuple[str, str], grid_files: tuple[str, str] | None, others: list[dict] = ()) -> str:
     d = data["definitions"]
     n = min(r["success"]["n"] for r in data["results"].values())
     lines = ["# Editing on the shapes world: Muse inpainting and mask-free editing", "",
@@ -229,6 +256,8 @@ def page(data: dict, curve_files: tuple[str, str], grid_files: tuple[str, str] |
                   "Before/after: the source render, its edit region (lightened), the inpainting and the last mask-free "
                   "round, with the edit oracle's verdicts (the first items of each type, the benchmark's seeds; "
                   f"[PDF]({grid_files[1]})).", ""]
+    for other in others:
+        lines += [*other_model(data, other), ""]
     return "\n".join(lines)
 
 
@@ -239,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, nargs="+", required=True)
     parser.add_argument("--joined", type=Path, default=REPO / "benchmarks" / "results" / "editing.json")
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "editing")
+    parser.add_argument("--other", type=Path, nargs="*", default=[],
+                        help="benchmarks/editing.py results of other models (--model), one file each, shown with "
+                             "their inpainting paired against Muse's")
     parser.add_argument("--examples", type=int, default=4, help="before/after rows per edit type (0: no grid, no model)")
     args = parser.parse_args(argv)
     data = join([read(p) for p in args.results])
@@ -246,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     write_json(args.joined, data)
     args.out.mkdir(parents=True, exist_ok=True)
     grid = examples(data, args.examples, args.out) if args.examples else None
-    (args.out / "index.md").write_text(page(data, curve(data, args.out), grid), encoding="utf-8")
+    others = [load_other(path) for path in args.other]
+    (args.out / "index.md").write_text(page(data, curve(data, args.out), grid, others), encoding="utf-8")
     print(args.out / "index.md")
     return 0
 

@@ -48,20 +48,20 @@ export MUSEBENCH_DEVICE="${MUSEBENCH_DEVICE:-cpu}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
 check_checkpoints() {
-  for name in muse-shapes ldm-shapes probe-clip; do
+  for name in muse-shapes muse-sr ldm-shapes probe-clip probe-clip-64; do
     if [ ! -f "musebench/checkpoints/$name/config.json" ]; then
-      echo "make_reports.sh: shipped checkpoint musebench/checkpoints/$name is missing; train it first: python -m recipes.${name//-/_} from the repository root (README.md lists the exact commands)" >&2
+      echo "make_reports.sh: shipped checkpoint musebench/checkpoints/$name is missing; train it first: python -m recipes.$(n=${name%-64}; echo ${n//-/_}) from the repository root (README.md lists the exact commands)" >&2
       exit 2
     fi
   done
 }
 
 # OMP threads per suite: the head-to-head's latency is timed on both cores (nothing else runs while it is timed)
-declare -A THREADS=([head_to_head]=2)
+declare -A THREADS=([head_to_head]=2 [cascade_sr]=2)
 # (the first N val prompts are the same in every suite and image seeds depend only on (seed,
 # prompt, index), so Muse's default-setting images are generated once and shared through the cache)
 ORDER=(head_to_head steps_sweep guidance_sweep shapes_compositional shapes_compositional_holdout clip_score coco_fid_shapes
-       calibration calibration_holdout calibration_perturbed)
+       calibration calibration_holdout calibration_perturbed cascade_sr)
 
 stale() {  # true when suite $1 must run: --rerun, no results, another protocol, or newer shipped weights
   local results="$RUNS/$1/results.jsonl"
@@ -116,10 +116,12 @@ declare -A REPORTS=(
   [clip_score]="clip_score"
   [coco_fid_shapes]="coco_fid_shapes"
   [calibration]="calibration calibration_holdout calibration_perturbed"
+  [cascade_sr]="cascade_sr"
 )
 declare -A KEEP_ITEMS=(
   [calibration]="confidence/mean|oracle/all_correct"
   [head_to_head]="oracle/(all_correct|single_object|two_object|counting|colors|position|color_attr)|latency/.*"
+  [cascade_sr]="oracle/all_correct"
 )
 build_report() {  # report name: build it, then copy its runs' result files next to it
   local report=$1 dirs=() suite
@@ -157,7 +159,7 @@ python scripts/summarize_reports.py --reports "$OUT"
 # hour on 2 cores, so they are not rerun here): joined, checked for agreement, rendered with its grids into
 # reports/editing/ (its own default: the joined file records this exact command, which the page quotes)
 python scripts/editing_page.py --results benchmarks/results/editing_inpaint.json benchmarks/results/editing_mask_free.json \
-    benchmarks/results/editing_mask_free_736.json --examples 4 >/dev/null
+    benchmarks/results/editing_mask_free_736.json --other benchmarks/results/editing_ldm.json --examples 4 >/dev/null
 done_at=$(date +%s)
 if command -v chromium >/dev/null 2>&1; then  # each page in headless Chromium: console errors, broken images
   for report in "${!REPORTS[@]}"; do python scripts/check_html.py "$OUT/$report/index.html"; done

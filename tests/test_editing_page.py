@@ -64,10 +64,28 @@ def test_overlapping_files_agreeing_on_the_overlap_join_once(tmp_path):
     assert json.loads((tmp_path / "j.json").read_text())["items"]["recolor/inpaint"]["success"] == "1010"
 
 
+OTHER_MODELS = ("editing_ldm.json",)  # the committed page's --other files (reports/README.md's command)
+
+
+def test_another_models_file_gets_its_table_and_a_paired_test_against_muse(tmp_path):
+    muse = result_file(tmp_path / "muse.json", 0, {"source": "0000", "inpaint": "1100"})
+    other = result_file(tmp_path / "ldm.json", 0, {"source": "0000", "inpaint": "0000"})
+    document = json.loads(other.read_text())
+    document.update({"model": "ldm-shapes", "not_available": ["mask_free"]})
+    other.write_text(json.dumps(document))
+    assert editing_page.main(["--results", str(muse), "--other", str(other), "--joined", str(tmp_path / "j.json"),
+                              "--out", str(tmp_path / "page"), "--examples", "0"]) == 0
+    page = (tmp_path / "page" / "index.md").read_text()
+    assert "## The same suite on ldm-shapes" in page and "(recorded, not run): mask_free" in page
+    assert "ldm-shapes inpainting minus muse-shapes inpainting" in page
+    assert "| recolor | success | 4 | -0.500 [" in page and "| 2 / 0 |" in page
+
+
 def test_committed_page_is_the_committed_results_rendered():
     """reports/editing/index.md cannot drift from benchmarks/results/editing.json (STATISTICS.md: prose from a file)."""
     data = json.loads((ROOT / "benchmarks" / "results" / "editing.json").read_text())
+    others = [editing_page.load_other(ROOT / "benchmarks" / "results" / name) for name in OTHER_MODELS]
     text = editing_page.page(data, ("success_vs_preservation.png", "success_vs_preservation.pdf"),
-                             ("before_after.png", "before_after.pdf"))
+                             ("before_after.png", "before_after.pdf"), others)
     assert (ROOT / "reports" / "editing" / "index.md").read_text() == text
     assert min(r["success"]["n"] for r in data["results"].values()) >= 1000  # the issue's N per edit type and method
