@@ -85,7 +85,8 @@ def main() -> int:
     b, s = cascade.base.config.sampler, cascade.config.sampler
     base_params = SampleParams(steps=b.steps, guidance=b.guidance, guidance_schedule=b.guidance_schedule,
                                temperature=b.temperature)
-    sr_params = SampleParams(steps=s.steps, guidance=s.guidance, temperature=s.temperature)
+    sr_params = SampleParams(steps=s.steps, guidance=s.guidance, temperature=s.temperature,
+                             token_temperature=s.token_temperature)
     records = sample_prompts("val", args.batch, 0)
     prompts, seeds = [r.prompt for r in records], [r.index for r in records]
     time_stages(cascade, prompts[:1], seeds[:1], base_params, sr_params)  # warm-up
@@ -95,7 +96,8 @@ def main() -> int:
     result = {
         "command": "python benchmarks/cascade_stages.py", "sr_checkpoint": str(sr_dir), "base_checkpoint": str(base_dir),
         "base_sampler": {"steps": b.steps, "guidance_s": b.guidance, "temperature": b.temperature},
-        "sr_sampler": {"steps": s.steps, "guidance_s": s.guidance, "temperature": s.temperature},
+        "sr_sampler": {"steps": s.steps, "guidance_s": s.guidance, "temperature": s.temperature,
+                       "token_temperature": s.token_temperature},
         "threads": torch.get_num_threads(), "machine": platform.machine(), "cpus": os.cpu_count(),
         "load_average_1min": os.getloadavg()[0],
         "batch_1": summarise(single, 1), f"batch_{args.batch}_per_image": summarise(batched, args.batch),

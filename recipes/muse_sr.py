@@ -51,6 +51,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--lowres-layers", type=int, default=2)
     p.add_argument("--sr-steps", type=int, default=8, help="shipped sampler default: decoding steps of the stage")
     p.add_argument("--temperature", type=float, default=1.0, help="shipped sampler default choice temperature")
+    p.add_argument("--token-temperature", type=float, default=1.0,
+                   help="shipped sampler default temperature of the token draw (0: argmax); changing a sampler "
+                        "default on a finished run re-evaluates and repackages, nothing is retrained")
     p.add_argument("--eval-prompts", type=int, default=500, help="val prompts of the final eval")
     return p.parse_args(argv)
 
@@ -65,7 +68,8 @@ def model_config(args: argparse.Namespace, base_config):
     transformer = TransformerConfig(vocab_size=vq.codebook_size, grid=vq.grid, width=args.width, depth=args.depth,
                                     heads=args.heads, text_dim=text.hidden_size)
     lowres = LowResConfig(vocab_size=base_config.vq.codebook_size, grid=base_config.vq.grid, layers=args.lowres_layers)
-    sampler = SamplerConfig(steps=args.sr_steps, guidance=0.0, temperature=args.temperature)
+    sampler = SamplerConfig(steps=args.sr_steps, guidance=0.0, temperature=args.temperature,
+                            token_temperature=args.token_temperature)
     config = SuperResConfig(vq=vq, text_encoder=text, transformer=transformer, lowres=lowres, sampler=sampler)
     config.check("recipes.muse_sr")
     return config
@@ -162,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     base = MusePipeline(base_config, base_vq, base_transformer, encoder)
     metrics = timed("eval", lambda: muse_sr_eval.final_eval(base, config, vq, sr, work / "metrics.json",
                                                             args.eval_prompts),
-                    done=(work / "metrics.json").is_file())
+                    done=muse_sr_eval.evaluated(work / "metrics.json", config))
     if last < 5:
         return 0
     from recipes import muse_sr_card

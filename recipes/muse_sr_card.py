@@ -17,6 +17,20 @@ def _row(name: str, scores: dict, note: str = "") -> str:
     return f"| {name} | {_pct(scores.get('all_correct'))} | {note} |\n"
 
 
+def _psnr_line(metrics: dict) -> str:
+    per = metrics.get("psnr_db_per_image")
+    if not per:
+        return ""
+
+    def cell(key: str) -> str:
+        lo, hi = per[key]["ci95"]
+        return f"{per[key]['mean']:.2f} dB [{lo:.2f}, {hi:.2f}]"
+
+    return ("Detail against a ground truth (the real 64 px render; per image, mean [95 % bootstrap interval], n = "
+            f"{per['stage_on_real_tokens']['n']}): the stage on the 32 px render's tokens {cell('stage_on_real_tokens')}, "
+            f"bicubic 2x of that render {cell('bicubic_of_real_32')}, paired difference {cell('stage_minus_bicubic')}.")
+
+
 def write_card(args, config, out: Path, command: str, n_params: dict, metrics: dict, timings: dict) -> None:
     training_min = sum(v for k, v in timings.items() if k != "eval") / 60
     t, low = config.transformer, config.lowres
@@ -38,7 +52,8 @@ tokens go through {low.layers} self-attention blocks and are concatenated with t
 cross-attention context (Muse), and each high-res position's input also gets its low-res token's embedding
 (nearest 2x; not in Muse, reference_model/super_res.py says why). Width {t.width}, depth {t.depth}, {t.heads} heads.
 Parameters: {n_params['sr']:,} stage + {n_params['vq']:,} tokenizer (+ the base model's frozen text encoder).
-Sampler default: {config.sampler.steps} steps, no guidance, choice temperature {config.sampler.temperature}.
+Sampler default: {config.sampler.steps} steps, no guidance, choice temperature {config.sampler.temperature}, token
+temperature {config.sampler.token_temperature} (0: each token the argmax of its logits).
 
 ## Reproduce
 
@@ -54,6 +69,8 @@ torch {torch.__version__}, {args.procs} process(es) x {args.threads} thread(s).
 ## Results (recipes/muse_sr_eval.py; one seed per prompt, its index)
 
 {table}
+{_psnr_line(metrics)}
+
 These are the training's check on {metrics.get('n')} prompts; `suites/cascade_sr.yaml` measures the cascade
 with intervals on more (reports/cascade_sr/).
 

@@ -66,11 +66,11 @@ def train(cfg: ProbeConfig, steps: int, batch: int, lr: float, seed: int, log_ev
     return model.eval(), log
 
 
-def write_card(out: Path, argv: list[str], info: dict) -> None:
+def write_card(out: Path, argv: list[str], info: dict, name: str = "probe-clip") -> None:
     ev = info["val"]
     zs = "\n".join(f"| {k.split('/')[1]} | {v:.3f} | {ev[k + '_n']} |" for k, v in ev.items() if k.startswith("zero_shot/") and not k.endswith("_n"))
     out.joinpath("CARD.md").write_text(
-        f"""# probe-clip
+        f"""# {name}
 
 A small CLIP (open_clip.model.CLIP: ViT image tower, causal text tower, open_clip BPE tokenizer)
 trained with open_clip.ClipLoss on shapes-world (image, caption) pairs at {info['config']['image_size']} px.
@@ -140,7 +140,7 @@ def _write(out: Path, model, cfg: ProbeConfig, info: dict, argv: list[str]) -> N
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     save_model(model, str(tmp / WEIGHTS_FILE))
     save_config(cfg, tmp / CONFIG_FILE, {k: v for k, v in info.items() if k != "config"})
-    write_card(tmp, argv, info)
+    write_card(tmp, argv, info, out.name)
     tmp.chmod(0o755)
     for f in tmp.iterdir():
         f.chmod(0o644)

@@ -84,6 +84,7 @@ class SamplerConfig:
     guidance: float = 2.0  # Muse guidance scale s: l = (1 + s) l_cond - s l_uncond
     guidance_schedule: str = "constant"  # "constant" or "linear" (Muse §2.7: ramped over steps)
     temperature: float = 4.5  # Gumbel choice temperature, annealed linearly to 0 (MaskGIT)
+    token_temperature: float = 1.0  # temperature of the token draw (sampler.SampleParams); 0 = argmax
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,10 @@ class SampleParams:
     guidance_schedule: str = "constant"  # "linear": s ramps up over the steps (Muse §2.7)
     temperature: float = 4.5  # initial Gumbel choice temperature (MaskGIT choice_temperature)
     adaptive: AdaptiveOptions = field(default_factory=AdaptiveOptions)  # early stop, refinement; off (adaptive_options.py)
+    # Temperature of the token draw itself: argmax(logits / tau + g) = argmax(logits + tau g). 1 samples
+    # the categorical as MaskGIT does (the base model's only setting); 0 takes the argmax, the setting
+    # of the super-resolution stage, whose tokens the low-res tokens nearly determine (recipes/muse_sr.py).
+    token_temperature: float = 1.0
 
     def check(self) -> None:
         if not isinstance(self.steps, int) or self.steps < 1:
@@ -55,6 +59,8 @@ class SampleParams:
             )
         if self.temperature < 0:
             raise ReferenceModelError(f"sampler: temperature={self.temperature} must be >= 0")
+        if self.token_temperature < 0:
+            raise ReferenceModelError(f"sampler: token_temperature={self.token_temperature} must be >= 0")
         self.adaptive.check()
 
 
@@ -184,7 +190,10 @@ def decode_steps(
         logits = guided_logits(transformer, current, rows_context, scale).float()  # (A, N, K)
         # Sample a token at every masked position: categorical via Gumbel-max (MaskGIT
         # jax.random.categorical), noise from each image's own generator.
-        sampled = gumbel_noise(logits.shape[1:], rows_generators).add_(logits).argmax(dim=-1)  # (A, N)
+        noise = gumbel_noise(logits.shape[1:], rows_generators)  # drawn at any temperature: the same streams after
+        if params.token_temperature != 1.0:
+            noise.mul_(params.token_temperature)
+        sampled = noise.add_(logits).argmax(dim=-1)  # (A, N)
         # Tokens fixed at earlier steps (or given for inpainting) are never revisited.
         sampled = torch.where(unknown, sampled, current)
         if step == params.steps - 1:  # the last step commits every remaining position

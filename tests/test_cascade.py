@@ -203,3 +203,40 @@ def test_the_preflight_checks_the_base_checkpoint_too(tmp_path, tiny_sr):
     (tmp_path / "c" / "base" / "model.safetensors").write_bytes(b"not weights")
     with pytest.raises(MusebenchError, match="base"):
         check_checkpoint_weights(str(tmp_path / "c" / "sr"))
+
+
+def test_the_shipped_stage_fits_its_config_and_names_its_base():
+    """muse-sr: its weights fit config.json (torch-free), its base is the shipped muse-shapes, its card
+    gives the command that trained it, and the declaration reads both configs without torch."""
+    from musebench.models.adapter_params import cascade_dirs
+    from musebench.models.checkpoints import SHIPPED_DIR
+
+    sr_dir, base_dir = cascade_dirs("muse-sr")
+    assert sr_dir == SHIPPED_DIR / "muse-sr" and base_dir == SHIPPED_DIR / "muse-shapes"
+    config = check_checkpoint(sr_dir)
+    assert config.vq.image_size == 64 and config.lowres.grid == 8
+    card = (sr_dir / "CARD.md").read_text()
+    training = json.loads((sr_dir / "config.json").read_text())["training"]
+    assert training["command"].startswith("python -m recipes.muse_sr") and training["command"] in card
+    assert declared_params("muse-cascade", None).defaults()["sr_steps"] == config.sampler.steps
+
+
+def test_token_temperature_zero_takes_each_tokens_argmax(cascade):
+    """One step at token temperature 0 fills every position with the argmax of its logits; temperature 1
+    (the default) samples, and both draw the same random streams (the choice noise is unchanged)."""
+    from reference_model.sampler import SampleParams, decode
+
+    pipe = cascade.pipe
+    hidden, mask = pipe.base.text_encoder(PROMPTS[:2])
+    low = torch.randint(0, pipe.config.lowres.vocab_size, (2, pipe.config.lowres.grid ** 2),
+                        generator=torch.Generator().manual_seed(0))
+    context = pipe.sr.sr_context(hidden, mask, low)
+    masked = torch.full((2, pipe.config.transformer.grid ** 2), pipe.config.transformer.mask_id)
+    with torch.no_grad():
+        expected = pipe.sr(masked, context).argmax(-1)
+        gens = lambda: [torch.Generator().manual_seed(s) for s in (0, 1)]  # noqa: E731
+        greedy = decode(pipe.sr, context, masked, SampleParams(steps=1, guidance=0.0, token_temperature=0.0), gens())
+        sampled = decode(pipe.sr, context, masked, SampleParams(steps=1, guidance=0.0), gens())
+    assert torch.equal(greedy, expected) and not torch.equal(sampled, expected)
+    with pytest.raises(ReferenceModelError, match="token_temperature"):
+        SampleParams(token_temperature=-1.0).check()

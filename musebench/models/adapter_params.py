@@ -57,6 +57,7 @@ def cascade_params(base_sampler, sr_sampler) -> Declared:
     kept = tuple(p for p in base.params if p.name in ("steps", "guidance", "guidance_schedule", "temperature",
                                                         "negative_prompt"))
     return Declared("muse-cascade", (*kept, Param("sr_steps", sr_sampler.steps), Param("sr_temperature", sr_sampler.temperature),
+                                     Param("sr_token_temperature", sr_sampler.token_temperature),
                                      Param("upsample", UPSAMPLERS[0], UPSAMPLERS)), guidance=MUSE_S)
 
 

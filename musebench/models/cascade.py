@@ -3,7 +3,7 @@ e.g. the shipped `muse-sr` (32 -> 64 px) on the `muse-shapes` base its config na
 
 Parameters: the base model's `steps`, `guidance` (the one convention, models/guidance.py),
 `guidance_schedule`, `temperature` and `negative_prompt`, as adapter `muse` takes them; the second
-stage's `sr_steps` and `sr_temperature` (no guidance: the stage was trained for it, Muse's is
+stage's `sr_steps`, `sr_temperature` and `sr_token_temperature` (0: argmax tokens; no guidance: the stage was trained for it, Muse's is
 optional); and `upsample`: `transformer` (the stage) or `bicubic` (the base image upsampled 2x by
 bicubic interpolation: the baseline the stage has to beat, from the same base tokens). The second
 stage draws from its own generator per image (reference_model/cascade.py sr_seed), so an image
@@ -45,7 +45,8 @@ class CascadeAdapter(ReferencePipelineAdapter):
         merged = self.declared().merged(params, f"muse-cascade model {self.directory}")
         base = SampleParams(steps=int(merged["steps"]), guidance=MUSE_S.native(float(merged["guidance"])),
                             guidance_schedule=str(merged["guidance_schedule"]), temperature=float(merged["temperature"]))
-        stage = SampleParams(steps=int(merged["sr_steps"]), guidance=0.0, temperature=float(merged["sr_temperature"]))
+        stage = SampleParams(steps=int(merged["sr_steps"]), guidance=0.0, temperature=float(merged["sr_temperature"]),
+                             token_temperature=float(merged["sr_token_temperature"]))
         return (base, stage, str(merged["upsample"])), merged["negative_prompt"]
 
     def generate(self, prompts, seeds, params: Mapping[str, ParamValue]):

@@ -50,6 +50,7 @@ BOUNDS: dict[str, Bound] = {
     # the cascade's second stage (models/cascade.py): its own decoding steps and choice temperature
     "sr_steps": Bound("int", 1, 1000, "decoding steps of the super-resolution stage"),
     "sr_temperature": Bound("number", 0.0, 100.0, "the super-resolution stage's choice temperature"),
+    "sr_token_temperature": Bound("number", 0.0, 100.0, "the super-resolution stage's token temperature; 0 = argmax"),
     "upsample": Bound("text", 1, 200, "how the cascade doubles the side: transformer or bicubic"),
 }
 
