@@ -141,9 +141,8 @@ def main() -> None:
     if not editing_support(adapter):
         raise SystemExit(f"editing.py: {args.model} ({adapter.name}) offers no edit(); see musebench/models/editing.py")
     args.patch = edit_cell(adapter)
-    wanted = args.methods.split(",")
-    args.not_available = [m for m in wanted if m == "mask_free" and not can_edit_without_mask(adapter)]
-    args.methods = [m for m in wanted if m not in args.not_available]
+    args.not_available = [] if can_edit_without_mask(adapter) else ["mask_free"]  # of the suite's methods
+    args.methods = [m for m in args.methods.split(",") if m not in args.not_available]
     store: dict = {}
     started = time.time()
     for start in range(args.start, args.n, args.batch):  # types interleaved: every type reaches the same N at any stop

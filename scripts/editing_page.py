@@ -179,10 +179,11 @@ def paired(data: dict) -> list[str]:
     items = data["items"]
     pairs = [(kind, items.get(f"{kind}/inpaint"), items.get(f"{kind}/mask_free/{last}"))
              for kind in dict.fromkeys(key.split("/")[0] for key in items)]
-    return mcnemar_table(pairs, f"Paired on the same items: mask-free ({last} rounds) minus inpainting")
+    return mcnemar_table(pairs, f"Paired on the same items: mask-free ({last} rounds) minus inpainting", "inpaint",
+                         "mask-free")
 
 
-def mcnemar_table(pairs: list, title: str) -> list[str]:
+def mcnemar_table(pairs: list, title: str, name_a: str, name_b: str) -> list[str]:
     """(edit type, record a, record b) -> b minus a for success and preservation on the items both hold:
     exact McNemar with Newcombe's interval (musebench.stats.paired), Holm over the table's tests."""
     from musebench.stats.multiple import holm
@@ -199,7 +200,7 @@ def mcnemar_table(pairs: list, title: str) -> list[str]:
         return []
     adjusted = holm([t.p_value for _, _, t in tests])
     lines = [f"{title}, exact McNemar, Newcombe 95 % interval, Holm over the rows.", "",
-             "| edit | outcome | N | difference [95 %] | a only / b only | p (Holm) |", "|---|---|---|---|---|---|"]
+             f"| edit | outcome | N | difference [95 %] | {name_a} only / {name_b} only | p (Holm) |", "|---|---|---|---|---|---|"]
     for (kind, outcome, t), p in zip(tests, adjusted):
         lines.append(f"| {kind} | {outcome} | {t.n} | {t.diff:+.3f} [{t.ci95[0]:+.3f}, {t.ci95[1]:+.3f}] | "
                      f"{t.a_only} / {t.b_only} | {p:.3g} |")
@@ -223,7 +224,8 @@ def other_model(data: dict, other: dict) -> list[str]:
              "decode (for ldm-shapes: the latent space of the same tokenizer, snapped to its codes).", ""]
     lines += table(other)
     pairs = [(kind, data["items"].get(f"{kind}/inpaint"), other["items"].get(f"{kind}/inpaint")) for kind in TYPES]
-    lines += ["", *mcnemar_table(pairs, f"Paired on the same items: {model} inpainting minus muse-shapes inpainting")]
+    lines += ["", *mcnemar_table(pairs, f"Paired on the same items: {model} inpainting minus muse-shapes inpainting",
+                                 "muse-shapes", model)]
     return lines
 
 

@@ -78,7 +78,7 @@ def test_another_models_file_gets_its_table_and_a_paired_test_against_muse(tmp_p
     page = (tmp_path / "page" / "index.md").read_text()
     assert "## The same suite on ldm-shapes" in page and "(recorded, not run): mask_free" in page
     assert "ldm-shapes inpainting minus muse-shapes inpainting" in page
-    assert "| recolor | success | 4 | -0.500 [" in page and "| 2 / 0 |" in page
+    assert "| recolor | success | 4 | -0.500 [" in page and "| 2 / 0 |" in page and "muse-shapes only / ldm-shapes only" in page
 
 
 def test_committed_page_is_the_committed_results_rendered():
