@@ -147,14 +147,18 @@ def test_bad_checkpoints_get_one_line(tiny_sr, tmp_path):
         check_checkpoint(tiny_sr.parent / "base")
 
 
-def _suite(tmp_path, tiny_sr, upsample: str) -> str:
+def _suite(tmp_path, tiny_sr, upsample: str, fid: bool = False) -> str:
     path = tmp_path / "cascade.yaml"
+    metrics = ("{oracle: {}, fid: {extractor: probe, mode: clean, allow_small_n: true, bootstrap: 0, "
+               "reference: {source: shapes, split: test, n: 16, seed: 0}}}"
+               if fid else "{oracle: {}}")
     path.write_text(
         "version: 1\nname: c\nseed: 0\nbatch_size: 2\n"
         f"models:\n  c:\n    adapter: muse-cascade\n    checkpoint: {tiny_sr}\n    params: {{steps: 2}}\n"
         f"    sweep:\n      grid: {{upsample: [{upsample}]}}\n"
         f"  b:\n    adapter: muse\n    checkpoint: {tiny_sr.parent / 'base'}\n    params: {{steps: 2}}\n"
-        "prompts: {source: shapes, split: val, limit: 3}\nmetrics: {oracle: {}}\nreport: {equivalence_margin: 0.03}\n")
+        f"prompts: {{source: shapes, split: val, limit: {6 if fid else 3}}}\nmetrics: {metrics}\n"
+        "report: {equivalence_margin: 0.03}\n")
     return str(path)
 
 
@@ -180,6 +184,19 @@ def test_a_suite_runs_the_cascade_and_its_baseline(tmp_path, tiny_sr):
                                                  ("c upsample=bicubic", "c upsample=transformer"),
                                                  ("b (base, 32 px)", "c upsample=bicubic")]
     assert (table["N (paired)"] == 3).all() and table["verdict"].str.contains("0.03").all()
+
+
+def test_the_report_tests_the_stages_fid_against_bicubic(tmp_path, tiny_sr):
+    from musebench.report.build import build_report
+    from musebench.runner.run import RunOptions, run_suite
+
+    run_suite(RunOptions(_suite(tmp_path, tiny_sr, "transformer, bicubic", fid=True), out=str(tmp_path / "run"),
+                         cache=str(tmp_path / "cache")))
+    build_report([tmp_path / "run"], tmp_path / "report")
+    table = pd.read_csv(tmp_path / "report" / "cascade_fid.csv")
+    assert len(table) == 1 and table["N"].iloc[0] == 6
+    assert table["stage - bicubic"].iloc[0] == pytest.approx(table["stage"].iloc[0] - table["bicubic"].iloc[0])
+    assert table["95 % low"].iloc[0] <= table["95 % high"].iloc[0]
 
 
 def test_a_bad_upsample_in_a_suite_is_refused_before_any_image(tmp_path, tiny_sr, capsys):
