@@ -116,3 +116,16 @@ def test_readme_holdout_target_is_decided_by_the_committed_2004_prompt_run():
     assert _quoted(r"On ([\d,]+) hold-out prompts") == row["n"]
     lo, hi = row["ci95"]
     assert f"it is {100 * row['value']:.1f} % [{100 * lo:.1f}, {100 * hi:.1f}], above the target" in status and lo > 0.70
+
+
+def test_readme_cascade_numbers_are_the_committed_reports():
+    """README's super-resolution sentences quote reports/cascade_sr/ (paired accuracy, FID difference)."""
+    import pandas as pd
+
+    readme = (ROOT / "README.md").read_text()
+    acc = pd.read_csv(ROOT / "reports" / "cascade_sr" / "cascade.csv")
+    base = acc[(acc["a"] == "muse (base, 32 px)") & (acc["b"] == "cascade upsample=transformer")].iloc[0]
+    assert f"{100 * base['accuracy b']:.1f} % oracle accuracy against the base model's {100 * base['accuracy a']:.1f} %" in " ".join(readme.split())
+    assert f"paired {100 * base['b - a']:.1f} points [{100 * base['95 % low']:.1f}, {100 * base['95 % high']:.1f}]" in readme
+    fid = pd.read_csv(ROOT / "reports" / "cascade_sr" / "cascade_fid.csv").iloc[0]
+    assert f"difference {fid['stage - bicubic']:.4f} [{fid['95 % low']:.4f}, +{fid['95 % high']:.4f}]" in readme
