@@ -78,15 +78,12 @@ def main() -> int:
     from musebench.models.adapter_params import cascade_dirs
     from musebench.shapes import sample_prompts
     from reference_model.cascade import CascadePipeline
-    from reference_model.sampler import SampleParams
+    from reference_model.sampler import params_from_config
 
     sr_dir, base_dir = cascade_dirs(args.sr)
     cascade = CascadePipeline.from_dirs(base_dir, sr_dir)
     b, s = cascade.base.config.sampler, cascade.config.sampler
-    base_params = SampleParams(steps=b.steps, guidance=b.guidance, guidance_schedule=b.guidance_schedule,
-                               temperature=b.temperature)
-    sr_params = SampleParams(steps=s.steps, guidance=s.guidance, temperature=s.temperature,
-                             token_temperature=s.token_temperature)
+    base_params, sr_params = params_from_config(b), params_from_config(s)
     records = sample_prompts("val", args.batch, 0)
     prompts, seeds = [r.prompt for r in records], [r.index for r in records]
     time_stages(cascade, prompts[:1], seeds[:1], base_params, sr_params)  # warm-up

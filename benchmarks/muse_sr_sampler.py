@@ -44,7 +44,7 @@ def main() -> int:
     from recipes.muse_shapes_eval import render_records
     from recipes.muse_sr_eval import mean_ci, per_image_psnr
     from reference_model.cascade import CascadePipeline, bicubic
-    from reference_model.sampler import SampleParams
+    from reference_model.sampler import SampleParams, params_from_config
 
     sr_dir, base_dir = cascade_dirs(args.sr)
     cascade = CascadePipeline.from_dirs(base_dir, sr_dir)
@@ -57,7 +57,7 @@ def main() -> int:
     gen = sample_prompts("val", args.n, 11)
     prompts, seeds = [r.prompt for r in gen], [r.index for r in gen]
     low = cascade.base.decode_ids(cascade.base.all_masked(args.n), prompts, seeds,
-                                  SampleParams(steps=12, guidance=b.guidance, temperature=b.temperature))
+                                  params_from_config(b, 12))
     base32 = cascade.base.ids_to_images(low)
     out["on_real_tokens"]["bicubic"] = {**rate(bicubic(r32), real), "psnr_db": mean_ci(per_image_psnr(bicubic(r32), r64))}
     out["cascade"]["base_32"], out["cascade"]["bicubic"] = rate(base32, gen), rate(bicubic(base32), gen)

@@ -81,11 +81,9 @@ def tokenizer_ceiling(vq, data: dict, path: Path, n_val: int, n_holdout: int) ->
 
 def generate_images(pipeline, records: list[PromptRecord], steps: int, batch_size: int = 64,
                     desc: str = "generate") -> torch.Tensor:
-    from reference_model.sampler import SampleParams
+    from reference_model.sampler import params_from_config
 
-    base = pipeline.config.sampler
-    params = SampleParams(steps=steps, guidance=base.guidance, guidance_schedule=base.guidance_schedule,
-                          temperature=base.temperature)
+    params = params_from_config(pipeline.config.sampler, steps)
     out = []
     for i in tqdm(range(0, len(records), batch_size), desc=desc, mininterval=10):
         chunk = records[i : i + batch_size]

@@ -60,16 +60,12 @@ def final_eval(base, config, vq, sr, path: Path, n: int, batch_size: int = 64) -
         path.replace(path.with_name(f"metrics_steps{old.get('steps')}_t{old.get('temperature')}_tt{old.get('token_temperature', 1.0)}.json"))
     from musebench.shapes import sample_prompts
     from reference_model.cascade import CascadePipeline, bicubic
-    from reference_model.sampler import SampleParams
+    from reference_model.sampler import params_from_config
 
     records = sample_prompts("val", n, EVAL_SEED)
     cascade = CascadePipeline(base, config, vq, sr)
-    s = config.sampler
-    sr_params = SampleParams(steps=s.steps, guidance=s.guidance, guidance_schedule=s.guidance_schedule,
-                             temperature=s.temperature, token_temperature=s.token_temperature)
-    b = base.config.sampler
-    base_params = SampleParams(steps=EVAL_STEPS, guidance=b.guidance, guidance_schedule=b.guidance_schedule,
-                               temperature=b.temperature)
+    sr_params = params_from_config(config.sampler)
+    base_params = params_from_config(base.config.sampler, EVAL_STEPS)
     real64, real32 = render_records(records, config.vq.image_size), render_records(records, base.config.vq.image_size)
     parts: dict[str, list[torch.Tensor]] = {"on_real": [], "base": [], "cascade": []}
     for i in tqdm(range(0, n, batch_size), desc="sr eval", mininterval=10):

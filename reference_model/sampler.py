@@ -64,6 +64,13 @@ class SampleParams:
         self.adaptive.check()
 
 
+def params_from_config(config, steps: int | None = None) -> SampleParams:
+    """A checkpoint's sampler section (config.SamplerConfig) as SampleParams, optionally at other steps."""
+    return SampleParams(steps=config.steps if steps is None else steps, guidance=config.guidance,
+                        guidance_schedule=config.guidance_schedule, temperature=config.temperature,
+                        token_temperature=config.token_temperature)
+
+
 def cosine_schedule(ratio: float) -> float:
     """Fraction of tokens still masked after `ratio` of the decoding (MaskGIT §3.3, cosine)."""
     return math.cos(math.pi / 2 * ratio)

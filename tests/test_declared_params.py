@@ -34,7 +34,8 @@ metrics:
 """
 
 
-@pytest.mark.parametrize(("adapter", "checkpoint"), [("muse", "muse-shapes"), ("ldm", "ldm-shapes"), ("real", None)])
+@pytest.mark.parametrize(("adapter", "checkpoint"), [("muse", "muse-shapes"), ("muse-cascade", "muse-sr"), ("ldm", "ldm-shapes"),
+                                                    ("real", None)])
 def test_declared_equals_the_loaded_adapter(adapter, checkpoint):
     """Conformance: the torch-free declaration is the loaded adapter's, defaults and choices."""
     declared = declared_params(adapter, checkpoint)
@@ -44,7 +45,7 @@ def test_declared_equals_the_loaded_adapter(adapter, checkpoint):
 
 
 def test_every_shipped_adapter_declares_or_says_unknown():
-    assert set(ADAPTER_PARAMS) == {"muse", "ldm", "real"}  # diffusers: its pipeline's signature, once loaded
+    assert set(ADAPTER_PARAMS) == {"muse", "muse-cascade", "ldm", "real"}  # diffusers: its pipeline's signature, once loaded
     assert declared_params("diffusers", "anything") is None
 
 
