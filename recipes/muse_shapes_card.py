@@ -206,7 +206,7 @@ def copy_training_logs(work: Path, dest: Path, stages: tuple[str, ...] = ("trans
     `dest`, replacing what an earlier packaging left there, so the logs shipped beside a checkpoint
     are always those of its weights (state files stay behind: they are not part of a checkpoint)."""
     named = [(p, p.name) for p in sorted(work.glob("*.json"))]
-    folders = [("vq", "")] + [(stage, "" if i == 0 else f"{stage}_") for i, stage in enumerate(stages)]
+    folders = [(stages[0], ""), ("vq", "")] + [(stage, f"{stage}_") for stage in stages[1:]]
     folders += [(f"relations/{p.name}", f"relations_{p.name}_") for p in sorted((work / "relations").glob("*"))]
     for folder, prefix in folders:
         named += [(p, prefix + p.name) for p in sorted((work / folder).glob("*")) if p.suffix in (".csv", ".png")]

@@ -34,9 +34,12 @@ def card_commands(name: str) -> list[list[str]]:
     return [shlex.split(m.group(0)) for m in COMMAND.finditer((CHECKPOINTS / name / "CARD.md").read_text())]
 
 
+OTHER_RECIPE = {"probe-clip-64": "probe_clip"}  # trained by another checkpoint's recipe, with its own flags
+
+
 def recipe(name: str) -> str:
     """muse-shapes -> muse_shapes: the recipe module that trains a shipped checkpoint."""
-    return name.replace("-", "_")
+    return OTHER_RECIPE.get(name, name.replace("-", "_"))
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -87,6 +90,21 @@ def test_the_muse_and_ldm_card_commands_reproduce_a_short_training_run(tmp_path)
     assert card.startswith("# ldm-shapes") and "`python -m recipes.ldm_shapes --work" in card
     assert json.loads((ldm_out / "config.json").read_text())["adapter"] == "ldm"
     assert load_adapter("ldm", str(ldm_out)).generate(["a red circle"], [0], {"steps": 2}).shape == (1, 3, 32, 32)
+
+
+@pytest.mark.slow  # a toy Muse, then its super-resolution stage, as subprocesses (~2 min on a shared 2-core CPU)
+def test_the_muse_sr_card_command_reproduces_a_short_training_run(tmp_path):
+    from musebench.models.registry import load_adapter
+
+    base = tmp_path / "muse-shapes"
+    run(card_commands("muse-shapes")[0], *MUSE_TOY, "--work", str(tmp_path / "muse-work"), "--out", str(base))
+    out = tmp_path / "muse-sr"
+    run(card_commands("muse-sr")[0], "--images", "48", "--vq-steps", "2", "--vq-batch", "4", "--steps", "2",
+        "--batch-size", "4", "--width", "8", "--depth", "1", "--heads", "2", "--lowres-layers", "1",
+        "--eval-prompts", "4", "--base", str(base), "--work", str(tmp_path / "sr-work"), "--out", str(out))
+    assert "python -m recipes.muse_sr --work" in (out / "CARD.md").read_text()
+    images = load_adapter("muse-cascade", str(out)).generate(["a red circle"], [0], {"steps": 2})
+    assert images.shape == (1, 3, 64, 64)
 
 
 @pytest.mark.slow  # a probe CLIP training as a subprocess (~30 s on a shared 2-core CPU)
