@@ -34,24 +34,30 @@ def _adapters(run: Run) -> dict[str, str]:
     return {name: m.get("adapter") for name, m in models.items() if isinstance(m, dict)}
 
 
-def _fid_rows(run: Run) -> dict[str, object]:
-    """'stage' / 'bicubic' -> the cascade's FID row of that upsampling, where it kept its features."""
-    from musebench.results.compare_setlevel import has_features
-
+def _by_role(run: Run, keep) -> dict:
+    """'stage' / 'bicubic' (the cascade's two upsamplings) / 'base' (a muse model) -> the run's first row
+    of that role for which keep(row) holds."""
     adapters = _adapters(run)
     found = {}
     for row in run.rows:
-        if adapters.get(row.model) == CASCADE and row.metric.startswith("fid/") and has_features(row):
-            found.setdefault("bicubic" if row.params.get("upsample") == "bicubic" else "stage", row)
+        adapter = adapters.get(row.model)
+        if adapter == CASCADE:
+            role = "bicubic" if row.params.get("upsample") == "bicubic" else "stage"
+        elif adapter == BASE:
+            role = "base"
+        else:
+            continue
+        if keep(row):
+            found.setdefault(role, row)
     return found
 
 
 def fid_frame(runs: list[Run]) -> pd.DataFrame:
-    from musebench.results.compare_setlevel import not_comparable, set_level_test
+    from musebench.results.compare_setlevel import has_features, not_comparable, set_level_test
 
     rows = []
     for run in runs:
-        found = _fid_rows(run)
+        found = _by_role(run, lambda row: row.metric.startswith("fid/") and has_features(row))
         if {"stage", "bicubic"} <= set(found) and not not_comparable(found["bicubic"], found["stage"]):
             a, b = found["bicubic"], found["stage"]
             test = set_level_test(a, b, run.run_dir, run.run_dir)
@@ -63,18 +69,10 @@ def fid_frame(runs: list[Run]) -> pd.DataFrame:
 
 def _points(run: Run) -> dict[str, tuple[str, dict[str, float]]]:
     """'stage' / 'bicubic' / 'base' -> (row label, its per-item accuracy), from the run's rows."""
-    adapters = _adapters(run)
-    found: dict[str, tuple[str, dict[str, float]]] = {}
-    for row in run.rows:
-        if row.metric != ACCURACY or row.items is None:
-            continue
-        adapter = adapters.get(row.model)
-        if adapter == CASCADE:
-            kind = "bicubic" if row.params.get("upsample") == "bicubic" else "stage"
-            found.setdefault(kind, (f"{row.model} upsample={row.params.get('upsample', 'transformer')}", row.items))
-        elif adapter == BASE:
-            found.setdefault("base", (f"{row.model} (base, 32 px)", row.items))
-    return found
+    found = _by_role(run, lambda row: row.metric == ACCURACY and row.items is not None)
+    return {role: (f"{row.model} (base, 32 px)" if role == "base" else
+                   f"{row.model} upsample={row.params.get('upsample', 'transformer')}", row.items)
+            for role, row in found.items()}
 
 
 def comparison(label_a: str, a: dict[str, float], label_b: str, b: dict[str, float], margin: float) -> dict:
