@@ -149,9 +149,10 @@ def test_bad_checkpoints_get_one_line(tiny_sr, tmp_path):
 
 def _suite(tmp_path, tiny_sr, upsample: str, fid: bool = False) -> str:
     path = tmp_path / "cascade.yaml"
-    metrics = ("{oracle: {}, fid: {extractor: probe, mode: clean, allow_small_n: true, bootstrap: 0, "
-               "reference: {source: shapes, split: test, n: 16, seed: 0}}}"
-               if fid else "{oracle: {}}")
+    reference = "reference: {source: shapes, split: test, n: 16, seed: 0}"
+    metrics = ("{oracle: {}, fid: {extractor: probe, mode: clean, allow_small_n: true, bootstrap: 0, " + reference + "}, "
+               "fid_detail: {metric: fid, extractor: random-vgg, mode: clean, allow_small_n: true, bootstrap: 0, "
+               + reference + "}}" if fid else "{oracle: {}}")
     path.write_text(
         "version: 1\nname: c\nseed: 0\nbatch_size: 2\n"
         f"models:\n  c:\n    adapter: muse-cascade\n    checkpoint: {tiny_sr}\n    params: {{steps: 2}}\n"
@@ -194,9 +195,9 @@ def test_the_report_tests_the_stages_fid_against_bicubic(tmp_path, tiny_sr):
                          cache=str(tmp_path / "cache")))
     build_report([tmp_path / "run"], tmp_path / "report")
     table = pd.read_csv(tmp_path / "report" / "cascade_fid.csv")
-    assert len(table) == 1 and table["N"].iloc[0] == 6
-    assert table["stage - bicubic"].iloc[0] == pytest.approx(table["stage"].iloc[0] - table["bicubic"].iloc[0])
-    assert table["95 % low"].iloc[0] <= table["95 % high"].iloc[0]
+    assert list(table["metric"]) == ["fid/probe", "fid/random-vgg"] and (table["N"] == 6).all()  # one row per extractor
+    assert table["stage - bicubic"].to_numpy() == pytest.approx((table["stage"] - table["bicubic"]).to_numpy())
+    assert (table["95 % low"] <= table["95 % high"]).all()
 
 
 def test_a_bad_upsample_in_a_suite_is_refused_before_any_image(tmp_path, tiny_sr, capsys):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 DESCRIPTION = (
     "Compute one metric on image folders with an explicit protocol: the feature extractor "
-    "(inception | clip | probe | dinov2) and the preprocessing mode (clean | tf1 | antialias) are named, "
+    "(inception | clip | probe | dinov2 | random-vgg) and the preprocessing mode (clean | tf1 | antialias) are named, "
     "statistics are float64, and the result (JSON on stdout) records both. An input is a folder of "
     "images (one size), a .npy of features (N, D), or for FID an .npz of statistics (mu, sigma) as "
     "written by `musebench metrics stats`, pytorch-fid or clean-fid. fid, kid, prdc and cmmd compare "
@@ -31,6 +31,7 @@ EPILOG = """examples:
       --weights ~/weights/weights-inception-2015-12-05-6726825d.pth
   musebench metrics fid /tmp/gen /tmp/real --extractor dinov2 --weights ~/weights/dinov2-large   # save_pretrained folder
   musebench metrics clip-score /tmp/gen --model probe --variant hessel    # needs /tmp/gen/prompts.jsonl
+  musebench metrics fid /tmp/gen64 /tmp/real64 --extractor random-vgg     # low-level detail (blur, edges); no weights
 
 FID/KID/PRDC/CMMD: first input = generated, second = reference. The inception weights are looked up at
 --weights, $MUSEBENCH_WEIGHTS, then the torch hub cache; never downloaded.
@@ -43,7 +44,7 @@ METRICS = ("fid", "kid", "prdc", "cmmd", "vendi", "clip-score", "stats")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("metric", choices=METRICS, help="what to compute")
     parser.add_argument("inputs", nargs="+", metavar="PATH", help="folder | features .npy | stats .npz (see above)")
-    parser.add_argument("--extractor", default="probe", help="inception | clip | probe | dinov2 (default probe)")
+    parser.add_argument("--extractor", default="probe", help="inception | clip | probe | dinov2 | random-vgg (default probe)")
     parser.add_argument("--mode", default="clean", help="preprocessing: clean | tf1 | antialias (default clean)")
     parser.add_argument("--weights", default=None, help="inception .pth, open_clip pretrained file, probe checkpoint, or dinov2 save_pretrained folder")
     parser.add_argument("--model", default=None, help="clip extractor: open_clip model name (default ViT-B-32); clip-score: probe or a name")

@@ -2,7 +2,7 @@
 named in the suite and recorded in the result's `extra`.
 
     oracle      shapes-world oracle accuracy per GenEval category and attribute, Wilson 95 % intervals
-    fid / kid   named extractor (inception | clip | probe | dinov2) x named preprocessing mode
+    fid / kid   named extractor (inception | clip | probe | dinov2 | random-vgg) x named preprocessing mode
                 (clean | tf1 | antialias), float64 statistics, .npz reference stats (mu, sigma),
                 bootstrap interval, optional FID-infinity; KID on seeded subsets
     clip_score  open_clip model or the probe; variant torchmetrics | hessel | cosine

@@ -4,7 +4,7 @@
 23: a bad weights file is refused in one line, not after the ~0.5 GB import). The shapes come from
 the file's header (pth_header.py, safetensors' header) and the networks' committed manifests
 (weight_manifests.py) or, for the probe, its config (probe_model.probe_shapes); for dinov2, the
-folder's config.json and its weights header (dinov2_weights.py).
+folder's config.json and its weights header (dinov2_weights.py); random-vgg has none and refuses one.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 from musebench.errors import MusebenchError
 
-EXTRACTORS = ("inception", "clip", "probe", "dinov2")
+EXTRACTORS = ("inception", "clip", "probe", "dinov2", "random-vgg")
 
 
 @dataclass(frozen=True)
 class ExtractorSpec:
     name: str = "probe"  # one of EXTRACTORS
-    weights: str | None = None  # inception: weights file; clip: pretrained file; probe: checkpoint name/dir; dinov2: folder
+    weights: str | None = None  # inception: weights file; clip: pretrained file; probe: checkpoint name/dir; dinov2: folder; random-vgg: none
     model: str = "ViT-B-32"  # clip only: open_clip model name, or local-dir:PATH
 
 
@@ -52,3 +52,6 @@ def check_weights(spec: ExtractorSpec) -> None:
         from musebench.metrics.dinov2_weights import check_folder
 
         check_folder(spec.weights)
+    elif spec.name == "random-vgg" and spec.weights is not None:
+        raise MusebenchError(f"extractor random-vgg has no weights file (its weights are drawn from a fixed seed), "
+                             f"got extractor_weights '{spec.weights}'; remove extractor_weights")

@@ -1,4 +1,4 @@
-"""Named feature extractors for FID/KID: `inception`, `clip`, `probe`, `dinov2` (explicit registry).
+"""Named feature extractors for FID/KID: `inception`, `clip`, `probe`, `dinov2`, `random-vgg` (explicit registry).
 
 Every extractor maps a float32 image batch (N, 3, S, S) in [0, 255], already resized to its
 `input_size` by a named preprocessing mode in the extractor's geometry (`crop`: squash, or short
@@ -12,6 +12,8 @@ enters every feature cache key.
     probe      the shipped in-domain probe CLIP (probe_model.py), L2-normalised image embedding
     dinov2     DINOv2's last-layer CLS token, dgm-eval's protocol (Stein et al. 2023), from a local
                transformers save_pretrained folder (dinov2.py)
+    random-vgg VGG-16's first two blocks with seeded random weights, mean of relu2_2, 128-d: low-level
+               detail (edges, blur) an in-domain CLIP does not see (random_vgg.py)
 """
 
 from __future__ import annotations
@@ -114,5 +116,10 @@ def build_extractor(spec: ExtractorSpec):
         from musebench.metrics.dinov2 import Dinov2Extractor
 
         return Dinov2Extractor(spec.weights)
+    if spec.name == "random-vgg":
+        from musebench.metrics.random_vgg import RandomVggExtractor
+
+        check_weights(spec)  # refuses a weights file
+        return RandomVggExtractor()
     check_name(spec.name)
     return ProbeExtractor(spec.weights)

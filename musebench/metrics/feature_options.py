@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FeatureOptions:
-    extractor: str = "probe"  # inception | clip | probe | dinov2
+    extractor: str = "probe"  # inception | clip | probe | dinov2 | random-vgg
     mode: str = "clean"  # preprocessing: clean | tf1 | antialias
-    extractor_weights: str | None = None  # inception .pth / open_clip pretrained file / probe checkpoint / dinov2 folder
+    extractor_weights: str | None = None  # inception .pth / open_clip pretrained file / probe checkpoint / dinov2 folder (random-vgg: none)
     extractor_model: str = "ViT-B-32"  # clip only: open_clip model name or local-dir:PATH
     batch_size: int = 64
 

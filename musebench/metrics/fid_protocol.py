@@ -27,7 +27,7 @@ from musebench.errors import MusebenchError
 from musebench.metrics.intervals import recentred_interval, two_sample_replicates
 from musebench.metrics.stats import GaussianStats, fid, stats_from_features
 
-KNOWN_DIMS = {"inception": 2048}  # known without loading anything; probe, dinov2: their config.json, clip: the model
+KNOWN_DIMS = {"inception": 2048, "random-vgg": 128}  # known without loading anything; probe, dinov2: their config.json, clip: the model
 JACKKNIFE_GROUPS = 20  # G of the grouped jackknife bias estimate (fewer when a set has < 40 images)
 
 

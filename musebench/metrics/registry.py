@@ -13,7 +13,7 @@ from musebench.errors import MusebenchError
 
 METRICS: dict[str, str] = {
     "oracle": "musebench.metrics.oracle",  # shapes world oracle accuracy, GenEval categories
-    "fid": "musebench.metrics.fid",  # Frechet distance: inception | clip | probe | dinov2 features
+    "fid": "musebench.metrics.fid",  # Frechet distance: inception | clip | probe | dinov2 | random-vgg features
     "kid": "musebench.metrics.kid",  # kernel inception distance, seeded subsets
     "prdc": "musebench.metrics.prdc",  # precision, recall, density, coverage: k-NN manifolds, k named
     "cmmd": "musebench.metrics.cmmd",  # unbiased MMD^2, RBF sigma=10 on CLIP embeddings (clip | probe)

@@ -57,13 +57,14 @@ def fid_frame(runs: list[Run]) -> pd.DataFrame:
 
     rows = []
     for run in runs:
-        found = _by_role(run, lambda row: row.metric.startswith("fid/") and has_features(row))
-        if {"stage", "bicubic"} <= set(found) and not not_comparable(found["bicubic"], found["stage"]):
-            a, b = found["bicubic"], found["stage"]
-            test = set_level_test(a, b, run.run_dir, run.run_dir)
-            rows.append({"run": run.label, "metric": b.metric, "N": test["n"], "bicubic": a.value, "stage": b.value,
-                         "stage - bicubic": test["diff"], "95 % low": test["ci95"][0], "95 % high": test["ci95"][1],
-                         "p": test["p_value"], "method": test["method"]})
+        for metric in dict.fromkeys(row.metric for row in run.rows if row.metric.startswith("fid/")):  # one per extractor
+            found = _by_role(run, lambda row, m=metric: row.metric == m and has_features(row))
+            if {"stage", "bicubic"} <= set(found) and not not_comparable(found["bicubic"], found["stage"]):
+                a, b = found["bicubic"], found["stage"]
+                test = set_level_test(a, b, run.run_dir, run.run_dir)
+                rows.append({"run": run.label, "metric": b.metric, "N": test["n"], "bicubic": a.value, "stage": b.value,
+                             "stage - bicubic": test["diff"], "95 % low": test["ci95"][0], "95 % high": test["ci95"][1],
+                             "p": test["p_value"], "method": test["method"]})
     return pd.DataFrame(rows)
 
 
@@ -120,6 +121,7 @@ def blocks(runs: list[Run], out: Path, write_frame: Callable[[pd.DataFrame, Path
             "FID of bicubic 2x of the same base images, at the same N against the same reference, with the 95 % "
             "interval of a basic bootstrap over both image sets (the reference held fixed; the test `musebench "
             "compare` runs on set-level rows). Lower is better: a negative difference whose interval excludes 0 "
-            "would say the stage beats bicubic. Each FID's floor is in the table above.", fids,
+            "would say the stage beats bicubic. One row per feature extractor: the probe CLIP reads what is drawn, "
+            "random-VGG features (musebench/metrics/random_vgg.py) how sharply. Each FID's floor is in the table above.", fids,
             write_frame(fids, out, "cascade_fid")))
     return blocks

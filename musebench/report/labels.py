@@ -22,7 +22,7 @@ FIXED = {  # metric -> (name, unit or "")
     "latency/ratio": ("latency over the reference decode", "ratio"),
 }
 FEATURES = {"probe": "probe features", "inception": "Inception-v3 features", "clip": "CLIP features",
-            "dinov2": "DINOv2 features"}
+            "dinov2": "DINOv2 features", "random-vgg": "random-VGG features"}
 
 
 BATCH_LATENCY = re.compile(r"latency/ms_per_image_b(\d+)")  # metrics/latency.py batch_metric
