@@ -57,7 +57,7 @@ def test_cli_refuses_weights_with_exit_2(tmp_path, capsys):
 def test_it_sees_bicubic_blur_the_probe_does_not():
     """Real 64 px val renders vs real 64 px test renders (the floor at this N) against bicubic 2x of the
     same val scenes' 32 px renders: blur moves the features by several floors (measured at N = 500:
-    floor 0.00008, bicubic 0.00043; at N = 1,500 vs 5,000: 0.0001 vs 0.0006)."""
+    floor 0.00008, bicubic 0.00043)."""
     from musebench.shapes import render, sample_prompts, scene_from_dict
     from reference_model.cascade import bicubic
 
