@@ -76,3 +76,15 @@ def test_all_equal_column_has_no_best() -> None:
     )
     md = to_markdown(build_table(df, "t", "T", "c"))
     assert md.count("**") == 2 and "**8.000** [7.500, 8.500]" in md
+
+
+def test_small_columns_keep_two_leading_digits():
+    """A KID column (values ~1e-5) must not print as 0.000; ordinary columns keep 1-3 decimals."""
+    import pandas as pd
+
+    from musebench.report.tables import _decimals
+
+    assert _decimals(pd.Series([0.00096, 0.0000270])) == 5  # 0.00096 -> "0.00096"
+    assert _decimals(pd.Series([8.0e-6, float("nan")])) == 7
+    assert _decimals(pd.Series([0.886, 0.009])) == 3 and _decimals(pd.Series([82.8])) == 2
+    assert _decimals(pd.Series([177.2])) == 1 and _decimals(pd.Series([0.0, 0.0])) == 3

@@ -135,8 +135,12 @@ def _separated(leader, others: pd.DataFrame, higher: bool) -> bool:
 
 
 def _decimals(values: pd.Series) -> int:
+    """Decimals for a column: 1-3 by magnitude, and for a column whose largest value is below 0.01 (KID,
+    FID in a compact feature space) enough for its two leading digits, so it never prints as 0.000."""
     finite = [abs(v) for v in values if math.isfinite(v)]
     top = max(finite, default=0.0)
+    if 0.0 < top < 0.01:
+        return min(1 - math.floor(math.log10(top)), 8)
     return 1 if top >= 100 else 2 if top >= 10 else 3
 
 
