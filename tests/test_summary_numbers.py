@@ -132,3 +132,7 @@ def test_readme_cascade_numbers_are_the_committed_reports():
     for metric, words in (("fid/probe", "probe features"), ("fid/random-vgg", "random-VGG features")):
         fid = fids.loc[metric]
         assert f"difference {fid['stage - bicubic']:.4f} [{fid['95 % low']:.4f}, +{fid['95 % high']:.4f}] on {words}" in text
+    detail = json.loads((ROOT / "benchmarks" / "results" / "sr_detail.json").read_text())  # the stage on real tokens
+    values, test = detail["fid_random_vgg"], detail["stage_minus_bicubic"]
+    assert (f"random-VGG FID {values['stage_on_real_tokens']:.5f} vs {values['bicubic_of_real_32']:.5f}, difference "
+            f"{test['diff']:.5f} [{test['ci95'][0]:.5f}, {test['ci95'][1]:.5f}], N = {detail['n']:,}") in text
