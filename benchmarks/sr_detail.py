@@ -30,23 +30,20 @@ OUT = ROOT / "benchmarks" / "results" / "sr_detail.json"
 
 
 def stage_on_real_tokens(records, low: torch.Tensor, batch: int = 100) -> torch.Tensor:
-    """(N, 3, 64, 64) uint8: the shipped stage on the base tokenizer's tokens of `low` (N, 3, 32, 32)."""
+    """(N, 3, 64, 64) uint8: the shipped stage (and its base, as the adapter resolves them) on the base
+    tokenizer's tokens of `low` (N, 3, 32, 32), at its shipped sampler."""
+    from musebench.models.adapter_params import cascade_dirs
     from reference_model.cascade import CascadePipeline
-    from reference_model.checkpoint import load_checkpoint
-    from reference_model.pipeline import MusePipeline
     from reference_model.sampler import params_from_config
-    from reference_model.sr_checkpoint import load_sr_checkpoint
-    from reference_model.text_encoder import FrozenTextEncoder
 
-    base_config, base_vq, base_transformer = load_checkpoint(ROOT / "musebench/checkpoints/muse-shapes")
-    base = MusePipeline(base_config, base_vq, base_transformer, FrozenTextEncoder(base_config.text_encoder))
-    config, vq, sr = load_sr_checkpoint(ROOT / "musebench/checkpoints/muse-sr")
-    cascade, params = CascadePipeline(base, config, vq, sr), params_from_config(config.sampler)
+    sr_dir, base_dir = cascade_dirs(None)
+    cascade = CascadePipeline.from_dirs(base_dir, sr_dir)
+    params = params_from_config(cascade.config.sampler)
     parts = []
     with torch.no_grad():
         for i in range(0, len(records), batch):
             chunk = records[i : i + batch]
-            ids = cascade.upsample_ids(base.encode_ids(low[i : i + batch]), [r.prompt for r in chunk],
+            ids = cascade.upsample_ids(cascade.base.encode_ids(low[i : i + batch]), [r.prompt for r in chunk],
                                        [r.index for r in chunk], params)
             parts.append(cascade.ids_to_images(ids))
     return torch.cat(parts)
@@ -61,8 +58,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    from musebench.metrics.frechet import frechet_distance
+    from musebench.metrics.intervals import basic_interval, two_sample_replicates
     from musebench.metrics.random_vgg import RandomVggExtractor
+    from musebench.metrics.stats import fid, stats_from_features
     from musebench.shapes import sample_prompts
     from recipes.muse_shapes_eval import render_records
     from reference_model.cascade import bicubic
@@ -75,24 +73,21 @@ def main() -> int:
     def features(images: torch.Tensor) -> np.ndarray:  # (N, 128) float64
         return torch.cat([extractor.embed(images[i : i + 500].float()) for i in range(0, len(images), 500)]).double().numpy()
 
-    ref = features(render_records(test, 64))
-    mu_ref, sigma_ref = ref.mean(0), np.cov(ref, rowvar=False)
+    ref = stats_from_features(features(render_records(test, 64))).with_factor()  # its square-root factor, once
 
-    def fid(f: np.ndarray) -> float:
-        return frechet_distance(f.mean(0), np.cov(f, rowvar=False), mu_ref, sigma_ref)
+    def fid_of(f: np.ndarray) -> float:
+        return fid(stats_from_features(f), ref)
 
     sets = {"real_64": features(real64), "stage_on_real_tokens": features(stage_on_real_tokens(val, real32)),
             "bicubic_of_real_32": features(bicubic(real32))}
-    values = {name: fid(f) for name, f in sets.items()}
+    values = {name: fid_of(f) for name, f in sets.items()}
     a, b = sets["stage_on_real_tokens"], sets["bicubic_of_real_32"]
-    rng = np.random.default_rng(0)
-    replicates = [fid(a[rng.integers(0, len(a), len(a))]) - fid(b[rng.integers(0, len(b), len(b))]) for _ in range(args.rounds)]
+    replicates = two_sample_replicates(len(a), len(b), lambda ia, ib: fid_of(a[ia]) - fid_of(b[ib]), 0, args.rounds)
     diff = values["stage_on_real_tokens"] - values["bicubic_of_real_32"]
-    low, high = np.percentile(replicates, [2.5, 97.5])
     result = {
         "command": " ".join(["python benchmarks/sr_detail.py", *sys.argv[1:]]), "extractor": extractor.fingerprint,
         "n": args.n, "n_reference": args.reference, "fid_random_vgg": values,
-        "stage_minus_bicubic": {"diff": diff, "ci95": [2 * diff - high, 2 * diff - low],
+        "stage_minus_bicubic": {"diff": diff, "ci95": list(basic_interval(diff, replicates)),
                                 "method": f"basic bootstrap, both sets resampled independently, {args.rounds} rounds, seed 0; reference fixed"},
         "wall_s": round(time.perf_counter() - t0, 1),
     }

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
 
 from musebench.errors import MusebenchError
 from musebench.metrics.extractors import ExtractorSpec, build_extractor, check_weights
-from musebench.metrics.frechet import frechet_distance
+from musebench.metrics.stats import fid, stats_from_features
 from musebench.metrics.random_vgg import DIM, INPUT_SIZE, random_vgg
 
 
@@ -68,10 +67,9 @@ def test_it_sees_bicubic_blur_the_probe_does_not():
     val, test = sample_prompts("val", 500, 0), sample_prompts("test", 500, 0)
 
     def stats(images):
-        f = ext.embed(images.float()).double().numpy()  # (N, 128)
-        return f.mean(0), np.cov(f, rowvar=False)
+        return stats_from_features(ext.embed(images.float()).double().numpy())  # of (N, 128) features
 
     ref = stats(renders(test, 64))
-    floor = frechet_distance(*stats(renders(val, 64)), *ref)
-    blurred = frechet_distance(*stats(bicubic(renders(val, 32))), *ref)
+    floor = fid(stats(renders(val, 64)), ref)
+    blurred = fid(stats(bicubic(renders(val, 32))), ref)
     assert blurred > 3 * floor, json.dumps({"floor": floor, "bicubic": blurred})
