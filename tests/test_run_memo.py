@@ -77,3 +77,27 @@ def test_a_memo_needs_its_images_in_the_cache(tmp_path, tiny_registry):
     again = _run(tmp_path, "b")
     assert not again.memo and again.misses == 1
     assert _run(tmp_path, "c").memo
+
+
+def test_a_memo_stored_first_by_a_concurrent_run_wins(tmp_path, monkeypatch):
+    """Two runs of the same inputs finish together: the second one's rename lands on the first one's
+    (non-empty) memo folder, ENOTEMPTY on Linux. The first memo is kept, the second run's staging removed."""
+    import os
+
+    from musebench.cache import run_memo
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.jsonl").write_text('{"metric": "m"}\n')
+    root = tmp_path / "cache" / run_memo.MEMO_DIR
+    real_rename = os.rename
+
+    def racing_rename(src, dst):  # the other run renames its memo in just before ours
+        (root / "k").mkdir(parents=True, exist_ok=True)
+        (root / "k" / "results.jsonl").write_text("theirs\n")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(run_memo.os, "rename", racing_rename)
+    run_memo.store(tmp_path / "cache", "k", out, ["a"])
+    assert (root / "k" / "results.jsonl").read_text() == "theirs\n"
+    assert [p.name for p in root.iterdir()] == ["k"]  # no staging folder left behind

@@ -19,6 +19,7 @@ folders are written through a staging folder renamed into place, so a killed run
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -145,8 +146,12 @@ def store(cache_dir: Path, key: str, out_dir: Path, image_keys: list[str], repla
             os.rename(final, old)  # directory renames, atomic on POSIX (not file writes)
         os.rename(staging, final)
         shutil.rmtree(old, ignore_errors=True)
-    except FileExistsError:  # another run renamed its copy in first: as good as ours
+    except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        # another run renamed its copy in first, as good as ours: renaming onto a non-empty directory is
+        # ENOTEMPTY on Linux (EEXIST elsewhere)
+        if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+            raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
