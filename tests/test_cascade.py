@@ -198,6 +198,9 @@ def test_the_report_tests_the_stages_fid_against_bicubic(tmp_path, tiny_sr):
     assert list(table["metric"]) == ["fid/probe", "fid/random-vgg"] and (table["N"] == 6).all()  # one row per extractor
     assert table["stage - bicubic"].to_numpy() == pytest.approx((table["stage"] - table["bicubic"]).to_numpy())
     assert (table["95 % low"] <= table["95 % high"]).all()
+    # the two upsamplings are the same base images (the run wrote equal items_digest): resampled prompt by prompt
+    assert table["method"].str.contains("prompts resampled, each with its image in A and in B").all()
+    assert (table["p (Holm)"] >= table["p"]).all() and set(table["verdict"]) <= {"stage better", "stage worse", "not shown"}
 
 
 def test_a_bad_upsample_in_a_suite_is_refused_before_any_image(tmp_path, tiny_sr, capsys):

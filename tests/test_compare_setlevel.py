@@ -33,14 +33,17 @@ def _reference(seed: int = 0, stats_only: bool = False) -> Reference:
     return Reference("gauss", stats_from_features(feats), None if stats_only else feats)
 
 
-def _rows(gen: np.ndarray, ref: Reference, keep: bool = True) -> list[ResultRow]:
-    """The fid/kid rows the metrics would return for these features (plus a FID row kept without features)."""
+def _rows(gen: np.ndarray, ref: Reference, keep: bool = True, digest: str | None = None) -> list[ResultRow]:
+    """The fid/kid rows the metrics would return for these features (plus a FID row kept without features);
+    `digest`: the items_digest a run writes (the same prompts and seeds in the same order)."""
     value, ci, extra = fid_with_evidence(gen, ref.stats, ref.features, 0, fid_metric.Options(bootstrap=0), fid_metric.SUITE_FIXES)
+    extra = {**extra, **({"items_digest": digest} if digest else {})}
     arrays = kept_arrays(gen, ref) if keep else None
     rows = [ResultRow("s", "m", {}, "fid/gauss", value, False, len(gen), ci, {"extractor": "gauss", **extra}, arrays=arrays),
             ResultRow("s", "m", {}, "fid/old", value, False, len(gen), ci, {"extractor": "gauss", **extra})]
     if ref.features is not None:
         k, kci, kextra = kid_with_interval(ref.features, gen, 10, 50, 0)
+        kextra = {**kextra, **({"items_digest": digest} if digest else {})}
         rows.append(ResultRow("s", "m", {}, "kid/gauss", k, False, len(gen), kci, {"extractor": "gauss", **kextra}, arrays=arrays))
     return rows
 
@@ -129,14 +132,63 @@ def test_npz_reference_statistics_and_another_reference(tmp_path):
 def test_the_cli_prints_the_set_level_family(runs, tmp_path, capsys):
     assert main(["compare", str(runs["a"]), str(runs["shifted"]), "--json", str(tmp_path / "c.json")]) == 0
     out = capsys.readouterr().out
-    title = ("all set-level metrics (FID, KID) of the two runs: basic bootstrap over both image sets, "
-             "difference B-A, reference held fixed, Holm over these 2 tests")
+    title = ("all set-level metrics (FID, KID) of the two runs: basic bootstrap over both image sets (paired by prompt "
+             "where both rows hold the same items), difference B-A, reference held fixed, Holm over these 2 tests")
     assert title in out and OLD_NOTE in out
     docs = (REPO / "docs/results.md").read_text()
     block = docs[docs.index(title):].split("```")[0].strip().splitlines()  # the example under "Set-level differences"
     assert len(block) == 5 and all(line in out.splitlines() for line in block)
     report = json.loads((tmp_path / "c.json").read_text())
     assert {f["kind"]: f["size"] for f in report["families"]} == {"set-level": 2}
+
+
+def _paired_gen(seed: int, shift: float) -> tuple[np.ndarray, np.ndarray]:
+    """Features of the same N items under two systems: a shared latent per item plus each system's own noise."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(N, D))  # (N, D)
+    return z + 0.15 * rng.normal(size=(N, D)), z + shift + 0.15 * rng.normal(size=(N, D))
+
+
+def test_rows_of_the_same_items_are_compared_prompt_by_prompt(tmp_path):
+    # two systems on the same 200 prompts and seeds (equal items_digest): the paired resampling keeps each
+    # item's two images together; the same features without the digest fall back to independent resampling
+    ref, (xa, xb) = _reference(), _paired_gen(3, shift=0.15)
+    a = _run(tmp_path / "a", _rows(xa, ref, digest="sha256:0123456789abcdef"))
+    b = _run(tmp_path / "b", _rows(xb, ref, digest="sha256:0123456789abcdef"))
+    a_old, b_old = _run(tmp_path / "a_old", _rows(xa, ref)), _run(tmp_path / "b_old", _rows(xb, ref))
+    other = _run(tmp_path / "other", _rows(xb, ref, digest="sha256:fedcba9876543210"))
+    paired, independent, different = _by_metric(a, b), _by_metric(a_old, b_old), _by_metric(a, other)
+    for metric in ("fid/gauss", "kid/gauss"):
+        assert "prompts resampled, each with its image in A and in B, 200 rounds" in paired[metric].method
+        assert "reference held fixed" in paired[metric].method
+        for unpaired in (independent[metric], different[metric]):
+            assert "A's and B's images resampled independently" in unpaired.method
+            assert unpaired.diff == pytest.approx(paired[metric].diff)
+    width = {name: rows["fid/gauss"].ci95[1] - rows["fid/gauss"].ci95[0]
+             for name, rows in (("paired", paired), ("independent", independent))}
+    assert width["paired"] < 0.6 * width["independent"], width
+    assert paired["fid/gauss"].ci95[0] > 0 and paired["fid/gauss"].verdict == "B worse"
+
+
+def test_fid_and_kid_metrics_say_which_items_their_features_are(tiny_probe, tmp_path):
+    from musebench.results.items import item_key, items_digest
+    from musebench.shapes import render, sample_prompts, scene_from_dict
+
+    recs = tuple(sample_prompts("val", 12, seed=0))
+    images = torch.stack([torch.from_numpy(render(scene_from_dict(r.scene), 32)).permute(2, 0, 1) for r in recs])
+    keys = tuple(item_key(r.index, 1000 + i) for i, r in enumerate(recs))
+    common = {"extractor_weights": str(tiny_probe), "reference": {"source": "shapes", "split": "test", "n": 16, "seed": 0}}
+    metrics = (fid_metric.build(fid_metric.Options(bootstrap=0, allow_small_n=True, **common)),
+               kid_metric.build(kid_metric.Options(subsets=4, subset_size=4, **common)))
+    for item_keys in (keys, keys[::-1], ()):
+        ctx = EvalContext(images=images, prompts=recs, feature_cache_dir=tmp_path / "cache", seed=0, item_keys=item_keys)
+        for metric in metrics:
+            extra = metric.compute(ctx)[0].extra
+            assert extra.get("items_digest") == (items_digest(item_keys) if item_keys else None)
+    assert items_digest(keys) != items_digest(keys[::-1]) and items_digest(keys).startswith("sha256:")
+    off = fid_metric.build(fid_metric.Options(bootstrap=0, allow_small_n=True, keep_features=False, **common))
+    ctx = EvalContext(images=images, prompts=recs, feature_cache_dir=tmp_path / "cache", seed=0, item_keys=keys)
+    assert "items_digest" not in off.compute(ctx)[0].extra  # nothing kept to pair
 
 
 def test_fid_and_kid_metrics_hand_back_their_features(tiny_probe, tmp_path):

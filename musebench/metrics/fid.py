@@ -14,7 +14,7 @@ and its intercept at 1/N = 0 (`fid_inf: true`); refused unless N/5 >= D (every p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,6 +93,16 @@ class FeatureSetMetric:
         fingerprint = self._extractor.fingerprint if self._extractor is not None else None
         return {"extractor": o.extractor, "mode": o.mode, "fingerprint": fingerprint}
 
+    def with_item_order(self, rows: list[MetricValue], ctx: EvalContext) -> list[MetricValue]:
+        """Rows that keep features also say which items those features are, in order (extra.items_digest,
+        results/items.py), so a comparison of two rows of the same items can pair them."""
+        from musebench.results.items import items_digest
+
+        if not ctx.item_keys or len(ctx.item_keys) != int(ctx.images.shape[0]):
+            return rows
+        digest = items_digest(ctx.item_keys)
+        return [replace(r, extra={**r.extra, "items_digest": digest}) if r.arrays else r for r in rows]
+
     def preflight(self, records) -> None:
         """The extractor's weights file fits its network and the reference is there, without building the
         network."""
@@ -122,7 +132,7 @@ class FidMetric(FeatureSetMetric):
         spec = normalise_spec(o.reference, "fid")
         ref = load_reference(spec, ext, o.mode, o.batch_size, ctx.feature_cache_dir, int(ctx.images.shape[-1]),
                              need_features=spec["source"] != "npz")  # features: the floor, the reference's resamples
-        return self.from_features(gen, ref, ctx.seed)
+        return self.with_item_order(self.from_features(gen, ref, ctx.seed), ctx)
 
     def from_features(self, gen: np.ndarray, ref: "Reference", seed: int) -> list[MetricValue]:
         """The row from generated features (N, D) and a loaded reference: compute() once its inputs are read,

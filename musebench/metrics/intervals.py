@@ -52,10 +52,7 @@ def bootstrap_interval(
     confidence: float = 0.95,
 ) -> tuple[float, float]:
     """Percentile bootstrap: `statistic(indices)` on `rounds` resamples of range(n) with replacement."""
-    if n < 2:
-        raise MusebenchError(f"bootstrap_interval: need at least 2 samples, got {n}")
-    rng = np.random.default_rng(seed)
-    values = np.array([statistic(rng.integers(0, n, size=n)) for _ in range(rounds)])  # (rounds,)
+    values = one_sample_replicates(n, statistic, seed, rounds)  # (rounds,)
     alpha = (1.0 - confidence) / 2
     low, high = np.quantile(values, [alpha, 1.0 - alpha])
     return float(low), float(high)
@@ -65,6 +62,15 @@ def check_rounds(rounds: int, where: str) -> None:
     """A bootstrap needs 0 rounds (no interval) or enough replicates to have two quantiles."""
     if rounds < 0 or rounds == 1:
         raise MusebenchError(f"{where} must be 0 (no interval) or >= 2 bootstrap rounds (200 for a 95 % interval), got {rounds}")
+
+
+def one_sample_replicates(n: int, statistic: Callable[[np.ndarray], float], seed: int, rounds: int) -> np.ndarray:
+    """`statistic(indices)` on `rounds` resamples of range(n) with replacement: one set of items, or pairs
+    resampled together (both members of a pair share an index). Returns (rounds,)."""
+    if n < 2:
+        raise MusebenchError(f"bootstrap: need at least 2 samples, got {n}")
+    rng = np.random.default_rng(seed)
+    return np.array([statistic(rng.integers(0, n, size=n)) for _ in range(rounds)], dtype=np.float64)
 
 
 def two_sample_replicates(

@@ -118,7 +118,7 @@ class KidMetric(FeatureSetMetric):
         gen = self.features(ctx.images, ctx.feature_cache_dir)  # (N, D)
         ref = load_reference(normalise_spec(o.reference, "kid"), ext, o.mode, o.batch_size, ctx.feature_cache_dir,
                              int(ctx.images.shape[-1]), need_features=True)
-        return self.from_features(gen, ref, ctx.seed)
+        return self.with_item_order(self.from_features(gen, ref, ctx.seed), ctx)
 
     def from_features(self, gen: np.ndarray, ref: "Reference", seed: int) -> list[MetricValue]:
         """The row from generated features (N, D) and a reference with features: compute() once its inputs

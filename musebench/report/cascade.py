@@ -7,8 +7,10 @@ adds over interpolation). Each difference is b - a with its 95 % Newcombe paired
 (Newcombe 1998b, method 10) and the paired TOST verdict within the suite's equivalence margin
 (musebench.stats.equivalence; Schuirmann 1987), on the items both were scored on. And FID, stage
 minus bicubic, at the same N against the same reference: the set-level test `musebench compare`
-runs (results/compare_setlevel.py: a basic bootstrap over both image sets, reference fixed). KID's
-bootstrap recomputes its subsets every round (minutes at N = 2,580), so KID stays in the tables above.
+runs (results/compare_setlevel.py: a basic bootstrap, reference fixed; the two upsamplings are the
+same base images, so prompts are resampled with both of their images), one row per feature space,
+Holm over those rows (the suite's declared family). KID's bootstrap recomputes its subsets every
+round (minutes at N = 2,580), so KID stays in the tables above.
 """
 
 from __future__ import annotations
@@ -54,9 +56,11 @@ def _by_role(run: Run, keep) -> dict:
 
 def fid_frame(runs: list[Run]) -> pd.DataFrame:
     from musebench.results.compare_setlevel import has_features, not_comparable, set_level_test
+    from musebench.stats.multiple import holm
 
     rows = []
     for run in runs:
+        first = len(rows)
         for metric in dict.fromkeys(row.metric for row in run.rows if row.metric.startswith("fid/")):  # one per extractor
             found = _by_role(run, lambda row, m=metric: row.metric == m and has_features(row))
             if {"stage", "bicubic"} <= set(found) and not not_comparable(found["bicubic"], found["stage"]):
@@ -65,7 +69,14 @@ def fid_frame(runs: list[Run]) -> pd.DataFrame:
                 rows.append({"run": run.label, "metric": b.metric, "N": test["n"], "bicubic": a.value, "stage": b.value,
                              "stage - bicubic": test["diff"], "95 % low": test["ci95"][0], "95 % high": test["ci95"][1],
                              "p": test["p_value"], "method": test["method"]})
-    return pd.DataFrame(rows)
+        family = rows[first:]  # Holm over this run's feature spaces
+        for row, adjusted in zip(family, holm([row["p"] for row in family]) if family else []):
+            row["p (Holm)"] = adjusted
+            row["verdict"] = ("not shown" if adjusted >= 0.05 else
+                              "stage better" if row["stage - bicubic"] < 0 else "stage worse")
+    columns = ["run", "metric", "N", "bicubic", "stage", "stage - bicubic", "95 % low", "95 % high", "p", "p (Holm)",
+               "verdict", "method"]
+    return pd.DataFrame(rows, columns=columns if rows else None)
 
 
 def _points(run: Run) -> dict[str, tuple[str, dict[str, float]]]:
@@ -119,9 +130,11 @@ def blocks(runs: list[Run], out: Path, write_frame: Callable[[pd.DataFrame, Path
         blocks.append(page.frame_block(
             "What the super-resolution stage adds: FID against bicubic upsampling", "FID of the cascade's stage minus "
             "FID of bicubic 2x of the same base images, at the same N against the same reference, with the 95 % "
-            "interval of a basic bootstrap over both image sets (the reference held fixed; the test `musebench "
-            "compare` runs on set-level rows). Lower is better: a negative difference whose interval excludes 0 "
-            "would say the stage beats bicubic. One row per feature extractor: the probe CLIP reads what is drawn, "
-            "random-VGG features (musebench/metrics/random_vgg.py) how sharply. Each FID's floor is in the table above.", fids,
+            "interval of a basic bootstrap (the reference held fixed; the test `musebench compare` runs on "
+            "set-level rows). Both are upsamplings of the same base images, so each round resamples prompts and "
+            "takes both of their images: the errors of the base image, which the two share, stay paired. Lower "
+            "is better: 'stage better' is a negative difference with a Holm-adjusted p < 0.05, Holm over the "
+            "rows of one run (one per feature extractor: the probe CLIP reads what is drawn, random-VGG features, "
+            "musebench/metrics/random_vgg.py, how sharply). Each FID's floor is in the table above.", fids,
             write_frame(fids, out, "cascade_fid")))
     return blocks

@@ -3,9 +3,11 @@
 One grid per (run, model, axis, rest of the sweep point) where the run kept images at two or more
 values of the axis: rows are prompts, columns the axis values, each row one seed throughout (the
 smallest seed present at every column), so a row shows what the axis alone changes (the layout of
-Muse Fig. 9 / Parti's step and guidance strips). A run whose models each have one sweep point (a
-comparison at default settings) gets one prompt × model grid instead: the same prompt and seed
-across models. Images are drawn unsmoothed (tiny 32 px shapes
+Muse Fig. 9 / Parti's step and guidance strips). A run with no numeric axis to sweep (a comparison
+at default settings, a cascade's upsample: [transformer, bicubic]) gets one prompt × model grid
+instead: the same prompt and seed across models and their sweep points, each cell the same size
+whatever the image's resolution (a 32 px base image beside its 64 px upsamplings, pixels shown as
+squares). Images are drawn unsmoothed (tiny 32 px shapes
 must stay crisp); the PDF embeds them at native resolution. Where the run scored its images with
 the oracle, each image is framed by its verdict, read from the run's items (results/items.py):
 ✓ in blue when every requirement is met, ✗ in vermillion with the attributes found wrong (symbol
@@ -58,14 +60,21 @@ def grid_specs(run: Run) -> list[GridSpec]:
 
 
 def _model_specs(run: Run) -> list[GridSpec]:
-    """Prompt × model: when every model of the run kept images at one sweep point and two or more did."""
+    """Prompt × model: when the run has no numeric axis to sweep and two to MAX_COLUMNS (model, sweep point)
+    columns: one per model, or one per point of a model swept over a non-numeric parameter (a cascade's
+    `upsample: [transformer, bicubic]`), labelled "model param=value"."""
     models = list(dict.fromkeys(ref.model for ref in run.images))
-    points = {m: {params_key(r.params) for r in run.images if r.model == m} for m in models}
-    if len(models) < 2 or any(len(p) != 1 for p in points.values()):
+    points = {m: list(dict.fromkeys(params_key(r.params) for r in run.images if r.model == m)) for m in models}
+
+    def column(ref: ImageRef) -> str:
+        return f"{ref.model} {others_label(ref.params, ())}".strip() if len(points[ref.model]) > 1 else ref.model
+
+    columns = list(dict.fromkeys(column(r) for r in run.images))
+    if not 2 <= len(columns) <= MAX_COLUMNS:
         return []
-    cells = {(r.prompt, r.seed, r.model): r for r in run.images}
-    rows = _complete_rows(run.images, cells, models)
-    return [GridSpec(run.label, "models", "model", "", tuple(models), tuple(rows[:MAX_PROMPTS]), cells)] if rows else []
+    cells = {(r.prompt, r.seed, column(r)): r for r in run.images}
+    rows = _complete_rows(run.images, cells, columns)
+    return [GridSpec(run.label, "models", "model", "", tuple(columns), tuple(rows[:MAX_PROMPTS]), cells)] if rows else []
 
 
 def _complete_rows(refs, cells: dict, columns) -> list[tuple[str, int]]:

@@ -7,7 +7,9 @@ their common keys ("<prompt index>/<seed>", "repeat/<i>"). Tests (../shared/STAT
     latency/* (timing repeats)  paired bootstrap of the ratio of medians B / A, permutation p
     other per-item scores       paired bootstrap of the difference of means B - A (CLIP score)
     fid/*, kid/*                basic bootstrap over both image sets of B - A, the reference held fixed,
-                                from the features kept in RUN_DIR/features/ (compare_setlevel.py);
+                                from the features kept in RUN_DIR/features/ (compare_setlevel.py); the
+                                sets are resampled prompt by prompt when both rows hold the same items
+                                (same prompts and seeds), independently otherwise;
                                 rows without them (keep_features: false, older runs): B - A only
     rows without items          B - A with both rows' own intervals, no test (unpaired)
 
@@ -35,7 +37,8 @@ FAMILIES = {
     "mcnemar": ("binary per-item rows (oracle)", "exact McNemar"),
     "ratio": ("latency rows, timing repeats paired", "paired bootstrap, ratio of medians B/A"),
     "bootstrap": ("per-item score rows (CLIP score)", "paired bootstrap, difference of means B-A"),
-    "set-level": ("set-level metrics (FID, KID)", "basic bootstrap over both image sets, difference B-A, reference held fixed"),
+    "set-level": ("set-level metrics (FID, KID)", "basic bootstrap over both image sets (paired by prompt where both rows hold the same items), "
+                  "difference B-A, reference held fixed"),
     "unpaired": ("rows without per-item outcomes", "none"),
 }
 

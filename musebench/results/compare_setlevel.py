@@ -1,13 +1,18 @@
 """FID and KID of two runs against one reference: B - A by a bootstrap over both image sets.
 
-A set-level metric has no per-item outcomes to pair, so the difference is tested as two samples
-(../shared/STATISTICS.md: "bootstrap over both sets for set-level metrics"): the generated features of
-A and of B (RUN_DIR/features/, kept by the metric, results/arrays.py) are resampled independently,
-the reference held fixed, and statistic(x, y) = metric(y vs reference) - metric(x vs reference) is
+A set-level metric has no per-item outcomes, but its features may still pair (../shared/STATISTICS.md:
+"bootstrap over both sets for set-level metrics"): the generated features of A and of B
+(RUN_DIR/features/, kept by the metric, results/arrays.py) are resampled, the reference held fixed,
+- together, item by item, when both rows say their features are the same items in the same order
+  (equal extra.items_digest: the same prompts and seeds, e.g. two upsamplings of one base image, or
+  two runs of one suite): stats/paired.py paired_set_bootstrap;
+- independently otherwise (different prompts or seeds, or rows written before the digest existed):
+  stats/paired.py two_sample_bootstrap;
+and statistic(x, y) = metric(y vs reference) - metric(x vs reference) is
 recomputed with the metric's own code (metrics/stats.py: fid; metrics/kid.py: kid, with the row's
 subsets, subset size and seed). The plug-in FID is biased and a resample duplicates images, so the
-interval is the basic (reflected) one of `musebench.stats.paired.two_sample_bootstrap` (Davison &
-Hinkley 1997, sec. 5.2), and its p-value inverts that interval.
+interval is the basic (reflected) one in both cases (Davison & Hinkley 1997, sec. 5.2), and its
+p-value inverts that interval. The method string says which resampling ran.
 Rows compare only against the same reference (equal content-hashed file names) and, for FID, at the
 same N (its bias is of order 1/N: Chong & Forsyth 2020).
 """
@@ -81,14 +86,27 @@ def _statistic(ra: ResultRow, dir_a: Path):
     return fid_difference(GaussianStats(mu=stats["mu"], sigma=stats["sigma"], n=0))
 
 
+def paired_items(ra: ResultRow, rb: ResultRow) -> bool:
+    """Whether the two rows' features are the same items in the same order (results/items.py items_digest)."""
+    digest = ra.extra.get("items_digest")
+    return digest is not None and digest == rb.extra.get("items_digest")
+
+
 def set_level_test(ra: ResultRow, rb: ResultRow, dir_a: Path, dir_b: Path) -> dict:
     """diff (B - A), ci95, p_value, method, n of two set-level rows with features and one reference."""
-    from musebench.stats.paired import two_sample_bootstrap
+    from musebench.stats.paired import paired_set_bootstrap, two_sample_bootstrap
 
     x = load_row_array(dir_a, ra, "features")  # (N_a, D) float32
     y = load_row_array(dir_b, rb, "features")  # (N_b, D)
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
         raise MusebenchError(f"features of shape {x.shape} in A and {y.shape} in B; compare rows of one extractor")
-    r = two_sample_bootstrap(x, y, _statistic(ra, dir_a), rounds=SET_LEVEL_ROUNDS, seed=SET_LEVEL_SEED)
-    method = r.method.replace("x and y resampled", "A's and B's images resampled") + "; reference held fixed"
-    return {"diff": r.diff, "ci95": tuple(r.ci95), "p_value": r.p_value, "method": method, "n": len(x)}
+    paired = paired_items(ra, rb) and len(x) == len(y)
+    if paired:
+        r = paired_set_bootstrap(x, y, _statistic(ra, dir_a), rounds=SET_LEVEL_ROUNDS, seed=SET_LEVEL_SEED)
+        method = r.method.replace("pairs resampled (both rows of an item together)",
+                                  "prompts resampled, each with its image in A and in B")
+    else:
+        r = two_sample_bootstrap(x, y, _statistic(ra, dir_a), rounds=SET_LEVEL_ROUNDS, seed=SET_LEVEL_SEED)
+        method = r.method.replace("x and y resampled", "A's and B's images resampled")
+    return {"diff": r.diff, "ci95": tuple(r.ci95), "p_value": r.p_value, "method": method + "; reference held fixed",
+            "n": len(x)}

@@ -29,6 +29,14 @@ def item_key(prompt_index: int, seed: int) -> str:
     return f"{prompt_index}/{seed}"
 
 
+def items_digest(keys: tuple[str, ...]) -> str:
+    """Which items a set-level row's features hold, in order: two rows with equal digests hold the same
+    images' features row for row (same prompts and seeds), so `musebench compare` may pair them."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
+
+
 def repeat_key(index: int) -> str:
     """The key of one timing repeat (latency): repeats pair by their position in the run."""
     return f"repeat/{index}"
