@@ -10,7 +10,7 @@ minus bicubic, at the same N against the same reference: the set-level test `mus
 runs (results/compare_setlevel.py: a basic bootstrap, reference fixed; the two upsamplings are the
 same base images, so prompts are resampled with both of their images), one row per feature space,
 Holm over those rows (the suite's declared family). KID's bootstrap recomputes its subsets every
-round (minutes at N = 2,580), so KID stays in the tables above.
+round (minutes at N = 4,800), so KID stays in the tables above.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _adapters(run: Run) -> dict[str, str]:
     return {name: m.get("adapter") for name, m in models.items() if isinstance(m, dict)}
 
 
-def _by_role(run: Run, keep) -> dict:
+def by_role(run: Run, keep) -> dict:
     """'stage' / 'bicubic' (the cascade's two upsamplings) / 'base' (a muse model) -> the run's first row
     of that role for which keep(row) holds."""
     adapters = _adapters(run)
@@ -62,7 +62,7 @@ def fid_frame(runs: list[Run]) -> pd.DataFrame:
     for run in runs:
         first = len(rows)
         for metric in dict.fromkeys(row.metric for row in run.rows if row.metric.startswith("fid/")):  # one per extractor
-            found = _by_role(run, lambda row, m=metric: row.metric == m and has_features(row))
+            found = by_role(run, lambda row, m=metric: row.metric == m and has_features(row))
             if {"stage", "bicubic"} <= set(found) and not not_comparable(found["bicubic"], found["stage"]):
                 a, b = found["bicubic"], found["stage"]
                 test = set_level_test(a, b, run.run_dir, run.run_dir)
@@ -81,7 +81,7 @@ def fid_frame(runs: list[Run]) -> pd.DataFrame:
 
 def _points(run: Run) -> dict[str, tuple[str, dict[str, float]]]:
     """'stage' / 'bicubic' / 'base' -> (row label, its per-item accuracy), from the run's rows."""
-    found = _by_role(run, lambda row: row.metric == ACCURACY and row.items is not None)
+    found = by_role(run, lambda row: row.metric == ACCURACY and row.items is not None)
     return {role: (f"{row.model} (base, 32 px)" if role == "base" else
                    f"{row.model} upsample={row.params.get('upsample', 'transformer')}", row.items)
             for role, row in found.items()}

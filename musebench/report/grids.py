@@ -180,7 +180,8 @@ def grid_figure(spec: GridSpec, out_dir: Path, index: int, store: FigureCache, m
                     side.set_visible(False)
                 _mark(ax, verdict)
                 if r == 0:
-                    ax.set_title(_column(spec.axis, value), fontsize=7.5)
+                    lines = textwrap.wrap(_column(spec.axis, value), 14, break_long_words=False)  # "model\nparam=value"
+                    ax.set_title("\n".join(lines), fontsize=7.5 if max(map(len, lines)) <= 14 else 6)
                 if c == 0:
                     ax.set_ylabel("\n".join(textwrap.wrap(prompt, 26)[:4]) + f"\n(seed {seed})", rotation=0,
                                   ha="right", va="center", fontsize=6.5, labelpad=4)

@@ -71,7 +71,7 @@ def kid_difference(ref: np.ndarray, subsets: int, subset_size: int, seed: int):
     return statistic
 
 
-def _statistic(ra: ResultRow, dir_a: Path):
+def difference_statistic(ra: ResultRow, dir_a: Path):
     """The difference statistic of the row's metric, with A's reference (the same file as B's)."""
     from musebench.metrics.stats import GaussianStats, stats_from_features
 
@@ -102,11 +102,11 @@ def set_level_test(ra: ResultRow, rb: ResultRow, dir_a: Path, dir_b: Path) -> di
         raise MusebenchError(f"features of shape {x.shape} in A and {y.shape} in B; compare rows of one extractor")
     paired = paired_items(ra, rb) and len(x) == len(y)
     if paired:
-        r = paired_set_bootstrap(x, y, _statistic(ra, dir_a), rounds=SET_LEVEL_ROUNDS, seed=SET_LEVEL_SEED)
+        r = paired_set_bootstrap(x, y, difference_statistic(ra, dir_a), rounds=SET_LEVEL_ROUNDS, seed=SET_LEVEL_SEED)
         method = r.method.replace("pairs resampled (both rows of an item together)",
                                   "prompts resampled, each with its image in A and in B")
     else:
-        r = two_sample_bootstrap(x, y, _statistic(ra, dir_a), rounds=SET_LEVEL_ROUNDS, seed=SET_LEVEL_SEED)
+        r = two_sample_bootstrap(x, y, difference_statistic(ra, dir_a), rounds=SET_LEVEL_ROUNDS, seed=SET_LEVEL_SEED)
         method = r.method.replace("x and y resampled", "A's and B's images resampled")
     return {"diff": r.diff, "ci95": tuple(r.ci95), "p_value": r.p_value, "method": method + "; reference held fixed",
             "n": len(x)}
