@@ -126,13 +126,39 @@ def test_readme_cascade_numbers_are_the_committed_reports():
     acc = pd.read_csv(ROOT / "reports" / "cascade_sr" / "cascade.csv")
     base = acc[(acc["a"] == "muse (base, 32 px)") & (acc["b"] == "cascade upsample=transformer")].iloc[0]
     assert f"{100 * base['accuracy b']:.1f} % oracle accuracy against the base model's {100 * base['accuracy a']:.1f} %" in " ".join(readme.split())
-    assert f"paired {100 * base['b - a']:.1f} points [{100 * base['95 % low']:.1f}, {100 * base['95 % high']:.1f}]" in readme
-    fids = pd.read_csv(ROOT / "reports" / "cascade_sr" / "cascade_fid.csv").set_index("metric")
+    assert f"paired {100 * base['b - a']:.1f} points [{100 * base['95 % low']:.1f}, {100 * base['95 % high']:.1f}]" in " ".join(readme.split())
+    bicubic = acc[(acc["a"] == "muse (base, 32 px)") & (acc["b"] == "cascade upsample=bicubic")].iloc[0]
     text = " ".join(readme.split())
-    for metric, words in (("fid/probe", "probe features"), ("fid/random-vgg", "random-VGG features")):
+    assert f"bicubic upsampling's {100 * bicubic['accuracy b']:.1f} %" in text
+    fids = pd.read_csv(ROOT / "reports" / "cascade_sr" / "cascade_fid.csv").set_index("metric")
+    rows = [json.loads(line) for line in (ROOT / "reports" / "cascade_sr" / "runs" / "cascade_sr" / "results.jsonl").open()]
+    floors = {r["metric"]: r["extra"]["floor"] for r in rows if r["metric"].startswith("fid/")}
+    for metric, words, places in (("fid/probe", "probe features", 4), ("fid/random-vgg", "random-VGG features", 6)):
         fid = fids.loc[metric]
-        assert f"difference {fid['stage - bicubic']:.4f} [{fid['95 % low']:.4f}, +{fid['95 % high']:.4f}] on {words}" in text
+        assert (f"difference {fid['stage - bicubic']:.{places}f} [{fid['95 % low']:.{places}f}, {fid['95 % high']:.{places}f}] "
+                f"on {words}") in text
+        assert fid["verdict"] == "stage better" and f"Holm p = {fid['p (Holm)']:.4f}" in text
+        assert f"floor {floors[metric]:.{places}f})" in text or f"floor {floors[metric]:.{places}f};" in text
     detail = json.loads((ROOT / "benchmarks" / "results" / "sr_detail.json").read_text())  # the stage on real tokens
     values, test = detail["fid_random_vgg"], detail["stage_minus_bicubic"]
     assert (f"random-VGG FID {values['stage_on_real_tokens']:.5f} vs {values['bicubic_of_real_32']:.5f}, difference "
             f"{test['diff']:.5f} [{test['ci95'][0]:.5f}, {test['ci95'][1]:.5f}], N = {detail['n']:,}") in text
+
+
+def test_docs_pairing_numbers_are_the_benchmark_files():
+    """docs/results.md's paired set-level sentences quote benchmarks/results/cascade_fid_pairing.json and
+    setlevel_pair_coverage.json."""
+    text = " ".join((ROOT / "docs" / "results.md").read_text().split())
+    pairing = json.loads((ROOT / "benchmarks" / "results" / "cascade_fid_pairing.json").read_text())["rows"]
+    width = {(r["metric"], r["bootstrap"]): r["width"] for r in pairing if r["rounds"] == 200}
+    assert (f"{width['fid/probe', 'paired']:.4f} wide instead of {width['fid/probe', 'independent']:.4f} in probe-clip-64 FID and "
+            f"{width['fid/random-vgg', 'paired']:.6f} instead of {width['fid/random-vgg', 'independent']:.6f}") in text
+    coverage = {(r["scenario"], r["n"], r["bootstrap"]): r
+                for r in json.loads((ROOT / "benchmarks" / "results" / "setlevel_pair_coverage.json").read_text())["rows"]}
+    null = coverage["null", 2000, "paired"]
+    low, high = null["rejection_ci95"]
+    assert f"{100 * null['rejection_rate_at_5pct']:.1f} % [{100 * low:.1f}, {100 * high:.1f}] of data sets at N = 2,000" in text
+    assert f"({100 * coverage['null', 500, 'paired']['rejection_rate_at_5pct']:.1f} % at N = 500)" in text
+    paired = [r["coverage"] for k, r in coverage.items() if k[2] == "paired"]
+    assert f"{100 * min(paired):.0f}-{100 * max(paired):.0f} % at N = 500 and 2,000" in text
+    assert all(r["coverage"] == 1.0 and r["rejection_rate_at_5pct"] == 0.0 for k, r in coverage.items() if k[0] == "null" and k[2] == "unpaired")
