@@ -223,6 +223,8 @@ def paired_set_bootstrap(x: np.ndarray, y: np.ndarray, statistic: Callable[[np.n
     if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0]:
         raise MusebenchError(f"paired_set_bootstrap: x and y must hold one row per item, the same items in the same "
                              f"order; got shapes {x.shape} and {y.shape}")
+    if x.shape[0] < 2:  # before the statistic: an FID of one image fails with a less helpful message
+        raise MusebenchError(f"paired_set_bootstrap: need at least 2 samples, got {x.shape[0]}")
     rounds, confidence = _check_rounds(rounds), _checks.confidence(confidence)
     theta = float(statistic(x, y))
     draws = one_sample_replicates(len(x), lambda i: statistic(x[i], y[i]), seed, rounds)  # (rounds,)
