@@ -113,3 +113,22 @@ def test_the_probe_clip_card_command_reproduces_a_short_training_run(tmp_path):
     run(card_commands("probe-clip")[0], *PROBE_TOY, "--out", str(out))
     assert json.loads((out / "config.json").read_text())["training"]["steps"] == 2
     assert "- command: `python -m recipes.probe_clip --steps 800 --steps 2" in (out / "CARD.md").read_text()
+
+
+def readme_recipe_commands() -> list[list[str]]:
+    """The `python -m recipes.*` commands of README.md's code blocks, continuation lines joined, comments cut."""
+    text = re.sub(r"\\\n\s*", " ", (ROOT / "README.md").read_text())
+    return [shlex.split(line.split("#")[0]) for line in text.splitlines() if line.startswith("python -m recipes.")]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_readme_reproduces_each_checkpoint_by_its_cards_command(name):
+    # ldm-shapes' card asks for its own tokenizer on top of the command it records (see its card)
+    def without_tokenizer(argv: list[str]) -> list[str]:
+        if "--tokenizer" not in argv:
+            return argv
+        i = argv.index("--tokenizer")
+        return argv[:i] + argv[i + 2:]
+
+    assert card_commands(name)[0] in [without_tokenizer(c) for c in readme_recipe_commands()], (
+        f"README.md has no `python -m recipes.*` line equal to {name}/CARD.md's command")
