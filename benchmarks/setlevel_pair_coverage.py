@@ -49,9 +49,14 @@ SCENARIOS = {"effect": "y = 0.97 z + 0.02 + 0.25 e2: a small true FID difference
              "null": "y = z + 0.25 e2: y distributed as x, true difference 0"}
 
 
+def scale_shift(scenario: str) -> tuple[float, float]:
+    """y = scale z + shift + noise: the stage's change to the shared latent ("null": none)."""
+    return (SCALE, SHIFT) if scenario == "effect" else (1.0, 0.0)
+
+
 def populations(scenario: str) -> dict:
     """The means and covariances of x and y, and of the reference population."""
-    scale, shift = (SCALE, SHIFT) if scenario == "effect" else (1.0, 0.0)
+    scale, shift = scale_shift(scenario)
     return {"mu_x": np.zeros(D), "s_x": np.diag(LAMBDA + NOISE**2),
             "mu_y": np.full(D, shift), "s_y": np.diag(scale**2 * LAMBDA + NOISE**2),
             "mu_r": np.zeros(D), "s_r": np.diag(LAMBDA)}
@@ -59,7 +64,7 @@ def populations(scenario: str) -> dict:
 
 def draw(scenario: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x (n, D), y (n, D), reference (M, D)): x and y paired through one latent per row."""
-    scale, shift = (SCALE, SHIFT) if scenario == "effect" else (1.0, 0.0)
+    scale, shift = scale_shift(scenario)
     z = rng.normal(size=(n, D)) * np.sqrt(LAMBDA)  # (n, D)
     x = z + NOISE * rng.normal(size=(n, D))
     y = scale * z + shift + NOISE * rng.normal(size=(n, D))

@@ -70,7 +70,7 @@ def fid_frame(runs: list[Run]) -> pd.DataFrame:
                              "stage - bicubic": test["diff"], "95 % low": test["ci95"][0], "95 % high": test["ci95"][1],
                              "p": test["p_value"], "method": test["method"]})
         family = rows[first:]  # Holm over this run's feature spaces
-        for row, adjusted in zip(family, holm([row["p"] for row in family]) if family else []):
+        for row, adjusted in zip(family, holm([row["p"] for row in family])):
             row["p (Holm)"] = adjusted
             row["verdict"] = ("not shown" if adjusted >= 0.05 else
                               "stage better" if row["stage - bicubic"] < 0 else "stage worse")

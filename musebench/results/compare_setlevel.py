@@ -100,13 +100,13 @@ def set_level_test(ra: ResultRow, rb: ResultRow, dir_a: Path, dir_b: Path) -> di
     y = load_row_array(dir_b, rb, "features")  # (N_b, D)
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
         raise MusebenchError(f"features of shape {x.shape} in A and {y.shape} in B; compare rows of one extractor")
-    paired = paired_items(ra, rb) and len(x) == len(y)
-    if paired:
-        r = paired_set_bootstrap(x, y, difference_statistic(ra, dir_a), rounds=SET_LEVEL_ROUNDS, seed=SET_LEVEL_SEED)
+    statistic = difference_statistic(ra, dir_a)
+    if paired_items(ra, rb):  # equal digests: the same images in the same order, so the same N
+        r = paired_set_bootstrap(x, y, statistic, rounds=SET_LEVEL_ROUNDS, seed=SET_LEVEL_SEED)
         method = r.method.replace("pairs resampled (both rows of an item together)",
                                   "prompts resampled, each with its image in A and in B")
     else:
-        r = two_sample_bootstrap(x, y, difference_statistic(ra, dir_a), rounds=SET_LEVEL_ROUNDS, seed=SET_LEVEL_SEED)
+        r = two_sample_bootstrap(x, y, statistic, rounds=SET_LEVEL_ROUNDS, seed=SET_LEVEL_SEED)
         method = r.method.replace("x and y resampled", "A's and B's images resampled")
     return {"diff": r.diff, "ci95": tuple(r.ci95), "p_value": r.p_value, "method": method + "; reference held fixed",
             "n": len(x)}
